@@ -1,0 +1,56 @@
+package io.raftkv.raft;
+
+import java.util.List;
+
+/**
+ * A message between two Raft nodes. One shape for every type, as in etcd; the fields a type uses:
+ * <pre>
+ * PRE_VOTE, VOTE          term (proposed term for PRE_VOTE), index/logTerm = candidate's last entry
+ * PRE_VOTE_RESP, VOTE_RESP term, reject
+ * APPEND                  term, index/logTerm = entry preceding {@code entries}, entries, commit
+ * APPEND_RESP             term; success: index = last index now matching the leader;
+ *                         reject: index = the rejected preceding index, hintTerm/hintIndex = the
+ *                         follower's term at that index and the first index it holds for that term
+ *                         (hintTerm 0: its log ends before, hintIndex = its last index + 1)
+ * HEARTBEAT               term, commit (never beyond what the follower is known to hold), context = read round
+ * HEARTBEAT_RESP          term, context = the read round echoed
+ * READ_INDEX              term, context = the follower's read request
+ * READ_INDEX_RESP         term, index = the read index, context = the follower's read request
+ * </pre>
+ */
+public record Message(MessageType type, int from, int to, long term, long logTerm, long index,
+                      List<Entry> entries, long commit, boolean reject, long hintTerm, long hintIndex,
+                      long context) {
+
+    public Message {
+        entries = entries == null ? List.of() : entries;
+    }
+
+    /** Bytes counted against message limits. */
+    public long sizeBytes() {
+        long bytes = 64;
+        for (Entry e : entries) bytes += e.sizeBytes();
+        return bytes;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder().append(type).append(' ').append(from).append("->").append(to)
+                .append(" t").append(term);
+        switch (type) {
+            case PRE_VOTE, VOTE -> b.append(" last=").append(index).append('@').append(logTerm);
+            case PRE_VOTE_RESP, VOTE_RESP -> b.append(reject ? " reject" : " grant");
+            case APPEND -> b.append(" prev=").append(index).append('@').append(logTerm)
+                    .append(" n=").append(entries.size()).append(" commit=").append(commit);
+            case APPEND_RESP -> {
+                b.append(" index=").append(index);
+                if (reject) b.append(" reject hint=").append(hintIndex).append('@').append(hintTerm);
+            }
+            case HEARTBEAT -> b.append(" commit=").append(commit).append(" round=").append(context);
+            case HEARTBEAT_RESP -> b.append(" round=").append(context);
+            case READ_INDEX -> b.append(" ctx=").append(context);
+            case READ_INDEX_RESP -> b.append(" index=").append(index).append(" ctx=").append(context);
+        }
+        return b.toString();
+    }
+}

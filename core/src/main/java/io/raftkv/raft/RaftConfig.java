@@ -1,0 +1,86 @@
+package io.raftkv.raft;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * How one Raft node is set up: its id, the voters, the time constants in ticks and the limits. Fluent
+ * setters; {@link RaftCore} validates the whole at construction.
+ */
+public final class RaftConfig {
+
+    final int id;
+    final int[] voters;
+    int electionTicks = 10;
+    int heartbeatTicks = 1;
+    int entriesPerMessageMax = 256;
+    long bytesPerMessageMax = 1 << 20;
+    int inflightMessagesMax = 64;
+    long uncommittedBytesMax = 64L << 20;
+    int pendingReadsMax = 10_000;
+    long applyBytesPerReadyMax = 16L << 20;
+    boolean preVote = true;
+    boolean checkQuorum = true;
+    long randomSeed = 0;
+    long appliedIndex = 0;
+    InjectedBug injectedBug = InjectedBug.NONE;
+
+    public RaftConfig(int id, List<Integer> voters) {
+        if (id <= 0) throw new IllegalArgumentException("node ids start at 1, got " + id);
+        this.id = id;
+        this.voters = voters.stream().mapToInt(Integer::intValue).sorted().distinct().toArray();
+        if (this.voters.length != voters.size()) throw new IllegalArgumentException("duplicate voter in " + voters);
+        if (Arrays.binarySearch(this.voters, id) < 0) throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
+        for (int v : this.voters) if (v <= 0) throw new IllegalArgumentException("node ids start at 1, got " + v);
+    }
+
+    /** Ticks a follower waits without hearing a leader before campaigning; the actual timeout is randomized in [n, 2n). */
+    public RaftConfig electionTicks(int n) { electionTicks = n; return this; }
+
+    /** Ticks between a leader's heartbeats; must be below {@link #electionTicks(int)}. */
+    public RaftConfig heartbeatTicks(int n) { heartbeatTicks = n; return this; }
+
+    public RaftConfig entriesPerMessageMax(int n) { entriesPerMessageMax = n; return this; }
+
+    public RaftConfig bytesPerMessageMax(long n) { bytesPerMessageMax = n; return this; }
+
+    /** APPEND messages in flight per follower while replicating. */
+    public RaftConfig inflightMessagesMax(int n) { inflightMessagesMax = n; return this; }
+
+    /** Bytes of proposed and not yet committed entries beyond which the leader refuses proposals. */
+    public RaftConfig uncommittedBytesMax(long n) { uncommittedBytesMax = n; return this; }
+
+    /** ReadIndex requests the leader holds at once, its own and its followers'. */
+    public RaftConfig pendingReadsMax(int n) { pendingReadsMax = n; return this; }
+
+    /** Bytes of committed entries handed out in one {@link Ready}. */
+    public RaftConfig applyBytesPerReadyMax(long n) { applyBytesPerReadyMax = n; return this; }
+
+    public RaftConfig preVote(boolean on) { preVote = on; return this; }
+
+    public RaftConfig checkQuorum(boolean on) { checkQuorum = on; return this; }
+
+    /** Seeds the election timeout randomization, so a run can be replayed. */
+    public RaftConfig randomSeed(long seed) { randomSeed = seed; return this; }
+
+    /** The index the driver's state machine already reflects after a restart (0 if it rebuilds from the log). */
+    public RaftConfig appliedIndex(long index) { appliedIndex = index; return this; }
+
+    /** Tests only: switch on a deliberate safety bug. */
+    public RaftConfig injectedBug(InjectedBug bug) { injectedBug = bug; return this; }
+
+    void validate() {
+        require(heartbeatTicks >= 1, "heartbeatTicks must be at least 1");
+        require(electionTicks > heartbeatTicks, "electionTicks must be greater than heartbeatTicks");
+        require(entriesPerMessageMax >= 1, "entriesPerMessageMax must be at least 1");
+        require(bytesPerMessageMax >= 1, "bytesPerMessageMax must be at least 1");
+        require(inflightMessagesMax >= 1, "inflightMessagesMax must be at least 1");
+        require(uncommittedBytesMax >= 1, "uncommittedBytesMax must be at least 1");
+        require(pendingReadsMax >= 1, "pendingReadsMax must be at least 1");
+        require(applyBytesPerReadyMax >= 1, "applyBytesPerReadyMax must be at least 1");
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException(message);
+    }
+}

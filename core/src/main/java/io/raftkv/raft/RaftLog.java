@@ -1,0 +1,168 @@
+package io.raftkv.raft;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The log as the core sees it: what {@link Storage} holds durably, followed by the unstable entries that
+ * were appended since and are waiting to be handed out in a {@link Ready} and persisted. Unstable entries
+ * may replace a suffix of the stored ones (a follower's conflicting tail); storage is only read below
+ * {@link #unstableOffset}.
+ */
+final class RaftLog {
+
+    private final Storage storage;
+    private final ArrayList<Entry> unstable = new ArrayList<>();
+    /** Index of the first unstable entry; when none, one past the last stored entry. */
+    private long unstableOffset;
+    long committed;
+    long applied;
+
+    RaftLog(Storage storage, long applied) {
+        this.storage = storage;
+        this.unstableOffset = storage.lastIndex() + 1;
+        this.committed = storage.hardState().commit();
+        if (committed > storage.lastIndex()) {
+            throw new IllegalStateException("persisted commit " + committed + " is past the last persisted entry " + storage.lastIndex());
+        }
+        if (applied > committed) throw new IllegalArgumentException("applied " + applied + " is past commit " + committed);
+        this.applied = applied;
+    }
+
+    long lastIndex() {
+        return unstableOffset + unstable.size() - 1;
+    }
+
+    long lastTerm() {
+        return term(lastIndex());
+    }
+
+    /** Term at {@code index}, or -1 when the log does not hold that index. */
+    long term(long index) {
+        if (index == 0) return 0;
+        if (index < 0 || index > lastIndex()) return -1;
+        if (index >= unstableOffset) return unstable.get((int) (index - unstableOffset)).term();
+        return storage.term(index);
+    }
+
+    boolean matchTerm(long index, long term) {
+        return term(index) == term;
+    }
+
+    /** §5.4.1: a candidate's log is at least as up-to-date as ours. */
+    boolean isUpToDate(long lastIndex, long lastTerm) {
+        long ourTerm = lastTerm();
+        return lastTerm > ourTerm || (lastTerm == ourTerm && lastIndex >= lastIndex());
+    }
+
+    /** Entries in [lo, hi) up to about {@code maxBytes} (at least one when lo &lt; hi). */
+    List<Entry> entries(long lo, long hi, long maxBytes) {
+        if (lo < 1 || hi > lastIndex() + 1 || lo > hi) throw new IndexOutOfBoundsException("[" + lo + ", " + hi + ") outside the log, last " + lastIndex());
+        if (lo == hi) return List.of();
+        List<Entry> result;
+        if (lo < unstableOffset) {
+            result = storage.entries(lo, Math.min(hi, unstableOffset), maxBytes);
+            if (hi <= unstableOffset || lo + result.size() < unstableOffset) return result;
+        } else {
+            result = new ArrayList<>();
+        }
+        long bytes = 0;
+        for (Entry e : result) bytes += e.sizeBytes();
+        for (long i = Math.max(lo, unstableOffset); i < hi; i++) {
+            Entry e = unstable.get((int) (i - unstableOffset));
+            bytes += e.sizeBytes();
+            if (!result.isEmpty() && bytes > maxBytes) break;
+            result.add(e);
+        }
+        return result;
+    }
+
+    void append(List<Entry> entries) {
+        if (entries.isEmpty()) return;
+        long first = entries.get(0).index();
+        if (first <= committed) throw new IllegalStateException("append at " + first + " would overwrite committed entry, commit " + committed);
+        if (first > lastIndex() + 1) throw new IllegalStateException("append at " + first + " leaves a gap after " + lastIndex());
+        if (first <= unstableOffset) {
+            // The new entries replace part of the stored log: storage drops that tail when they are persisted.
+            unstable.clear();
+            unstableOffset = first;
+        } else {
+            while (unstableOffset + unstable.size() > first) unstable.remove(unstable.size() - 1);
+        }
+        unstable.addAll(entries);
+    }
+
+    /**
+     * The follower side of AppendEntries (§5.3): when our log has (prevIndex, prevTerm), drops whatever
+     * conflicts with {@code entries}, appends the rest and advances commit. Returns the index of the last
+     * entry now known to match the leader, or -1 when (prevIndex, prevTerm) does not match.
+     */
+    long maybeAppend(long prevIndex, long prevTerm, long leaderCommit, List<Entry> entries) {
+        if (!matchTerm(prevIndex, prevTerm)) return -1;
+        long lastNew = prevIndex + entries.size();
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            if (!matchTerm(e.index(), e.term())) {
+                append(entries.subList(i, entries.size()));
+                break;
+            }
+        }
+        commitTo(Math.min(leaderCommit, lastNew));
+        return lastNew;
+    }
+
+    void commitTo(long index) {
+        if (index <= committed) return;
+        if (index > lastIndex()) throw new IllegalStateException("commit " + index + " is past the last index " + lastIndex());
+        committed = index;
+    }
+
+    /** The first index of the run of entries with the same term as {@code index}, not looking at or below commit. */
+    long firstIndexOfTermAt(long index) {
+        long term = term(index);
+        long first = index;
+        while (first - 1 > committed && term(first - 1) == term) first--;
+        return first;
+    }
+
+    /** The last index &lt;= {@code upTo} holding {@code term}, or -1 when the log has no entry of that term there. */
+    long lastIndexOfTerm(long term, long upTo) {
+        long i = Math.min(upTo, lastIndex());
+        while (i > 0 && term(i) > term) i--;
+        return i > 0 && term(i) == term ? i : -1;
+    }
+
+    List<Entry> unstableEntries() {
+        return List.copyOf(unstable);
+    }
+
+    boolean hasUnstable() {
+        return !unstable.isEmpty();
+    }
+
+    /** Index of the last entry known durable. */
+    long stableLastIndex() {
+        return unstableOffset - 1;
+    }
+
+    /** The driver persisted entries up to (index, term): they are no longer unstable. */
+    void stableTo(long index, long term) {
+        if (term(index) != term || index < unstableOffset) return;
+        int n = (int) (index - unstableOffset + 1);
+        unstable.subList(0, n).clear();
+        unstableOffset = index + 1;
+    }
+
+    boolean hasNextCommitted() {
+        return committed > applied;
+    }
+
+    List<Entry> nextCommitted(long maxBytes) {
+        return hasNextCommitted() ? entries(applied + 1, committed + 1, maxBytes) : List.of();
+    }
+
+    void appliedTo(long index) {
+        if (index > committed || index < applied) throw new IllegalStateException("applied " + index + " outside [" + applied + ", " + committed + "]");
+        applied = index;
+    }
+}

@@ -1,0 +1,22 @@
+package io.raftkv.raft;
+
+import java.util.List;
+
+/**
+ * Work the core hands to its driver. The driver must, in this order (the contract, as etcd's raft README):
+ * <ol>
+ *   <li>send {@link #messages()}: they depend on nothing unpersisted (the leader's appends, so its own
+ *       disk write overlaps replication, thesis §10.2.1);</li>
+ *   <li>persist {@link #hardState()} (when not null) and {@link #entries()} durably; an entry replaces any
+ *       persisted entry at the same or a later index;</li>
+ *   <li>send {@link #messagesAfterPersist()}: votes and acknowledgements that promise what was just persisted;</li>
+ *   <li>apply {@link #committedEntries()} in order, then serve {@link #readStates()} once applied reaches them;</li>
+ *   <li>call {@link RaftCore#advance(Ready)}.</li>
+ * </ol>
+ * No other call may be made on the core between {@link RaftCore#ready()} and {@link RaftCore#advance(Ready)}.
+ */
+public record Ready(HardState hardState, boolean mustSync, List<Entry> entries, List<Message> messages,
+                    List<Message> messagesAfterPersist, List<Entry> committedEntries, List<ReadState> readStates) {
+    // mustSync: the term, the vote or the log changed, so the write must be durable (fsync) before
+    // messagesAfterPersist go out. A hard state whose only change is the commit index may be written lazily.
+}

@@ -1,0 +1,34 @@
+package io.raftkv.raft;
+
+/**
+ * The answer to {@link RaftCore#propose(byte[])} and {@link RaftCore#readIndex(long)}. ACCEPTED means the
+ * core took the request; for a proposal {@code index}/{@code term} name the entry, which is applied if and
+ * only if an entry with that index and term is committed. It may still be lost (leader change): the caller
+ * keeps a deadline.
+ */
+public record SubmitResult(Status status, long index, long term, int leaderId) {
+
+    public enum Status {
+        ACCEPTED,
+        /** This node cannot take it; {@code leaderId} names the leader when known ({@link RaftCore#NONE} if not). */
+        NOT_LEADER,
+        /** A bound was reached (uncommitted bytes, pending reads); retry later. */
+        OVERLOADED
+    }
+
+    static SubmitResult accepted(long index, long term) {
+        return new SubmitResult(Status.ACCEPTED, index, term, RaftCore.NONE);
+    }
+
+    static SubmitResult notLeader(int leaderId) {
+        return new SubmitResult(Status.NOT_LEADER, 0, 0, leaderId);
+    }
+
+    static SubmitResult overloaded(int leaderId) {
+        return new SubmitResult(Status.OVERLOADED, 0, 0, leaderId);
+    }
+
+    public boolean accepted() {
+        return status == Status.ACCEPTED;
+    }
+}
