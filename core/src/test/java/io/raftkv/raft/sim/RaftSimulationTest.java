@@ -1,0 +1,54 @@
+package io.raftkv.raft.sim;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+
+/**
+ * Runs the whole-cluster simulation for many seeds (even seeds: 3 nodes, odd: 5). The default set is
+ * sized to about two minutes on 2 cores; {@code -Draftkv.sim.seeds=N} runs seeds 1..N and
+ * {@code -Draftkv.sim.seed=S} replays one.
+ */
+class RaftSimulationTest {
+
+    static final int DEFAULT_SEEDS = 300;
+
+    @TestFactory
+    Stream<DynamicTest> simulatedClusterStaysSafeAndLinearizable() {
+        return seeds().mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> {
+            Simulation.Stats stats = new Simulation(Simulation.Options.forSeed(seed)).run();
+            Totals.add(stats);
+        }));
+    }
+
+    static LongStream seeds() {
+        String one = System.getProperty("raftkv.sim.seed", "");
+        if (!one.isBlank()) return LongStream.of(Long.parseLong(one.trim()));
+        String count = System.getProperty("raftkv.sim.seeds", "");
+        int n = count.isBlank() ? DEFAULT_SEEDS : Integer.parseInt(count.trim());
+        return LongStream.rangeClosed(1, n);
+    }
+
+    /** Totals printed once, for the record of what a run covered. */
+    static final class Totals {
+        private static long runs, events, operations, unknown, faults, crashes, commits;
+        private static final long startNanos = System.nanoTime();
+
+        static synchronized void add(Simulation.Stats s) {
+            runs++;
+            events += s.events();
+            operations += s.operations();
+            unknown += s.unknownOperations();
+            faults += s.faults();
+            crashes += s.crashes();
+            commits += s.commits();
+            if (runs == seeds().count()) {
+                System.out.printf("simulation: %d seeds, %d events, %d client operations checked (%d unknown outcome), "
+                                + "%d faults, %d crashes, %d entries committed, %.1f s%n",
+                        runs, events, operations, unknown, faults, crashes, commits, (System.nanoTime() - startNanos) / 1e9);
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.raftkv.raft.sim;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.RaftStatus;
+import io.raftkv.raft.Role;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The Raft safety properties (Figure 3 of the paper), checked incrementally after every simulated event.
+ * Knowledge is global: a check may compare what one node did with what any node did at any time.
+ * <ul>
+ *   <li>Election safety: at most one leader per term.</li>
+ *   <li>Log matching: two logs with an entry of the same index and term hold the same prefix up to it.</li>
+ *   <li>Leader append-only and leader completeness: a leader never drops entries, and the leader of term T
+ *       holds every entry known committed in a term before T.</li>
+ *   <li>State machine safety: no two nodes commit or apply different entries at one index.</li>
+ *   <li>A node's commit index never decreases while it lives, nor its persisted commit across restarts.</li>
+ * </ul>
+ */
+final class SafetyChecker {
+
+    private record IndexTerm(long index, long term) { }
+
+    private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
+    private final Map<IndexTerm, Long> prefixOf = new HashMap<>();
+    /** The log known committed: prefix hash, entry term and the term it was first known committed in. */
+    private long[] committedPrefix = new long[1024];
+    private long[] committedAtTerm = new long[1024];
+    private long committedLast;
+
+    long committedLast() {
+        return committedLast;
+    }
+
+    /** The node persisted {@code entries} (first index {@code first}), its log before ending at {@code lastBefore}. */
+    void onPersist(SimNode node, long first, long lastBefore, RaftStatus status) {
+        if (first <= lastBefore) {
+            if (status.role() == Role.LEADER) fail("leader append-only: leader " + node.id + " of term " + status.term() + " replaced entries from " + first);
+            // The commit as of the previous event: this very step may have raised it past the new entries.
+            if (first <= node.lastCommitSeen) fail("node " + node.id + " replaced committed entry " + first + " (commit " + node.lastCommitSeen + ")");
+        }
+        SimDisk disk = node.disk;
+        for (long i = first; i <= disk.lastIndex(); i++) {
+            IndexTerm key = new IndexTerm(i, disk.storage.term(i));
+            Long known = prefixOf.putIfAbsent(key, disk.prefixHash(i));
+            if (known != null && known != disk.prefixHash(i)) {
+                fail("log matching: node " + node.id + " holds entry " + i + "@t" + key.term() + " with a different prefix than another node");
+            }
+        }
+    }
+
+    void onApply(SimNode node, Entry e, long term) {
+        agreeCommitted(node, e.index(), term, "applied");
+    }
+
+    /** After every event, for each live node. */
+    void afterEvent(SimNode node, RaftStatus status) {
+        if (status.commit() < node.lastCommitSeen) fail("node " + node.id + " commit went back from " + node.lastCommitSeen + " to " + status.commit());
+        node.lastCommitSeen = status.commit();
+        long persistedCommit = node.disk.storage.hardState().commit();
+        if (persistedCommit < node.lastPersistedCommit) fail("node " + node.id + " persisted commit went back from " + node.lastPersistedCommit + " to " + persistedCommit);
+        node.lastPersistedCommit = persistedCommit;
+        if (status.lastIndex() != node.disk.lastIndex()) fail("node " + node.id + " core log ends at " + status.lastIndex() + ", disk at " + node.disk.lastIndex());
+        agreeCommitted(node, status.commit(), status.term(), "committed");
+        if (status.role() == Role.LEADER) {
+            Integer other = leaderOfTerm.putIfAbsent(status.term(), node.id);
+            if (other != null && other != node.id) fail("election safety: nodes " + other + " and " + node.id + " both lead term " + status.term());
+            if (other == null) checkLeaderCompleteness(node, status.term());
+        }
+    }
+
+    private void checkLeaderCompleteness(SimNode leader, long term) {
+        long mustHold = 0;
+        for (long i = committedLast; i >= 1; i--) {
+            if (committedAtTerm[(int) i] < term) {
+                mustHold = i;
+                break;
+            }
+        }
+        if (mustHold == 0) return;
+        if (leader.disk.lastIndex() < mustHold || leader.disk.prefixHash(mustHold) != committedPrefix[(int) mustHold]) {
+            fail("leader completeness: leader " + leader.id + " of term " + term + " lacks entries committed before its term (up to " + mustHold + ")");
+        }
+    }
+
+    private void agreeCommitted(SimNode node, long index, long term, String what) {
+        if (index == 0) return;
+        if (index > node.disk.lastIndex()) fail("node " + node.id + " " + what + " " + index + " beyond its persisted log " + node.disk.lastIndex());
+        if (index <= committedLast) {
+            if (node.disk.prefixHash(index) != committedPrefix[(int) index]) {
+                fail("state machine safety: node " + node.id + " " + what + " index " + index + " with a log different from what was committed there before");
+            }
+            return;
+        }
+        if (committedLast > 0 && node.disk.prefixHash(committedLast) != committedPrefix[(int) committedLast]) {
+            fail("state machine safety: node " + node.id + " " + what + " " + index + " on a log that differs at " + committedLast);
+        }
+        if (index >= committedPrefix.length) {
+            int size = (int) Math.max(index + 1, committedPrefix.length * 2L);
+            committedPrefix = java.util.Arrays.copyOf(committedPrefix, size);
+            committedAtTerm = java.util.Arrays.copyOf(committedAtTerm, size);
+        }
+        for (long i = committedLast + 1; i <= index; i++) {
+            committedPrefix[(int) i] = node.disk.prefixHash(i);
+            committedAtTerm[(int) i] = term;
+        }
+        committedLast = index;
+    }
+
+    static void fail(String message) {
+        throw new SimulationFailure(message);
+    }
+}

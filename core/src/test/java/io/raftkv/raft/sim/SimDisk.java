@@ -1,0 +1,42 @@
+package io.raftkv.raft.sim;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
+import io.raftkv.raft.MemoryStorage;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * What survives a simulated crash: the hard state and the log the node persisted, nothing else. Keeps a
+ * hash of every log prefix, so two logs can be compared at any index in O(1).
+ */
+final class SimDisk {
+
+    final MemoryStorage storage = new MemoryStorage();
+    private long[] prefixHashes = new long[1024];
+
+    void persist(HardState hardState, List<Entry> entries) {
+        if (hardState != null) storage.setHardState(hardState);
+        if (entries.isEmpty()) return;
+        storage.append(entries);
+        long last = storage.lastIndex();
+        if (last >= prefixHashes.length) prefixHashes = Arrays.copyOf(prefixHashes, (int) Math.max(last + 1, prefixHashes.length * 2L));
+        for (Entry e : entries) prefixHashes[(int) e.index()] = extend(prefixHashes[(int) e.index() - 1], e);
+    }
+
+    long lastIndex() {
+        return storage.lastIndex();
+    }
+
+    /** Hash of the log up to and including {@code index} (0 for the empty prefix). */
+    long prefixHash(long index) {
+        if (index > storage.lastIndex()) throw new IllegalArgumentException("no entry " + index);
+        return prefixHashes[(int) index];
+    }
+
+    static long extend(long prefix, Entry e) {
+        long h = (prefix ^ e.term()) * 0x9E3779B97F4A7C15L + Arrays.hashCode(e.data()) + e.index();
+        return h ^ (h >>> 29);
+    }
+}
