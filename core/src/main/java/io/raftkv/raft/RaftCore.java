@@ -151,6 +151,10 @@ public final class RaftCore {
         if (role == Role.LEADER) {
             return registerRead(id, context) ? SubmitResult.accepted(0, term) : SubmitResult.overloaded(id);
         }
+        if (config.injectedBug == InjectedBug.FOLLOWER_READ_INDEX_FROM_OWN_LOG) {
+            readStates.add(new ReadState(log.committed, context));
+            return SubmitResult.accepted(0, term);
+        }
         if (leader == NONE) return SubmitResult.notLeader(NONE);
         send(message(MessageType.READ_INDEX, leader).context(context).build());
         return SubmitResult.accepted(0, term);

@@ -27,9 +27,10 @@ import java.util.TreeMap;
  *
  * <p>Time: call A precedes call B iff {@code A.completeTime < B.invokeTime}; equal timestamps
  * overlap. A call with an unknown outcome never returns: it may take effect at any point after its
- * invocation, or never, which is the same as taking effect after everything else. Two rules keep
- * such calls from multiplying the search (see {@link KeySearch#stepOrReject}); both only skip
- * orders that are equivalent to ones still explored.
+ * invocation, or never, which is the same as taking effect after everything else. Such calls stay
+ * pending to the end, so left unchecked they would multiply the states at every step; two rules
+ * (see {@link KeySearch#run}) limit them to the orders that matter, and skip only orders that are
+ * equivalent to ones still explored.
  */
 public final class LinearizabilityChecker {
 
@@ -106,8 +107,11 @@ public final class LinearizabilityChecker {
         private final List<String> valueNames = new ArrayList<>();
         /** The value a PUT or DELETE leaves in the register, or the value a GET read. */
         private final int[] opValue;
-        /** For an unknown-outcome write, the previous one (in call order) writing the same value, else NONE. */
-        private final int[] previousTwin;
+        /** Per register value, the unknown-outcome writes leaving it, in call order. */
+        private final int[][] unknownWritersByValue;
+        /** Per register value, how many of those writes are linearized; always the first ones (see run). */
+        private final int[] unknownWritersUsed;
+        private final int[] callEventOfOp;
 
         // The event list: ids are positions in time order; HEAD and TAIL are sentinels.
         private final int[] eventOp;
@@ -175,11 +179,18 @@ public final class LinearizabilityChecker {
                     });
                 }
             }
-            previousTwin = new int[opCount];
-            Map<Integer, Integer> lastWriterByValue = new HashMap<>();
+            int[] writerCounts = new int[valueNames.size()];
             for (int i = knownCount; i < opCount; i++) {
-                Integer twin = lastWriterByValue.put(opValue[i], i);
-                previousTwin[i] = twin == null ? NONE : twin;
+                writerCounts[opValue[i]]++;
+            }
+            unknownWritersByValue = new int[valueNames.size()][];
+            for (int value = 0; value < valueNames.size(); value++) {
+                unknownWritersByValue[value] = new int[writerCounts[value]];
+            }
+            unknownWritersUsed = new int[valueNames.size()];
+            int[] writersFilled = new int[valueNames.size()];
+            for (int i = knownCount; i < opCount; i++) {
+                unknownWritersByValue[opValue[i]][writersFilled[opValue[i]]++] = i;
             }
 
             // Event descriptors: d < opCount is the call of op d, otherwise the return of op d - opCount.
@@ -196,7 +207,7 @@ public final class LinearizabilityChecker {
             eventOp = new int[eventCount];
             eventIsCall = new boolean[eventCount];
             eventReturn = new int[eventCount];
-            int[] callEventOfOp = new int[opCount];
+            callEventOfOp = new int[opCount];
             int[] returnEventOfOp = new int[opCount];
             Arrays.fill(returnEventOfOp, NONE);
             for (int event = 0; event < eventCount; event++) {
@@ -230,16 +241,38 @@ public final class LinearizabilityChecker {
             unknownLinearized = new long[(opCount - knownCount + 63) >>> 6];
         }
 
+        /**
+         * The search. Calls with an unknown outcome are never picked up by the scan itself; they are
+         * tried only for a GET that reads a value the register does not hold, and then the GET must
+         * come right after. Two rules, each dropping only orders that have an equivalent one left:
+         * <ul>
+         * <li>An unknown-outcome write that no GET observes right away can be removed from any valid
+         * order (the next write hides it, or nothing follows it), and a removed call counts as taking
+         * effect last. So it is placed only just before a GET that reads its value.</li>
+         * <li>Of the unlinearized unknown-outcome writes leaving the same value, the one invoked first
+         * goes first: from the moment the later one is pending both are, and neither ever returns,
+         * so swapping them keeps any order valid. Hence the linearized ones are always a prefix of
+         * {@link #unknownWritersByValue}, counted by {@link #unknownWritersUsed}.</li>
+         * </ul>
+         */
         Verdict run() {
             int opCount = ops.length;
             // The path from the empty linearization to the current state, for backtracking.
             int[] pathEvent = new int[opCount];
+            int[] pathResumeEvent = new int[opCount];
             int[] pathState = new int[opCount];
             boolean[] pathMustRead = new boolean[opCount];
+            boolean[] pathViaUnknown = new boolean[opCount];
             int depth = 0;
+            // Each state is scanned twice: first for known-outcome calls alone, then for GETs that an
+            // unknown-outcome write could explain. Known calls first because they explain most reads,
+            // while guessing an unknown write spends it and so opens a second branch.
+            boolean tryingUnknown = false;
             int state = ABSENT;
             // True right after an unknown-outcome write: only a GET that observes it may come next.
             boolean mustRead = false;
+            // The first return event in the list: only calls before it may be linearized next. Found lazily.
+            int frontier = NONE;
             int knownLeft = knownCount;
             if (knownLeft == 0) {
                 return Verdict.LINEARIZABLE;
@@ -250,31 +283,14 @@ public final class LinearizabilityChecker {
                     // Every known call's return follows its call, so a scan meets a return before the end.
                     throw new IllegalStateException("event scan ran off the list with " + knownLeft + " calls left");
                 }
-                if (eventIsCall[entry]) {
-                    int op = eventOp[entry];
-                    int newState = stepOrReject(op, state, mustRead);
-                    boolean newMustRead = op >= knownCount;
-                    if (newState != REJECTED && enterIfNew(op, newState, newMustRead)) {
-                        if (statesExplored > statesMax) {
-                            return Verdict.BUDGET_EXCEEDED;
-                        }
-                        pathEvent[depth] = entry;
-                        pathState[depth] = state;
-                        pathMustRead[depth] = mustRead;
-                        depth++;
-                        state = newState;
-                        mustRead = newMustRead;
-                        lift(entry);
-                        if (op < knownCount && --knownLeft == 0) {
-                            // Unknown-outcome calls still pending take effect last, which is always allowed.
-                            return Verdict.LINEARIZABLE;
-                        }
-                        entry = next[head];
-                    } else {
-                        entry = next[entry];
-                    }
-                } else {
+                if (!eventIsCall[entry]) {
                     // The call returning here is not linearized, and nothing later may go before it.
+                    if (!tryingUnknown && !mustRead) {
+                        tryingUnknown = true;
+                        frontier = entry;
+                        entry = next[head];
+                        continue;
+                    }
                     if (!mustRead && depth > bestPrefixOps.length) {
                         rememberPrefix(pathEvent, depth, state);
                     }
@@ -282,53 +298,90 @@ public final class LinearizabilityChecker {
                         return Verdict.NOT_LINEARIZABLE;
                     }
                     depth--;
-                    entry = pathEvent[depth];
-                    int op = eventOp[entry];
+                    int lifted = pathEvent[depth];
+                    int op = eventOp[lifted];
                     state = pathState[depth];
                     mustRead = pathMustRead[depth];
-                    unlift(entry);
+                    tryingUnknown = pathViaUnknown[depth];
+                    unlift(lifted);
                     setLinearized(op, false);
                     if (op < knownCount) {
                         knownLeft++;
+                    } else {
+                        unknownWritersUsed[opValue[op]]--;
                     }
-                    entry = next[entry];
+                    frontier = NONE;
+                    entry = next[pathResumeEvent[depth]];
+                    continue;
                 }
+                int op = eventOp[entry];
+                if (op >= knownCount) {
+                    entry = next[entry];
+                    continue;
+                }
+                int lifting = NONE;
+                int newState = stepOrReject(op, state, mustRead);
+                if (!tryingUnknown) {
+                    if (newState != REJECTED && enterIfNew(op, newState, false)) {
+                        lifting = entry;
+                    }
+                } else if (newState == REJECTED && ops[op].kind() == Kind.GET) {
+                    // The GET read a value the register lacks: an unknown-outcome write may supply it.
+                    int value = opValue[op];
+                    int writersUsed = unknownWritersUsed[value];
+                    if (writersUsed < unknownWritersByValue[value].length) {
+                        int writer = unknownWritersByValue[value][writersUsed];
+                        if (frontier == NONE) {
+                            frontier = firstReturnFrom(entry);
+                        }
+                        if (callEventOfOp[writer] < frontier && enterIfNew(writer, value, true)) {
+                            lifting = callEventOfOp[writer];
+                            newState = value;
+                            unknownWritersUsed[value]++;
+                        }
+                    }
+                }
+                if (lifting == NONE) {
+                    entry = next[entry];
+                    continue;
+                }
+                if (statesExplored > statesMax) {
+                    return Verdict.BUDGET_EXCEEDED;
+                }
+                pathEvent[depth] = lifting;
+                pathResumeEvent[depth] = entry;
+                pathState[depth] = state;
+                pathMustRead[depth] = mustRead;
+                pathViaUnknown[depth] = tryingUnknown;
+                depth++;
+                tryingUnknown = false;
+                state = newState;
+                mustRead = lifting != entry;
+                lift(lifting);
+                frontier = NONE;
+                if (lifting == entry && --knownLeft == 0) {
+                    // Unknown-outcome calls still pending take effect last, which is always allowed.
+                    return Verdict.LINEARIZABLE;
+                }
+                entry = next[head];
             }
         }
 
-        /**
-         * The register value after linearizing {@code op} next, or REJECTED. Besides the register
-         * model, unknown-outcome writes follow two rules, each of which only drops orders that have
-         * an equivalent order still explored:
-         * <ul>
-         * <li>It must be observed at once: the next call is a GET reading it, and the register must
-         * change. An unobserved write can be removed from any valid order (the next write hides it),
-         * and a removed unknown call counts as taking effect last.</li>
-         * <li>Of several unlinearized unknown-outcome writes of the same value, the earliest invoked
-         * goes first. Both are pending from now on and neither ever returns, so swapping them keeps
-         * any order valid. Without this, each choice among them would be a separate state.</li>
-         * </ul>
-         */
+        /** The first return event at or after {@code event}, which must lie before the frontier. */
+        private int firstReturnFrom(int event) {
+            while (event != tail && eventIsCall[event]) {
+                event = next[event];
+            }
+            return event;
+        }
+
+        /** The register value after linearizing the known-outcome call {@code op} next, or REJECTED. */
         private int stepOrReject(int op, int state, boolean mustRead) {
-            Kind kind = ops[op].kind();
             int value = opValue[op];
-            if (kind == Kind.GET) {
+            if (ops[op].kind() == Kind.GET) {
                 return value == state ? state : REJECTED;
             }
-            if (mustRead) {
-                return REJECTED;
-            }
-            if (op < knownCount) {
-                return value;
-            }
-            if (value == state) {
-                return REJECTED;
-            }
-            int twin = previousTwin[op];
-            if (twin != NONE && !isLinearized(twin)) {
-                return REJECTED;
-            }
-            return value;
+            return mustRead ? REJECTED : value;
         }
 
         /** Marks {@code op} linearized if the resulting state is new (and counts it), else leaves it unmarked. */
@@ -475,7 +528,8 @@ public final class LinearizabilityChecker {
                     .append(ops[blocker]).append(" returns at ").append(blockingTime).append(":\n");
             int shown = 0;
             int notShown = 0;
-            for (int op = 0; op < ops.length; op++) {
+            // Unknown-outcome writes are pending from their invocation on; listing them all would bury the rest.
+            for (int op = 0; op < knownCount; op++) {
                 if (inPrefix[op] || ops[op].invokeTime() > blockingTime) {
                     continue;
                 }
@@ -484,7 +538,8 @@ public final class LinearizabilityChecker {
                     continue;
                 }
                 shown++;
-                text.append("  ").append(ops[op]).append("   <- ").append(whyNotNext(op)).append('\n');
+                text.append("  ").append(ops[op]).append("   <- ").append(whyNotNext(op, inPrefix, blockingTime))
+                        .append('\n');
             }
             if (notShown > 0) {
                 text.append("  ... and ").append(notShown).append(" more\n");
@@ -492,15 +547,18 @@ public final class LinearizabilityChecker {
             return text.toString();
         }
 
-        private String whyNotNext(int op) {
-            if (op >= knownCount) {
-                return "outcome unknown; taking effect here leads to a dead end too";
+        private String whyNotNext(int op, boolean[] inPrefix, long blockingTime) {
+            if (ops[op].kind() != Kind.GET || opValue[op] == bestPrefixState) {
+                return "fits here, but every continuation after it fails";
             }
-            if (ops[op].kind() == Kind.GET && opValue[op] != bestPrefixState) {
-                return "reads " + Operation.showValue(valueNames.get(opValue[op])) + " but the register holds "
-                        + Operation.showValue(valueNames.get(bestPrefixState));
+            String why = "reads " + Operation.showValue(valueNames.get(opValue[op])) + " but the register holds "
+                    + Operation.showValue(valueNames.get(bestPrefixState));
+            for (int writer : unknownWritersByValue[opValue[op]]) {
+                if (!inPrefix[writer] && ops[writer].invokeTime() <= blockingTime) {
+                    return why + " (" + ops[writer] + " could write it here, but that leads to a dead end too)";
+                }
             }
-            return "fits here, but every continuation after it fails";
+            return why;
         }
     }
 

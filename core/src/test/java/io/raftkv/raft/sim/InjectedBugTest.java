@@ -16,7 +16,7 @@ class InjectedBugTest {
     static final int SEEDS_MAX = 400;
 
     @ParameterizedTest
-    @EnumSource(value = InjectedBug.class, names = "SKIP_UP_TO_DATE_CHECK")
+    @EnumSource(value = InjectedBug.class, names = {"SKIP_UP_TO_DATE_CHECK", "FOLLOWER_READ_INDEX_FROM_OWN_LOG"})
     void simulatorFindsTheBug(InjectedBug bug) {
         for (long seed = 1; seed <= SEEDS_MAX; seed++) {
             try {

@@ -1,0 +1,211 @@
+package io.raftkv.raft;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.stream.IntStream;
+
+/**
+ * A scripted cluster for unit tests: nothing happens unless the test says so. Only the nodes a test ticks
+ * tick; messages wait in a queue until {@link #deliverAll()}; links can be cut one way or both. Each node's
+ * Ready is handled by the contract (send, persist, send after persist, apply, advance).
+ */
+final class RaftTestCluster {
+
+    private static final int DELIVERY_ROUNDS_MAX = 10_000;
+
+    private final List<Integer> ids;
+    private final Consumer<RaftConfig> tweak;
+    private final Map<Integer, RaftCore> cores = new HashMap<>();
+    private final Map<Integer, MemoryStorage> disks = new HashMap<>();
+    private final Map<Integer, List<Entry>> applied = new HashMap<>();
+    private final Map<Integer, List<ReadState>> readStates = new HashMap<>();
+    private final ArrayDeque<Message> queue = new ArrayDeque<>();
+    private final Set<Long> cutLinks = new HashSet<>();
+    /** Every message handed to the network, delivered or not, in order. */
+    final List<Message> sent = new ArrayList<>();
+    /** Messages matching this are dropped. */
+    Predicate<Message> drop = m -> false;
+
+    private RaftTestCluster(int size, Consumer<RaftConfig> tweak) {
+        this.ids = IntStream.rangeClosed(1, size).boxed().toList();
+        this.tweak = tweak;
+        for (int id : ids) {
+            disks.put(id, new MemoryStorage());
+            start(id);
+        }
+    }
+
+    static RaftTestCluster of(int size) {
+        return new RaftTestCluster(size, c -> { });
+    }
+
+    static RaftTestCluster of(int size, Consumer<RaftConfig> tweak) {
+        return new RaftTestCluster(size, tweak);
+    }
+
+    RaftConfig config(int id) {
+        RaftConfig c = new RaftConfig(id, ids).electionTicks(10).heartbeatTicks(1).randomSeed(id);
+        tweak.accept(c);
+        return c;
+    }
+
+    RaftCore node(int id) {
+        return cores.get(id);
+    }
+
+    MemoryStorage disk(int id) {
+        return disks.get(id);
+    }
+
+    List<Entry> applied(int id) {
+        return applied.get(id);
+    }
+
+    /** Data of the non-no-op entries a node applied, as strings. */
+    List<String> appliedData(int id) {
+        return applied.get(id).stream().filter(e -> !e.isNoop()).map(e -> new String(e.data(), StandardCharsets.UTF_8)).toList();
+    }
+
+    List<ReadState> readStates(int id) {
+        return readStates.get(id);
+    }
+
+    // ---------------------------------------------------------------- time and faults
+
+    void tick(int id, int times) {
+        for (int i = 0; i < times; i++) {
+            cores.get(id).tick();
+            process(id);
+        }
+    }
+
+    /** Ticks every live node once. */
+    void tickAll() {
+        for (int id : ids) if (cores.containsKey(id)) tick(id, 1);
+    }
+
+    /** Ticks {@code id} until it starts campaigning, then delivers everything. */
+    void campaign(int id) {
+        RaftCore core = cores.get(id);
+        for (int i = 0; i < 1000 && core.role() == Role.FOLLOWER; i++) tick(id, 1);
+        deliverAll();
+    }
+
+    /** Makes {@code id} the leader: campaigns and checks that it won. */
+    RaftCore elect(int id) {
+        campaign(id);
+        RaftCore core = cores.get(id);
+        if (core.role() != Role.LEADER) throw new AssertionError("node " + id + " did not win: " + core.status());
+        return core;
+    }
+
+    void cut(int from, int to) {
+        cutLinks.add(link(from, to));
+    }
+
+    void isolate(int id) {
+        for (int other : ids) {
+            if (other == id) continue;
+            cut(id, other);
+            cut(other, id);
+        }
+    }
+
+    void heal() {
+        cutLinks.clear();
+    }
+
+    void crash(int id) {
+        cores.remove(id);
+        queue.removeIf(m -> m.to() == id || m.from() == id);
+    }
+
+    /** Starts a node again from exactly what it persisted. */
+    void restart(int id) {
+        start(id);
+    }
+
+    private void start(int id) {
+        cores.put(id, new RaftCore(config(id), disks.get(id)));
+        applied.put(id, new ArrayList<>());
+        readStates.put(id, new ArrayList<>());
+    }
+
+    // ---------------------------------------------------------------- client requests
+
+    SubmitResult propose(int id, String data) {
+        SubmitResult r = cores.get(id).propose(data.getBytes(StandardCharsets.UTF_8));
+        process(id);
+        return r;
+    }
+
+    SubmitResult readIndex(int id, long context) {
+        SubmitResult r = cores.get(id).readIndex(context);
+        process(id);
+        return r;
+    }
+
+    // ---------------------------------------------------------------- the network
+
+    /** Delivers queued messages, and those they cause, until none is left. */
+    void deliverAll() {
+        for (int round = 0; round < DELIVERY_ROUNDS_MAX; round++) {
+            for (int id : ids) if (cores.containsKey(id)) process(id);
+            if (queue.isEmpty()) return;
+            deliverOne();
+        }
+        throw new AssertionError("messages still flowing after " + DELIVERY_ROUNDS_MAX + " deliveries");
+    }
+
+    /** Delivers just the next queued message; returns it, or null when none. */
+    Message deliverOne() {
+        Message m = queue.poll();
+        if (m == null) return null;
+        RaftCore to = cores.get(m.to());
+        if (to != null && !cutLinks.contains(link(m.from(), m.to())) && !drop.test(m)) {
+            to.step(m);
+            process(m.to());
+        }
+        return m;
+    }
+
+    /** Throws away every queued message. */
+    void dropQueued() {
+        queue.clear();
+    }
+
+    List<Message> queued() {
+        return List.copyOf(queue);
+    }
+
+    void process(int id) {
+        RaftCore core = cores.get(id);
+        while (core != null && core.hasReady()) {
+            Ready rd = core.ready();
+            enqueue(rd.messages());
+            if (rd.hardState() != null) disks.get(id).setHardState(rd.hardState());
+            disks.get(id).append(rd.entries());
+            enqueue(rd.messagesAfterPersist());
+            applied.get(id).addAll(rd.committedEntries());
+            readStates.get(id).addAll(rd.readStates());
+            core.advance(rd);
+        }
+    }
+
+    private void enqueue(List<Message> messages) {
+        sent.addAll(messages);
+        queue.addAll(messages);
+    }
+
+    private static long link(int from, int to) {
+        return ((long) from << 32) | to;
+    }
+}
