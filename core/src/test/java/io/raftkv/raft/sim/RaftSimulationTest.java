@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  */
 class RaftSimulationTest {
 
-    static final int DEFAULT_SEEDS = 300;
+    static final int DEFAULT_SEEDS = 8000;
 
     @TestFactory
     Stream<DynamicTest> simulatedClusterStaysSafeAndLinearizable() {

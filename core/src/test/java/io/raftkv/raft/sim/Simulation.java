@@ -31,7 +31,7 @@ public final class Simulation {
     public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug) {
 
         public static Options forSeed(long seed) {
-            return new Options(seed, seed % 2 == 0 ? 3 : 5, 8_000, 4, 3, InjectedBug.NONE);
+            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
