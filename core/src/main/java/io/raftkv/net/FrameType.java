@@ -1,0 +1,43 @@
+package io.raftkv.net;
+
+/** Frame type codes, one table for peers and clients; every body is specified in docs/protocol.md. */
+public final class FrameType {
+
+    public static final byte HELLO_PEER = 0x01;
+    public static final byte HELLO_CLIENT = 0x02;
+    public static final byte RAFT = 0x03;
+
+    public static final byte PUT = 0x10;
+    public static final byte DELETE = 0x11;
+    public static final byte GET = 0x12;
+    public static final byte STATUS = 0x13;
+
+    public static final byte OK = 0x20;
+    public static final byte VALUE = 0x21;
+    public static final byte NOT_FOUND = 0x22;
+    public static final byte NOT_LEADER = 0x23;
+    public static final byte ERROR = 0x24;
+    public static final byte STATUS_RESULT = 0x25;
+
+    private FrameType() {
+    }
+
+    public static String name(byte type) {
+        return switch (type) {
+            case HELLO_PEER -> "HELLO_PEER";
+            case HELLO_CLIENT -> "HELLO_CLIENT";
+            case RAFT -> "RAFT";
+            case PUT -> "PUT";
+            case DELETE -> "DELETE";
+            case GET -> "GET";
+            case STATUS -> "STATUS";
+            case OK -> "OK";
+            case VALUE -> "VALUE";
+            case NOT_FOUND -> "NOT_FOUND";
+            case NOT_LEADER -> "NOT_LEADER";
+            case ERROR -> "ERROR";
+            case STATUS_RESULT -> "STATUS_RESULT";
+            default -> String.format("0x%02x", type);
+        };
+    }
+}

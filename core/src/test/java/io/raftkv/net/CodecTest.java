@@ -1,0 +1,173 @@
+package io.raftkv.net;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.MessageType;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CodecTest {
+
+    private record Frame(byte type, byte[] body) { }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static List<Frame> decodeAll(FrameDecoder decoder, ByteBuffer input) {
+        List<Frame> frames = new ArrayList<>();
+        decoder.feed(input, (type, body) -> {
+            byte[] copy = new byte[body.remaining()];
+            body.get(copy);
+            frames.add(new Frame(type, copy));
+        });
+        return frames;
+    }
+
+    private static ByteBuffer concat(List<ByteBuffer> frames) {
+        int size = frames.stream().mapToInt(ByteBuffer::remaining).sum();
+        ByteBuffer all = ByteBuffer.allocate(size);
+        frames.forEach(f -> all.put(f.duplicate()));
+        return all.flip();
+    }
+
+    private static Message sampleMessage() {
+        return new Message(MessageType.APPEND, 1, 2, 7, 6, 41, List.of(new Entry(7, 42, bytes("hello")), new Entry(7, 43, new byte[0])),
+                40, true, 5, 30, 99);
+    }
+
+    @Test
+    void raftMessageRoundTrips() {
+        Message m = sampleMessage();
+        ByteBuffer frame = Codec.raft(m);
+        List<Frame> frames = decodeAll(new FrameDecoder(1 << 20), frame);
+        assertEquals(1, frames.size());
+        assertEquals(FrameType.RAFT, frames.get(0).type());
+        Message back = Codec.decodeRaft(ByteBuffer.wrap(frames.get(0).body()));
+        assertEquals(m.toString(), back.toString());
+        assertEquals(m.hintIndex(), back.hintIndex());
+        assertEquals(m.context(), back.context());
+        assertArrayEquals(m.entries().get(0).data(), back.entries().get(0).data());
+        assertEquals(m.entries().get(1).index(), back.entries().get(1).index());
+    }
+
+    @Test
+    void requestsAndResponsesRoundTrip() {
+        List<ClientRequest> requests = List.of(new ClientRequest.Put(1, bytes("k"), bytes("v")), new ClientRequest.Delete(2, bytes("k")),
+                new ClientRequest.Get(3, bytes("k"), true), new ClientRequest.Get(4, new byte[0], false), new ClientRequest.Status(5));
+        List<ClientResponse> responses = List.of(new ClientResponse.Ok(1), new ClientResponse.Value(2, bytes("v")), new ClientResponse.NotFound(3),
+                new ClientResponse.NotLeader(4, 2, "127.0.0.1", 2380), new ClientResponse.Error(5, ErrorCode.TOO_LARGE, "too big"),
+                new ClientResponse.StatusResult(6, 1, "LEADER", 3, 1, 10, 9, 4, 1234567));
+        FrameDecoder decoder = new FrameDecoder(1 << 20);
+        List<Frame> frames = decodeAll(decoder, concat(requests.stream().map(Codec::request).toList()));
+        assertEquals(requests.size(), frames.size());
+        for (int i = 0; i < requests.size(); i++) {
+            ClientRequest back = Codec.decodeRequest(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body()));
+            assertEquals(requests.get(i).getClass(), back.getClass());
+            assertEquals(requests.get(i).requestId(), back.requestId());
+        }
+        ClientRequest.Get get = (ClientRequest.Get) Codec.decodeRequest(frames.get(2).type(), ByteBuffer.wrap(frames.get(2).body()));
+        assertTrue(get.serializable());
+        frames = decodeAll(decoder, concat(responses.stream().map(Codec::response).toList()));
+        for (int i = 0; i < responses.size(); i++) {
+            ClientResponse back = Codec.decodeResponse(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body()));
+            if (back instanceof ClientResponse.Value v) assertArrayEquals(bytes("v"), v.value());
+            else assertEquals(responses.get(i), back);
+        }
+    }
+
+    @Test
+    void framesDeliveredOneByteAtATime() {
+        List<ByteBuffer> sent = List.of(Codec.raft(sampleMessage()), Codec.request(new ClientRequest.Put(9, bytes("key"), new byte[5000])), Codec.helloClient());
+        ByteBuffer all = concat(sent);
+        FrameDecoder decoder = new FrameDecoder(1 << 20);
+        List<Frame> frames = new ArrayList<>();
+        while (all.hasRemaining()) {
+            ByteBuffer one = ByteBuffer.wrap(new byte[]{all.get()});
+            frames.addAll(decodeAll(decoder, one));
+        }
+        assertEquals(List.of(FrameType.RAFT, FrameType.PUT, FrameType.HELLO_CLIENT), frames.stream().map(Frame::type).toList());
+        ClientRequest.Put put = (ClientRequest.Put) Codec.decodeRequest(FrameType.PUT, ByteBuffer.wrap(frames.get(1).body()));
+        assertEquals(5000, put.value().length);
+    }
+
+    @Test
+    void manyFramesInOneBufferAndRandomSplits() {
+        Random random = new Random(7);
+        List<ByteBuffer> sent = new ArrayList<>();
+        for (int i = 0; i < 500; i++) sent.add(Codec.request(new ClientRequest.Put(i, bytes("k" + i), new byte[random.nextInt(3000)])));
+        ByteBuffer all = concat(sent);
+        FrameDecoder decoder = new FrameDecoder(1 << 16);
+        List<Frame> frames = new ArrayList<>();
+        while (all.hasRemaining()) {
+            int n = Math.min(all.remaining(), 1 + random.nextInt(9000));
+            ByteBuffer piece = all.slice();
+            piece.limit(n);
+            all.position(all.position() + n);
+            frames.addAll(decodeAll(decoder, piece));
+        }
+        assertEquals(500, frames.size());
+        for (int i = 0; i < 500; i++) assertEquals(i, Codec.decodeRequest(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body())).requestId());
+    }
+
+    @Test
+    void oversizedFrameIsRefusedBeforeItsBodyArrives() {
+        FrameDecoder decoder = new FrameDecoder(1024);
+        ByteBuffer header = ByteBuffer.allocate(5).putInt(1025).put(FrameType.PUT).flip();
+        FrameException e = assertThrows(FrameException.class, () -> decodeAll(decoder, header));
+        assertEquals(ErrorCode.TOO_LARGE, e.code());
+        ByteBuffer huge = ByteBuffer.allocate(4).putInt(0xFFFFFFFF).flip();
+        assertEquals(ErrorCode.TOO_LARGE, assertThrows(FrameException.class, () -> decodeAll(new FrameDecoder(1024), huge)).code());
+        ByteBuffer zero = ByteBuffer.allocate(4).putInt(0).flip();
+        assertEquals(ErrorCode.BAD_REQUEST, assertThrows(FrameException.class, () -> decodeAll(new FrameDecoder(1024), zero)).code());
+    }
+
+    @Test
+    void frameAtTheLimitIsAccepted() {
+        FrameDecoder decoder = new FrameDecoder(1 + 8 + 4 + 1000);
+        List<Frame> frames = decodeAll(decoder, Codec.response(new ClientResponse.Value(1, new byte[1000])));
+        assertEquals(1, frames.size());
+    }
+
+    @Test
+    void truncatedOrPaddedBodiesAreRejected() {
+        ByteBuffer put = Codec.request(new ClientRequest.Put(1, bytes("key"), bytes("value")));
+        byte[] body = new byte[put.remaining() - 5];
+        put.position(5);
+        put.get(body);
+        for (int cut = 0; cut < body.length; cut++) {
+            ByteBuffer shorter = ByteBuffer.wrap(body, 0, cut);
+            FrameException e = assertThrows(FrameException.class, () -> Codec.decodeRequest(FrameType.PUT, shorter.slice()), "cut at " + cut);
+            assertEquals(ErrorCode.BAD_REQUEST, e.code());
+        }
+        ByteBuffer longer = ByteBuffer.allocate(body.length + 1).put(body).put((byte) 0).flip();
+        assertThrows(FrameException.class, () -> Codec.decodeRequest(FrameType.PUT, longer));
+        ByteBuffer lying = ByteBuffer.allocate(8 + 4).putLong(1).putInt(Integer.MAX_VALUE).flip();
+        assertThrows(FrameException.class, () -> Codec.decodeRequest(FrameType.DELETE, lying));
+        ByteBuffer manyEntries = Codec.raft(new Message(MessageType.APPEND, 1, 2, 1, 0, 0, List.of(), 0, false, 0, 0, 0));
+        manyEntries.putInt(manyEntries.limit() - 4, 1_000_000);
+        manyEntries.position(5);
+        assertThrows(FrameException.class, () -> Codec.decodeRaft(manyEntries.slice()));
+    }
+
+    @Test
+    void unknownTypeIsReported() {
+        FrameException e = assertThrows(FrameException.class, () -> Codec.decodeRequest((byte) 0x7E, ByteBuffer.allocate(8)));
+        assertEquals(ErrorCode.UNKNOWN_TYPE, e.code());
+        ByteBuffer unknownRaftType = Codec.raft(sampleMessage());
+        unknownRaftType.put(5, (byte) 99);
+        unknownRaftType.position(5);
+        assertInstanceOf(FrameException.class, assertThrows(FrameException.class, () -> Codec.decodeRaft(unknownRaftType.slice())));
+    }
+}
