@@ -262,12 +262,7 @@ public final class LinearizabilityChecker {
             int[] pathResumeEvent = new int[opCount];
             int[] pathState = new int[opCount];
             boolean[] pathMustRead = new boolean[opCount];
-            boolean[] pathViaUnknown = new boolean[opCount];
             int depth = 0;
-            // Each state is scanned twice: first for known-outcome calls alone, then for GETs that an
-            // unknown-outcome write could explain. Known calls first because they explain most reads,
-            // while guessing an unknown write spends it and so opens a second branch.
-            boolean tryingUnknown = false;
             int state = ABSENT;
             // True right after an unknown-outcome write: only a GET that observes it may come next.
             boolean mustRead = false;
@@ -285,12 +280,6 @@ public final class LinearizabilityChecker {
                 }
                 if (!eventIsCall[entry]) {
                     // The call returning here is not linearized, and nothing later may go before it.
-                    if (!tryingUnknown && !mustRead) {
-                        tryingUnknown = true;
-                        frontier = entry;
-                        entry = next[head];
-                        continue;
-                    }
                     if (!mustRead && depth > bestPrefixOps.length) {
                         rememberPrefix(pathEvent, depth, state);
                     }
@@ -302,7 +291,6 @@ public final class LinearizabilityChecker {
                     int op = eventOp[lifted];
                     state = pathState[depth];
                     mustRead = pathMustRead[depth];
-                    tryingUnknown = pathViaUnknown[depth];
                     unlift(lifted);
                     setLinearized(op, false);
                     if (op < knownCount) {
@@ -321,12 +309,13 @@ public final class LinearizabilityChecker {
                 }
                 int lifting = NONE;
                 int newState = stepOrReject(op, state, mustRead);
-                if (!tryingUnknown) {
-                    if (newState != REJECTED && enterIfNew(op, newState, false)) {
+                if (newState != REJECTED) {
+                    if (enterIfNew(op, newState, false)) {
                         lifting = entry;
                     }
-                } else if (newState == REJECTED && ops[op].kind() == Kind.GET) {
-                    // The GET read a value the register lacks: an unknown-outcome write may supply it.
+                } else if (!mustRead) {
+                    // Only a GET is rejected outside mustRead: it read a value the register lacks,
+                    // which an unknown-outcome write may supply.
                     int value = opValue[op];
                     int writersUsed = unknownWritersUsed[value];
                     if (writersUsed < unknownWritersByValue[value].length) {
@@ -352,9 +341,7 @@ public final class LinearizabilityChecker {
                 pathResumeEvent[depth] = entry;
                 pathState[depth] = state;
                 pathMustRead[depth] = mustRead;
-                pathViaUnknown[depth] = tryingUnknown;
                 depth++;
-                tryingUnknown = false;
                 state = newState;
                 mustRead = lifting != entry;
                 lift(lifting);
@@ -420,12 +407,6 @@ public final class LinearizabilityChecker {
             System.arraycopy(knownLinearized, fromWord, words, 2, knownWords);
             System.arraycopy(unknownLinearized, 0, words, 2 + knownWords, unknownWords);
             return new StateKey(words);
-        }
-
-        private boolean isLinearized(int op) {
-            long[] bits = op < knownCount ? knownLinearized : unknownLinearized;
-            int bit = op < knownCount ? op : op - knownCount;
-            return (bits[bit >>> 6] & (1L << bit)) != 0;
         }
 
         private void setLinearized(int op, boolean linearized) {
@@ -524,8 +505,8 @@ public final class LinearizabilityChecker {
                 throw new IllegalStateException("a violation with every known call linearized: key " + key);
             }
             long blockingTime = ops[blocker].completeTime();
-            text.append("None of the operations that may come next fits, yet one must take effect before ")
-                    .append(ops[blocker]).append(" returns at ").append(blockingTime).append(":\n");
+            text.append("No operation that may come next leads to a complete order (one of them must take effect")
+                    .append(" before ").append(ops[blocker]).append(" returns at ").append(blockingTime).append("):\n");
             int shown = 0;
             int notShown = 0;
             // Unknown-outcome writes are pending from their invocation on; listing them all would bury the rest.
