@@ -24,6 +24,8 @@ final class Progress {
     long sentCommit;
     /** Appends should be sent at the next flush. */
     boolean sendPending;
+    /** Send an APPEND at the next flush even if it carries nothing, to learn where the follower is. */
+    boolean probeWanted;
 
     Progress(int peerId, int maxInflight) {
         this.peerId = peerId;
@@ -39,6 +41,7 @@ final class Progress {
         ackedReadRound = 0;
         sentCommit = 0;
         sendPending = false;
+        probeWanted = false;
         inflights.reset();
     }
 

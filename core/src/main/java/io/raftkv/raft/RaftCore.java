@@ -415,7 +415,12 @@ public final class RaftCore {
                 pr.probeSent = false;
                 // A full window whose messages were lost would stall the follower: a heartbeat answer frees one slot.
                 if (pr.state == Progress.State.REPLICATE && pr.inflights.full()) pr.inflights.freeFirst();
-                if (pr.match < log.lastIndex()) pr.sendPending = true;
+                if (pr.match < log.lastIndex()) {
+                    // The follower may have lost appends we count as in flight: an APPEND, even an empty
+                    // one, makes it answer, and a rejection puts it back in PROBE (as etcd does).
+                    pr.sendPending = true;
+                    pr.probeWanted = true;
+                }
                 if (m.context() > pr.ackedReadRound) {
                     pr.ackedReadRound = m.context();
                     releaseReads();
@@ -508,9 +513,11 @@ public final class RaftCore {
         }
         uncommittedBytes = Math.max(0, uncommittedBytes);
         log.commitTo(quorumIndex);
-        if (firstCommitOfTerm && currentTerm) {
-            for (PendingRead r : readsAwaitingCommit) registerRead(r.from(), r.context());
+        if (firstCommitOfTerm && currentTerm && !readsAwaitingCommit.isEmpty()) {
+            // Already accepted and counted against pendingReadsMax: they move over without a second check.
+            for (PendingRead r : readsAwaitingCommit) pendingReads.add(new PendingRead(r.from(), r.context(), log.committed, readRound + 1));
             readsAwaitingCommit.clear();
+            readRoundWanted = true;
         }
         return true;
     }
@@ -534,7 +541,8 @@ public final class RaftCore {
         while (!pr.paused()) {
             long last = log.lastIndex();
             boolean hasEntries = pr.next <= last;
-            if (!hasEntries && pr.state == Progress.State.REPLICATE && pr.sentCommit >= log.committed) return;
+            if (!hasEntries && pr.state == Progress.State.REPLICATE && pr.sentCommit >= log.committed && !pr.probeWanted) return;
+            pr.probeWanted = false;
             long prevIndex = pr.next - 1;
             List<Entry> entries = hasEntries
                     ? log.entries(pr.next, Math.min(last + 1, pr.next + config.entriesPerMessageMax), config.bytesPerMessageMax)
@@ -543,6 +551,9 @@ public final class RaftCore {
                     .entries(entries).commit(log.committed).build());
             pr.sentCommit = log.committed;
             if (pr.state == Progress.State.REPLICATE) {
+                // Only messages carrying entries take a window slot: an empty one (commit, probe) is never
+                // acknowledged by a rise of match, so it could not be freed.
+                if (entries.isEmpty()) continue;
                 long lastSent = prevIndex + entries.size();
                 pr.next = lastSent + 1;
                 pr.inflights.add(lastSent);
