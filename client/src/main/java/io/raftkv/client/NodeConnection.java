@@ -1,0 +1,154 @@
+package io.raftkv.client;
+
+import io.raftkv.net.ClientRequest;
+import io.raftkv.net.ClientResponse;
+import io.raftkv.net.Codec;
+import io.raftkv.net.ErrorCode;
+
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One connection to one node: requests are written as they come (pipelined), answers are matched by
+ * request id by a reader thread. When the connection dies every pending request fails with
+ * {@link ConnectionLost}.
+ */
+final class NodeConnection implements AutoCloseable {
+
+    /** The connection died; {@code sent} says whether the request may have reached the node. */
+    static final class ConnectionLost extends IOException {
+        final boolean sent;
+
+        ConnectionLost(String message, boolean sent) {
+            super(message);
+            this.sent = sent;
+        }
+    }
+
+    private final InetSocketAddress address;
+    private final Socket socket;
+    private final OutputStream out;
+    private final int frameBytesMax;
+    private final Map<Long, CompletableFuture<ClientResponse>> pending = new ConcurrentHashMap<>();
+    private final int pendingMax;
+    private volatile boolean closed;
+
+    private NodeConnection(InetSocketAddress address, Socket socket, int frameBytesMax, int pendingMax) throws IOException {
+        this.address = address;
+        this.socket = socket;
+        this.out = socket.getOutputStream();
+        this.frameBytesMax = frameBytesMax;
+        this.pendingMax = pendingMax;
+    }
+
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax) throws IOException {
+        Socket socket = new Socket();
+        try {
+            socket.setTcpNoDelay(true);
+            socket.connect(address, connectTimeoutMs);
+            NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax);
+            c.write(Codec.helloClient());
+            Thread reader = new Thread(c::readLoop, "raftkv-client-" + address);
+            reader.setDaemon(true);
+            reader.start();
+            return c;
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    InetSocketAddress address() {
+        return address;
+    }
+
+    boolean isOpen() {
+        return !closed;
+    }
+
+    CompletableFuture<ClientResponse> send(ClientRequest request) {
+        CompletableFuture<ClientResponse> answer = new CompletableFuture<>();
+        if (closed) {
+            answer.completeExceptionally(new ConnectionLost("connection to " + address + " is closed", false));
+            return answer;
+        }
+        if (pending.size() >= pendingMax) {
+            answer.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, pendingMax + " requests already pending on " + address));
+            return answer;
+        }
+        pending.put(request.requestId(), answer);
+        try {
+            write(Codec.request(request));
+        } catch (IOException e) {
+            pending.remove(request.requestId());
+            answer.completeExceptionally(new ConnectionLost("cannot send to " + address + ": " + e.getMessage(), true));
+            close();
+        }
+        return answer;
+    }
+
+    /** Forgets a request whose answer no longer matters (its deadline passed). */
+    void forget(long requestId) {
+        pending.remove(requestId);
+    }
+
+    private void write(ByteBuffer frame) throws IOException {
+        synchronized (out) {
+            out.write(frame.array(), frame.arrayOffset() + frame.position(), frame.remaining());
+            out.flush();
+        }
+    }
+
+    private void readLoop() {
+        String reason = "closed by " + address;
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024))) {
+            while (!closed) {
+                long length = Integer.toUnsignedLong(in.readInt());
+                if (length < 1 || length > frameBytesMax) throw new IOException("bad frame length " + length + " from " + address);
+                byte type = in.readByte();
+                byte[] body = new byte[(int) length - 1];
+                in.readFully(body);
+                ClientResponse response = Codec.decodeResponse(type, ByteBuffer.wrap(body));
+                if (response.requestId() == 0) {
+                    reason = address + " closed the connection: " + response;
+                    break;
+                }
+                CompletableFuture<ClientResponse> answer = pending.remove(response.requestId());
+                if (answer != null) answer.complete(response);
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!closed) reason = "connection to " + address + " lost: " + e.getMessage();
+        }
+        fail(reason);
+    }
+
+    private void fail(String reason) {
+        close();
+        for (Long id : pending.keySet()) {
+            CompletableFuture<ClientResponse> answer = pending.remove(id);
+            if (answer != null) answer.completeExceptionally(new ConnectionLost(reason, true));
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // Closing anyway.
+        }
+    }
+
+    static boolean isRetryableError(ClientResponse.Error e) {
+        return e.code() == ErrorCode.UNAVAILABLE || e.code() == ErrorCode.OVERLOADED;
+    }
+}

@@ -1,0 +1,273 @@
+package io.raftkv.client;
+
+import io.raftkv.net.ClientRequest;
+import io.raftkv.net.ClientResponse;
+import io.raftkv.net.ErrorCode;
+import io.raftkv.server.ClusterConfig;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * The raftkv client. Talks to any node of the cluster: follows NOT_LEADER answers to the leader by itself,
+ * reconnects and retries elsewhere when a node dies, within a deadline per operation. Requests are
+ * pipelined on one connection per node. Async methods return {@link CompletableFuture}s; the blocking
+ * ones wait for them.
+ *
+ * <p>Retries never apply a write twice: a write is retried only when the cluster says it was not applied
+ * (NOT_LEADER, a leader change that replaced it, overload, or a connection that failed before sending).
+ * A write whose answer is lost fails with {@link RaftKvException.Kind#OUTCOME_UNKNOWN}.
+ */
+public final class RaftKvClient implements AutoCloseable {
+
+    private static final long BACKOFF_MS = 50;
+    private static final int CONNECT_TIMEOUT_MS = 1_000;
+    private static final int FRAME_BYTES_MAX = 8 << 20;
+    private static final int PENDING_PER_CONNECTION_MAX = 100_000;
+    /** A read unanswered for this long is asked again elsewhere: reads change nothing. */
+    private static final long READ_ATTEMPT_MS = 2_000;
+
+    private final List<InetSocketAddress> endpoints;
+    private final long deadlineMs;
+    private final Map<InetSocketAddress, NodeConnection> connections = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService scheduler;
+    private final AtomicLong requestIds = new AtomicLong();
+    private volatile InetSocketAddress preferred;
+    private volatile boolean closed;
+
+    public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline) {
+        if (endpoints.isEmpty()) throw new IllegalArgumentException("no endpoints");
+        this.endpoints = List.copyOf(endpoints);
+        this.deadlineMs = deadline.toMillis();
+        this.preferred = endpoints.get(0);
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "raftkv-client");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public static RaftKvClient fromConfig(Path nodesConf, Duration deadline) throws IOException {
+        List<InetSocketAddress> endpoints = new ArrayList<>();
+        for (ClusterConfig.Member m : ClusterConfig.load(nodesConf).members()) endpoints.add(m.address());
+        return new RaftKvClient(endpoints, deadline);
+    }
+
+    /** Parses {@code host:port,host:port}. */
+    public static List<InetSocketAddress> parseEndpoints(String list) {
+        List<InetSocketAddress> endpoints = new ArrayList<>();
+        for (String part : list.split(",")) {
+            part = part.strip();
+            if (part.isEmpty()) continue;
+            int colon = part.lastIndexOf(':');
+            if (colon <= 0) throw new IllegalArgumentException("endpoint '" + part + "' is not host:port");
+            endpoints.add(new InetSocketAddress(part.substring(0, colon), Integer.parseInt(part.substring(colon + 1))));
+        }
+        if (endpoints.isEmpty()) throw new IllegalArgumentException("no endpoints in '" + list + "'");
+        return endpoints;
+    }
+
+    public List<InetSocketAddress> endpoints() {
+        return endpoints;
+    }
+
+    // ------------------------------------------------------------------ async API
+
+    public CompletableFuture<Void> putAsync(byte[] key, byte[] value) {
+        return execute(id -> new ClientRequest.Put(id, key, value), true, r -> null);
+    }
+
+    public CompletableFuture<Void> deleteAsync(byte[] key) {
+        return execute(id -> new ClientRequest.Delete(id, key), true, r -> null);
+    }
+
+    /** Linearizable unless {@code serializable}; empty when the key is absent. */
+    public CompletableFuture<Optional<byte[]>> getAsync(byte[] key, boolean serializable) {
+        return execute(id -> new ClientRequest.Get(id, key, serializable), false,
+                r -> r instanceof ClientResponse.Value v ? Optional.of(v.value()) : Optional.empty());
+    }
+
+    /** The status of one node, asked directly (no redirect). */
+    public CompletableFuture<ClientResponse.StatusResult> statusAsync(InetSocketAddress node) {
+        CompletableFuture<ClientResponse.StatusResult> result = new CompletableFuture<>();
+        scheduler.execute(() -> {
+            try {
+                connection(node).send(new ClientRequest.Status(requestIds.incrementAndGet())).whenComplete((r, e) -> {
+                    if (e != null) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, e.getMessage()));
+                    else if (r instanceof ClientResponse.StatusResult s) result.complete(s);
+                    else result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, String.valueOf(r)));
+                });
+            } catch (IOException e) {
+                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, node + ": " + e.getMessage()));
+            }
+        });
+        return result.orTimeout(deadlineMs, TimeUnit.MILLISECONDS);
+    }
+
+    // ------------------------------------------------------------------ blocking API
+
+    public void put(byte[] key, byte[] value) {
+        await(putAsync(key, value));
+    }
+
+    public void delete(byte[] key) {
+        await(deleteAsync(key));
+    }
+
+    public Optional<byte[]> get(byte[] key, boolean serializable) {
+        return await(getAsync(key, serializable));
+    }
+
+    public void put(String key, String value) {
+        put(utf8(key), utf8(value));
+    }
+
+    public void delete(String key) {
+        delete(utf8(key));
+    }
+
+    /** The value as UTF-8, or null when absent. Linearizable. */
+    public String get(String key) {
+        return get(utf8(key), false).map(v -> new String(v, StandardCharsets.UTF_8)).orElse(null);
+    }
+
+    public ClientResponse.StatusResult status(InetSocketAddress node) {
+        return await(statusAsync(node));
+    }
+
+    /** The address of the node the client last found to be the leader (or first tries). */
+    public InetSocketAddress preferredEndpoint() {
+        return preferred;
+    }
+
+    // ------------------------------------------------------------------ retries
+
+    private <T> CompletableFuture<T> execute(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        long deadline = System.currentTimeMillis() + deadlineMs;
+        scheduler.execute(() -> attempt(build, write, success, result, deadline, preferred, null));
+        return result;
+    }
+
+    private <T> void attempt(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
+                             CompletableFuture<T> result, long deadline, InetSocketAddress target, String lastProblem) {
+        if (result.isDone()) return;
+        if (closed) {
+            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "client closed"));
+            return;
+        }
+        long remaining = deadline - System.currentTimeMillis();
+        if (remaining <= 0) {
+            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE,
+                    "no node could serve the request within " + deadlineMs + " ms" + (lastProblem != null ? " (last: " + lastProblem + ")" : "")));
+            return;
+        }
+        NodeConnection c;
+        try {
+            c = connection(target);
+        } catch (IOException e) {
+            retryLater(build, write, success, result, deadline, next(target), target + ": " + e.getMessage());
+            return;
+        }
+        ClientRequest request = build.apply(requestIds.incrementAndGet());
+        CompletableFuture<ClientResponse> answer = c.send(request);
+        long attemptMs = write ? remaining : Math.min(remaining, READ_ATTEMPT_MS);
+        answer.orTimeout(attemptMs, TimeUnit.MILLISECONDS).whenComplete((response, error) -> scheduler.execute(() -> {
+            if (error != null) {
+                Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                c.forget(request.requestId());
+                boolean maybeApplied = write && !(cause instanceof NodeConnection.ConnectionLost lost && !lost.sent);
+                if (maybeApplied) {
+                    result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
+                            "the write's answer from " + target + " was lost (" + describe(cause) + "): it may or may not have been applied"));
+                } else {
+                    retryLater(build, write, success, result, deadline, next(target), target + ": " + describe(cause));
+                }
+                return;
+            }
+            if (response instanceof ClientResponse.NotLeader n) {
+                if (n.leaderId() != 0 && !n.host().isEmpty()) {
+                    InetSocketAddress leader = new InetSocketAddress(n.host(), n.port());
+                    preferred = leader;
+                    attempt(build, write, success, result, deadline, leader, target + " is not the leader");
+                } else {
+                    retryLater(build, write, success, result, deadline, next(target), target + " knows no leader");
+                }
+            } else if (response instanceof ClientResponse.Error e) {
+                if (NodeConnection.isRetryableError(e)) {
+                    retryLater(build, write, success, result, deadline, e.code() == ErrorCode.OVERLOADED ? target : next(target), e.toString());
+                } else if (e.code() == ErrorCode.TIMEOUT) {
+                    if (write) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
+                    else retryLater(build, write, success, result, deadline, next(target), e.toString());
+                } else {
+                    result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
+                }
+            } else {
+                preferred = target;
+                result.complete(success.apply(response));
+            }
+        }));
+    }
+
+    private <T> void retryLater(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
+                                CompletableFuture<T> result, long deadline, InetSocketAddress target, String problem) {
+        scheduler.schedule(() -> attempt(build, write, success, result, deadline, target, problem), BACKOFF_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private InetSocketAddress next(InetSocketAddress current) {
+        int i = endpoints.indexOf(current);
+        return endpoints.get((i + 1) % endpoints.size());
+    }
+
+    /** The open connection to {@code address}, opening it if needed. Runs on the scheduler thread. */
+    private NodeConnection connection(InetSocketAddress address) throws IOException {
+        NodeConnection c = connections.get(address);
+        if (c != null && c.isOpen()) return c;
+        c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX);
+        connections.put(address, c);
+        return c;
+    }
+
+    private static String describe(Throwable t) {
+        return t instanceof java.util.concurrent.TimeoutException ? "no answer in time" : t.getMessage();
+    }
+
+    private static <T> T await(CompletableFuture<T> future) {
+        try {
+            return future.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RaftKvException r) throw r;
+            throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, String.valueOf(e.getCause()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "interrupted");
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        connections.values().forEach(NodeConnection::close);
+    }
+}

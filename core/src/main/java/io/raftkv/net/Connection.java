@@ -1,0 +1,167 @@
+package io.raftkv.net;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+
+/**
+ * One non-blocking TCP connection owned by an {@link EventLoop}: frames in through a {@link FrameDecoder},
+ * frames out through a queue bounded in bytes. A peer that stops reading fills the queue and is
+ * disconnected, never buffered without bound. Loop thread only.
+ */
+public final class Connection {
+
+    /** What the owner of a connection hears. Called on the loop thread. */
+    public interface Handler {
+        default void onConnected(Connection c) { }
+
+        void onFrame(Connection c, byte type, ByteBuffer body);
+
+        /** The connection is closed; {@code reason} says why (null for a close we asked for). */
+        void onClosed(Connection c, String reason);
+    }
+
+    private final EventLoop loop;
+    private final SocketChannel channel;
+    private final FrameDecoder decoder;
+    private final ArrayDeque<ByteBuffer> outbound = new ArrayDeque<>();
+    private final long outboundBytesMax;
+    private final String remote;
+    private Handler handler;
+    private SelectionKey key;
+    private long outboundBytes;
+    private boolean closed;
+    private boolean closeAfterFlush;
+    /** Free for the owner: what this connection turned out to be (a peer, a client). */
+    public Object attachment;
+
+    Connection(EventLoop loop, SocketChannel channel, Handler handler, int frameBytesMax, long outboundBytesMax, String remote) {
+        this.loop = loop;
+        this.channel = channel;
+        this.handler = handler;
+        this.decoder = new FrameDecoder(frameBytesMax);
+        this.outboundBytesMax = outboundBytesMax;
+        this.remote = remote;
+    }
+
+    void register(SelectionKey key) {
+        this.key = key;
+    }
+
+    public void setHandler(Handler handler) {
+        this.handler = handler;
+    }
+
+    public String remote() {
+        return remote;
+    }
+
+    public boolean isOpen() {
+        return !closed;
+    }
+
+    /**
+     * Queues a whole frame. Returns false, and closes the connection, when the queue would pass its bound:
+     * the other side is not reading.
+     */
+    public boolean send(ByteBuffer frame) {
+        if (closed || closeAfterFlush) return false;
+        if (outboundBytes + frame.remaining() > outboundBytesMax) {
+            close("outbound queue over " + outboundBytesMax + " bytes: the other side is not reading");
+            return false;
+        }
+        boolean wasEmpty = outbound.isEmpty();
+        outbound.add(frame);
+        outboundBytes += frame.remaining();
+        if (wasEmpty && key != null && (key.interestOps() & SelectionKey.OP_CONNECT) == 0) flush();
+        return true;
+    }
+
+    /** Sends {@code frame} (if there is room), then closes once it is written. */
+    public void sendAndClose(ByteBuffer frame) {
+        send(frame);
+        if (closed) return;
+        closeAfterFlush = true;
+        if (outbound.isEmpty()) close(null);
+    }
+
+    void onConnectable() {
+        try {
+            if (!channel.finishConnect()) return;
+        } catch (IOException e) {
+            close("connect failed: " + e.getMessage());
+            return;
+        }
+        key.interestOps(SelectionKey.OP_READ);
+        handler.onConnected(this);
+        if (!outbound.isEmpty()) flush();
+    }
+
+    void onReadable() {
+        try {
+            // Bounded work per turn: read at most a few buffers, so one busy connection cannot starve the rest.
+            for (int i = 0; i < 4 && !closed; i++) {
+                ByteBuffer buffer = decoder.readBuffer();
+                int n = channel.read(buffer);
+                if (n < 0) {
+                    close("closed by the other side");
+                    return;
+                }
+                if (n == 0) return;
+                decoder.decode((type, body) -> {
+                    if (!closed && !closeAfterFlush) handler.onFrame(this, type, body);
+                });
+                if (buffer.hasRemaining()) return;
+            }
+        } catch (FrameException e) {
+            sendAndClose(Codec.response(new ClientResponse.Error(0, e.code(), e.getMessage())));
+        } catch (IOException e) {
+            close(e.getMessage());
+        }
+    }
+
+    void onWritable() {
+        flush();
+    }
+
+    private void flush() {
+        try {
+            while (!outbound.isEmpty()) {
+                ByteBuffer head = outbound.peek();
+                int n = channel.write(head);
+                outboundBytes -= n;
+                if (head.hasRemaining()) {
+                    key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+                    return;
+                }
+                outbound.poll();
+            }
+            if (key.isValid()) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+            if (closeAfterFlush) close(null);
+        } catch (IOException e) {
+            close(e.getMessage());
+        }
+    }
+
+    public void close(String reason) {
+        if (closed) return;
+        closed = true;
+        outbound.clear();
+        outboundBytes = 0;
+        if (key != null) key.cancel();
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // Closing: nothing left to do with the error.
+        }
+        loop.connectionClosed(this);
+        handler.onClosed(this, reason);
+    }
+
+    @Override
+    public String toString() {
+        return "Connection[" + remote + "]";
+    }
+}

@@ -1,0 +1,243 @@
+package io.raftkv.net;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * One thread, one {@link Selector}: accepts, reads and writes every channel without blocking, fires the
+ * {@link TimerWheel} it owns, runs tasks other threads hand it, and at the end of every turn calls the
+ * owner's turn hook (where the node syncs its WAL once for everything the turn produced: group commit).
+ * Everything but {@link #execute(Runnable)} and {@link #stop()} must be called on the loop thread.
+ */
+public final class EventLoop {
+
+    /** Limits of one loop, with the unit last. */
+    public record Limits(int frameBytesMax, long outboundBytesPerConnectionMax, int connectionsMax, int tasksMax,
+                         int timersMax, int timerExpiriesPerTurnMax) {
+        public static Limits defaults() {
+            return new Limits(4 << 20, 64L << 20, 1024, 100_000, 1 << 20, 10_000);
+        }
+    }
+
+    private static final long SELECT_TIMEOUT_MS_MAX = 1000;
+
+    private final Selector selector;
+    private final TimerWheel timers;
+    private final Limits limits;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger taskCount = new AtomicInteger();
+    private final AtomicBoolean wakeupPending = new AtomicBoolean();
+    private volatile boolean running = true;
+    private Runnable turnHook = () -> { };
+    private Thread thread;
+    private int connections;
+
+    public EventLoop(Limits limits) throws IOException {
+        this.limits = limits;
+        this.selector = Selector.open();
+        this.timers = new TimerWheel(nowMs(), 1, 1024, limits.timersMax());
+    }
+
+    public static long nowMs() {
+        return System.nanoTime() / 1_000_000;
+    }
+
+    public void setTurnHook(Runnable hook) {
+        this.turnHook = hook;
+    }
+
+    /**
+     * Hands a task to the loop from any thread. Returns false when {@link Limits#tasksMax()} tasks are
+     * already waiting: the caller must report the overload, the task will not run.
+     */
+    public boolean execute(Runnable task) {
+        if (taskCount.incrementAndGet() > limits.tasksMax()) {
+            taskCount.decrementAndGet();
+            return false;
+        }
+        tasks.add(task);
+        if (Thread.currentThread() != thread && wakeupPending.compareAndSet(false, true)) selector.wakeup();
+        return true;
+    }
+
+    /** Runs {@code task} in {@code delayMs}; returns the timer id for {@link #cancel(long)}. */
+    public long schedule(long delayMs, Runnable task) {
+        return timers.schedule(nowMs() + delayMs, task);
+    }
+
+    public boolean cancel(long timerId) {
+        return timers.cancel(timerId);
+    }
+
+    /** Listens on {@code address}; each accepted connection gets the handler {@code accept} returns. */
+    public ServerSocketChannel listen(InetSocketAddress address, Function<Connection, Connection.Handler> accept) throws IOException {
+        ServerSocketChannel server = ServerSocketChannel.open();
+        server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+        server.bind(address, 1024);
+        server.configureBlocking(false);
+        server.register(selector, SelectionKey.OP_ACCEPT, accept);
+        return server;
+    }
+
+    /** Starts connecting to {@code address}; the handler hears onConnected or onClosed. */
+    public Connection connect(InetSocketAddress address, Connection.Handler handler) throws IOException {
+        SocketChannel channel = SocketChannel.open();
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        Connection c = new Connection(this, channel, handler, limits.frameBytesMax(), limits.outboundBytesPerConnectionMax(), address.toString());
+        connections++;
+        boolean connected = channel.connect(address);
+        SelectionKey key = channel.register(selector, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, c);
+        c.register(key);
+        if (connected) handler.onConnected(c);
+        return c;
+    }
+
+    /** Runs the loop on the calling thread until {@link #stop()}. */
+    public void run() {
+        thread = Thread.currentThread();
+        while (running) {
+            try {
+                turn();
+            } catch (IOException e) {
+                throw new IllegalStateException("selector failed", e);
+            }
+        }
+        for (SelectionKey key : selector.keys()) {
+            if (key.attachment() instanceof Connection c) c.close("node stopping");
+            else closeQuietly(key);
+        }
+        runTasks();
+        turnHook.run();
+        try {
+            selector.close();
+        } catch (IOException ignored) {
+            // Stopping anyway.
+        }
+    }
+
+    public void stop() {
+        running = false;
+        selector.wakeup();
+    }
+
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    private void turn() throws IOException {
+        long timeout = tasks.isEmpty() ? Math.min(SELECT_TIMEOUT_MS_MAX, Math.max(0, timers.nextDeadlineMs() - nowMs())) : 0;
+        if (timeout == 0) selector.selectNow(); else selector.select(timeout);
+        wakeupPending.set(false);
+        Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+        while (it.hasNext()) {
+            SelectionKey key = it.next();
+            it.remove();
+            handle(key);
+        }
+        runTasks();
+        timers.poll(nowMs(), limits.timerExpiriesPerTurnMax());
+        turnHook.run();
+    }
+
+    @SuppressWarnings("unchecked")
+    private void handle(SelectionKey key) {
+        if (!key.isValid()) return;
+        if (key.attachment() instanceof Function<?, ?> accept) {
+            accept((ServerSocketChannel) key.channel(), (Function<Connection, Connection.Handler>) accept);
+            return;
+        }
+        Connection c = (Connection) key.attachment();
+        try {
+            if (key.isConnectable()) c.onConnectable();
+            if (key.isValid() && key.isReadable()) c.onReadable();
+            if (key.isValid() && key.isWritable()) c.onWritable();
+        } catch (RuntimeException e) {
+            // A bug in handling one connection must not take the others down: log it and drop that connection.
+            System.getLogger("raftkv.net").log(System.Logger.Level.ERROR, "closing " + c + " after an unexpected error", e);
+            c.close("internal error: " + e);
+        }
+    }
+
+    private void accept(ServerSocketChannel server, Function<Connection, Connection.Handler> accept) {
+        for (int i = 0; i < 64; i++) {
+            SocketChannel channel;
+            try {
+                channel = server.accept();
+                if (channel == null) return;
+                channel.configureBlocking(false);
+                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            } catch (IOException e) {
+                return;
+            }
+            String remote;
+            try {
+                remote = String.valueOf(channel.getRemoteAddress());
+            } catch (IOException e) {
+                remote = "?";
+            }
+            Connection c = new Connection(this, channel, null, limits.frameBytesMax(), limits.outboundBytesPerConnectionMax(), remote);
+            connections++;
+            try {
+                c.register(channel.register(selector, SelectionKey.OP_READ, c));
+            } catch (IOException e) {
+                c.setHandler(NO_HANDLER);
+                c.close(e.getMessage());
+                continue;
+            }
+            if (connections > limits.connectionsMax()) {
+                c.setHandler(NO_HANDLER);
+                c.sendAndClose(Codec.response(new ClientResponse.Error(0, ErrorCode.REFUSED,
+                        "connection limit of " + limits.connectionsMax() + " reached")));
+                continue;
+            }
+            c.setHandler(accept.apply(c));
+        }
+    }
+
+    void connectionClosed(Connection c) {
+        connections--;
+    }
+
+    public int connections() {
+        return connections;
+    }
+
+    private void runTasks() {
+        // Only the tasks present now: a task that queues another does not keep the loop from selecting.
+        for (int n = taskCount.get(); n > 0; n--) {
+            Runnable task = tasks.poll();
+            if (task == null) return;
+            taskCount.decrementAndGet();
+            task.run();
+        }
+    }
+
+    private static void closeQuietly(SelectionKey key) {
+        try {
+            key.channel().close();
+        } catch (IOException ignored) {
+            // Stopping anyway.
+        }
+    }
+
+    private static final Connection.Handler NO_HANDLER = new Connection.Handler() {
+        @Override
+        public void onFrame(Connection c, byte type, java.nio.ByteBuffer body) {
+        }
+
+        @Override
+        public void onClosed(Connection c, String reason) {
+        }
+    };
+}

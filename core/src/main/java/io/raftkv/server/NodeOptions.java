@@ -1,0 +1,31 @@
+package io.raftkv.server;
+
+/**
+ * The knobs of one node, with units last. Defaults follow etcd where it has an equivalent (100 ms
+ * heartbeat, 1 s election timeout, 1.5 MiB request limit becomes 4 MiB frames here).
+ */
+public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
+                          int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
+                          int pendingRequestsMax, long walSegmentBytesMax) {
+
+    public static NodeOptions defaults() {
+        return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20);
+    }
+
+    /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
+    public static NodeOptions fromSystemProperties() {
+        NodeOptions d = defaults();
+        return new NodeOptions(
+                Long.getLong("raftkv.tickMs", d.tickMs),
+                Integer.getInteger("raftkv.electionTicks", d.electionTicks),
+                Integer.getInteger("raftkv.heartbeatTicks", d.heartbeatTicks),
+                Integer.getInteger("raftkv.frameBytesMax", d.frameBytesMax),
+                Integer.getInteger("raftkv.keyBytesMax", d.keyBytesMax),
+                Integer.getInteger("raftkv.valueBytesMax", d.valueBytesMax),
+                Integer.getInteger("raftkv.connectionsMax", d.connectionsMax),
+                Long.getLong("raftkv.outboundBytesPerConnectionMax", d.outboundBytesPerConnectionMax),
+                Long.getLong("raftkv.requestTimeoutMs", d.requestTimeoutMs),
+                Integer.getInteger("raftkv.pendingRequestsMax", d.pendingRequestsMax),
+                Long.getLong("raftkv.walSegmentBytesMax", d.walSegmentBytesMax));
+    }
+}
