@@ -1,0 +1,51 @@
+package io.raftkv.wal;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The on-disk layout in one place; docs/wal.md draws it byte by byte. All integers are big-endian
+ * (ByteBuffer's default).
+ *
+ * <pre>
+ * segment header (16 bytes):  [0] magic "RKVWAL"  [6] version u16  [8] segment number u64
+ * record:                     [0] length u32  [4] crc32c u32  [8] type u8  [9] payload
+ *                             length = 1 + payload bytes; the CRC covers type and payload
+ * ENTRY payload:              [0] term u64  [8] index u64  [16] dataLength u32  [20] data
+ * HARD_STATE payload:         [0] term u64  [8] vote u32  [12] commit u64
+ * </pre>
+ */
+final class WalFormat {
+
+    static final byte[] MAGIC = "RKVWAL".getBytes(StandardCharsets.US_ASCII);
+    static final short VERSION = 1;
+    /** magic (6) + version (2) + segment number (8): the number catches a segment renamed or copied to the wrong place. */
+    static final int SEGMENT_HEADER_BYTES = 16;
+    static final int VERSION_OFFSET = 6;
+    static final int NUMBER_OFFSET = 8;
+
+    /** length (4) + crc32c (4); the type byte belongs to the body that length counts. */
+    static final int RECORD_HEADER_BYTES = 8;
+
+    /** Type 0 is never written, so a run of zero bytes is never a valid record. */
+    static final byte TYPE_ENTRY = 1;
+    static final byte TYPE_HARD_STATE = 2;
+
+    /** type (1) + term (8) + index (8) + dataLength (4), before the data. */
+    static final int ENTRY_BODY_FIXED_BYTES = 21;
+    /** type (1) + term (8) + vote (4) + commit (8). */
+    static final int HARD_STATE_BODY_BYTES = 21;
+
+    private WalFormat() {
+    }
+
+    static int entryBodyBytes(int dataBytes) {
+        return ENTRY_BODY_FIXED_BYTES + dataBytes;
+    }
+
+    static ByteBuffer segmentHeader(long number) {
+        ByteBuffer header = ByteBuffer.allocate(SEGMENT_HEADER_BYTES);
+        header.put(MAGIC).putShort(VERSION).putLong(number);
+        return header.flip();
+    }
+}

@@ -1,0 +1,234 @@
+package io.raftkv.wal;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The durable log and hard state of one node: segment files in one directory (format and recovery rules in
+ * docs/wal.md).
+ *
+ * <p>Contract for the caller (the node's loop thread; this class is not thread-safe):
+ * <ul>
+ *   <li>{@link #append} and {@link #saveHardState} only buffer; nothing is durable until {@link #sync()}
+ *       returns. Call sync once per loop turn for everything the turn produced (group commit).</li>
+ *   <li>After any I/O error from a write or a sync, the WAL refuses further use: what reached the disk is
+ *       unknown (a failed fsync may have dropped dirty pages), so the node must stop and recover by
+ *       replaying on restart.</li>
+ *   <li>{@link #hardState()} and {@link #entries()} are what replay found, updated by every append and
+ *       save since, durable or not.</li>
+ * </ul>
+ *
+ * <p>Opening continues the last segment after the last clean record (a torn tail is cut off first); it does
+ * not start a new segment, so restarts do not leave a trail of small files.
+ */
+public final class WriteAheadLog implements Closeable {
+
+    private static final System.Logger LOGGER = System.getLogger(WriteAheadLog.class.getName());
+
+    private final Path dir;
+    private final WalOptions options;
+    private final DirectoryLock lock;
+    private final SegmentWriter writer;
+    private final RecordBuffer records;
+    private final ArrayList<Entry> log;
+    private final long tornTailBytes;
+    private HardState hardState;
+    private IOException failure;
+    private boolean closed;
+
+    private WriteAheadLog(Path dir, WalOptions options, DirectoryLock lock, SegmentWriter writer, WalReplay.Result replayed) {
+        this.dir = dir;
+        this.options = options;
+        this.lock = lock;
+        this.writer = writer;
+        this.records = new RecordBuffer(options.recordBytesMax());
+        this.log = replayed.entries();
+        this.hardState = replayed.hardState();
+        this.tornTailBytes = replayed.tornTailBytes();
+    }
+
+    /**
+     * Opens (creating if needed) the WAL in dir: locks the directory, replays every segment, cuts off a torn
+     * tail with a warning, and throws {@link WalCorruptionException} for damage anywhere else.
+     *
+     * @throws WalLockedException if another process or another open WriteAheadLog in this JVM holds dir
+     */
+    public static WriteAheadLog open(Path dir, WalOptions options) throws IOException {
+        createDirectoryDurably(dir);
+        DirectoryLock lock = DirectoryLock.acquire(dir);
+        try {
+            for (Path temp : SegmentFiles.listTemps(dir)) {
+                LOGGER.log(System.Logger.Level.INFO, "WAL: deleting {0}, a segment whose creation a crash interrupted", temp);
+                Files.delete(temp);
+            }
+            WalReplay.Result replayed = WalReplay.run(dir, options, LOGGER);
+            SegmentWriter writer = replayed.lastSegment() == 0
+                    ? SegmentWriter.create(dir, options.segmentBytesMax(), 1)
+                    : SegmentWriter.reopen(dir, options.segmentBytesMax(), replayed.lastSegment(), replayed.lastSegmentBytes());
+            return new WriteAheadLog(dir, options, lock, writer, replayed);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                lock.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static void createDirectoryDurably(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) return;
+        Files.createDirectories(dir);
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) SegmentFiles.syncDirectory(parent);
+    }
+
+    /** The last hard state saved ({@link HardState#EMPTY} for a new WAL). */
+    public HardState hardState() {
+        return hardState;
+    }
+
+    /** The log from index 1, in index order, with replaced suffixes already dropped. A copy: O(n). */
+    public List<Entry> entries() {
+        return List.copyOf(log);
+    }
+
+    /** Index of the last entry, 0 when the log is empty. */
+    public long lastIndex() {
+        return log.size();
+    }
+
+    /** Bytes that open cut off the end of the last segment as a torn write (0 when it ended cleanly). */
+    public long tornTailBytes() {
+        return tornTailBytes;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /**
+     * Buffers entries. An entry whose index is at or below the last one replaces that entry and every later
+     * one (Raft's conflicting-suffix rule, §5.3); replay applies the same rule. The whole call is checked
+     * before anything is buffered: on IllegalArgumentException the WAL is unchanged.
+     *
+     * @throws IllegalArgumentException if the entries leave a gap, are not contiguous, lower the term, or
+     *                                  one of them passes recordBytesMax
+     */
+    public void append(List<Entry> entries) throws IOException {
+        checkUsable();
+        if (entries.isEmpty()) return;
+        long first = entries.get(0).index();
+        if (first > log.size() + 1) throw new IllegalArgumentException("append at " + first + " leaves a gap after last index " + log.size());
+        long previousTerm = first == 1 ? 0 : log.get((int) first - 2).term();
+        for (int i = 0; i < entries.size(); i++) {
+            Entry e = entries.get(i);
+            if (e.index() != first + i) throw new IllegalArgumentException("entries not contiguous: " + e.index() + " after " + (first + i - 1));
+            // Terms never decrease along a Raft log; a batch that breaks that is a bug upstream, not data to keep.
+            if (e.term() < previousTerm) throw new IllegalArgumentException("entry " + e.index() + " has term " + e.term() + " below " + previousTerm);
+            previousTerm = e.term();
+            long bodyBytes = (long) WalFormat.ENTRY_BODY_FIXED_BYTES + e.data().length;
+            if (bodyBytes > options.recordBytesMax()) {
+                throw new IllegalArgumentException("entry " + e.index() + " needs a record of " + bodyBytes + " bytes, over recordBytesMax " + options.recordBytesMax());
+            }
+        }
+        for (Entry e : entries) {
+            reserve(WalFormat.entryBodyBytes(e.data().length));
+            records.putEntry(e);
+        }
+        log.subList((int) first - 1, log.size()).clear();
+        log.addAll(entries);
+    }
+
+    /** Buffers the hard state; the last one saved is what replay returns. */
+    public void saveHardState(HardState hs) throws IOException {
+        checkUsable();
+        if (hs.term() < 0 || hs.commit() < 0) throw new IllegalArgumentException("negative term or commit: " + hs);
+        reserve(WalFormat.HARD_STATE_BODY_BYTES);
+        records.putHardState(hs);
+        hardState = hs;
+    }
+
+    /**
+     * Writes what was buffered and makes it durable with one {@code force(false)} on the current segment,
+     * however many records. Finishing a segment on the way costs one more sync of that segment (and the new
+     * segment's creation), which is what keeps only the last segment tearable.
+     */
+    public void sync() throws IOException {
+        checkUsable();
+        try {
+            writeBuffered();
+            writer.sync();
+        } catch (IOException e) {
+            failure = e;
+            throw e;
+        }
+    }
+
+    /** Syncs, then releases the directory. Idempotent. */
+    @Override
+    public void close() throws IOException {
+        if (closed) return;
+        try {
+            if (failure == null) sync();
+        } finally {
+            closed = true;
+            try {
+                writer.close();
+            } finally {
+                lock.close();
+            }
+        }
+    }
+
+    private void reserve(int bodyBytes) throws IOException {
+        if (records.reserve(bodyBytes)) return;
+        try {
+            writeBuffered();
+        } catch (IOException e) {
+            failure = e;
+            throw e;
+        }
+        if (!records.reserve(bodyBytes)) throw new IllegalStateException("an empty record buffer cannot hold " + bodyBytes + " bytes");
+    }
+
+    /**
+     * Writes the buffered records to the segments, never splitting a record: the records are walked by their
+     * length prefixes and a run that would pass segmentBytesMax continues in a new segment.
+     */
+    private void writeBuffered() throws IOException {
+        if (records.isEmpty()) return;
+        ByteBuffer pending = records.contents();
+        while (pending.hasRemaining()) {
+            int runEnd = pending.position();
+            while (runEnd < pending.limit()) {
+                int frameBytes = WalFormat.RECORD_HEADER_BYTES + pending.getInt(runEnd);
+                if (!writer.fits(runEnd - pending.position() + (long) frameBytes)) break;
+                runEnd += frameBytes;
+            }
+            if (runEnd == pending.position()) {
+                // WalOptions guarantees one largest record fits in an empty segment.
+                if (writer.holdsNoRecord()) throw new IllegalStateException("a record does not fit in an empty segment");
+                writer.roll();
+                continue;
+            }
+            ByteBuffer run = pending.duplicate().limit(runEnd);
+            writer.write(run);
+            pending.position(runEnd);
+        }
+        records.clear();
+    }
+
+    private void checkUsable() throws IOException {
+        if (closed) throw new IllegalStateException("WAL " + dir + " is closed");
+        if (failure != null) throw new IOException("WAL " + dir + " failed earlier and refuses further use; restart and replay", failure);
+    }
+}
