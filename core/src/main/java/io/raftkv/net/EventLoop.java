@@ -25,7 +25,7 @@ public final class EventLoop {
     public record Limits(int frameBytesMax, long outboundBytesPerConnectionMax, int connectionsMax, int tasksMax,
                          int timersMax, int timerExpiriesPerTurnMax) {
         public static Limits defaults() {
-            return new Limits(4 << 20, 64L << 20, 1024, 100_000, 1 << 20, 10_000);
+            return new Limits(4 << 20, 64L << 20, 1024, 100_000, 1 << 17, 10_000);
         }
     }
 

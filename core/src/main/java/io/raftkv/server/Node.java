@@ -80,7 +80,7 @@ public final class Node {
                 .randomSeed(System.nanoTime());
         this.core = new RaftCore(config, storage);
         this.loop = new EventLoop(new EventLoop.Limits(options.frameBytesMax(), options.outboundBytesPerConnectionMax(),
-                options.connectionsMax(), 100_000, 1 << 20, 10_000));
+                options.connectionsMax(), 100_000, options.pendingRequestsMax() + 4096, 10_000));
     }
 
     /** Opens the data directory, binds the node's port and runs the node on a thread of its own. */
