@@ -1,0 +1,180 @@
+package io.raftkv.client;
+
+import io.raftkv.net.ClientResponse;
+import io.raftkv.server.NodeMain;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
+
+/**
+ * Real node processes (one JVM each) on loopback ports, for integration tests. Nodes are killed by their
+ * process handle: {@link #kill(int)} is SIGKILL, {@link #stop(int)} SIGTERM. {@link #close()} kills whatever
+ * is left; the data directory belongs to the test (a JUnit temp dir).
+ */
+final class LocalCluster implements AutoCloseable {
+
+    static final long TICK_MS = 50;
+    static final int ELECTION_TICKS = 10;
+
+    private final Path dir;
+    private final Path config;
+    private final List<Integer> ports = new ArrayList<>();
+    private final Process[] processes;
+
+    LocalCluster(Path dir, int size) throws IOException {
+        this.dir = dir;
+        this.processes = new Process[size + 1];
+        StringBuilder conf = new StringBuilder("# test cluster\n");
+        for (int id = 1; id <= size; id++) {
+            int port = freePort();
+            ports.add(port);
+            conf.append(id).append(" 127.0.0.1 ").append(port).append('\n');
+        }
+        this.config = dir.resolve("nodes.conf");
+        Files.writeString(config, conf);
+    }
+
+    Path config() {
+        return config;
+    }
+
+    int size() {
+        return ports.size();
+    }
+
+    InetSocketAddress address(int id) {
+        return new InetSocketAddress("127.0.0.1", ports.get(id - 1));
+    }
+
+    List<InetSocketAddress> endpoints() {
+        List<InetSocketAddress> all = new ArrayList<>();
+        for (int id = 1; id <= size(); id++) all.add(address(id));
+        return all;
+    }
+
+    Path dataDir(int id) {
+        return dir.resolve("node" + id);
+    }
+
+    LocalCluster startAll() throws IOException {
+        for (int id = 1; id <= size(); id++) start(id);
+        return this;
+    }
+
+    void start(int id) throws IOException {
+        if (processes[id] != null && processes[id].isAlive()) throw new IllegalStateException("node " + id + " is running");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-Draftkv.tickMs=" + TICK_MS, "-Draftkv.electionTicks=" + ELECTION_TICKS,
+                "-cp", coreClasspath(), NodeMain.class.getName(),
+                "--id", String.valueOf(id), "--config", config.toString(), "--data-dir", dataDir(id).toString());
+        pb.redirectErrorStream(true);
+        pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + id + ".log").toFile()));
+        processes[id] = pb.start();
+    }
+
+    /** SIGKILL: the node loses everything it had not synced. */
+    void kill(int id) throws InterruptedException {
+        Process p = processes[id];
+        if (p == null) return;
+        p.destroyForcibly();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) throw new IllegalStateException("node " + id + " (pid " + p.pid() + ") did not die");
+    }
+
+    /** SIGTERM: the node stops cleanly. Returns its exit code. */
+    int stop(int id) throws InterruptedException {
+        Process p = processes[id];
+        p.destroy();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) throw new IllegalStateException("node " + id + " (pid " + p.pid() + ") did not stop");
+        return p.exitValue();
+    }
+
+    boolean alive(int id) {
+        return processes[id] != null && processes[id].isAlive();
+    }
+
+    String log(int id) throws IOException {
+        Path log = dir.resolve("node" + id + ".log");
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    RaftKvClient client() {
+        return new RaftKvClient(endpoints(), Duration.ofSeconds(10));
+    }
+
+    /** The status of node {@code id}, or empty when it does not answer. */
+    Optional<ClientResponse.StatusResult> status(RaftKvClient client, int id) {
+        try {
+            return Optional.of(client.statusAsync(address(id)).get(2, TimeUnit.SECONDS));
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Waits for a node that says it leads, and that a majority follows. Returns its id. */
+    int awaitLeader(RaftKvClient client, Duration deadline) {
+        return await(deadline, "a leader", () -> {
+            int leader = 0;
+            int followers = 0;
+            long term = -1;
+            for (int id = 1; id <= size(); id++) {
+                Optional<ClientResponse.StatusResult> s = status(client, id);
+                if (s.isEmpty()) continue;
+                if (s.get().role().equals("LEADER") && s.get().term() > term) {
+                    leader = id;
+                    term = s.get().term();
+                }
+            }
+            if (leader == 0) return null;
+            for (int id = 1; id <= size(); id++) {
+                Optional<ClientResponse.StatusResult> s = status(client, id);
+                if (s.isPresent() && s.get().leaderId() == leader && s.get().term() == term) followers++;
+            }
+            return followers > size() / 2 ? leader : null;
+        });
+    }
+
+    /** Polls {@code probe} until it returns non-null, or fails after {@code deadline}. */
+    static <T> T await(Duration deadline, String what, Supplier<T> probe) {
+        long end = System.nanoTime() + deadline.toNanos();
+        while (true) {
+            T value = probe.get();
+            if (value != null) return value;
+            if (System.nanoTime() > end) throw new AssertionError("timed out after " + deadline.toMillis() + " ms waiting for " + what);
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (int id = 1; id < processes.length; id++) {
+            if (processes[id] != null && processes[id].isAlive()) kill(id);
+        }
+    }
+
+    private static String coreClasspath() {
+        try {
+            return Path.of(NodeMain.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(false);
+            s.bind(new InetSocketAddress("127.0.0.1", 0));
+            return s.getLocalPort();
+        }
+    }
+}
