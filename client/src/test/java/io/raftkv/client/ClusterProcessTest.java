@@ -94,6 +94,25 @@ class ClusterProcessTest {
     }
 
     @Test
+    void sigtermStopsANodeCleanlyAndItRejoins() throws Exception {
+        cluster = new LocalCluster(dir, 3).startAll();
+        try (RaftKvClient client = cluster.client()) {
+            int leader = cluster.awaitLeader(client, ELECTION_DEADLINE);
+            int follower = leader == 3 ? 2 : 3;
+            client.put("before", "stop");
+            cluster.stop(follower);
+            assertTrue(cluster.log(follower).contains("stopped"), "the node ran its clean shutdown:\n" + cluster.log(follower));
+            client.put("while", "down");
+            cluster.start(follower);
+            try (RaftKvClient one = new RaftKvClient(List.of(cluster.address(follower)), Duration.ofSeconds(5))) {
+                String value = LocalCluster.await(Duration.ofSeconds(20), "the restarted node to catch up",
+                        () -> one.get("while".getBytes(StandardCharsets.UTF_8), true).map(v -> new String(v, StandardCharsets.UTF_8)).orElse(null));
+                assertEquals("down", value);
+            }
+        }
+    }
+
+    @Test
     void killingEveryNodeDuringAWriteLoadLosesNoAcknowledgedWrite() throws Exception {
         cluster = new LocalCluster(dir, 3).startAll();
         Map<String, String> acknowledged = new ConcurrentHashMap<>();
