@@ -37,7 +37,7 @@ class ClusterProcessTest {
     private LocalCluster cluster;
 
     @AfterEach
-    void stopCluster() throws InterruptedException {
+    void stopCluster() throws Exception {
         if (cluster != null) cluster.close();
     }
 

@@ -31,6 +31,10 @@ final class LocalCluster implements AutoCloseable {
     private final Path config;
     private final List<Integer> ports = new ArrayList<>();
     private final Process[] processes;
+    /** Extra JVM options for nodes started from now on, e.g. "-Draftkv.connectionsMax=100". */
+    final List<String> jvmOptions = new ArrayList<>();
+    /** The config file node {@code id} is started with; by default the shared one. */
+    java.util.function.IntFunction<Path> configOf;
 
     LocalCluster(Path dir, int size) throws IOException {
         this.dir = dir;
@@ -43,6 +47,7 @@ final class LocalCluster implements AutoCloseable {
         }
         this.config = dir.resolve("nodes.conf");
         Files.writeString(config, conf);
+        this.configOf = id -> config;
     }
 
     Path config() {
@@ -75,9 +80,12 @@ final class LocalCluster implements AutoCloseable {
     void start(int id) throws IOException {
         if (processes[id] != null && processes[id].isAlive()) throw new IllegalStateException("node " + id + " is running");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-Draftkv.tickMs=" + TICK_MS, "-Draftkv.electionTicks=" + ELECTION_TICKS,
-                "-cp", coreClasspath(), NodeMain.class.getName(),
-                "--id", String.valueOf(id), "--config", config.toString(), "--data-dir", dataDir(id).toString());
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Draftkv.tickMs=" + TICK_MS,
+                "-Draftkv.electionTicks=" + ELECTION_TICKS));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", coreClasspath(), NodeMain.class.getName(),
+                "--id", String.valueOf(id), "--config", configOf.apply(id).toString(), "--data-dir", dataDir(id).toString()));
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + id + ".log").toFile()));
         processes[id] = pb.start();
@@ -96,6 +104,19 @@ final class LocalCluster implements AutoCloseable {
         Process p = processes[id];
         p.destroy();
         if (!p.waitFor(30, TimeUnit.SECONDS)) throw new IllegalStateException("node " + id + " (pid " + p.pid() + ") did not stop");
+        return p.exitValue();
+    }
+
+    /** Sends a signal by process id, e.g. "STOP" or "CONT". */
+    void signal(int id, String signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(processes[id].pid())).inheritIO().start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) throw new IllegalStateException("kill -" + signal + " of node " + id + " failed");
+    }
+
+    /** Waits for a node that exits by itself (e.g. refuses to start); returns its exit code. */
+    int awaitExit(int id, Duration deadline) throws InterruptedException {
+        Process p = processes[id];
+        if (!p.waitFor(deadline.toMillis(), TimeUnit.MILLISECONDS)) throw new AssertionError("node " + id + " is still running");
         return p.exitValue();
     }
 
@@ -156,9 +177,16 @@ final class LocalCluster implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() throws InterruptedException, IOException {
         for (int id = 1; id < processes.length; id++) {
-            if (processes[id] != null && processes[id].isAlive()) kill(id);
+            if (processes[id] != null && processes[id].isAlive()) {
+                try {
+                    signal(id, "CONT"); // a paused process dies of SIGKILL too, but let it go cleanly from the kernel's view
+                } catch (IllegalStateException | IOException ignored) {
+                    // It exited meanwhile.
+                }
+                kill(id);
+            }
         }
     }
 

@@ -13,7 +13,8 @@ import java.util.zip.CRC32C;
 /**
  * The members of a cluster, from {@code nodes.conf}: one line per node, {@code id host port}; {@code #}
  * starts a comment; blank lines are ignored. The cluster id is a digest of the member list, so a node
- * configured for another cluster is refused at the handshake.
+ * configured for another cluster is refused at the handshake. An optional line {@code cluster NAME} makes
+ * the id a digest of the name instead: then each node may see its peers at other addresses (a proxy, NAT).
  */
 public record ClusterConfig(List<Member> members, long clusterId) {
 
@@ -34,6 +35,7 @@ public record ClusterConfig(List<Member> members, long clusterId) {
 
     public static ClusterConfig parse(String text, String source) {
         List<Member> members = new ArrayList<>();
+        String name = null;
         String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i];
@@ -43,6 +45,11 @@ public record ClusterConfig(List<Member> members, long clusterId) {
             if (line.isEmpty()) continue;
             String[] parts = line.split("\\s+");
             String where = source + ":" + (i + 1);
+            if (parts[0].equals("cluster")) {
+                if (parts.length != 2 || name != null) throw new IllegalArgumentException(where + ": expected one 'cluster NAME' line, got '" + line + "'");
+                name = parts[1];
+                continue;
+            }
             if (parts.length != 3) throw new IllegalArgumentException(where + ": expected 'id host port', got '" + line + "'");
             int id;
             int port;
@@ -63,7 +70,11 @@ public record ClusterConfig(List<Member> members, long clusterId) {
         if (members.isEmpty()) throw new IllegalArgumentException(source + ": no nodes listed");
         members.sort(Comparator.comparingInt(Member::id));
         CRC32C crc = new CRC32C();
-        for (Member m : members) crc.update((m.id() + " " + m.host() + " " + m.port() + "\n").getBytes(StandardCharsets.UTF_8));
+        if (name != null) {
+            crc.update(("cluster " + name).getBytes(StandardCharsets.UTF_8));
+        } else {
+            for (Member m : members) crc.update((m.id() + " " + m.host() + " " + m.port() + "\n").getBytes(StandardCharsets.UTF_8));
+        }
         return new ClusterConfig(List.copyOf(members), crc.getValue());
     }
 

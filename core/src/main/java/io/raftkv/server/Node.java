@@ -52,6 +52,7 @@ public final class Node {
     private final Log log;
     private final EventLoop loop;
     private final WriteAheadLog wal;
+    private final MemberMarker marker;
     private final MemoryStorage storage = new MemoryStorage();
     private final RaftCore core;
     private final KvStateMachine kv = new KvStateMachine();
@@ -70,6 +71,13 @@ public final class Node {
         this.log = new Log(id);
         if (cluster.member(id) == null) throw new IllegalArgumentException("node " + id + " is not in the cluster config " + cluster.ids());
         this.wal = WriteAheadLog.open(dataDir, new WalOptions(options.walSegmentBytesMax(), options.frameBytesMax() + 1024));
+        this.marker = new MemberMarker(dataDir, cluster.clusterId(), id);
+        try {
+            marker.check(wal.entries().isEmpty() && wal.hardState().equals(io.raftkv.raft.HardState.EMPTY));
+        } catch (IOException e) {
+            wal.close();
+            throw e;
+        }
         storage.setHardState(wal.hardState());
         storage.append(wal.entries());
         log.info("recovered " + storage.lastIndex() + " log entries, " + wal.hardState() + " from " + dataDir);
@@ -148,7 +156,10 @@ public final class Node {
                     wal.saveHardState(rd.hardState());
                     storage.setHardState(rd.hardState());
                 }
-                if (rd.mustSync()) wal.sync();
+                if (rd.mustSync()) {
+                    wal.sync();
+                    marker.writeIfAbsent();
+                }
                 rd.messagesAfterPersist().forEach(this::send);
                 for (Entry e : rd.committedEntries()) apply(e);
                 readsWaitingForApply.addAll(rd.readStates());
