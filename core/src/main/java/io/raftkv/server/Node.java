@@ -62,6 +62,15 @@ public final class Node {
     private final ArrayList<ReadState> readsWaitingForApply = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private long nextReadContext = 1;
+    /**
+     * Serializable reads wait for one linearizable read barrier after start: the map is rebuilt from the
+     * log up to the commit index this node persisted, which may be behind what it served before a crash.
+     * Once applied reaches a read index from the current leader, it is at least where it ever was, so a
+     * node's serializable reads never go back, across restarts too.
+     */
+    private boolean caughtUpSinceStart;
+    private long nextBarrierContext = 1;
+    private static final long BARRIER_RETRY_MS = 200;
     private Object lastLeaderSeen = null;
 
     private Node(ClusterConfig cluster, int id, Path dataDir, NodeOptions options) throws IOException {
@@ -126,6 +135,7 @@ public final class Node {
             }
             loop.setTurnHook(this::drainReady);
             loop.schedule(options.tickMs(), this::tick);
+            loop.schedule(0, this::startupBarrier);
             loop.run();
             wal.close();
             log.info("stopped");
@@ -134,6 +144,14 @@ public final class Node {
         } finally {
             stopped.countDown();
         }
+    }
+
+    private void startupBarrier() {
+        if (caughtUpSinceStart) return;
+        // Barrier reads use negative contexts, client reads positive ones. One is asked every
+        // BARRIER_RETRY_MS until one comes back: any may be lost to a leader change.
+        core.readIndex(-(nextBarrierContext++));
+        loop.schedule(BARRIER_RETRY_MS, this::startupBarrier);
     }
 
     private void tick() {
@@ -195,6 +213,10 @@ public final class Node {
             ReadState rs = it.next();
             if (rs.index() > kv.appliedIndex()) continue;
             it.remove();
+            if (rs.context() < 0) {
+                caughtUpSinceStart = true;
+                continue;
+            }
             PendingRead r = pendingReads.remove(rs.context());
             if (r == null) continue;
             loop.cancel(r.timerId());
@@ -284,7 +306,8 @@ public final class Node {
         } else if (r instanceof ClientRequest.Get g) {
             if (!checkKey(c, r.requestId(), g.key())) return;
             if (g.serializable()) {
-                reply(c, valueOf(r.requestId(), g.key()));
+                reply(c, caughtUpSinceStart ? valueOf(r.requestId(), g.key())
+                        : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE, "the node is catching up with the leader after a start; retry, or read from another node"));
                 return;
             }
             long context = nextReadContext++;
