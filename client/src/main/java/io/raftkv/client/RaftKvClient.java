@@ -161,7 +161,13 @@ public final class RaftKvClient implements AutoCloseable {
     private <T> CompletableFuture<T> execute(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success) {
         CompletableFuture<T> result = new CompletableFuture<>();
         long deadline = System.currentTimeMillis() + deadlineMs;
-        scheduler.execute(() -> attempt(build, write, success, result, deadline, preferred, null));
+        NodeConnection open = connections.get(preferred);
+        if (open != null && open.isOpen()) {
+            // The common case needs no thread hand-off: send from the caller's thread.
+            attempt(build, write, success, result, deadline, preferred, null);
+        } else {
+            scheduler.execute(() -> attempt(build, write, success, result, deadline, preferred, null));
+        }
         return result;
     }
 
@@ -188,41 +194,57 @@ public final class RaftKvClient implements AutoCloseable {
         ClientRequest request = build.apply(requestIds.incrementAndGet());
         CompletableFuture<ClientResponse> answer = c.send(request);
         long attemptMs = write ? remaining : Math.min(remaining, READ_ATTEMPT_MS);
-        answer.orTimeout(attemptMs, TimeUnit.MILLISECONDS).whenComplete((response, error) -> scheduler.execute(() -> {
-            if (error != null) {
-                Throwable cause = error instanceof CompletionException ? error.getCause() : error;
-                c.forget(request.requestId());
-                boolean maybeApplied = write && !(cause instanceof NodeConnection.ConnectionLost lost && !lost.sent);
-                if (maybeApplied) {
-                    result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
-                            "the write's answer from " + target + " was lost (" + describe(cause) + "): it may or may not have been applied"));
-                } else {
-                    retryLater(build, write, success, result, deadline, next(target), target + ": " + describe(cause));
-                }
-                return;
-            }
-            if (response instanceof ClientResponse.NotLeader n) {
-                if (n.leaderId() != 0 && !n.host().isEmpty()) {
-                    InetSocketAddress leader = new InetSocketAddress(n.host(), n.port());
-                    preferred = leader;
-                    attempt(build, write, success, result, deadline, leader, target + " is not the leader");
-                } else {
-                    retryLater(build, write, success, result, deadline, next(target), target + " knows no leader");
-                }
-            } else if (response instanceof ClientResponse.Error e) {
-                if (NodeConnection.isRetryableError(e)) {
-                    retryLater(build, write, success, result, deadline, e.code() == ErrorCode.OVERLOADED ? target : next(target), e.toString());
-                } else if (e.code() == ErrorCode.TIMEOUT) {
-                    if (write) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
-                    else retryLater(build, write, success, result, deadline, next(target), e.toString());
-                } else {
-                    result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
-                }
-            } else {
+        answer.orTimeout(attemptMs, TimeUnit.MILLISECONDS).whenComplete((response, error) -> {
+            if (error == null && isSuccess(response)) {
+                // Answered on the connection's reader thread directly; only retries go through the scheduler.
                 preferred = target;
                 result.complete(success.apply(response));
+                return;
             }
-        }));
+            scheduler.execute(() -> handleAnswer(build, write, success, result, deadline, target, c, request, response, error));
+        });
+    }
+
+    private static boolean isSuccess(ClientResponse r) {
+        return r instanceof ClientResponse.Ok || r instanceof ClientResponse.Value || r instanceof ClientResponse.NotFound;
+    }
+
+    private <T> void handleAnswer(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
+                                  CompletableFuture<T> result, long deadline, InetSocketAddress target, NodeConnection c,
+                                  ClientRequest request, ClientResponse response, Throwable error) {
+        if (error != null) {
+            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+            c.forget(request.requestId());
+            boolean maybeApplied = write && !(cause instanceof NodeConnection.ConnectionLost lost && !lost.sent);
+            if (maybeApplied) {
+                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
+                        "the write's answer from " + target + " was lost (" + describe(cause) + "): it may or may not have been applied"));
+            } else {
+                retryLater(build, write, success, result, deadline, next(target), target + ": " + describe(cause));
+            }
+            return;
+        }
+        if (response instanceof ClientResponse.NotLeader n) {
+            if (n.leaderId() != 0 && !n.host().isEmpty()) {
+                InetSocketAddress leader = new InetSocketAddress(n.host(), n.port());
+                preferred = leader;
+                attempt(build, write, success, result, deadline, leader, target + " is not the leader");
+            } else {
+                retryLater(build, write, success, result, deadline, next(target), target + " knows no leader");
+            }
+        } else if (response instanceof ClientResponse.Error e) {
+            if (NodeConnection.isRetryableError(e)) {
+                retryLater(build, write, success, result, deadline, e.code() == ErrorCode.OVERLOADED ? target : next(target), e.toString());
+            } else if (e.code() == ErrorCode.TIMEOUT) {
+                if (write) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
+                else retryLater(build, write, success, result, deadline, next(target), e.toString());
+            } else {
+                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
+            }
+        } else {
+            preferred = target;
+            result.complete(success.apply(response));
+        }
     }
 
     private <T> void retryLater(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,

@@ -34,6 +34,8 @@ public final class Connection {
     private long outboundBytes;
     private boolean closed;
     private boolean closeAfterFlush;
+    private boolean dirty;
+    private static final int GATHER_BUFFERS_MAX = 64;
     /** Free for the owner: what this connection turned out to be (a peer, a client). */
     public Object attachment;
 
@@ -72,10 +74,14 @@ public final class Connection {
             close("outbound queue over " + outboundBytesMax + " bytes: the other side is not reading");
             return false;
         }
-        boolean wasEmpty = outbound.isEmpty();
         outbound.add(frame);
         outboundBytes += frame.remaining();
-        if (wasEmpty && key != null && (key.interestOps() & SelectionKey.OP_CONNECT) == 0) flush();
+        // Written at the end of the loop turn (or at an explicit EventLoop.flush()), together with everything
+        // else queued in the turn: one gathering write instead of a system call per frame.
+        if (!dirty) {
+            dirty = true;
+            loop.markDirty(this);
+        }
         return true;
     }
 
@@ -84,7 +90,14 @@ public final class Connection {
         send(frame);
         if (closed) return;
         closeAfterFlush = true;
-        if (outbound.isEmpty()) close(null);
+        flushQueued();
+    }
+
+    /** Writes what is queued, as far as the socket takes it now. Called by the loop for dirty connections. */
+    void flushQueued() {
+        dirty = false;
+        if (closed || key == null || (key.interestOps() & SelectionKey.OP_CONNECT) != 0) return;
+        flush();
     }
 
     void onConnectable() {
@@ -128,15 +141,23 @@ public final class Connection {
 
     private void flush() {
         try {
+            ByteBuffer[] batch = new ByteBuffer[Math.min(GATHER_BUFFERS_MAX, Math.max(1, outbound.size()))];
             while (!outbound.isEmpty()) {
-                ByteBuffer head = outbound.peek();
-                int n = channel.write(head);
-                outboundBytes -= n;
-                if (head.hasRemaining()) {
+                int n = 0;
+                long batchBytes = 0;
+                for (ByteBuffer b : outbound) {
+                    if (n == batch.length) break;
+                    batch[n++] = b;
+                    batchBytes += b.remaining();
+                }
+                long written = channel.write(batch, 0, n);
+                outboundBytes -= written;
+                while (!outbound.isEmpty() && !outbound.peek().hasRemaining()) outbound.poll();
+                if (written < batchBytes) {
+                    // The socket buffer is full: go on when it is writable again.
                     key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
                     return;
                 }
-                outbound.poll();
             }
             if (key.isValid()) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
             if (closeAfterFlush) close(null);

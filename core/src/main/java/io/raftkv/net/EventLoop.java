@@ -39,6 +39,7 @@ public final class EventLoop {
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private volatile boolean running = true;
     private Runnable turnHook = () -> { };
+    private final java.util.ArrayList<Connection> dirty = new java.util.ArrayList<>();
     private Thread thread;
     private int connections;
 
@@ -119,6 +120,7 @@ public final class EventLoop {
         }
         runTasks();
         turnHook.run();
+        flush();
         try {
             selector.close();
         } catch (IOException ignored) {
@@ -148,6 +150,21 @@ public final class EventLoop {
         runTasks();
         timers.poll(nowMs(), limits.timerExpiriesPerTurnMax());
         turnHook.run();
+        flush();
+    }
+
+    /** A connection has frames queued: it is written at the next {@link #flush()}. */
+    void markDirty(Connection c) {
+        dirty.add(c);
+    }
+
+    /**
+     * Writes every connection's queued frames now. The loop does it at the end of each turn; a caller may do
+     * it earlier, e.g. the node sends the leader's appends before its own fsync so both disks work at once.
+     */
+    public void flush() {
+        for (int i = 0; i < dirty.size(); i++) dirty.get(i).flushQueued();
+        dirty.clear();
     }
 
     @SuppressWarnings("unchecked")

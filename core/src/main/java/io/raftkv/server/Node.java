@@ -166,6 +166,7 @@ public final class Node {
             while (core.hasReady()) {
                 Ready rd = core.ready();
                 rd.messages().forEach(this::send);
+                if (rd.mustSync()) loop.flush(); // the appends leave before our own fsync: both disks work at once
                 if (!rd.entries().isEmpty()) {
                     wal.append(rd.entries());
                     storage.append(rd.entries());
