@@ -13,7 +13,7 @@ import java.util.List;
  *                         follower's term at that index and the first index it holds for that term
  *                         (hintTerm 0: its log ends before, hintIndex = its last index + 1)
  * HEARTBEAT               term, commit (never beyond what the follower is known to hold), context = read round
- * HEARTBEAT_RESP          term, context = the read round echoed
+ * HEARTBEAT_RESP          term, index = the follower's last log index, context = the read round echoed
  * READ_INDEX              term, context = the follower's read request
  * READ_INDEX_RESP         term, index = the read index, context = the follower's read request
  * </pre>
@@ -47,7 +47,7 @@ public record Message(MessageType type, int from, int to, long term, long logTer
                 if (reject) b.append(" reject hint=").append(hintIndex).append('@').append(hintTerm);
             }
             case HEARTBEAT -> b.append(" commit=").append(commit).append(" round=").append(context);
-            case HEARTBEAT_RESP -> b.append(" round=").append(context);
+            case HEARTBEAT_RESP -> b.append(" last=").append(index).append(" round=").append(context);
             case READ_INDEX -> b.append(" ctx=").append(context);
             case READ_INDEX_RESP -> b.append(" index=").append(index).append(" ctx=").append(context);
         }

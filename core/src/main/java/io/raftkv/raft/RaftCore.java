@@ -412,6 +412,11 @@ public final class RaftCore {
         switch (m.type()) {
             case APPEND_RESP -> handleAppendResponse(pr, m);
             case HEARTBEAT_RESP -> {
+                if (m.index() < pr.match) {
+                    // The follower lost entries it had acknowledged: start over from what it holds.
+                    pr.match = m.index();
+                    pr.becomeProbe();
+                }
                 pr.probeSent = false;
                 // A full window whose messages were lost would stall the follower: a heartbeat answer frees one slot.
                 if (pr.state == Progress.State.REPLICATE && pr.inflights.full()) pr.inflights.freeFirst();
@@ -456,8 +461,11 @@ public final class RaftCore {
     }
 
     private void handleHeartbeat(Message m) {
-        log.commitTo(m.commit());
-        send(message(MessageType.HEARTBEAT_RESP, m.from()).context(m.context()).build());
+        // The leader sends min(match, commit). A node that lost entries it had acknowledged (a disk that
+        // dropped synced data, a damaged tail cut at restart) holds less than match: it commits what it has,
+        // which matches the leader, and its answer names its last index so that the leader resends the rest.
+        log.commitTo(Math.min(m.commit(), log.lastIndex()));
+        send(message(MessageType.HEARTBEAT_RESP, m.from()).index(log.lastIndex()).context(m.context()).build());
     }
 
     // ---------------------------------------------------------------- replication, leader side

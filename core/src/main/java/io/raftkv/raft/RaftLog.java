@@ -21,10 +21,9 @@ final class RaftLog {
     RaftLog(Storage storage, long applied) {
         this.storage = storage;
         this.unstableOffset = storage.lastIndex() + 1;
-        this.committed = storage.hardState().commit();
-        if (committed > storage.lastIndex()) {
-            throw new IllegalStateException("persisted commit " + committed + " is past the last persisted entry " + storage.lastIndex());
-        }
+        // A commit index past the log means the log lost a tail it had (a damaged disk cut at recovery): what is
+        // left was committed, and the leader tells the rest again.
+        this.committed = Math.min(storage.hardState().commit(), storage.lastIndex());
         if (applied > committed) throw new IllegalArgumentException("applied " + applied + " is past commit " + committed);
         this.applied = applied;
     }

@@ -563,4 +563,24 @@ class ReplicationTest {
             core.advance(rd);
         }
     }
+
+    @Test
+    @DisplayName("§5.3 a follower that lost entries it had acknowledged (a disk that dropped synced data) is caught up again")
+    void followerThatLostAcknowledgedEntriesCatchesUp() {
+        RaftTestCluster c = RaftTestCluster.of(3);
+        c.elect(1);
+        for (int i = 0; i < 5; i++) c.propose(1, "e" + i);
+        c.deliverAll();
+        assertEquals(5, c.appliedData(3).size());
+        c.crash(3);
+        c.disk(3).truncateFrom(3);
+        c.restart(3);
+        assertEquals(2, c.node(3).status().lastIndex());
+        assertEquals(2, c.node(3).status().commit(), "the persisted commit is cut back to the log that is left");
+        for (int i = 0; i < 3; i++) {
+            c.tick(1, 1);
+            c.deliverAll();
+        }
+        assertEquals(List.of("e0", "e1", "e2", "e3", "e4"), c.appliedData(3), "the leader noticed and resent the lost entries");
+    }
 }
