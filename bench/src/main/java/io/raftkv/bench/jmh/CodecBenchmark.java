@@ -1,0 +1,148 @@
+package io.raftkv.bench.jmh;
+
+import io.raftkv.net.ClientRequest;
+import io.raftkv.net.ClientResponse;
+import io.raftkv.net.Codec;
+import io.raftkv.net.FrameDecoder;
+import io.raftkv.net.FrameType;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.MessageType;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Frame encode and decode ({@link Codec}, {@link FrameDecoder}), one frame per operation:
+ * <ul>
+ *   <li>a RAFT frame carrying an APPEND of {@value #ENTRIES_PER_APPEND} entries of {@value #ENTRY_BYTES} B
+ *       (the leader's batch to one follower),</li>
+ *   <li>a client PUT request (16 B key, 256 B value) and its OK response.</li>
+ * </ul>
+ * Encoding allocates the frame's buffer, as the node does. Decoding goes the way of a connection's read: the
+ * frame's bytes are copied into the reused decoder's read buffer (standing in for {@code channel.read}), the
+ * decoder cuts the frame out and the body is decoded into its record, entries and byte arrays copied out.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class CodecBenchmark {
+
+    static final int ENTRIES_PER_APPEND = 16;
+    static final int ENTRY_BYTES = 256;
+    static final int KEY_BYTES = 16;
+    static final int VALUE_BYTES = 256;
+    /** The node's default frame limit (NodeOptions.frameBytesMax). */
+    static final int FRAME_BYTES_MAX = 4 << 20;
+
+    private Message append;
+    private ClientRequest.Put put;
+    private ClientResponse.Ok ok;
+
+    private ByteBuffer appendFrame;
+    private ByteBuffer putFrame;
+    private ByteBuffer okFrame;
+
+    private FrameDecoder decoder;
+    private final LastFrame last = new LastFrame();
+
+    /** Decodes each frame the decoder cuts out and keeps the result, so the benchmark can return it. */
+    private static final class LastFrame implements FrameDecoder.Handler {
+        Object decoded;
+
+        @Override
+        public void onFrame(byte type, ByteBuffer body) {
+            decoded = switch (type) {
+                case FrameType.RAFT -> Codec.decodeRaft(body);
+                case FrameType.PUT -> Codec.decodeRequest(type, body);
+                default -> Codec.decodeResponse(type, body);
+            };
+        }
+    }
+
+    @Setup
+    public void setUp() {
+        Random random = new Random(42);
+        long term = 7;
+        long prevIndex = 1_000;
+        List<Entry> entries = new ArrayList<>(ENTRIES_PER_APPEND);
+        for (int i = 1; i <= ENTRIES_PER_APPEND; i++) entries.add(new Entry(term, prevIndex + i, bytes(random, ENTRY_BYTES)));
+        append = new Message(MessageType.APPEND, 1, 2, term, term, prevIndex, entries, prevIndex, false, 0, 0, 0);
+        put = new ClientRequest.Put(123_456, bytes(random, KEY_BYTES), bytes(random, VALUE_BYTES));
+        ok = new ClientResponse.Ok(123_456);
+
+        appendFrame = Codec.raft(append);
+        putFrame = Codec.request(put);
+        okFrame = Codec.response(ok);
+        decoder = new FrameDecoder(FRAME_BYTES_MAX);
+
+        // Check the round trip once, so a broken codec fails the run instead of measuring garbage.
+        if (!(decode(appendFrame) instanceof Message m) || m.entries().size() != ENTRIES_PER_APPEND) {
+            throw new IllegalStateException("APPEND frame did not decode to " + ENTRIES_PER_APPEND + " entries");
+        }
+        if (!(decode(putFrame) instanceof ClientRequest.Put p) || p.value().length != VALUE_BYTES) {
+            throw new IllegalStateException("PUT frame did not decode");
+        }
+        if (!(decode(okFrame) instanceof ClientResponse.Ok)) throw new IllegalStateException("OK frame did not decode");
+    }
+
+    private static byte[] bytes(Random random, int n) {
+        byte[] b = new byte[n];
+        random.nextBytes(b);
+        return b;
+    }
+
+    /** Copies one frame into the decoder's read buffer, as a channel read would, and decodes it. */
+    private Object decode(ByteBuffer frame) {
+        last.decoded = null;
+        decoder.readBuffer().put(frame.duplicate());
+        decoder.decode(last);
+        return last.decoded;
+    }
+
+    @Benchmark
+    public ByteBuffer encodeRaftAppend() {
+        return Codec.raft(append);
+    }
+
+    @Benchmark
+    public Object decodeRaftAppend() {
+        return decode(appendFrame);
+    }
+
+    @Benchmark
+    public ByteBuffer encodePutRequest() {
+        return Codec.request(put);
+    }
+
+    @Benchmark
+    public Object decodePutRequest() {
+        return decode(putFrame);
+    }
+
+    @Benchmark
+    public ByteBuffer encodeOkResponse() {
+        return Codec.response(ok);
+    }
+
+    @Benchmark
+    public Object decodeOkResponse() {
+        return decode(okFrame);
+    }
+}
