@@ -67,7 +67,9 @@ public final class Codec {
             long logTerm = b.getLong();
             long index = b.getLong();
             long commit = b.getLong();
-            boolean reject = b.get() != 0;
+            byte rejectByte = b.get();
+            if (rejectByte != 0 && rejectByte != 1) throw bad("reject flag " + rejectByte + " is neither 0 nor 1");
+            boolean reject = rejectByte == 1;
             long hintTerm = b.getLong();
             long hintIndex = b.getLong();
             long context = b.getLong();

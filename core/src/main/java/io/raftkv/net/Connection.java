@@ -70,6 +70,9 @@ public final class Connection {
      */
     public boolean send(ByteBuffer frame) {
         if (closed || closeAfterFlush) return false;
+        // Frames wait for the end of the turn: before calling the other side slow, give the socket what it takes now.
+        if (outboundBytes + frame.remaining() > outboundBytesMax) flushQueued();
+        if (closed) return false;
         if (outboundBytes + frame.remaining() > outboundBytesMax) {
             close("outbound queue over " + outboundBytesMax + " bytes: the other side is not reading");
             return false;

@@ -21,11 +21,15 @@ import java.util.function.Function;
  */
 public final class EventLoop {
 
-    /** Limits of one loop, with the unit last. */
-    public record Limits(int frameBytesMax, long outboundBytesPerConnectionMax, int connectionsMax, int tasksMax,
-                         int timersMax, int timerExpiriesPerTurnMax) {
+    /**
+     * Limits of one loop, with the unit last. A connection the loop dials queues at most
+     * {@code outboundBytesPerConnectionMax}; one it accepts (clients, which may stop reading, and peers'
+     * inbound links, which are only ever answered an ERROR) at most {@code acceptedOutboundBytesPerConnectionMax}.
+     */
+    public record Limits(int frameBytesMax, long outboundBytesPerConnectionMax, long acceptedOutboundBytesPerConnectionMax,
+                         int connectionsMax, int tasksMax, int timersMax, int timerExpiriesPerTurnMax) {
         public static Limits defaults() {
-            return new Limits(4 << 20, 64L << 20, 1024, 100_000, 1 << 17, 10_000);
+            return new Limits(4 << 20, 64L << 20, 4L << 20, 1024, 100_000, 1 << 17, 10_000);
         }
     }
 
@@ -203,7 +207,7 @@ public final class EventLoop {
             } catch (IOException e) {
                 remote = "?";
             }
-            Connection c = new Connection(this, channel, null, limits.frameBytesMax(), limits.outboundBytesPerConnectionMax(), remote);
+            Connection c = new Connection(this, channel, null, limits.frameBytesMax(), limits.acceptedOutboundBytesPerConnectionMax(), remote);
             connections++;
             try {
                 c.register(channel.register(selector, SelectionKey.OP_READ, c));

@@ -96,7 +96,9 @@ public final class Node {
                 .bytesPerMessageMax(Math.max(1, options.frameBytesMax() / 2))
                 .randomSeed(System.nanoTime());
         this.core = new RaftCore(config, storage);
+        // An accepted connection's queue holds at least one largest frame, whatever clientOutboundBytesMax says.
         this.loop = new EventLoop(new EventLoop.Limits(options.frameBytesMax(), options.outboundBytesPerConnectionMax(),
+                Math.max(options.clientOutboundBytesMax(), options.frameBytesMax() + 4L),
                 options.connectionsMax(), 100_000, options.pendingRequestsMax() + 4096, 10_000));
     }
 
