@@ -61,6 +61,9 @@ final class ChaosRun {
     private FaultProxy[][] proxies;
     private final long startNanos = System.nanoTime();
 
+    /** JVM options for every node, e.g. a deliberate bug to show that the checks find it. */
+    final List<String> nodeJvmOptions = new ArrayList<>();
+
     ChaosRun(long seed, int size, long seconds, Path dir) {
         this.seed = seed;
         this.size = size;
@@ -92,6 +95,7 @@ final class ChaosRun {
             Files.writeString(configs[from], conf);
         }
         cluster.configOf = id -> configs[id];
+        cluster.jvmOptions.addAll(nodeJvmOptions);
         List<Thread> clients = new ArrayList<>();
         try (RaftKvClient control = cluster.client()) {
             cluster.startAll();
@@ -137,7 +141,8 @@ final class ChaosRun {
                     int dice = r.nextInt(100);
                     if (dice < 35) put(client, id, key, "v" + values.incrementAndGet());
                     else if (dice < 45) delete(client, id, key);
-                    else if (dice < 80) get(client, id, key);
+                    else if (dice < 62) get(client, id, key);
+                    else if (dice < 80) get(local.get(r.nextInt(size)), id, key); // a follower asks the leader for the read index
                     else localGet(r.nextInt(size) + 1, key, local);
                 }
                 local.forEach(RaftKvClient::close);
@@ -171,7 +176,7 @@ final class ChaosRun {
     private void get(RaftKvClient client, int id, String key) {
         long invoke = System.nanoTime();
         try {
-            String value = client.get(key);
+            String value = client.get(key.getBytes(StandardCharsets.UTF_8), false).map(b -> new String(b, StandardCharsets.UTF_8)).orElse(null);
             history.add(Operation.get(id, key, value, invoke, System.nanoTime()));
         } catch (RaftKvException e) {
             // A read that failed tells nothing.

@@ -71,6 +71,11 @@ public final class Node {
     private boolean caughtUpSinceStart;
     private long nextBarrierContext = 1;
     private static final long BARRIER_RETRY_MS = 200;
+    /**
+     * Tests only: answer linearizable reads from the local map, as a deliberate bug, to show that the chaos
+     * harness's checks find stale reads. Never set in a deployment.
+     */
+    private static final boolean UNSAFE_LOCAL_READS = Boolean.getBoolean("raftkv.unsafe.localReads");
     private Object lastLeaderSeen = null;
 
     private Node(ClusterConfig cluster, int id, Path dataDir, NodeOptions options) throws IOException {
@@ -308,7 +313,7 @@ public final class Node {
             propose(c, r.requestId(), KvCommand.delete(d.key()));
         } else if (r instanceof ClientRequest.Get g) {
             if (!checkKey(c, r.requestId(), g.key())) return;
-            if (g.serializable()) {
+            if (g.serializable() || UNSAFE_LOCAL_READS) {
                 reply(c, caughtUpSinceStart ? valueOf(r.requestId(), g.key())
                         : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE, "the node is catching up with the leader after a start; retry, or read from another node"));
                 return;

@@ -1,0 +1,28 @@
+package io.raftkv.client;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The chaos harness's checks bite: with nodes that answer linearizable reads from their own map (a
+ * deliberate bug, {@code -Draftkv.unsafe.localReads=true}), a short run finds the stale reads.
+ */
+class ChaosChecksBiteTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void staleReadsAreCaught() {
+        ChaosRun run = new ChaosRun(11, 3, 15, dir);
+        run.nodeJvmOptions.add("-Draftkv.unsafe.localReads=true");
+        AssertionError failure = assertThrows(AssertionError.class, run::run);
+        System.out.println("the chaos checks caught the deliberate bug: " + failure.getMessage().lines().findFirst().orElse(""));
+        assertTrue(failure.getMessage().contains("not linearizable"), failure.getMessage());
+    }
+}
