@@ -154,7 +154,7 @@ class HostileInputTest {
         dir = null;
     }
 
-    @Property(tries = 300, shrinking = ShrinkingMode.BOUNDED)
+    @Property(tries = 300, seed = "20261125", shrinking = ShrinkingMode.BOUNDED) // a fixed seed: the default run is reproducible
     void everyHostileScriptIsAnsweredWithAnErrorOrAClose(@ForAll("hostileScripts") Script script) throws Exception {
         Expect expect = Oracle.expect(script.bytes());
         Statistics.label("expected").collect(expect.kind());
