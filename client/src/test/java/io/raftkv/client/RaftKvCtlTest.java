@@ -67,10 +67,7 @@ class RaftKvCtlTest {
         configText = conf.toString();
         endpoints = String.join(",", addresses);
         ClusterConfig config = ClusterConfig.parse(configText, "test");
-        NodeOptions d = NodeOptions.defaults();
-        NodeOptions fast = new NodeOptions(20, d.electionTicks(), d.heartbeatTicks(), d.frameBytesMax(), d.keyBytesMax(),
-                d.valueBytesMax(), d.connectionsMax(), d.outboundBytesPerConnectionMax(), d.requestTimeoutMs(),
-                d.pendingRequestsMax(), d.walSegmentBytesMax());
+        NodeOptions fast = NodeOptions.defaults().withTickMs(20);
         for (int id = 1; id <= NODES; id++) nodes.add(Node.start(config, id, dir.resolve("n" + id), fast));
         awaitLeader();
     }

@@ -13,17 +13,15 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
-    /** Every option but {@code clientOutboundBytesMax}, which takes its default. */
-    public NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
-                       int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
-                       int pendingRequestsMax, long walSegmentBytesMax) {
-        this(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
-                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, CLIENT_OUTBOUND_BYTES_MAX_DEFAULT);
-    }
-
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
                 CLIENT_OUTBOUND_BYTES_MAX_DEFAULT);
+    }
+
+    /** The same options with another tick (in-process test clusters run faster ticks). */
+    public NodeOptions withTickMs(long ms) {
+        return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
+                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax);
     }
 
     /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
