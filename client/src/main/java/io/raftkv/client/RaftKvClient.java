@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +51,8 @@ public final class RaftKvClient implements AutoCloseable {
     private final AtomicLong requestIds = new AtomicLong();
     private volatile InetSocketAddress preferred;
     private volatile boolean closed;
+    /** Every operation not yet completed, and whether it is a write: close() fails them all. */
+    private final Map<CompletableFuture<?>, Boolean> inflight = new ConcurrentHashMap<>();
 
     public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline) {
         if (endpoints.isEmpty()) throw new IllegalArgumentException("no endpoints");
@@ -106,7 +109,7 @@ public final class RaftKvClient implements AutoCloseable {
     /** The status of one node, asked directly (no redirect). */
     public CompletableFuture<ClientResponse.StatusResult> statusAsync(InetSocketAddress node) {
         CompletableFuture<ClientResponse.StatusResult> result = new CompletableFuture<>();
-        scheduler.execute(() -> {
+        onScheduler(result, false, () -> {
             try {
                 connection(node).send(new ClientRequest.Status(requestIds.incrementAndGet())).whenComplete((r, e) -> {
                     if (e != null) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, e.getMessage()));
@@ -160,13 +163,16 @@ public final class RaftKvClient implements AutoCloseable {
 
     private <T> CompletableFuture<T> execute(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success) {
         CompletableFuture<T> result = new CompletableFuture<>();
+        inflight.put(result, write);
+        result.whenComplete((r, e) -> inflight.remove(result));
+        if (closed) fail(result, write);
         long deadline = System.currentTimeMillis() + deadlineMs;
         NodeConnection open = connections.get(preferred);
         if (open != null && open.isOpen()) {
             // The common case needs no thread hand-off: send from the caller's thread.
             attempt(build, write, success, result, deadline, preferred, null);
         } else {
-            scheduler.execute(() -> attempt(build, write, success, result, deadline, preferred, null));
+            onScheduler(result, write, () -> attempt(build, write, success, result, deadline, preferred, null));
         }
         return result;
     }
@@ -201,7 +207,7 @@ public final class RaftKvClient implements AutoCloseable {
                 result.complete(success.apply(response));
                 return;
             }
-            scheduler.execute(() -> handleAnswer(build, write, success, result, deadline, target, c, request, response, error));
+            onScheduler(result, write, () -> handleAnswer(build, write, success, result, deadline, target, c, request, response, error));
         });
     }
 
@@ -249,7 +255,26 @@ public final class RaftKvClient implements AutoCloseable {
 
     private <T> void retryLater(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
                                 CompletableFuture<T> result, long deadline, InetSocketAddress target, String problem) {
-        scheduler.schedule(() -> attempt(build, write, success, result, deadline, target, problem), BACKOFF_MS, TimeUnit.MILLISECONDS);
+        try {
+            scheduler.schedule(() -> attempt(build, write, success, result, deadline, target, problem), BACKOFF_MS, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            fail(result, write);
+        }
+    }
+
+    /** Runs {@code task} on the scheduler; once the client is closed, fails {@code result} instead. */
+    private void onScheduler(CompletableFuture<?> result, boolean write, Runnable task) {
+        try {
+            scheduler.execute(task);
+        } catch (RejectedExecutionException e) {
+            fail(result, write);
+        }
+    }
+
+    /** Fails an operation cut short by close(): a write may have been sent, so its outcome is unknown. */
+    private static void fail(CompletableFuture<?> result, boolean write) {
+        result.completeExceptionally(new RaftKvException(write ? RaftKvException.Kind.OUTCOME_UNKNOWN : RaftKvException.Kind.UNAVAILABLE,
+                "the client was closed" + (write ? ": the write may or may not have been applied" : "")));
     }
 
     private InetSocketAddress next(InetSocketAddress current) {
@@ -257,8 +282,8 @@ public final class RaftKvClient implements AutoCloseable {
         return endpoints.get((i + 1) % endpoints.size());
     }
 
-    /** The open connection to {@code address}, opening it if needed. Runs on the scheduler thread. */
-    private NodeConnection connection(InetSocketAddress address) throws IOException {
+    /** The open connection to {@code address}, opening it if needed (one at a time: no connection is opened twice). */
+    private synchronized NodeConnection connection(InetSocketAddress address) throws IOException {
         NodeConnection c = connections.get(address);
         if (c != null && c.isOpen()) return c;
         c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX);
@@ -291,5 +316,6 @@ public final class RaftKvClient implements AutoCloseable {
         closed = true;
         scheduler.shutdownNow();
         connections.values().forEach(NodeConnection::close);
+        inflight.forEach((result, write) -> fail(result, write));
     }
 }

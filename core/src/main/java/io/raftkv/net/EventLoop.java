@@ -96,14 +96,25 @@ public final class EventLoop {
 
     /** Starts connecting to {@code address}; the handler hears onConnected or onClosed. */
     public Connection connect(InetSocketAddress address, Connection.Handler handler) throws IOException {
+        if (address.isUnresolved()) throw new IOException("cannot resolve " + address.getHostString());
         SocketChannel channel = SocketChannel.open();
-        channel.configureBlocking(false);
-        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        boolean connected;
+        try {
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            connected = channel.connect(address);
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e instanceof IOException io ? io : new IOException(e.toString(), e);
+        }
         Connection c = new Connection(this, channel, handler, limits.frameBytesMax(), limits.outboundBytesPerConnectionMax(), address.toString());
         connections++;
-        boolean connected = channel.connect(address);
-        SelectionKey key = channel.register(selector, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, c);
-        c.register(key);
+        try {
+            c.register(channel.register(selector, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, c));
+        } catch (IOException e) {
+            c.close(e.getMessage());
+            throw e;
+        }
         if (connected) handler.onConnected(c);
         return c;
     }

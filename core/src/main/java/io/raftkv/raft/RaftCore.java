@@ -92,7 +92,7 @@ public final class RaftCore {
     /** Feeds a message received from a peer. Messages from unknown nodes, or not addressed to us, are ignored. */
     public void step(Message m) {
         checkNoReadyOutstanding();
-        if (m.to() != id || m.from() == id || indexOf(m.from()) < 0) return;
+        if (m.to() != id || m.from() == id || indexOf(m.from()) < 0 || !wellFormed(m)) return;
         if (m.term() > term) {
             if (m.type() == MessageType.VOTE || m.type() == MessageType.PRE_VOTE) {
                 // §4.2.3 (thesis): while we hear from a live leader, ignore candidates that would depose it.
@@ -629,6 +629,21 @@ public final class RaftCore {
     private int indexOf(int nodeId) {
         for (int i = 0; i < voters.length; i++) if (voters[i] == nodeId) return i;
         return -1;
+    }
+
+    /**
+     * A message no correct peer sends (entries not following their preceding index, terms out of order) is
+     * dropped: the log must never see it, and the node must not die of it.
+     */
+    private static boolean wellFormed(Message m) {
+        if (m.term() < 0 || m.index() < 0 || m.logTerm() < 0 || m.commit() < 0) return false;
+        long term = m.logTerm();
+        for (int i = 0; i < m.entries().size(); i++) {
+            Entry e = m.entries().get(i);
+            if (e.index() != m.index() + 1 + i || e.term() < term || e.term() > m.term()) return false;
+            term = e.term();
+        }
+        return true;
     }
 
     private void checkNoReadyOutstanding() {

@@ -71,6 +71,8 @@ public final class Node {
     private boolean caughtUpSinceStart;
     private long nextBarrierContext = 1;
     private static final long BARRIER_RETRY_MS = 200;
+    private static final long HELLO_TIMEOUT_MS = 10_000;
+    private static final int RAFT_INFLIGHT_MESSAGES_MAX = 64;
     /**
      * Tests only: answer linearizable reads from the local map, as a deliberate bug, to show that the chaos
      * harness's checks find stale reads. Never set in a deployment.
@@ -98,7 +100,11 @@ public final class Node {
         RaftConfig config = new RaftConfig(id, cluster.ids())
                 .electionTicks(options.electionTicks())
                 .heartbeatTicks(options.heartbeatTicks())
-                .bytesPerMessageMax(Math.max(1, options.frameBytesMax() / 2))
+                // A full window of APPENDs must fit in half the peer link's outbound queue, or catching up a
+                // follower would overflow the queue and cut the link over and over.
+                .bytesPerMessageMax(Math.max(1, Math.min(options.frameBytesMax() / 2,
+                        options.outboundBytesPerConnectionMax() / (2L * RAFT_INFLIGHT_MESSAGES_MAX))))
+                .inflightMessagesMax(RAFT_INFLIGHT_MESSAGES_MAX)
                 .randomSeed(System.nanoTime());
         this.core = new RaftCore(config, storage);
         // An accepted connection's queue holds at least one largest frame, whatever clientOutboundBytesMax says.
@@ -244,6 +250,10 @@ public final class Node {
 
     private Connection.Handler accept(Connection c) {
         c.attachment = null;
+        // A connection that never says what it is must not hold one of the connectionsMax slots forever.
+        loop.schedule(HELLO_TIMEOUT_MS, () -> {
+            if (c.isOpen() && c.attachment == null) c.close("no HELLO within " + HELLO_TIMEOUT_MS + " ms");
+        });
         return new Connection.Handler() {
             @Override
             public void onFrame(Connection conn, byte type, ByteBuffer body) {
@@ -258,6 +268,18 @@ public final class Node {
     }
 
     private void onInboundFrame(Connection c, byte type, ByteBuffer body) {
+        try {
+            dispatch(c, type, body);
+        } catch (FrameException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // Input is validated before it reaches the core: anything else thrown here is a broken invariant,
+            // and the node stops loudly rather than go on with state it cannot trust.
+            fatal("unexpected error handling a " + FrameType.name(type) + " frame from " + c.remote(), e);
+        }
+    }
+
+    private void dispatch(Connection c, byte type, ByteBuffer body) {
         if (c.attachment == null) {
             hello(c, type, body);
         } else if (c.attachment == CLIENT) {
@@ -346,7 +368,13 @@ public final class Node {
                 reply(c, timeout(requestId));
             }
         });
-        pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer));
+        PendingWrite replaced = pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer));
+        if (replaced != null) {
+            // This node lost its leadership, its log was cut back, and it leads again: the earlier write at this
+            // index may or may not be committed elsewhere, so its outcome is unknown.
+            loop.cancel(replaced.timerId());
+            reply(replaced.connection(), timeout(replaced.requestId()));
+        }
     }
 
     private boolean checkKey(Connection c, long requestId, byte[] key) {

@@ -20,6 +20,8 @@ final class PeerLink implements Connection.Handler {
 
     private final EventLoop loop;
     private final ClusterConfig.Member peer;
+    /** Resolved once, not on every reconnect: a name lookup blocks, and this runs on the loop thread. */
+    private java.net.InetSocketAddress address;
     private final long clusterId;
     private final int selfId;
     private final Log log;
@@ -39,6 +41,7 @@ final class PeerLink implements Connection.Handler {
     }
 
     void start() {
+        address = peer.address();
         dial();
     }
 
@@ -55,8 +58,9 @@ final class PeerLink implements Connection.Handler {
 
     private void dial() {
         if (stopped) return;
+        if (address == null || address.isUnresolved()) address = peer.address();
         try {
-            connection = loop.connect(peer.address(), this);
+            connection = loop.connect(address, this);
         } catch (IOException e) {
             retryLater(e.getMessage());
         }

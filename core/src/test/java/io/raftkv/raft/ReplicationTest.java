@@ -583,4 +583,21 @@ class ReplicationTest {
         }
         assertEquals(List.of("e0", "e1", "e2", "e3", "e4"), c.appliedData(3), "the leader noticed and resent the lost entries");
     }
+
+    @Test
+    @DisplayName("§5.3 an APPEND whose entries do not follow its preceding index is dropped, not appended")
+    void malformedAppendIsDropped() {
+        RaftTestCluster c = RaftTestCluster.of(3);
+        c.elect(1);
+        RaftCore follower = c.node(2);
+        long term = follower.term();
+        long last = follower.status().lastIndex();
+        List<Entry> gap = List.of(new Entry(term, last + 5, new byte[]{1}));
+        follower.step(new Message(MessageType.APPEND, 1, 2, term, follower.status().lastTerm(), last, gap, 0, false, 0, 0, 0));
+        List<Entry> futureTerm = List.of(new Entry(term + 3, last + 1, new byte[]{1}));
+        follower.step(new Message(MessageType.APPEND, 1, 2, term, follower.status().lastTerm(), last, futureTerm, 0, false, 0, 0, 0));
+        c.process(2);
+        assertEquals(last, follower.status().lastIndex(), "nothing appended");
+        assertEquals(term, follower.term());
+    }
 }
