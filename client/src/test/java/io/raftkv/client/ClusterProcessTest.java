@@ -57,13 +57,7 @@ class ClusterProcessTest {
                 assertEquals(cluster.address(leader), client.preferredEndpoint(), "the client followed NOT_LEADER to the leader");
                 assertEquals("hello", client.get("greeting"));
             }
-            for (int id = 1; id <= 3; id++) {
-                try (RaftKvClient one = new RaftKvClient(List.of(cluster.address(id)), Duration.ofSeconds(5))) {
-                    String value = LocalCluster.await(Duration.ofSeconds(10), "node " + id + " to apply the write",
-                            () -> one.get("greeting".getBytes(StandardCharsets.UTF_8), true).map(v -> new String(v, StandardCharsets.UTF_8)).orElse(null));
-                    assertEquals("hello", value);
-                }
-            }
+            for (int id = 1; id <= 3; id++) cluster.awaitLocalValue(id, "greeting", "hello", Duration.ofSeconds(10));
         }
     }
 
@@ -87,9 +81,7 @@ class ClusterProcessTest {
             long leaderCommit = cluster.status(client, next).orElseThrow().commit();
             LocalCluster.await(Duration.ofSeconds(20), "the old leader to catch up",
                     () -> cluster.status(client, leader).filter(s -> s.applied() >= leaderCommit).orElse(null));
-            try (RaftKvClient old = new RaftKvClient(List.of(cluster.address(leader)), Duration.ofSeconds(5))) {
-                assertEquals("failover", new String(old.get("after".getBytes(StandardCharsets.UTF_8), true).orElseThrow(), StandardCharsets.UTF_8));
-            }
+            cluster.awaitLocalValue(leader, "after", "failover", Duration.ofSeconds(10));
         }
     }
 
@@ -104,11 +96,7 @@ class ClusterProcessTest {
             assertTrue(cluster.log(follower).contains("stopped"), "the node ran its clean shutdown:\n" + cluster.log(follower));
             client.put("while", "down");
             cluster.start(follower);
-            try (RaftKvClient one = new RaftKvClient(List.of(cluster.address(follower)), Duration.ofSeconds(5))) {
-                String value = LocalCluster.await(Duration.ofSeconds(20), "the restarted node to catch up",
-                        () -> one.get("while".getBytes(StandardCharsets.UTF_8), true).map(v -> new String(v, StandardCharsets.UTF_8)).orElse(null));
-                assertEquals("down", value);
-            }
+            cluster.awaitLocalValue(follower, "while", "down", Duration.ofSeconds(20));
         }
     }
 

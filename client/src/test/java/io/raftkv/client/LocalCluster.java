@@ -165,6 +165,20 @@ final class LocalCluster implements AutoCloseable {
         });
     }
 
+    /** Waits until node {@code id}, asked alone, answers a serializable read of {@code key} with {@code value}. */
+    void awaitLocalValue(int id, String key, String value, Duration deadline) {
+        try (RaftKvClient one = new RaftKvClient(List.of(address(id)), Duration.ofSeconds(2))) {
+            await(deadline, "node " + id + " to serve " + key + "=" + value, () -> {
+                try {
+                    return one.get(key.getBytes(java.nio.charset.StandardCharsets.UTF_8), true)
+                            .map(v -> new String(v, java.nio.charset.StandardCharsets.UTF_8)).filter(value::equals).orElse(null);
+                } catch (RaftKvException e) {
+                    return null; // not up, or still catching up after its start
+                }
+            });
+        }
+    }
+
     /** Polls {@code probe} until it returns non-null, or fails after {@code deadline}. */
     static <T> T await(Duration deadline, String what, Supplier<T> probe) {
         long end = System.nanoTime() + deadline.toNanos();

@@ -90,7 +90,7 @@ class WalDamageTest {
             for (Map.Entry<String, LongUnaryOperator> cut : cuts.entrySet()) {
                 round++;
                 client.put("before-" + round, "v");
-                awaitServes(node, "before-" + round, "v");
+                cluster.awaitLocalValue(node, "before-" + round, "v", CATCH_UP_DEADLINE);
                 if (round % 2 == 0) cluster.stop(node); else cluster.kill(node);
 
                 Path data = cluster.dataDir(node);
@@ -127,7 +127,7 @@ class WalDamageTest {
             int leader = cluster.awaitLeader(client, ELECTION_DEADLINE);
             for (int i = 0; i < 30; i++) client.put("k" + i, "v" + i);
             int node = follower(client, leader);
-            awaitServes(node, "k29", "v29");
+            cluster.awaitLocalValue(node, "k29", "v29", CATCH_UP_DEADLINE);
             cluster.kill(node);
 
             Path data = cluster.dataDir(node);
@@ -155,7 +155,7 @@ class WalDamageTest {
             int leader = cluster.awaitLeader(client, ELECTION_DEADLINE);
             for (int i = 0; i < 30; i++) client.put("k" + i, "v" + i);
             int node = follower(client, leader);
-            awaitServes(node, "k29", "v29");
+            cluster.awaitLocalValue(node, "k29", "v29", CATCH_UP_DEADLINE);
             cluster.kill(node);
 
             Path data = cluster.dataDir(node);
@@ -186,7 +186,7 @@ class WalDamageTest {
             String value = "x".repeat(100);
             for (int i = 0; i < 100; i++) client.put("k" + i, value); // ~15 KB of records: the page covers ~30 of them
             int node = follower(client, leader);
-            awaitServes(node, "k99", value);
+            cluster.awaitLocalValue(node, "k99", value, CATCH_UP_DEADLINE);
             cluster.kill(node);
 
             Path data = cluster.dataDir(node);
@@ -230,7 +230,7 @@ class WalDamageTest {
             int leader = cluster.awaitLeader(client, ELECTION_DEADLINE);
             for (int i = 0; i < 40; i++) client.put("k" + i, "v" + i);
             int node = follower(client, leader);
-            awaitServes(node, "k39", "v39");
+            cluster.awaitLocalValue(node, "k39", "v39", CATCH_UP_DEADLINE);
             cluster.stop(node);
 
             Path segment = lastSegment(cluster.dataDir(node));
@@ -293,7 +293,7 @@ class WalDamageTest {
                 CompletableFuture.allOf(puts.toArray(CompletableFuture[]::new)).get();
             }
             int node = follower(client, leader);
-            awaitServes(node, "k5-49", value);
+            cluster.awaitLocalValue(node, "k5-49", value, CATCH_UP_DEADLINE);
             cluster.kill(node);
 
             Path data = cluster.dataDir(node);
@@ -351,7 +351,7 @@ class WalDamageTest {
             int leader = cluster.awaitLeader(client, ELECTION_DEADLINE);
             for (int i = 0; i < 10; i++) client.put("k" + i, "v" + i);
             int node = follower(client, leader);
-            awaitServes(node, "k9", "v9");
+            cluster.awaitLocalValue(node, "k9", "v9", CATCH_UP_DEADLINE);
             cluster.kill(node);
 
             Path data = cluster.dataDir(node);
@@ -381,20 +381,6 @@ class WalDamageTest {
         });
     }
 
-    /** Waits until node {@code id} alone answers a serializable read of key with value. */
-    private void awaitServes(int id, String key, String value) {
-        try (RaftKvClient one = new RaftKvClient(List.of(cluster.address(id)), Duration.ofSeconds(2))) {
-            LocalCluster.await(CATCH_UP_DEADLINE, "node " + id + " to serve " + key + "=" + value, () -> {
-                try {
-                    return one.get(utf8(key), true)
-                            .map(v -> new String(v, StandardCharsets.UTF_8)).filter(value::equals).orElse(null);
-                } catch (RaftKvException e) {
-                    return null; // not up yet
-                }
-            });
-        }
-    }
-
     /** Waits until node {@code id} has applied the leader's commit index and serves the latest key by itself. */
     private void awaitCaughtUp(RaftKvClient client, int id, String latestKey, String value) throws IOException {
         int leader = cluster.awaitLeader(client, ELECTION_DEADLINE);
@@ -402,7 +388,7 @@ class WalDamageTest {
         try {
             LocalCluster.await(CATCH_UP_DEADLINE, "node " + id + " to apply up to the leader's commit " + commit,
                     () -> cluster.status(client, id).filter(s -> s.applied() >= commit).orElse(null));
-            awaitServes(id, latestKey, value);
+            cluster.awaitLocalValue(id, latestKey, value, CATCH_UP_DEADLINE);
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "; status " + cluster.status(client, id).orElse(null)
                     + "; the end of its log:\n" + logTail(id), e);
