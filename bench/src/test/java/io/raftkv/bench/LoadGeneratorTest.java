@@ -1,7 +1,7 @@
 package io.raftkv.bench;
 
 import io.raftkv.client.RaftKvClient;
-import io.raftkv.server.ClusterConfig;
+import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.server.Node;
 import io.raftkv.server.NodeOptions;
 import org.junit.jupiter.api.AfterAll;

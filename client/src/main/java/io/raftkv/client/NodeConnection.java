@@ -1,9 +1,9 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientRequest;
-import io.raftkv.net.ClientResponse;
-import io.raftkv.net.Codec;
-import io.raftkv.net.ErrorCode;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ErrorCode;
 
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -55,7 +55,7 @@ final class NodeConnection implements AutoCloseable {
             socket.setTcpNoDelay(true);
             socket.connect(address, connectTimeoutMs);
             NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax);
-            c.write(Codec.helloClient());
+            c.write(ClientCodec.helloClient());
             Thread reader = new Thread(c::readLoop, "raftkv-client-" + address);
             reader.setDaemon(true);
             reader.start();
@@ -86,7 +86,7 @@ final class NodeConnection implements AutoCloseable {
         }
         pending.put(request.requestId(), answer);
         try {
-            write(Codec.request(request));
+            write(ClientCodec.request(request));
         } catch (IOException e) {
             pending.remove(request.requestId());
             answer.completeExceptionally(new ConnectionLost("cannot send to " + address + ": " + e.getMessage(), true));
@@ -116,7 +116,7 @@ final class NodeConnection implements AutoCloseable {
                 byte type = in.readByte();
                 byte[] body = new byte[(int) length - 1];
                 in.readFully(body);
-                ClientResponse response = Codec.decodeResponse(type, ByteBuffer.wrap(body));
+                ClientResponse response = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
                 if (response.requestId() == 0) {
                     reason = address + " closed the connection: " + response;
                     break;

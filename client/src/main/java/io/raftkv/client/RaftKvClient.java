@@ -1,9 +1,9 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientRequest;
-import io.raftkv.net.ClientResponse;
-import io.raftkv.net.ErrorCode;
-import io.raftkv.server.ClusterConfig;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.ClusterConfig;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -1,7 +1,7 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientResponse;
-import io.raftkv.server.ClusterConfig;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClusterConfig;
 
 import java.io.BufferedOutputStream;
 import java.io.BufferedReader;

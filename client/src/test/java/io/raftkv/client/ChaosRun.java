@@ -3,7 +3,7 @@ package io.raftkv.client;
 import io.raftkv.linearizability.CheckResult;
 import io.raftkv.linearizability.LinearizabilityChecker;
 import io.raftkv.linearizability.Operation;
-import io.raftkv.net.ClientResponse;
+import io.raftkv.protocol.ClientResponse;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -63,6 +63,8 @@ final class ChaosRun {
 
     /** JVM options for every node, e.g. a deliberate bug to show that the checks find it. */
     final List<String> nodeJvmOptions = new ArrayList<>();
+    /** The class whose main runs each node (a test may choose one with a deliberate bug). */
+    Class<?> nodeMain = io.raftkv.server.NodeMain.class;
 
     ChaosRun(long seed, int size, long seconds, Path dir) {
         this.seed = seed;
@@ -96,6 +98,7 @@ final class ChaosRun {
         }
         cluster.configOf = id -> configs[id];
         cluster.jvmOptions.addAll(nodeJvmOptions);
+        cluster.nodeMain = nodeMain;
         List<Thread> clients = new ArrayList<>();
         try (RaftKvClient control = cluster.client()) {
             cluster.startAll();

@@ -1,7 +1,7 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientRequest;
-import io.raftkv.net.Codec;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientCodec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -148,11 +148,11 @@ class ClusterProcessTest {
             byte[] random = new byte[4096];
             new Random(42).nextBytes(random);
             byte[] hugeLength = ByteBuffer.allocate(5).putInt(Integer.MAX_VALUE).put((byte) 0x10).array();
-            byte[] notHello = Codec.request(new ClientRequest.Status(1)).array();
-            ByteBuffer put = Codec.request(new ClientRequest.Put(7, "k".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8)));
-            byte[] truncated = concat(Codec.helloClient().array(), java.util.Arrays.copyOf(put.array(), put.remaining() - 3));
-            byte[] unknownType = concat(Codec.helloClient().array(), new byte[]{0, 0, 0, 1, 0x7E});
-            byte[] lyingBody = concat(Codec.helloClient().array(), ByteBuffer.allocate(4 + 1 + 8 + 4).putInt(1 + 8 + 4).put((byte) 0x11).putLong(1).putInt(1_000_000).array());
+            byte[] notHello = ClientCodec.request(new ClientRequest.Status(1)).array();
+            ByteBuffer put = ClientCodec.request(new ClientRequest.Put(7, "k".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8)));
+            byte[] truncated = concat(ClientCodec.helloClient().array(), java.util.Arrays.copyOf(put.array(), put.remaining() - 3));
+            byte[] unknownType = concat(ClientCodec.helloClient().array(), new byte[]{0, 0, 0, 1, 0x7E});
+            byte[] lyingBody = concat(ClientCodec.helloClient().array(), ByteBuffer.allocate(4 + 1 + 8 + 4).putInt(1 + 8 + 4).put((byte) 0x11).putLong(1).putInt(1_000_000).array());
             for (byte[] garbage : List.of(random, hugeLength, notHello, truncated, unknownType, lyingBody)) {
                 String answer = sendAndAwaitClose(cluster, leader, garbage, garbage == truncated);
                 assertTrue(answer.startsWith("closed"), answer);

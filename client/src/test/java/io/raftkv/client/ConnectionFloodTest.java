@@ -1,10 +1,10 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientRequest;
-import io.raftkv.net.ClientResponse;
-import io.raftkv.net.Codec;
-import io.raftkv.net.ErrorCode;
-import io.raftkv.net.FrameType;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.FrameType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -201,7 +201,7 @@ class ConnectionFloodTest {
         assertEquals(bytes.length, 4 + length, "one frame, then the close");
         byte type = b.get();
         assertEquals(FrameType.ERROR, type, "frame type");
-        return (ClientResponse.Error) Codec.decodeResponse(type, b.slice());
+        return (ClientResponse.Error) ClientCodec.decodeResponse(type, b.slice());
     }
 
     /** Opens {@code n} connections that each ask STATUS; returns how many got a STATUS_RESULT (the rest were refused). */
@@ -214,8 +214,8 @@ class ConnectionFloodTest {
                 sockets.add(s);
                 s.connect(node, 5_000);
                 s.setSoTimeout(10_000);
-                ByteBuffer hello = Codec.helloClient();
-                ByteBuffer status = Codec.request(new ClientRequest.Status(i + 1));
+                ByteBuffer hello = ClientCodec.helloClient();
+                ByteBuffer status = ClientCodec.request(new ClientRequest.Status(i + 1));
                 try {
                     OutputStream out = s.getOutputStream();
                     out.write(hello.array(), 0, hello.remaining());
@@ -231,7 +231,7 @@ class ConnectionFloodTest {
                     byte type = in.readByte();
                     byte[] body = new byte[length - 1];
                     in.readFully(body);
-                    ClientResponse r = Codec.decodeResponse(type, ByteBuffer.wrap(body));
+                    ClientResponse r = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
                     if (r instanceof ClientResponse.StatusResult) answered++;
                     else if (!(r instanceof ClientResponse.Error e && e.code() == ErrorCode.REFUSED)) fail("unexpected answer " + r);
                 } catch (EOFException | SocketException e) {
@@ -262,8 +262,8 @@ class ConnectionFloodTest {
 
         RssSampler sampler = new RssSampler(process.pid());
         List<Flooder> flooders = new ArrayList<>();
-        byte[] getBig = Codec.request(new ClientRequest.Get(1, "big".getBytes(StandardCharsets.UTF_8), true)).array();
-        byte[] status = Codec.request(new ClientRequest.Status(1)).array();
+        byte[] getBig = ClientCodec.request(new ClientRequest.Get(1, "big".getBytes(StandardCharsets.UTF_8), true)).array();
+        byte[] status = ClientCodec.request(new ClientRequest.Status(1)).array();
         long ops = 0;
         long statusMsMax = 0;
         try (RaftKvClient normal = new RaftKvClient(List.of(node), Duration.ofSeconds(10))) {
@@ -341,8 +341,8 @@ class ConnectionFloodTest {
             s.connect(node, 5_000);
             s.setSoTimeout(10_000);
             ByteArrayOutputStream requests = new ByteArrayOutputStream();
-            requests.write(Codec.helloClient().array());
-            for (int i = 1; i <= burst; i++) requests.write(Codec.request(new ClientRequest.Get(i, key, true)).array());
+            requests.write(ClientCodec.helloClient().array());
+            for (int i = 1; i <= burst; i++) requests.write(ClientCodec.request(new ClientRequest.Get(i, key, true)).array());
             s.getOutputStream().write(requests.toByteArray()); // one write: one read, one turn at the node
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream(), 1 << 16));
             for (int i = 0; i < burst; i++) {
@@ -355,7 +355,7 @@ class ConnectionFloodTest {
                 byte type = in.readByte();
                 byte[] body = new byte[length - 1];
                 in.readFully(body);
-                ClientResponse r = Codec.decodeResponse(type, ByteBuffer.wrap(body));
+                ClientResponse r = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
                 assertTrue(r instanceof ClientResponse.Value v && v.value().length == 1 << 20, "answer " + r);
             }
         } finally {
@@ -381,7 +381,7 @@ class ConnectionFloodTest {
             byte[] batch = new byte[request.length * 512];
             for (int i = 0; i < 512; i++) System.arraycopy(request, 0, batch, i * request.length, request.length);
             OutputStream out = socket.getOutputStream();
-            out.write(Codec.helloClient().array());
+            out.write(ClientCodec.helloClient().array());
             thread = new Thread(() -> {
                 long written = 0;
                 try {

@@ -1,11 +1,11 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientResponse;
-import io.raftkv.net.Codec;
-import io.raftkv.net.ErrorCode;
-import io.raftkv.net.FrameException;
-import io.raftkv.net.FrameType;
-import io.raftkv.server.ClusterConfig;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.FrameException;
+import io.raftkv.protocol.FrameType;
+import io.raftkv.protocol.ClusterConfig;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -251,7 +251,7 @@ class HostileInputTest {
                 byte[] body = new byte[(int) length - 1];
                 in.readFully(body);
                 try {
-                    got.add(Codec.decodeResponse(type, ByteBuffer.wrap(body)));
+                    got.add(ClientCodec.decodeResponse(type, ByteBuffer.wrap(body)));
                 } catch (FrameException e) {
                     throw new AssertionError("the node sent a malformed " + FrameType.name(type) + " frame: " + e.getMessage());
                 }
@@ -728,7 +728,7 @@ class HostileInputTest {
         return Arbitraries.randomValue(r -> switch (r.nextInt(3)) {
             case 0 -> new Part("OK", frame(FrameType.OK, ByteBuffer.allocate(8).putLong(r.nextLong())));
             case 1 -> new Part("ERROR", error(0, ErrorCode.REFUSED, "go away"));
-            default -> new Part("STATUS_RESULT", Codec.response(new ClientResponse.StatusResult(1, 1, "LEADER", 1, 1, 1, 1, 1, 1)).array());
+            default -> new Part("STATUS_RESULT", ClientCodec.response(new ClientResponse.StatusResult(1, 1, "LEADER", 1, 1, 1, 1, 1, 1)).array());
         });
     }
 

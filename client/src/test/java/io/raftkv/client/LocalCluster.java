@@ -1,6 +1,7 @@
 package io.raftkv.client;
 
-import io.raftkv.net.ClientResponse;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.server.NodeMain;
 
 import java.io.IOException;
@@ -33,6 +34,8 @@ final class LocalCluster implements AutoCloseable {
     private final Process[] processes;
     /** Extra JVM options for nodes started from now on, e.g. "-Draftkv.connectionsMax=100". */
     final List<String> jvmOptions = new ArrayList<>();
+    /** The class whose main runs a node; tests of the harness itself start nodes with a deliberate bug. */
+    Class<?> nodeMain = NodeMain.class;
     /** The config file node {@code id} is started with; by default the shared one. */
     java.util.function.IntFunction<Path> configOf;
 
@@ -83,7 +86,7 @@ final class LocalCluster implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Draftkv.tickMs=" + TICK_MS,
                 "-Draftkv.electionTicks=" + ELECTION_TICKS));
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", coreClasspath(), NodeMain.class.getName(),
+        command.addAll(List.of("-cp", classpathOf(nodeMain, NodeMain.class, ClusterConfig.class), nodeMain.getName(),
                 "--id", String.valueOf(id), "--config", configOf.apply(id).toString(), "--data-dir", dataDir(id).toString()));
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(true);
@@ -204,12 +207,17 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
-    private static String coreClasspath() {
-        try {
-            return Path.of(NodeMain.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+    /** The class path that holds these classes (each a directory or jar of the build): a node needs no more. */
+    private static String classpathOf(Class<?>... classes) {
+        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+        for (Class<?> c : classes) {
+            try {
+                entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
         }
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     private static int freePort() throws IOException {

@@ -1,6 +1,6 @@
 package io.raftkv.client;
 
-import io.raftkv.server.ClusterConfig;
+import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.server.Node;
 import io.raftkv.server.NodeOptions;
 import org.junit.jupiter.api.AfterAll;

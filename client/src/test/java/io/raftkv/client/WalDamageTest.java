@@ -1,7 +1,7 @@
 package io.raftkv.client;
 
 import io.raftkv.kv.KvCommand;
-import io.raftkv.net.ClientResponse;
+import io.raftkv.protocol.ClientResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -280,6 +280,7 @@ class WalDamageTest {
         cluster = new LocalCluster(dir, 3);
         // Records up to 65536 + 1024 bytes: segments of 200,000 bytes hold a few hundred 2 KiB entries each.
         cluster.jvmOptions.add("-Draftkv.frameBytesMax=65536");
+        cluster.jvmOptions.add("-Draftkv.valueBytesMax=32768"); // a largest PUT must fit in a frame, or the node refuses to start
         cluster.jvmOptions.add("-Draftkv.walSegmentBytesMax=200000");
         cluster.startAll();
         try (RaftKvClient client = cluster.client()) {

@@ -9,6 +9,9 @@ import java.nio.ByteBuffer;
  */
 public record KvCommand(boolean delete, byte[] key, byte[] value) {
 
+    /** Bytes a PUT command adds to its key and value. */
+    public static final int PUT_OVERHEAD_BYTES = 1 + 4 + 4;
+
     private static final byte PUT = 1;
     private static final byte DELETE = 2;
 

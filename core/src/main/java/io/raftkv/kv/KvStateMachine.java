@@ -1,6 +1,7 @@
 package io.raftkv.kv;
 
 import io.raftkv.raft.Entry;
+import io.raftkv.replica.ReplicaDriver;
 
 import java.util.Arrays;
 import java.util.TreeMap;
@@ -10,13 +11,14 @@ import java.util.zip.CRC32C;
  * The replicated map: binary keys and values, kept sorted by key (unsigned byte order, as etcd), changed
  * only by committed log entries applied in index order, each exactly once.
  */
-public final class KvStateMachine {
+public final class KvStateMachine implements ReplicaDriver.StateMachine {
 
     private final TreeMap<byte[], byte[]> map = new TreeMap<>(Arrays::compareUnsigned);
     private long appliedIndex;
     private long digest;
 
     /** Applies the entry at {@link #appliedIndex()} + 1; an entry already applied is skipped. */
+    @Override
     public void apply(Entry e) {
         if (e.index() <= appliedIndex) return;
         if (e.index() != appliedIndex + 1) throw new IllegalStateException("entry " + e.index() + " applied after " + appliedIndex);
@@ -33,6 +35,7 @@ public final class KvStateMachine {
         return map.get(key);
     }
 
+    @Override
     public long appliedIndex() {
         return appliedIndex;
     }

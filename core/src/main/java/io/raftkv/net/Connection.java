@@ -1,5 +1,8 @@
 package io.raftkv.net;
 
+import io.raftkv.protocol.FrameDecoder;
+import io.raftkv.protocol.FrameException;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -21,6 +24,14 @@ public final class Connection {
 
         /** The connection is closed; {@code reason} says why (null for a close we asked for). */
         void onClosed(Connection c, String reason);
+
+        /**
+         * The other side sent bytes that are not a frame, or a frame the handler refused. The owner may send
+         * an answer with {@link #sendAndClose(ByteBuffer)}; the connection is closed after this returns.
+         */
+        default void onBadFrame(Connection c, FrameException e) {
+            c.close(e.getMessage());
+        }
     }
 
     private final EventLoop loop;
@@ -36,8 +47,6 @@ public final class Connection {
     private boolean closeAfterFlush;
     private boolean dirty;
     private static final int GATHER_BUFFERS_MAX = 64;
-    /** Free for the owner: what this connection turned out to be (a peer, a client). */
-    public Object attachment;
 
     Connection(EventLoop loop, SocketChannel channel, Handler handler, int frameBytesMax, long outboundBytesMax, String remote) {
         this.loop = loop;
@@ -52,7 +61,7 @@ public final class Connection {
         this.key = key;
     }
 
-    public void setHandler(Handler handler) {
+    void setHandler(Handler handler) {
         this.handler = handler;
     }
 
@@ -132,7 +141,8 @@ public final class Connection {
                 if (buffer.hasRemaining()) return;
             }
         } catch (FrameException e) {
-            sendAndClose(Codec.response(new ClientResponse.Error(0, e.code(), e.getMessage())));
+            handler.onBadFrame(this, e);
+            if (!closeAfterFlush) close(e.getMessage());
         } catch (IOException e) {
             close(e.getMessage());
         }

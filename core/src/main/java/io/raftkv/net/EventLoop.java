@@ -25,11 +25,12 @@ public final class EventLoop {
      * Limits of one loop, with the unit last. A connection the loop dials queues at most
      * {@code outboundBytesPerConnectionMax}; one it accepts (clients, which may stop reading, and peers'
      * inbound links, which are only ever answered an ERROR) at most {@code acceptedOutboundBytesPerConnectionMax}.
+     * The loop's owner decides how many connections it keeps (it sees {@link #connections()} in its acceptor).
      */
     public record Limits(int frameBytesMax, long outboundBytesPerConnectionMax, long acceptedOutboundBytesPerConnectionMax,
-                         int connectionsMax, int tasksMax, int timersMax, int timerExpiriesPerTurnMax) {
+                         int tasksMax, int timersMax, int timerExpiriesPerTurnMax) {
         public static Limits defaults() {
-            return new Limits(4 << 20, 64L << 20, 4L << 20, 1024, 100_000, 1 << 17, 10_000);
+            return new Limits(4 << 20, 64L << 20, 4L << 20, 100_000, 1 << 17, 10_000);
         }
     }
 
@@ -75,9 +76,18 @@ public final class EventLoop {
         return true;
     }
 
-    /** Runs {@code task} in {@code delayMs}; returns the timer id for {@link #cancel(long)}. */
+    /**
+     * Runs {@code task} in {@code delayMs}; returns the timer id for {@link #cancel(long)}. Throws when
+     * {@link Limits#timersMax()} timers are live: an owner that schedules on behalf of outside input checks
+     * {@link #timersFree()} first, and derives the limit from its own so that it is never reached.
+     */
     public long schedule(long delayMs, Runnable task) {
         return timers.schedule(nowMs() + delayMs, task);
+    }
+
+    /** How many more timers may be scheduled now. */
+    public int timersFree() {
+        return limits.timersMax() - timers.size();
     }
 
     public boolean cancel(long timerId) {
@@ -148,10 +158,6 @@ public final class EventLoop {
         selector.wakeup();
     }
 
-    public boolean inLoop() {
-        return Thread.currentThread() == thread;
-    }
-
     private void turn() throws IOException {
         long timeout = tasks.isEmpty() ? Math.min(SELECT_TIMEOUT_MS_MAX, Math.max(0, timers.nextDeadlineMs() - nowMs())) : 0;
         if (timeout == 0) selector.selectNow(); else selector.select(timeout);
@@ -218,22 +224,22 @@ public final class EventLoop {
             } catch (IOException e) {
                 remote = "?";
             }
-            Connection c = new Connection(this, channel, null, limits.frameBytesMax(), limits.acceptedOutboundBytesPerConnectionMax(), remote);
+            Connection c = new Connection(this, channel, NO_HANDLER, limits.frameBytesMax(), limits.acceptedOutboundBytesPerConnectionMax(), remote);
             connections++;
             try {
                 c.register(channel.register(selector, SelectionKey.OP_READ, c));
             } catch (IOException e) {
-                c.setHandler(NO_HANDLER);
                 c.close(e.getMessage());
                 continue;
             }
-            if (connections > limits.connectionsMax()) {
-                c.setHandler(NO_HANDLER);
-                c.sendAndClose(Codec.response(new ClientResponse.Error(0, ErrorCode.REFUSED,
-                        "connection limit of " + limits.connectionsMax() + " reached")));
-                continue;
+            try {
+                // The owner may refuse the connection (it sends its refusal and closes it) and returns a handler anyway.
+                c.setHandler(accept.apply(c));
+            } catch (RuntimeException e) {
+                // Guarded like the read path: a bug in accepting one connection must not take the node down.
+                System.getLogger("raftkv.net").log(System.Logger.Level.ERROR, "closing " + c + " after an unexpected error in accept", e);
+                c.close("internal error: " + e);
             }
-            c.setHandler(accept.apply(c));
         }
     }
 

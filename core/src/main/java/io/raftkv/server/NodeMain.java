@@ -1,5 +1,7 @@
 package io.raftkv.server;
 
+import io.raftkv.protocol.ClusterConfig;
+
 import java.nio.file.Path;
 
 /**
@@ -12,6 +14,11 @@ public final class NodeMain {
     }
 
     public static void main(String[] args) throws Exception {
+        run(args, false);
+    }
+
+    /** {@code unsafeLocalReads}: tests only, reached from test sources alone (see {@link ClientRequests}). */
+    static void run(String[] args, boolean unsafeLocalReads) throws Exception {
         Integer id = null;
         Path config = Path.of("nodes.conf");
         Path dataDir = null;
@@ -29,7 +36,7 @@ public final class NodeMain {
         if (dataDir == null) dataDir = Path.of("data", "node" + id);
         Node node;
         try {
-            node = Node.start(ClusterConfig.load(config), id, dataDir, NodeOptions.fromSystemProperties());
+            node = Node.start(ClusterConfig.load(config), id, dataDir, NodeOptions.fromSystemProperties(), unsafeLocalReads);
         } catch (Exception e) {
             System.err.println("raftkv node " + id + ": " + e.getMessage());
             System.exit(1);

@@ -1,5 +1,11 @@
 package io.raftkv.server;
 
+import io.raftkv.kv.KvCommand;
+import io.raftkv.net.PeerCodec;
+import io.raftkv.net.TimerWheel;
+import io.raftkv.raft.Entry;
+import io.raftkv.wal.WalOptions;
+
 /**
  * The knobs of one node, with units last. Defaults follow etcd where it has an equivalent (100 ms
  * heartbeat, 1 s election timeout, 1.5 MiB request limit becomes 4 MiB frames here).
@@ -16,6 +22,92 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
                 CLIENT_OUTBOUND_BYTES_MAX_DEFAULT);
+    }
+
+    /** Timers the loop keeps besides those the limits count: the Raft tick, the start-up barrier, and slack. */
+    static final int FIXED_TIMERS = 8;
+    /** Bytes an answer adds to a value: the largest answer is a VALUE of valueBytesMax. */
+    static final int VALUE_FRAME_OVERHEAD_BYTES = 4 + 1 + 8 + 4;
+    /** Bytes a PUT request adds to its key and value. */
+    static final int PUT_FRAME_OVERHEAD_BYTES = 4 + 1 + 8 + 4 + 4;
+    /** Raft's pipelining window per follower when the peer link's queue allows it. */
+    static final int RAFT_INFLIGHT_MESSAGES_DEFAULT = 64;
+    /** What a WAL record adds to an entry's data. */
+    private static final int WAL_RECORD_SLACK_BYTES = 1024;
+
+    /**
+     * Every timer the node can hold: one per pending request (its deadline), one per accepted connection that
+     * has not said HELLO yet, one per peer link waiting to redial, and the fixed ones. The wheel is sized to
+     * this, so it can never be full when a limit below it still admits the newcomer.
+     */
+    public int timersMax(int peers) {
+        return pendingRequestsMax + connectionsMax + peers + FIXED_TIMERS;
+    }
+
+    /** The largest log entry: a PUT of the largest key and value. */
+    long entryBytesMax() {
+        return Entry.OVERHEAD_BYTES + KvCommand.PUT_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
+    }
+
+    /** The largest APPEND frame that carries a single entry, which the core sends whatever its byte budget. */
+    long singleEntryAppendBytesMax() {
+        return PeerCodec.RAFT_FRAME_OVERHEAD_BYTES + PeerCodec.ENTRY_OVERHEAD_BYTES + entryBytesMax();
+    }
+
+    /** The byte budget of one APPEND: half a frame, and small enough that a full window fits in half the link's queue. */
+    long raftBytesPerMessageMax() {
+        return Math.max(1, Math.min(frameBytesMax / 2, outboundBytesPerConnectionMax / (2L * RAFT_INFLIGHT_MESSAGES_DEFAULT)));
+    }
+
+    /**
+     * APPENDs in flight per follower: a full window of the largest messages (a budget's worth, or one largest
+     * entry) must fit in half the peer link's outbound queue, or catching up a follower would overflow the
+     * queue and cut the link over and over.
+     */
+    int raftInflightMessagesMax() {
+        long messageBytesMax = Math.max(raftBytesPerMessageMax(), singleEntryAppendBytesMax());
+        return (int) Math.max(1, Math.min(RAFT_INFLIGHT_MESSAGES_DEFAULT, outboundBytesPerConnectionMax / (2 * messageBytesMax)));
+    }
+
+    WalOptions walOptions() {
+        return new WalOptions(walSegmentBytesMax, frameBytesMax + WAL_RECORD_SLACK_BYTES);
+    }
+
+    /**
+     * Checks each limit and how the limits relate; throws {@link IllegalArgumentException} with one line that
+     * names the options that contradict each other. {@code peers}: the other members of the cluster.
+     */
+    public void validate(int peers) {
+        require(tickMs >= 1, "tickMs (" + tickMs + ") must be at least 1");
+        require(heartbeatTicks >= 1, "heartbeatTicks (" + heartbeatTicks + ") must be at least 1");
+        require(electionTicks > heartbeatTicks, "electionTicks (" + electionTicks + ") must be greater than heartbeatTicks (" + heartbeatTicks + ")");
+        require(keyBytesMax >= 1, "keyBytesMax (" + keyBytesMax + ") must be at least 1");
+        require(valueBytesMax >= 0, "valueBytesMax (" + valueBytesMax + ") must not be negative");
+        require(requestTimeoutMs >= 1, "requestTimeoutMs (" + requestTimeoutMs + ") must be at least 1");
+        require(pendingRequestsMax >= 1, "pendingRequestsMax (" + pendingRequestsMax + ") must be at least 1");
+        long putBytes = PUT_FRAME_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
+        require(putBytes <= frameBytesMax + 4L, "frameBytesMax (" + frameBytesMax + ") must hold the largest PUT: keyBytesMax ("
+                + keyBytesMax + ") + valueBytesMax (" + valueBytesMax + ") + " + PUT_FRAME_OVERHEAD_BYTES + " bytes of frame");
+        require(singleEntryAppendBytesMax() <= frameBytesMax + 4L, "frameBytesMax (" + frameBytesMax + ") must hold an APPEND of the largest entry ("
+                + singleEntryAppendBytesMax() + " bytes with keyBytesMax " + keyBytesMax + " and valueBytesMax " + valueBytesMax + ")");
+        require(clientOutboundBytesMax >= VALUE_FRAME_OVERHEAD_BYTES + (long) valueBytesMax, "clientOutboundBytesMax (" + clientOutboundBytesMax
+                + ") must hold the largest answer, a value of valueBytesMax (" + valueBytesMax + ") + " + VALUE_FRAME_OVERHEAD_BYTES + " bytes");
+        long appendBytes = Math.max(raftBytesPerMessageMax(), singleEntryAppendBytesMax());
+        require(outboundBytesPerConnectionMax >= 2 * appendBytes, "outboundBytesPerConnectionMax (" + outboundBytesPerConnectionMax
+                + ") must hold two of the largest APPENDs (2 x " + appendBytes + " bytes)");
+        require(connectionsMax >= 2L * peers + 1, "connectionsMax (" + connectionsMax + ") must leave room for the links to and from "
+                + peers + " peers and one client (" + (2 * peers + 1) + ")");
+        require((long) pendingRequestsMax + connectionsMax + peers + FIXED_TIMERS <= TimerWheel.TIMERS_MAX_LIMIT, "pendingRequestsMax ("
+                + pendingRequestsMax + ") + connectionsMax (" + connectionsMax + ") must stay below the timer wheel's " + TimerWheel.TIMERS_MAX_LIMIT + " timers");
+        try {
+            walOptions();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("walSegmentBytesMax (" + walSegmentBytesMax + ") and frameBytesMax (" + frameBytesMax + "): " + e.getMessage());
+        }
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException("node options contradict each other: " + message);
     }
 
     /** The same options with another tick (in-process test clusters run faster ticks). */

@@ -1,8 +1,10 @@
 package io.raftkv.server;
 
-import io.raftkv.net.Codec;
 import io.raftkv.net.Connection;
 import io.raftkv.net.EventLoop;
+import io.raftkv.net.PeerCodec;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.raft.Message;
 
 import java.io.IOException;
@@ -30,7 +32,6 @@ final class PeerLink implements Connection.Handler {
     private boolean reportedUp;
     private boolean reportedDown;
     private long backoffMs = BACKOFF_MS_MIN;
-    private boolean stopped;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log) {
         this.loop = loop;
@@ -45,19 +46,13 @@ final class PeerLink implements Connection.Handler {
         dial();
     }
 
-    void stop() {
-        stopped = true;
-        if (connection != null) connection.close(null);
-    }
-
     void send(Message m) {
         if (!connected) return;
-        ByteBuffer frame = Codec.raft(m);
+        ByteBuffer frame = PeerCodec.raft(m);
         connection.send(frame);
     }
 
     private void dial() {
-        if (stopped) return;
         if (address == null || address.isUnresolved()) address = peer.address();
         try {
             connection = loop.connect(address, this);
@@ -70,7 +65,7 @@ final class PeerLink implements Connection.Handler {
     public void onConnected(Connection c) {
         connected = true;
         backoffMs = BACKOFF_MS_MIN;
-        c.send(Codec.helloPeer(clusterId, selfId));
+        c.send(PeerCodec.helloPeer(clusterId, selfId));
         if (!reportedUp) log.info("peer " + peer.id() + " (" + peer + ") is up");
         reportedUp = true;
         reportedDown = false;
@@ -79,13 +74,12 @@ final class PeerLink implements Connection.Handler {
     @Override
     public void onFrame(Connection c, byte type, ByteBuffer body) {
         // The peer only answers on this connection to refuse us (an ERROR frame before closing).
-        log.warn("peer " + peer.id() + " says: " + Codec.decodeResponse(type, body));
+        log.warn("peer " + peer.id() + " says: " + ClientCodec.decodeResponse(type, body));
     }
 
     @Override
     public void onClosed(Connection c, String reason) {
         connected = false;
-        if (stopped) return;
         retryLater(reason);
     }
 

@@ -1,5 +1,12 @@
 package io.raftkv.net;
 
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.FrameDecoder;
+import io.raftkv.protocol.FrameException;
+import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
@@ -50,11 +57,11 @@ class CodecTest {
     @Test
     void raftMessageRoundTrips() {
         Message m = sampleMessage();
-        ByteBuffer frame = Codec.raft(m);
+        ByteBuffer frame = PeerCodec.raft(m);
         List<Frame> frames = decodeAll(new FrameDecoder(1 << 20), frame);
         assertEquals(1, frames.size());
         assertEquals(FrameType.RAFT, frames.get(0).type());
-        Message back = Codec.decodeRaft(ByteBuffer.wrap(frames.get(0).body()));
+        Message back = PeerCodec.decodeRaft(ByteBuffer.wrap(frames.get(0).body()));
         assertEquals(m.toString(), back.toString());
         assertEquals(m.hintIndex(), back.hintIndex());
         assertEquals(m.context(), back.context());
@@ -70,18 +77,18 @@ class CodecTest {
                 new ClientResponse.NotLeader(4, 2, "127.0.0.1", 2380), new ClientResponse.Error(5, ErrorCode.TOO_LARGE, "too big"),
                 new ClientResponse.StatusResult(6, 1, "LEADER", 3, 1, 10, 9, 4, 1234567));
         FrameDecoder decoder = new FrameDecoder(1 << 20);
-        List<Frame> frames = decodeAll(decoder, concat(requests.stream().map(Codec::request).toList()));
+        List<Frame> frames = decodeAll(decoder, concat(requests.stream().map(ClientCodec::request).toList()));
         assertEquals(requests.size(), frames.size());
         for (int i = 0; i < requests.size(); i++) {
-            ClientRequest back = Codec.decodeRequest(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body()));
+            ClientRequest back = ClientCodec.decodeRequest(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body()));
             assertEquals(requests.get(i).getClass(), back.getClass());
             assertEquals(requests.get(i).requestId(), back.requestId());
         }
-        ClientRequest.Get get = (ClientRequest.Get) Codec.decodeRequest(frames.get(2).type(), ByteBuffer.wrap(frames.get(2).body()));
+        ClientRequest.Get get = (ClientRequest.Get) ClientCodec.decodeRequest(frames.get(2).type(), ByteBuffer.wrap(frames.get(2).body()));
         assertTrue(get.serializable());
-        frames = decodeAll(decoder, concat(responses.stream().map(Codec::response).toList()));
+        frames = decodeAll(decoder, concat(responses.stream().map(ClientCodec::response).toList()));
         for (int i = 0; i < responses.size(); i++) {
-            ClientResponse back = Codec.decodeResponse(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body()));
+            ClientResponse back = ClientCodec.decodeResponse(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body()));
             if (back instanceof ClientResponse.Value v) assertArrayEquals(bytes("v"), v.value());
             else assertEquals(responses.get(i), back);
         }
@@ -89,7 +96,7 @@ class CodecTest {
 
     @Test
     void framesDeliveredOneByteAtATime() {
-        List<ByteBuffer> sent = List.of(Codec.raft(sampleMessage()), Codec.request(new ClientRequest.Put(9, bytes("key"), new byte[5000])), Codec.helloClient());
+        List<ByteBuffer> sent = List.of(PeerCodec.raft(sampleMessage()), ClientCodec.request(new ClientRequest.Put(9, bytes("key"), new byte[5000])), ClientCodec.helloClient());
         ByteBuffer all = concat(sent);
         FrameDecoder decoder = new FrameDecoder(1 << 20);
         List<Frame> frames = new ArrayList<>();
@@ -98,7 +105,7 @@ class CodecTest {
             frames.addAll(decodeAll(decoder, one));
         }
         assertEquals(List.of(FrameType.RAFT, FrameType.PUT, FrameType.HELLO_CLIENT), frames.stream().map(Frame::type).toList());
-        ClientRequest.Put put = (ClientRequest.Put) Codec.decodeRequest(FrameType.PUT, ByteBuffer.wrap(frames.get(1).body()));
+        ClientRequest.Put put = (ClientRequest.Put) ClientCodec.decodeRequest(FrameType.PUT, ByteBuffer.wrap(frames.get(1).body()));
         assertEquals(5000, put.value().length);
     }
 
@@ -106,7 +113,7 @@ class CodecTest {
     void manyFramesInOneBufferAndRandomSplits() {
         Random random = new Random(7);
         List<ByteBuffer> sent = new ArrayList<>();
-        for (int i = 0; i < 500; i++) sent.add(Codec.request(new ClientRequest.Put(i, bytes("k" + i), new byte[random.nextInt(3000)])));
+        for (int i = 0; i < 500; i++) sent.add(ClientCodec.request(new ClientRequest.Put(i, bytes("k" + i), new byte[random.nextInt(3000)])));
         ByteBuffer all = concat(sent);
         FrameDecoder decoder = new FrameDecoder(1 << 16);
         List<Frame> frames = new ArrayList<>();
@@ -118,7 +125,7 @@ class CodecTest {
             frames.addAll(decodeAll(decoder, piece));
         }
         assertEquals(500, frames.size());
-        for (int i = 0; i < 500; i++) assertEquals(i, Codec.decodeRequest(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body())).requestId());
+        for (int i = 0; i < 500; i++) assertEquals(i, ClientCodec.decodeRequest(frames.get(i).type(), ByteBuffer.wrap(frames.get(i).body())).requestId());
     }
 
     @Test
@@ -136,38 +143,38 @@ class CodecTest {
     @Test
     void frameAtTheLimitIsAccepted() {
         FrameDecoder decoder = new FrameDecoder(1 + 8 + 4 + 1000);
-        List<Frame> frames = decodeAll(decoder, Codec.response(new ClientResponse.Value(1, new byte[1000])));
+        List<Frame> frames = decodeAll(decoder, ClientCodec.response(new ClientResponse.Value(1, new byte[1000])));
         assertEquals(1, frames.size());
     }
 
     @Test
     void truncatedOrPaddedBodiesAreRejected() {
-        ByteBuffer put = Codec.request(new ClientRequest.Put(1, bytes("key"), bytes("value")));
+        ByteBuffer put = ClientCodec.request(new ClientRequest.Put(1, bytes("key"), bytes("value")));
         byte[] body = new byte[put.remaining() - 5];
         put.position(5);
         put.get(body);
         for (int cut = 0; cut < body.length; cut++) {
             ByteBuffer shorter = ByteBuffer.wrap(body, 0, cut);
-            FrameException e = assertThrows(FrameException.class, () -> Codec.decodeRequest(FrameType.PUT, shorter.slice()), "cut at " + cut);
+            FrameException e = assertThrows(FrameException.class, () -> ClientCodec.decodeRequest(FrameType.PUT, shorter.slice()), "cut at " + cut);
             assertEquals(ErrorCode.BAD_REQUEST, e.code());
         }
         ByteBuffer longer = ByteBuffer.allocate(body.length + 1).put(body).put((byte) 0).flip();
-        assertThrows(FrameException.class, () -> Codec.decodeRequest(FrameType.PUT, longer));
+        assertThrows(FrameException.class, () -> ClientCodec.decodeRequest(FrameType.PUT, longer));
         ByteBuffer lying = ByteBuffer.allocate(8 + 4).putLong(1).putInt(Integer.MAX_VALUE).flip();
-        assertThrows(FrameException.class, () -> Codec.decodeRequest(FrameType.DELETE, lying));
-        ByteBuffer manyEntries = Codec.raft(new Message(MessageType.APPEND, 1, 2, 1, 0, 0, List.of(), 0, false, 0, 0, 0));
+        assertThrows(FrameException.class, () -> ClientCodec.decodeRequest(FrameType.DELETE, lying));
+        ByteBuffer manyEntries = PeerCodec.raft(new Message(MessageType.APPEND, 1, 2, 1, 0, 0, List.of(), 0, false, 0, 0, 0));
         manyEntries.putInt(manyEntries.limit() - 4, 1_000_000);
         manyEntries.position(5);
-        assertThrows(FrameException.class, () -> Codec.decodeRaft(manyEntries.slice()));
+        assertThrows(FrameException.class, () -> PeerCodec.decodeRaft(manyEntries.slice()));
     }
 
     @Test
     void unknownTypeIsReported() {
-        FrameException e = assertThrows(FrameException.class, () -> Codec.decodeRequest((byte) 0x7E, ByteBuffer.allocate(8)));
+        FrameException e = assertThrows(FrameException.class, () -> ClientCodec.decodeRequest((byte) 0x7E, ByteBuffer.allocate(8)));
         assertEquals(ErrorCode.UNKNOWN_TYPE, e.code());
-        ByteBuffer unknownRaftType = Codec.raft(sampleMessage());
+        ByteBuffer unknownRaftType = PeerCodec.raft(sampleMessage());
         unknownRaftType.put(5, (byte) 99);
         unknownRaftType.position(5);
-        assertInstanceOf(FrameException.class, assertThrows(FrameException.class, () -> Codec.decodeRaft(unknownRaftType.slice())));
+        assertInstanceOf(FrameException.class, assertThrows(FrameException.class, () -> PeerCodec.decodeRaft(unknownRaftType.slice())));
     }
 }

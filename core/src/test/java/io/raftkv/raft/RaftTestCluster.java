@@ -1,5 +1,9 @@
 package io.raftkv.raft;
 
+import io.raftkv.replica.MemoryDurableLog;
+import io.raftkv.replica.ReplicaDriver;
+
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,7 +19,8 @@ import java.util.stream.IntStream;
 /**
  * A scripted cluster for unit tests: nothing happens unless the test says so. Only the nodes a test ticks
  * tick; messages wait in a queue until {@link #deliverAll()}; links can be cut one way or both. Each node's
- * Ready is handled by the contract (send, persist, send after persist, apply, advance).
+ * Ready is handled by the node's own {@link ReplicaDriver}, with memory for a disk; what it applies and the
+ * reads it releases are recorded.
  */
 final class RaftTestCluster {
 
@@ -24,6 +29,7 @@ final class RaftTestCluster {
     private final List<Integer> ids;
     private final Consumer<RaftConfig> tweak;
     private final Map<Integer, RaftCore> cores = new HashMap<>();
+    private final Map<Integer, ReplicaDriver> drivers = new HashMap<>();
     private final Map<Integer, MemoryStorage> disks = new HashMap<>();
     private final Map<Integer, List<Entry>> applied = new HashMap<>();
     private final Map<Integer, List<ReadState>> readStates = new HashMap<>();
@@ -125,6 +131,7 @@ final class RaftTestCluster {
 
     void crash(int id) {
         cores.remove(id);
+        drivers.remove(id);
         queue.removeIf(m -> m.to() == id || m.from() == id);
     }
 
@@ -134,9 +141,45 @@ final class RaftTestCluster {
     }
 
     private void start(int id) {
-        cores.put(id, new RaftCore(config(id), disks.get(id)));
-        applied.put(id, new ArrayList<>());
-        readStates.put(id, new ArrayList<>());
+        RaftCore core = new RaftCore(config(id), disks.get(id));
+        List<Entry> appliedEntries = new ArrayList<>();
+        List<ReadState> released = new ArrayList<>();
+        cores.put(id, core);
+        applied.put(id, appliedEntries);
+        readStates.put(id, released);
+        ReplicaDriver.Transport network = new ReplicaDriver.Transport() {
+            @Override
+            public void send(Message m) {
+                sent.add(m);
+                queue.add(m);
+            }
+
+            @Override
+            public void flush() {
+            }
+        };
+        ReplicaDriver.StateMachine recorder = new ReplicaDriver.StateMachine() {
+            @Override
+            public void apply(Entry e) {
+                appliedEntries.add(e);
+            }
+
+            @Override
+            public long appliedIndex() {
+                return appliedEntries.isEmpty() ? 0 : appliedEntries.get(appliedEntries.size() - 1).index();
+            }
+        };
+        ReplicaDriver.Listener reads = new ReplicaDriver.Listener() {
+            @Override
+            public void applied(Entry e) {
+            }
+
+            @Override
+            public void readable(ReadState read) {
+                released.add(read);
+            }
+        };
+        drivers.put(id, new ReplicaDriver(core, network, new MemoryDurableLog(disks.get(id)), recorder, reads));
     }
 
     // ---------------------------------------------------------------- client requests
@@ -187,22 +230,13 @@ final class RaftTestCluster {
     }
 
     void process(int id) {
-        RaftCore core = cores.get(id);
-        while (core != null && core.hasReady()) {
-            Ready rd = core.ready();
-            enqueue(rd.messages());
-            if (rd.hardState() != null) disks.get(id).setHardState(rd.hardState());
-            disks.get(id).append(rd.entries());
-            enqueue(rd.messagesAfterPersist());
-            applied.get(id).addAll(rd.committedEntries());
-            readStates.get(id).addAll(rd.readStates());
-            core.advance(rd);
+        ReplicaDriver driver = drivers.get(id);
+        if (driver == null) return;
+        try {
+            driver.process();
+        } catch (IOException e) {
+            throw new AssertionError("a memory log does not fail", e);
         }
-    }
-
-    private void enqueue(List<Message> messages) {
-        sent.addAll(messages);
-        queue.addAll(messages);
     }
 
     private static long link(int from, int to) {

@@ -1,10 +1,11 @@
 package io.raftkv.bench.jmh;
 
-import io.raftkv.net.ClientRequest;
-import io.raftkv.net.ClientResponse;
-import io.raftkv.net.Codec;
-import io.raftkv.net.FrameDecoder;
-import io.raftkv.net.FrameType;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.net.PeerCodec;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.FrameDecoder;
+import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
@@ -26,7 +27,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Frame encode and decode ({@link Codec}, {@link FrameDecoder}), one frame per operation:
+ * Frame encode and decode ({@link ClientCodec}, {@link PeerCodec}, {@link FrameDecoder}), one frame per operation:
  * <ul>
  *   <li>a RAFT frame carrying an APPEND of {@value #ENTRIES_PER_APPEND} entries of {@value #ENTRY_BYTES} B
  *       (the leader's batch to one follower),</li>
@@ -69,9 +70,9 @@ public class CodecBenchmark {
         @Override
         public void onFrame(byte type, ByteBuffer body) {
             decoded = switch (type) {
-                case FrameType.RAFT -> Codec.decodeRaft(body);
-                case FrameType.PUT -> Codec.decodeRequest(type, body);
-                default -> Codec.decodeResponse(type, body);
+                case FrameType.RAFT -> PeerCodec.decodeRaft(body);
+                case FrameType.PUT -> ClientCodec.decodeRequest(type, body);
+                default -> ClientCodec.decodeResponse(type, body);
             };
         }
     }
@@ -87,9 +88,9 @@ public class CodecBenchmark {
         put = new ClientRequest.Put(123_456, bytes(random, KEY_BYTES), bytes(random, VALUE_BYTES));
         ok = new ClientResponse.Ok(123_456);
 
-        appendFrame = Codec.raft(append);
-        putFrame = Codec.request(put);
-        okFrame = Codec.response(ok);
+        appendFrame = PeerCodec.raft(append);
+        putFrame = ClientCodec.request(put);
+        okFrame = ClientCodec.response(ok);
         decoder = new FrameDecoder(FRAME_BYTES_MAX);
 
         // Check the round trip once, so a broken codec fails the run instead of measuring garbage.
@@ -118,7 +119,7 @@ public class CodecBenchmark {
 
     @Benchmark
     public ByteBuffer encodeRaftAppend() {
-        return Codec.raft(append);
+        return PeerCodec.raft(append);
     }
 
     @Benchmark
@@ -128,7 +129,7 @@ public class CodecBenchmark {
 
     @Benchmark
     public ByteBuffer encodePutRequest() {
-        return Codec.request(put);
+        return ClientCodec.request(put);
     }
 
     @Benchmark
@@ -138,7 +139,7 @@ public class CodecBenchmark {
 
     @Benchmark
     public ByteBuffer encodeOkResponse() {
-        return Codec.response(ok);
+        return ClientCodec.response(ok);
     }
 
     @Benchmark

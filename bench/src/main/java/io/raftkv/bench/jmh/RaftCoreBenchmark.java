@@ -6,9 +6,11 @@ import io.raftkv.raft.MemoryStorage;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
-import io.raftkv.raft.Ready;
+import io.raftkv.raft.ReadState;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.SubmitResult;
+import io.raftkv.replica.MemoryDurableLog;
+import io.raftkv.replica.ReplicaDriver;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -24,6 +26,7 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -34,9 +37,9 @@ import java.util.concurrent.TimeUnit;
  * (the {@link Message} objects themselves, no codec), each with a {@link MemoryStorage} as its "disk".
  *
  * <p>One operation is one turn: the leader takes {@code proposalsPerTurn} proposals (a 16 B key / 256 B
- * value PUT command each), then the cluster runs until no message is left: every node handles each of its
- * Readys by the contract (send {@code messages}, persist entries and hard state, send
- * {@code messagesAfterPersist}, apply {@code committedEntries} into a Blackhole, advance), and in each round
+ * value PUT command each), then the cluster runs until no message is left: every node's {@link ReplicaDriver}
+ * (the one a node runs) handles its Readys by the contract, with memory for a disk and committed entries
+ * applied into a Blackhole, and in each round
  * every message sent in the previous round is stepped into its node before the nodes drain their Readys
  * again, the way one loop turn reads everything and then drains once. A turn ends with the batch committed
  * on the leader (checked) and the new commit index known to the followers. The primary score is turns per
@@ -112,13 +115,15 @@ public class RaftCoreBenchmark {
         return committed;
     }
 
-    /** Three cores, their storages, and the messages in flight between delivery rounds. */
+    /** Three replicas (core and driver, memory for a disk), and the messages in flight between delivery rounds. */
     static final class Cluster {
         final RaftCore[] cores = new RaftCore[NODES];
-        final MemoryStorage[] storages = new MemoryStorage[NODES];
+        final ReplicaDriver[] drivers = new ReplicaDriver[NODES];
         /** Index of the last committed entry each node was handed to apply. */
         final long[] committed = new long[NODES];
         RaftCore leader;
+        /** Where applied entries go during a measured turn (null outside one). */
+        private Blackhole applied;
         private ArrayList<Message> outbox = new ArrayList<>();
         private ArrayList<Message> inbox = new ArrayList<>();
 
@@ -126,28 +131,63 @@ public class RaftCoreBenchmark {
             List<Integer> ids = new ArrayList<>();
             for (int id = 1; id <= NODES; id++) ids.add(id);
             for (int id = 1; id <= NODES; id++) {
-                storages[id - 1] = new MemoryStorage();
+                int i = id - 1;
+                MemoryStorage storage = new MemoryStorage();
                 // The node's settings (Node, NodeOptions defaults): 4 MiB frames, so half of that per APPEND.
                 RaftConfig config = new RaftConfig(id, ids).electionTicks(10).heartbeatTicks(1)
                         .bytesPerMessageMax(2 << 20).randomSeed(id);
-                cores[id - 1] = new RaftCore(config, storages[id - 1]);
+                cores[i] = new RaftCore(config, storage);
+                drivers[i] = new ReplicaDriver(cores[i], network, new MemoryDurableLog(storage), new ReplicaDriver.StateMachine() {
+                    @Override
+                    public void apply(Entry e) {
+                        if (applied != null) applied.consume(e);
+                        committed[i] = e.index();
+                    }
+
+                    @Override
+                    public long appliedIndex() {
+                        return committed[i];
+                    }
+                }, NO_LISTENER);
             }
         }
+
+        private final ReplicaDriver.Transport network = new ReplicaDriver.Transport() {
+            @Override
+            public void send(Message m) {
+                outbox.add(m);
+            }
+
+            @Override
+            public void flush() {
+            }
+        };
+
+        private static final ReplicaDriver.Listener NO_LISTENER = new ReplicaDriver.Listener() {
+            @Override
+            public void applied(Entry e) {
+            }
+
+            @Override
+            public void readable(ReadState read) {
+            }
+        };
 
         void elect(int id) {
             RaftCore candidate = cores[id - 1];
             for (int t = 0; t < ELECTION_TICKS_MAX && candidate.role() == Role.FOLLOWER; t++) {
                 candidate.tick();
-                handleReady(id - 1, null);
+                process(id - 1);
             }
             runUntilQuiet(null);
             if (candidate.role() != Role.LEADER) throw new IllegalStateException("node " + id + " did not win: " + candidate.status());
             leader = candidate;
         }
 
-        /** Drains every node's Ready, then delivers rounds of messages until none is left. */
-        void runUntilQuiet(Blackhole applied) {
-            for (int i = 0; i < NODES; i++) handleReady(i, applied);
+        /** Processes every node's Ready, then delivers rounds of messages until none is left. */
+        void runUntilQuiet(Blackhole sink) {
+            applied = sink;
+            for (int i = 0; i < NODES; i++) process(i);
             for (int round = 0; !outbox.isEmpty(); round++) {
                 if (round == ROUNDS_PER_TURN_MAX) throw new IllegalStateException("messages still flowing after " + round + " rounds");
                 ArrayList<Message> delivering = outbox;
@@ -155,26 +195,16 @@ public class RaftCoreBenchmark {
                 inbox = delivering;
                 for (Message m : delivering) cores[m.to() - 1].step(m);
                 delivering.clear();
-                for (int i = 0; i < NODES; i++) handleReady(i, applied);
+                for (int i = 0; i < NODES; i++) process(i);
             }
+            applied = null;
         }
 
-        /** The Ready contract, with the storage as the disk and the outbox as the network. */
-        private void handleReady(int i, Blackhole applied) {
-            RaftCore core = cores[i];
-            MemoryStorage storage = storages[i];
-            while (core.hasReady()) {
-                Ready rd = core.ready();
-                outbox.addAll(rd.messages());
-                storage.append(rd.entries());
-                if (rd.hardState() != null) storage.setHardState(rd.hardState());
-                outbox.addAll(rd.messagesAfterPersist());
-                List<Entry> entries = rd.committedEntries();
-                if (!entries.isEmpty()) {
-                    if (applied != null) applied.consume(entries);
-                    committed[i] = entries.get(entries.size() - 1).index();
-                }
-                core.advance(rd);
+        private void process(int i) {
+            try {
+                drivers[i].process();
+            } catch (IOException e) {
+                throw new IllegalStateException("a memory log does not fail", e);
             }
         }
     }

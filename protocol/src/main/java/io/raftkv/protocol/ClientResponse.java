@@ -1,4 +1,4 @@
-package io.raftkv.net;
+package io.raftkv.protocol;
 
 /** What a node answers; {@code requestId} repeats the request's (0 for an error about the connection itself). */
 public sealed interface ClientResponse {
@@ -21,7 +21,7 @@ public sealed interface ClientResponse {
         }
     }
 
-    /** A node's view of itself: role is a {@link io.raftkv.raft.Role} name; keyHash digests the map (equal maps, equal hash). */
+    /** A node's view of itself: role is the Raft role's name (LEADER, FOLLOWER, ...); keyHash digests the map (equal maps, equal hash). */
     record StatusResult(long requestId, int nodeId, String role, long term, int leaderId, long commit, long applied,
                         long keys, long keyHash) implements ClientResponse { }
 }

@@ -1,4 +1,8 @@
-package io.raftkv.raft.sim;
+package io.raftkv.sim;
+
+import io.raftkv.protocol.ClientRequest;
+
+import java.nio.charset.StandardCharsets;
 
 /**
  * A simulated client: one operation at a time, on a small key space so that operations collide. It
@@ -29,6 +33,16 @@ final class SimClient {
 
         boolean isWrite() {
             return kind != Kind.GET;
+        }
+
+        /** The request a real client sends for this operation; its id is the operation's. */
+        ClientRequest request() {
+            byte[] k = key.getBytes(StandardCharsets.UTF_8);
+            return switch (kind) {
+                case PUT -> new ClientRequest.Put(opId, k, value.getBytes(StandardCharsets.UTF_8));
+                case DELETE -> new ClientRequest.Delete(opId, k);
+                case GET -> new ClientRequest.Get(opId, k, false);
+            };
         }
 
         @Override

@@ -1,4 +1,4 @@
-package io.raftkv.net;
+package io.raftkv.protocol;
 
 /** A frame that cannot be decoded: the connection that sent it is answered with an ERROR frame and closed. */
 public final class FrameException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.raftkv.net;
+package io.raftkv.protocol;
 
 /** The codes an ERROR frame carries. */
 public final class ErrorCode {

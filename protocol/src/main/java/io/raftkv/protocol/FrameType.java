@@ -1,4 +1,4 @@
-package io.raftkv.net;
+package io.raftkv.protocol;
 
 /** Frame type codes, one table for peers and clients; every body is specified in docs/protocol.md. */
 public final class FrameType {

@@ -1,4 +1,4 @@
-package io.raftkv.raft.sim;
+package io.raftkv.sim;
 
 import java.util.PriorityQueue;
 

@@ -1,4 +1,4 @@
-package io.raftkv.server;
+package io.raftkv.protocol;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -1,4 +1,4 @@
-package io.raftkv.net;
+package io.raftkv.protocol;
 
 import java.nio.ByteBuffer;
 

@@ -1,13 +1,15 @@
-package io.raftkv.raft.sim;
+package io.raftkv.sim;
 
 import io.raftkv.raft.InjectedBug;
+import io.raftkv.replica.InjectedDriverBug;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The simulator's checks bite: with a deliberate safety bug switched on in the core, some seed fails.
+ * The simulator's checks bite: with a deliberate safety bug switched on in the core, or in the replica driver
+ * the node runs, some seed fails.
  * (The Figure 8 bug, {@link InjectedBug#COMMIT_PREVIOUS_TERM_BY_COUNTING}, needs a schedule too precise for
  * random faults to hit often; {@code ElectionAndCommitTest} scripts it.)
  */
@@ -21,6 +23,20 @@ class InjectedBugTest {
         for (long seed = 1; seed <= SEEDS_MAX; seed++) {
             try {
                 new Simulation(Simulation.Options.forSeed(seed).withBug(bug)).run();
+            } catch (SimulationFailure found) {
+                System.out.println(bug + " found at seed " + seed + ": " + found.getMessage().lines().findFirst().orElse(""));
+                return;
+            }
+        }
+        fail("no violation found in " + SEEDS_MAX + " seeds with " + bug);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = InjectedDriverBug.class, names = "ACKNOWLEDGE_BEFORE_SYNC")
+    void simulatorFindsTheDriverBug(InjectedDriverBug bug) {
+        for (long seed = 1; seed <= SEEDS_MAX; seed++) {
+            try {
+                new Simulation(Simulation.Options.forSeed(seed).withDriverBug(bug)).run();
             } catch (SimulationFailure found) {
                 System.out.println(bug + " found at seed " + seed + ": " + found.getMessage().lines().findFirst().orElse(""));
                 return;

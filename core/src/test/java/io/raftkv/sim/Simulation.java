@@ -1,45 +1,61 @@
-package io.raftkv.raft.sim;
+package io.raftkv.sim;
 
+import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.KvStateMachine;
 import io.raftkv.linearizability.CheckResult;
 import io.raftkv.linearizability.LinearizabilityChecker;
 import io.raftkv.linearizability.Operation;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.ErrorCode;
 import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
 import io.raftkv.raft.InjectedBug;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
-import io.raftkv.raft.ReadState;
-import io.raftkv.raft.Ready;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.SubmitResult;
+import io.raftkv.replica.InjectedDriverBug;
+import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.ClientRequests;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
 
 /**
- * A whole cluster in one thread, on virtual time, from one seed (the VOPR idea): nodes driven through
- * {@link io.raftkv.raft.RaftCore}'s Ready contract, a faulty network, crashes that keep exactly what was
- * persisted, and clients whose history is checked for linearizability at the end. Safety properties are
- * checked after every event by {@link SafetyChecker}.
+ * A whole cluster in one thread, on virtual time, from one seed (the VOPR idea). Each node runs the real
+ * replica: {@link RaftCore} driven by the {@link ReplicaDriver}, the {@link KvStateMachine}, and the
+ * {@link ClientRequests} table with its deadlines and start-up barrier; only the network, the disk and the
+ * clock are simulated. Crashes keep exactly what was persisted. Clients send real requests and read real
+ * answers, and their history is checked for linearizability at the end. Safety properties are checked after
+ * every event by {@link SafetyChecker}.
  */
 public final class Simulation {
 
     /** What one run does; {@link #forSeed(long)} derives everything but the seed's own randomness. */
-    public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug) {
+    public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug) {
 
         public static Options forSeed(long seed) {
-            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE);
+            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, b);
+            return new Options(seed, nodes, faultsMs, clients, keys, b, driverBug);
+        }
+
+        public Options withDriverBug(InjectedDriverBug b) {
+            return new Options(seed, nodes, faultsMs, clients, keys, bug, b);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, ms, clients, keys, bug);
+            return new Options(seed, nodes, ms, clients, keys, bug, driverBug);
         }
     }
 
@@ -51,21 +67,29 @@ public final class Simulation {
     static final long OP_TIMEOUT_MS = 1_000;
     static final long READ_ATTEMPT_MS = 300;
     static final long RECOVERY_MS_MAX = 50 * ELECTION_TICKS * TICK_MS;
+    /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
+    static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS);
 
-    private enum ReplyKind { OK, VALUE, NOT_LEADER, OVERLOADED }
-
-    private record ClientRequest(int clientId, long opId, int node) {
+    /** A request in flight to a node, as the event trace shows it. */
+    private record RequestLabel(int clientId, ClientRequest request, int node) {
         @Override
         public String toString() {
-            return "client" + clientId + " request op" + opId + " -> n" + node;
+            return "client" + clientId + " request " + describe(request) + " -> n" + node;
         }
     }
 
-    private record ClientReply(int clientId, long opId, ReplyKind kind, String value, int leaderHint) {
+    /** An answer in flight to a client. */
+    private record ReplyLabel(int clientId, ClientResponse response, int node) {
         @Override
         public String toString() {
-            return "client" + clientId + " reply op" + opId + " " + kind + (kind == ReplyKind.VALUE ? "=" + value : "")
-                    + (kind == ReplyKind.NOT_LEADER ? " leader=" + leaderHint : "");
+            return "client" + clientId + " reply " + describe(response) + " from n" + node;
+        }
+    }
+
+    /** A crash the simulated disk causes in the middle of a sync: nothing of this Ready became durable. */
+    private static final class CrashDuringSync extends IOException {
+        CrashDuringSync(String message) {
+            super(message);
         }
     }
 
@@ -78,6 +102,7 @@ public final class Simulation {
     private final List<SimClient> clients = new ArrayList<>();
     private final List<Operation> history = new ArrayList<>();
     private final List<Integer> voterIds;
+    private final ClusterConfig cluster;
     private long historyClock;
     private boolean clientsStopped;
     private long faults;
@@ -94,6 +119,7 @@ public final class Simulation {
         this.random = new Random(options.seed());
         this.network = new SimNetwork(options.nodes(), random);
         this.voterIds = IntStream.rangeClosed(1, options.nodes()).boxed().toList();
+        this.cluster = new ClusterConfig(voterIds.stream().map(id -> new ClusterConfig.Member(id, "sim", 2378 + id)).toList(), options.seed());
         this.lastRole = new Role[options.nodes() + 1];
         this.lastTerm = new long[options.nodes() + 1];
         this.entriesPerMessageMax = new int[]{1, 2, 8, 64}[random.nextInt(4)];
@@ -128,12 +154,12 @@ public final class Simulation {
         java.io.StringWriter stack = new java.io.StringWriter();
         if (!(e instanceof SimulationFailure)) e.printStackTrace(new java.io.PrintWriter(stack));
         return "simulation failed: " + e.getMessage() + "\n"
-                + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug()
+                + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug()
                 + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
                 + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed() + "\n"
                 + "  network: " + network.describe() + "\n"
-                + "  nodes: " + nodes.stream().map(n -> n.up ? n.core.status().toString() : "n" + n.id + " down").toList() + "\n"
+                + "  nodes: " + nodes.stream().map(n -> n.up ? n.core().status().toString() : "n" + n.id + " down").toList() + "\n"
                 + "  last events:\n" + events.lastEvents(150) + stack;
     }
 
@@ -141,21 +167,79 @@ public final class Simulation {
         events.runUntil(events.nowMs() + ms, () -> false, this::afterEvent);
     }
 
-    // ------------------------------------------------------------------ nodes
+    // ------------------------------------------------------------------ nodes: the real replica on simulated I/O
 
-    private RaftConfig config(int id) {
-        return new RaftConfig(id, voterIds)
+    private RaftConfig config(SimNode n) {
+        return new RaftConfig(n.id, voterIds)
                 .electionTicks(ELECTION_TICKS)
                 .heartbeatTicks(2)
                 .entriesPerMessageMax(entriesPerMessageMax)
                 .inflightMessagesMax(inflightMessagesMax)
-                .randomSeed(options.seed() * 31 + nodes.get(id - 1).lives)
+                .randomSeed(options.seed() * 31 + n.lives)
                 .injectedBug(options.bug());
     }
 
     private void start(SimNode n) {
-        n.start(config(n.id));
+        RaftCore core = new RaftCore(config(n), n.disk.storage);
+        KvStateMachine kv = new KvStateMachine();
+        SimTimers timers = new SimTimers(n.id, events, () -> process(n));
+        ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS);
+        ReplicaDriver driver = new ReplicaDriver(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
+        n.start(new SimNode.Life(core, kv, requests, driver, timers));
+        timers.schedule(0, requests::startBarrier);
         process(n);
+    }
+
+    private ReplicaDriver.Transport transport() {
+        return new ReplicaDriver.Transport() {
+            @Override
+            public void send(Message m) {
+                int copies = network.copies();
+                for (int i = 0; i < copies; i++) events.after(network.delayMs(m.from(), m.to()), m, () -> deliver(m));
+            }
+
+            @Override
+            public void flush() {
+                // Every message is on the simulated wire as soon as it is sent.
+            }
+        };
+    }
+
+    private ReplicaDriver.DurableLog durableLog(SimNode n) {
+        return (HardState hardState, List<Entry> entries, boolean sync) -> {
+            if (n.crashAtNextSync && sync) throw new CrashDuringSync("during sync, before " + entries.size() + " entries were durable");
+            long lastBefore = n.disk.lastIndex();
+            n.disk.persist(hardState, entries);
+            if (!entries.isEmpty()) checker.onPersist(n, entries.get(0).index(), lastBefore, n.core().status());
+        };
+    }
+
+    private ReplicaDriver.StateMachine stateMachine(SimNode n, KvStateMachine kv) {
+        return new ReplicaDriver.StateMachine() {
+            @Override
+            public void apply(Entry e) {
+                checker.onApply(n, e, n.core().term());
+                kv.apply(e);
+                checker.onAppliedState(n, e.index(), kv.hash(), kv.size());
+            }
+
+            @Override
+            public long appliedIndex() {
+                return kv.appliedIndex();
+            }
+        };
+    }
+
+    /** What a real node does at the end of a loop turn: the driver handles the core's Ready. */
+    private void process(SimNode n) {
+        if (!n.up) return;
+        try {
+            n.life.driver().process();
+        } catch (CrashDuringSync e) {
+            crash(n, e.getMessage());
+        } catch (IOException e) {
+            throw new IllegalStateException("simulated disk failed", e);
+        }
     }
 
     private void crash(SimNode n, String how) {
@@ -169,7 +253,7 @@ public final class Simulation {
 
     private void tick(SimNode n) {
         if (n.up) {
-            n.core.tick();
+            n.core().tick();
             process(n);
         }
         events.after(TICK_MS, "tick n" + n.id, () -> tick(n));
@@ -178,53 +262,14 @@ public final class Simulation {
     private void deliver(Message m) {
         SimNode to = nodes.get(m.to() - 1);
         if (!to.up || !network.delivers(m.from(), m.to())) return;
-        to.core.step(m);
+        to.core().step(m);
         process(to);
-    }
-
-    private void send(Message m) {
-        int copies = network.copies();
-        for (int i = 0; i < copies; i++) events.after(network.delayMs(m.from(), m.to()), m, () -> deliver(m));
-    }
-
-    /** The driver loop of one node: the Ready contract, in order. */
-    private void process(SimNode n) {
-        while (n.up && n.core.hasReady()) {
-            Ready rd = n.core.ready();
-            rd.messages().forEach(this::send);
-            if (n.crashAtNextSync && rd.mustSync()) {
-                crash(n, "during sync, before " + rd.entries().size() + " entries were durable");
-                return;
-            }
-            long lastBefore = n.disk.lastIndex();
-            n.disk.persist(rd.hardState(), rd.entries());
-            if (!rd.entries().isEmpty()) checker.onPersist(n, rd.entries().get(0).index(), lastBefore, n.core.status());
-            rd.messagesAfterPersist().forEach(this::send);
-            for (Entry e : rd.committedEntries()) {
-                checker.onApply(n, e, n.core.term());
-                SimNode.PendingRequest done = n.apply(e);
-                if (done != null) reply(n, done.clientId(), done.opId(), ReplyKind.OK, null, 0);
-            }
-            n.readsWaitingForApply.addAll(rd.readStates());
-            serveReads(n);
-            n.core.advance(rd);
-        }
-    }
-
-    private void serveReads(SimNode n) {
-        for (Iterator<ReadState> it = n.readsWaitingForApply.iterator(); it.hasNext(); ) {
-            ReadState rs = it.next();
-            if (rs.index() > n.applied) continue;
-            it.remove();
-            SimNode.PendingRequest r = n.pendingReads.remove(rs.context());
-            if (r != null) reply(n, r.clientId(), r.opId(), ReplyKind.VALUE, n.kv.get(r.key()), 0);
-        }
     }
 
     private void afterEvent() {
         for (SimNode n : nodes) {
             if (!n.up) continue;
-            RaftStatus s = n.core.status();
+            RaftStatus s = n.core().status();
             if (s.role() != lastRole[n.id] || s.term() != lastTerm[n.id]) {
                 events.note("  n" + n.id + " is " + s.role() + " in term " + s.term() + " (commit " + s.commit() + ", last " + s.lastIndex() + ")");
                 lastRole[n.id] = s.role();
@@ -234,7 +279,7 @@ public final class Simulation {
         }
     }
 
-    // ------------------------------------------------------------------ clients
+    // ------------------------------------------------------------------ clients: real requests, real answers
 
     private void nextOperation(SimClient c) {
         if (clientsStopped) return;
@@ -254,57 +299,67 @@ public final class Simulation {
     private void sendRequest(SimClient c, SimClient.Op op, int node) {
         op.attempts++;
         int attempt = op.attempts;
-        ClientRequest req = new ClientRequest(c.id, op.opId, node);
-        if (random.nextDouble() >= network.lossRate) events.after(1 + random.nextInt(5), req, () -> handleRequest(nodes.get(node - 1), c, op));
+        ClientRequest request = op.request();
+        if (random.nextDouble() >= network.lossRate) {
+            events.after(1 + random.nextInt(5), new RequestLabel(c.id, request, node), () -> handleRequest(nodes.get(node - 1), c, request));
+        }
         if (!op.isWrite()) {
-            // A read may be asked again elsewhere: it changes nothing. A write never is (it could apply twice).
+            // A read may be asked again elsewhere: it changes nothing. A write is asked again only when the
+            // cluster said it was not applied (it could apply twice otherwise).
             events.after(READ_ATTEMPT_MS, "client" + c.id + " read attempt timeout op" + op.opId, () -> {
                 if (c.current == op && op.attempts == attempt) sendRequest(c, op, 1 + random.nextInt(options.nodes()));
             });
         }
     }
 
-    private void handleRequest(SimNode n, SimClient c, SimClient.Op op) {
+    private void handleRequest(SimNode n, SimClient c, ClientRequest request) {
         if (!n.up) return;
-        SubmitResult r;
-        if (op.isWrite()) {
-            r = n.core.propose(new SimCommand(op.opId, op.kind == SimClient.Kind.DELETE, op.key, op.value).encode());
-            if (r.accepted()) n.pendingWrites.put(op.opId, new SimNode.PendingRequest(c.id, op.opId, op.key));
-        } else {
-            r = n.core.readIndex(op.opId);
-            if (r.accepted()) n.pendingReads.put(op.opId, new SimNode.PendingRequest(c.id, op.opId, op.key));
-        }
-        switch (r.status()) {
-            case NOT_LEADER -> reply(n, c.id, op.opId, ReplyKind.NOT_LEADER, null, r.leaderId());
-            case OVERLOADED -> reply(n, c.id, op.opId, ReplyKind.OVERLOADED, null, 0);
-            case ACCEPTED -> { }
-        }
+        n.life.requests().handle(response -> reply(n, c, response), request);
         process(n);
     }
 
-    private void reply(SimNode from, int clientId, long opId, ReplyKind kind, String value, int leaderHint) {
-        SimClient c = clients.get(clientId - 1);
-        ClientReply rep = new ClientReply(clientId, opId, kind, value, leaderHint);
+    private void reply(SimNode from, SimClient c, ClientResponse response) {
         if (random.nextDouble() < network.lossRate) return;
-        events.after(1 + random.nextInt(5), rep, () -> onReply(c, rep, from.id));
+        events.after(1 + random.nextInt(5), new ReplyLabel(c.id, response, from.id), () -> onReply(c, response));
     }
 
-    private void onReply(SimClient c, ClientReply rep, int fromNode) {
+    private void onReply(SimClient c, ClientResponse response) {
         SimClient.Op op = c.current;
-        if (op == null || op.opId != rep.opId()) return;
-        switch (rep.kind()) {
-            case OK, VALUE -> {
-                c.leaderHint = fromNode;
-                finish(c, op, rep.value(), false);
+        if (op == null || op.opId != response.requestId()) return;
+        if (response instanceof ClientResponse.Ok) {
+            if (!op.isWrite()) SafetyChecker.fail("a read of " + op + " was answered OK");
+            finish(c, op, null, false);
+        } else if (response instanceof ClientResponse.Value v) {
+            if (op.isWrite()) SafetyChecker.fail("a write " + op + " was answered with a value");
+            finish(c, op, new String(v.value(), StandardCharsets.UTF_8), false);
+        } else if (response instanceof ClientResponse.NotFound) {
+            if (op.isWrite()) SafetyChecker.fail("a write " + op + " was answered NOT_FOUND");
+            finish(c, op, null, false);
+        } else if (response instanceof ClientResponse.NotLeader n) {
+            c.leaderHint = n.leaderId();
+            retry(c, op, n.leaderId());
+        } else if (response instanceof ClientResponse.Error e) {
+            switch (e.code()) {
+                // Not applied (a leader change replaced the write, or the node is overloaded): asking again is safe.
+                case ErrorCode.UNAVAILABLE, ErrorCode.OVERLOADED -> {
+                    c.leaderHint = 0;
+                    retry(c, op, 0);
+                }
+                case ErrorCode.TIMEOUT -> {
+                    if (op.isWrite()) finish(c, op, null, true); else retry(c, op, 0);
+                }
+                default -> SafetyChecker.fail("a well-formed request " + op + " was refused: " + e);
             }
-            case NOT_LEADER, OVERLOADED -> {
-                int next = rep.leaderHint() != 0 ? rep.leaderHint() : 1 + random.nextInt(options.nodes());
-                c.leaderHint = rep.leaderHint();
-                events.after(rep.leaderHint() != 0 ? 1 : 20, "client" + c.id + " retries op" + op.opId + " at n" + next, () -> {
-                    if (c.current == op) sendRequest(c, op, next);
-                });
-            }
+        } else {
+            SafetyChecker.fail("unexpected answer to " + op + ": " + response);
         }
+    }
+
+    private void retry(SimClient c, SimClient.Op op, int leaderHint) {
+        int next = leaderHint != 0 ? leaderHint : 1 + random.nextInt(options.nodes());
+        events.after(leaderHint != 0 ? 1 : 20, "client" + c.id + " retries op" + op.opId + " at n" + next, () -> {
+            if (c.current == op) sendRequest(c, op, next);
+        });
     }
 
     private void finish(SimClient c, SimClient.Op op, String value, boolean timedOut) {
@@ -319,6 +374,25 @@ public final class Simulation {
             history.add(new Operation(c.id, Operation.Kind.valueOf(op.kind.name()), op.key, op.value, value, op.invokedAt, completed));
         }
         events.after(random.nextInt(20), "client" + c.id + " next", () -> nextOperation(c));
+    }
+
+    private static String describe(ClientRequest r) {
+        if (r instanceof ClientRequest.Put p) return r.requestId() + " PUT " + utf8(p.key()) + "=" + utf8(p.value());
+        if (r instanceof ClientRequest.Delete d) return r.requestId() + " DELETE " + utf8(d.key());
+        if (r instanceof ClientRequest.Get g) return r.requestId() + " GET " + utf8(g.key());
+        return r.toString();
+    }
+
+    private static String describe(ClientResponse r) {
+        if (r instanceof ClientResponse.Value v) return r.requestId() + " VALUE " + utf8(v.value());
+        if (r instanceof ClientResponse.Ok) return r.requestId() + " OK";
+        if (r instanceof ClientResponse.NotFound) return r.requestId() + " NOT_FOUND";
+        if (r instanceof ClientResponse.NotLeader n) return r.requestId() + " NOT_LEADER " + n.leaderId();
+        return r.requestId() + " " + r;
+    }
+
+    private static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     // ------------------------------------------------------------------ nemesis
@@ -388,7 +462,7 @@ public final class Simulation {
     private SimNode currentLeader() {
         SimNode best = null;
         for (SimNode n : nodes) {
-            if (n.up && n.core.role() == Role.LEADER && (best == null || n.core.term() > best.core.term())) best = n;
+            if (n.up && n.core().role() == Role.LEADER && (best == null || n.core().term() > best.core().term())) best = n;
         }
         return best;
     }
@@ -410,10 +484,11 @@ public final class Simulation {
         long deadline = events.nowMs() + RECOVERY_MS_MAX;
         long probeIndex = -1;
         long probeTerm = -1;
+        byte[] probe = KvCommand.put("probe".getBytes(StandardCharsets.UTF_8), new byte[0]).encode();
         while (events.nowMs() < deadline) {
             SimNode leader = currentLeader();
-            if (leader != null && (probeIndex < 0 || leader.core.term() != probeTerm)) {
-                SubmitResult r = leader.core.propose(new SimCommand(-1, true, "probe", null).encode());
+            if (leader != null && (probeIndex < 0 || leader.core().term() != probeTerm)) {
+                SubmitResult r = leader.core().propose(probe);
                 if (r.accepted()) {
                     probeIndex = r.index();
                     probeTerm = r.term();
@@ -421,7 +496,7 @@ public final class Simulation {
                 }
             }
             final long index = probeIndex;
-            boolean done = index > 0 && nodes.stream().allMatch(n -> n.applied >= index);
+            boolean done = index > 0 && nodes.stream().allMatch(n -> n.kv().appliedIndex() >= index);
             if (done) return checker.committedLast();
             events.runUntil(events.nowMs() + TICK_MS, () -> false, this::afterEvent);
         }
@@ -431,10 +506,13 @@ public final class Simulation {
     /** With no more proposals, every node applies the same log and holds the same map. */
     private void checkConvergence() {
         runFor(5 * ELECTION_TICKS * TICK_MS);
-        SimNode first = nodes.get(0);
+        KvStateMachine first = nodes.get(0).kv();
         for (SimNode n : nodes) {
-            if (n.applied != first.applied) throw new SimulationFailure("nodes did not converge: n1 applied " + first.applied + ", n" + n.id + " " + n.applied);
-            if (!n.kv.equals(first.kv)) throw new SimulationFailure("nodes 1 and " + n.id + " applied up to " + n.applied + " but hold different maps");
+            KvStateMachine kv = n.kv();
+            if (kv.appliedIndex() != first.appliedIndex()) throw new SimulationFailure("nodes did not converge: n1 applied " + first.appliedIndex() + ", n" + n.id + " " + kv.appliedIndex());
+            if (kv.hash() != first.hash() || kv.size() != first.size()) {
+                throw new SimulationFailure("nodes 1 and " + n.id + " applied up to " + kv.appliedIndex() + " but hold different maps");
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-package io.raftkv.raft.sim;
+package io.raftkv.sim;
 
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.RaftStatus;
@@ -17,6 +17,7 @@ import java.util.Map;
  *       holds every entry known committed in a term before T.</li>
  *   <li>State machine safety: no two nodes commit or apply different entries at one index.</li>
  *   <li>A node's commit index never decreases while it lives, nor its persisted commit across restarts.</li>
+ *   <li>Every node's state machine holds the same content (digest and size) after applying a given index.</li>
  * </ul>
  */
 final class SafetyChecker {
@@ -29,6 +30,10 @@ final class SafetyChecker {
     private long[] committedPrefix = new long[1024];
     private long[] committedAtTerm = new long[1024];
     private long committedLast;
+    /** Per applied index: the state machine's digest and size there, as the first node to apply it had them. */
+    private long[] appliedDigest = new long[1024];
+    private long[] appliedSize = new long[1024];
+    private long appliedLast;
 
     long committedLast() {
         return committedLast;
@@ -53,6 +58,25 @@ final class SafetyChecker {
 
     void onApply(SimNode node, Entry e, long term) {
         agreeCommitted(node, e.index(), term, "applied");
+    }
+
+    /** The node's state machine, just after applying {@code index}, has this digest and size. */
+    void onAppliedState(SimNode node, long index, long digest, long size) {
+        if (index <= appliedLast) {
+            if (appliedDigest[(int) index] != digest || appliedSize[(int) index] != size) {
+                fail("state machines diverge: node " + node.id + " holds " + size + " keys (digest " + Long.toHexString(digest) + ") after applying "
+                        + index + ", another node held " + appliedSize[(int) index] + " (digest " + Long.toHexString(appliedDigest[(int) index]) + ")");
+            }
+            return;
+        }
+        if (index != appliedLast + 1) fail("node " + node.id + " applied " + index + " before anyone applied " + (appliedLast + 1));
+        if (index >= appliedDigest.length) {
+            appliedDigest = java.util.Arrays.copyOf(appliedDigest, appliedDigest.length * 2);
+            appliedSize = java.util.Arrays.copyOf(appliedSize, appliedSize.length * 2);
+        }
+        appliedDigest[(int) index] = digest;
+        appliedSize[(int) index] = size;
+        appliedLast = index;
     }
 
     /** After every event, for each live node. */

@@ -1,4 +1,4 @@
-package io.raftkv.raft.sim;
+package io.raftkv.sim;
 
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;

@@ -1,4 +1,4 @@
-package io.raftkv.net;
+package io.raftkv.protocol;
 
 /** What a client asks; every request carries an id the answer repeats, so requests can be pipelined. */
 public sealed interface ClientRequest {

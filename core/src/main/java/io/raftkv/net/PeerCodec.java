@@ -1,0 +1,84 @@
+package io.raftkv.net;
+
+import io.raftkv.protocol.FrameType;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.MessageType;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.raftkv.protocol.Frames.bad;
+import static io.raftkv.protocol.Frames.bytes;
+import static io.raftkv.protocol.Frames.decode;
+import static io.raftkv.protocol.Frames.frame;
+
+/**
+ * Encodes and decodes the peer side of the protocol: a node's hello to its peer and Raft messages, in the
+ * frame layout clients use too ({@link io.raftkv.protocol.Frames}). Byte layouts are in docs/protocol.md;
+ * a bad body throws {@link io.raftkv.protocol.FrameException}.
+ */
+public final class PeerCodec {
+
+    private static final int RAFT_HEADER_BYTES = 1 + 4 + 4 + 8 * 4 + 1 + 8 * 3 + 4;
+    private static final int ENTRY_HEADER_BYTES = 8 + 8 + 4;
+
+    /** Bytes a RAFT frame adds around its entries' data: what a frame limit must leave for them. */
+    public static final int RAFT_FRAME_OVERHEAD_BYTES = 4 + 1 + RAFT_HEADER_BYTES;
+    public static final int ENTRY_OVERHEAD_BYTES = ENTRY_HEADER_BYTES;
+
+    private PeerCodec() {
+    }
+
+    public record PeerHello(long clusterId, int nodeId) { }
+
+    public static ByteBuffer helloPeer(long clusterId, int nodeId) {
+        return frame(FrameType.HELLO_PEER, 12).putLong(clusterId).putInt(nodeId).flip();
+    }
+
+    public static PeerHello decodeHelloPeer(ByteBuffer body) {
+        return decode(body, b -> new PeerHello(b.getLong(), b.getInt()));
+    }
+
+    public static ByteBuffer raft(Message m) {
+        int size = RAFT_HEADER_BYTES;
+        for (Entry e : m.entries()) size += ENTRY_HEADER_BYTES + e.data().length;
+        ByteBuffer b = frame(FrameType.RAFT, size);
+        b.put((byte) m.type().ordinal()).putInt(m.from()).putInt(m.to())
+                .putLong(m.term()).putLong(m.logTerm()).putLong(m.index()).putLong(m.commit())
+                .put((byte) (m.reject() ? 1 : 0)).putLong(m.hintTerm()).putLong(m.hintIndex()).putLong(m.context())
+                .putInt(m.entries().size());
+        for (Entry e : m.entries()) b.putLong(e.term()).putLong(e.index()).putInt(e.data().length).put(e.data());
+        return b.flip();
+    }
+
+    public static Message decodeRaft(ByteBuffer body) {
+        return decode(body, b -> {
+            MessageType type = MessageType.ofCode(b.get());
+            int from = b.getInt();
+            int to = b.getInt();
+            long term = b.getLong();
+            long logTerm = b.getLong();
+            long index = b.getLong();
+            long commit = b.getLong();
+            byte rejectByte = b.get();
+            if (rejectByte != 0 && rejectByte != 1) throw bad("reject flag " + rejectByte + " is neither 0 nor 1");
+            boolean reject = rejectByte == 1;
+            long hintTerm = b.getLong();
+            long hintIndex = b.getLong();
+            long context = b.getLong();
+            int count = b.getInt();
+            if (count < 0 || (long) count * ENTRY_HEADER_BYTES > b.remaining()) throw bad("entry count " + count + " does not fit the frame");
+            List<Entry> entries = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                long eTerm = b.getLong();
+                long eIndex = b.getLong();
+                byte[] data = bytes(b);
+                if (eTerm < 1 || eIndex < 1) throw bad("entry with term " + eTerm + " and index " + eIndex);
+                entries.add(new Entry(eTerm, eIndex, data));
+            }
+            return new Message(type, from, to, term, logTerm, index, entries, commit, reject, hintTerm, hintIndex, context);
+        });
+    }
+}

@@ -1,0 +1,258 @@
+package io.raftkv.server;
+
+import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.KvStateMachine;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.RaftCore;
+import io.raftkv.raft.RaftStatus;
+import io.raftkv.raft.ReadState;
+import io.raftkv.raft.SubmitResult;
+import io.raftkv.replica.ReplicaDriver;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The client request table of one replica: takes requests, hands writes and linearizable reads to the core,
+ * and answers each exactly once (when its entry is applied, when its read is safe, or at its deadline). Also
+ * holds the start-up barrier that serializable reads wait for. Runs on the thread that drives the replica.
+ *
+ * <p>A write is answered when the entry at its proposal's index is applied: {@code OK} if that entry has the
+ * proposal's term, {@code UNAVAILABLE} (not applied; retry) if a leader change put another entry there.
+ */
+public final class ClientRequests implements ReplicaDriver.Listener {
+
+    /** Where a request came from and its answer goes: a client connection, or a simulated client. */
+    public interface Channel {
+        /** Sends the answer; one to a channel that went away is dropped. */
+        void reply(ClientResponse response);
+    }
+
+    /**
+     * The limits of the table, with units last. Each pending request holds one timer, so a node's timer budget
+     * counts {@code pendingRequestsMax} of them. {@code barrierRetryMs}: how often the start-up barrier asks again.
+     */
+    public record Limits(int pendingRequestsMax, long requestTimeoutMs, int keyBytesMax, int valueBytesMax, long barrierRetryMs) {
+        public Limits {
+            if (pendingRequestsMax < 1) throw new IllegalArgumentException("pendingRequestsMax must be at least 1");
+            if (requestTimeoutMs < 1) throw new IllegalArgumentException("requestTimeoutMs must be at least 1");
+            if (keyBytesMax < 1 || valueBytesMax < 0) throw new IllegalArgumentException("keyBytesMax must be at least 1 and valueBytesMax not negative");
+            if (barrierRetryMs < 1) throw new IllegalArgumentException("barrierRetryMs must be at least 1");
+        }
+    }
+
+    /** What a read context waits for: the core only carries a number, the table knows what it stands for. */
+    private sealed interface ReadWaiter permits StartupBarrier, PendingRead { }
+
+    private record StartupBarrier() implements ReadWaiter { }
+
+    private record PendingRead(Channel channel, long requestId, byte[] key, long timerId) implements ReadWaiter { }
+
+    private record PendingWrite(Channel channel, long requestId, long term, long timerId) { }
+
+    private static final StartupBarrier BARRIER = new StartupBarrier();
+    private static final int BARRIER_ROUNDS_KEPT_MAX = 16;
+
+    private final int selfId;
+    private final ClusterConfig cluster;
+    private final RaftCore core;
+    private final KvStateMachine kv;
+    private final Timers timers;
+    private final Limits limits;
+    private final boolean unsafeLocalReads;
+    private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
+    private final Map<Long, ReadWaiter> pendingReads = new HashMap<>();
+    private final ArrayDeque<Long> barrierContexts = new ArrayDeque<>();
+    private long nextReadContext = 1;
+    /** Pending entries of {@link #pendingReads} that are client reads (barrier rounds are not counted). */
+    private int pendingClientReads;
+    /**
+     * Serializable reads wait for one linearizable read barrier after start: the map is rebuilt from the log up
+     * to the commit index this node persisted, which may be behind what it served before a crash. Once applied
+     * reaches a read index from the current leader, it is at least where it ever was, so a node's serializable
+     * reads never go back, across restarts too.
+     */
+    private boolean caughtUpSinceStart;
+
+    public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits) {
+        this(selfId, cluster, core, kv, timers, limits, false);
+    }
+
+    /**
+     * Tests only: {@code unsafeLocalReads} answers linearizable reads from the local map, a deliberate bug that
+     * shows the chaos harness finds stale reads. No option or property of a deployed node reaches it.
+     */
+    public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
+                          boolean unsafeLocalReads) {
+        this.selfId = selfId;
+        this.cluster = cluster;
+        this.core = core;
+        this.kv = kv;
+        this.timers = timers;
+        this.limits = limits;
+        this.unsafeLocalReads = unsafeLocalReads;
+    }
+
+    /** Starts the start-up barrier: one read index asked every {@code barrierRetryMs} until one comes back. */
+    public void startBarrier() {
+        if (caughtUpSinceStart) return;
+        // Any round may be lost to a leader change; a late answer to an earlier one is as good, so the last
+        // few stay registered, and no more: a node cut off for hours must not collect them without bound.
+        SubmitResult r = core.readIndex(nextReadContext);
+        if (r.accepted()) {
+            if (barrierContexts.size() == BARRIER_ROUNDS_KEPT_MAX) pendingReads.remove(barrierContexts.poll());
+            barrierContexts.add(nextReadContext);
+            pendingReads.put(nextReadContext++, BARRIER);
+        }
+        timers.schedule(limits.barrierRetryMs(), this::startBarrier);
+    }
+
+    public int pending() {
+        return pendingWrites.size() + pendingClientReads;
+    }
+
+    public boolean caughtUpSinceStart() {
+        return caughtUpSinceStart;
+    }
+
+    public void handle(Channel c, ClientRequest r) {
+        if (r instanceof ClientRequest.Status) {
+            RaftStatus s = core.status();
+            c.reply(new ClientResponse.StatusResult(r.requestId(), selfId, s.role().name(), s.term(), s.leader(), s.commit(),
+                    kv.appliedIndex(), kv.size(), kv.hash()));
+            return;
+        }
+        if (pending() >= limits.pendingRequestsMax()) {
+            c.reply(new ClientResponse.Error(r.requestId(), ErrorCode.OVERLOADED, limits.pendingRequestsMax() + " requests already pending"));
+            return;
+        }
+        if (r instanceof ClientRequest.Put p) {
+            if (!checkKey(c, r.requestId(), p.key())) return;
+            if (p.value().length > limits.valueBytesMax()) {
+                c.reply(new ClientResponse.Error(r.requestId(), ErrorCode.TOO_LARGE, "value of " + p.value().length + " bytes is over the limit of " + limits.valueBytesMax()));
+                return;
+            }
+            propose(c, r.requestId(), KvCommand.put(p.key(), p.value()));
+        } else if (r instanceof ClientRequest.Delete d) {
+            if (!checkKey(c, r.requestId(), d.key())) return;
+            propose(c, r.requestId(), KvCommand.delete(d.key()));
+        } else if (r instanceof ClientRequest.Get g) {
+            if (!checkKey(c, r.requestId(), g.key())) return;
+            if (g.serializable() || unsafeLocalReads) {
+                c.reply(caughtUpSinceStart ? valueOf(r.requestId(), g.key())
+                        : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE, "the node is catching up with the leader after a start; retry, or read from another node"));
+                return;
+            }
+            read(c, r.requestId(), g.key());
+        }
+    }
+
+    private void read(Channel c, long requestId, byte[] key) {
+        long context = nextReadContext;
+        SubmitResult result = core.readIndex(context);
+        if (!result.accepted()) {
+            c.reply(refusal(requestId, result));
+            return;
+        }
+        nextReadContext++;
+        long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
+            if (pendingReads.remove(context) instanceof PendingRead read) {
+                pendingClientReads--;
+                read.channel().reply(timeout(read.requestId()));
+            }
+        });
+        pendingReads.put(context, new PendingRead(c, requestId, key, timer));
+        pendingClientReads++;
+    }
+
+    private void propose(Channel c, long requestId, KvCommand command) {
+        SubmitResult result = core.propose(command.encode());
+        if (!result.accepted()) {
+            c.reply(refusal(requestId, result));
+            return;
+        }
+        long index = result.index();
+        long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
+            PendingWrite w = pendingWrites.get(index);
+            if (w != null && w.requestId() == requestId && w.channel() == c) {
+                pendingWrites.remove(index);
+                c.reply(timeout(requestId));
+            }
+        });
+        PendingWrite replaced = pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer));
+        if (replaced != null) {
+            // This node lost its leadership, its log was cut back, and it leads again: the earlier write at this
+            // index may or may not be committed elsewhere, so its outcome is unknown.
+            timers.cancel(replaced.timerId());
+            replaced.channel().reply(timeout(replaced.requestId()));
+        }
+    }
+
+    // ------------------------------------------------------------------ what the replica reports
+
+    @Override
+    public void applied(Entry e) {
+        PendingWrite w = pendingWrites.remove(e.index());
+        if (w == null) return;
+        timers.cancel(w.timerId());
+        if (w.term() == e.term()) {
+            w.channel().reply(new ClientResponse.Ok(w.requestId()));
+        } else {
+            w.channel().reply(new ClientResponse.Error(w.requestId(), ErrorCode.UNAVAILABLE,
+                    "a leader change replaced the write before it committed: it was not applied, retry"));
+        }
+    }
+
+    @Override
+    public void readable(ReadState read) {
+        ReadWaiter waiter = pendingReads.remove(read.context());
+        if (waiter == null) return; // timed out already
+        if (waiter instanceof PendingRead r) {
+            pendingClientReads--;
+            timers.cancel(r.timerId());
+            r.channel().reply(valueOf(r.requestId(), r.key()));
+        } else {
+            caughtUpSinceStart = true;
+            for (long barrier : barrierContexts) pendingReads.remove(barrier);
+            barrierContexts.clear();
+        }
+    }
+
+    // ------------------------------------------------------------------ answers
+
+    private boolean checkKey(Channel c, long requestId, byte[] key) {
+        if (key.length == 0) {
+            c.reply(new ClientResponse.Error(requestId, ErrorCode.BAD_REQUEST, "the key is empty"));
+            return false;
+        }
+        if (key.length > limits.keyBytesMax()) {
+            c.reply(new ClientResponse.Error(requestId, ErrorCode.TOO_LARGE, "key of " + key.length + " bytes is over the limit of " + limits.keyBytesMax()));
+            return false;
+        }
+        return true;
+    }
+
+    private ClientResponse valueOf(long requestId, byte[] key) {
+        byte[] value = kv.get(key);
+        return value == null ? new ClientResponse.NotFound(requestId) : new ClientResponse.Value(requestId, value);
+    }
+
+    private ClientResponse refusal(long requestId, SubmitResult result) {
+        if (result.status() == SubmitResult.Status.OVERLOADED) {
+            return new ClientResponse.Error(requestId, ErrorCode.OVERLOADED, "too much uncommitted data or too many pending reads; retry later");
+        }
+        ClusterConfig.Member leader = cluster.member(result.leaderId());
+        return leader == null
+                ? new ClientResponse.NotLeader(requestId, 0, "", 0)
+                : new ClientResponse.NotLeader(requestId, leader.id(), leader.host(), leader.port());
+    }
+
+    private static ClientResponse timeout(long requestId) {
+        return new ClientResponse.Error(requestId, ErrorCode.TIMEOUT, "no answer within the deadline: the request may or may not have taken effect");
+    }
+}

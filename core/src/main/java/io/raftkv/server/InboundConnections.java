@@ -1,0 +1,150 @@
+package io.raftkv.server;
+
+import io.raftkv.net.Connection;
+import io.raftkv.net.EventLoop;
+import io.raftkv.net.PeerCodec;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.FrameException;
+import io.raftkv.protocol.FrameType;
+import io.raftkv.raft.Message;
+
+import java.nio.ByteBuffer;
+import java.util.function.Consumer;
+
+/**
+ * The connections a node accepts: the limit on how many, the handshake that says what each is (a client or a
+ * peer, within a deadline), and the routing of its frames (requests to the request table, Raft messages to the
+ * core). Every refusal is an ERROR frame followed by a close; nothing a connection sends stops the node.
+ */
+final class InboundConnections {
+
+    /** What an accepted connection turned out to be. */
+    private sealed interface Role permits AwaitingHello, Client, Peer { }
+
+    /** Accepted, and its HELLO is awaited until the timer fires. */
+    private record AwaitingHello(long timerId) implements Role { }
+
+    private record Client(ClientRequests.Channel channel) implements Role { }
+
+    private record Peer(int peerId) implements Role { }
+
+    /** Reports an error that means the node's state can no longer be trusted: the node stops. */
+    interface Fatal {
+        void stop(String message, Throwable cause);
+    }
+
+    private final int selfId;
+    private final ClusterConfig cluster;
+    private final EventLoop loop;
+    private final Log log;
+    private final int connectionsMax;
+    private final long helloTimeoutMs;
+    private final ClientRequests requests;
+    private final Consumer<Message> core;
+    private final Fatal fatal;
+
+    InboundConnections(int selfId, ClusterConfig cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
+                       ClientRequests requests, Consumer<Message> core, Fatal fatal) {
+        this.selfId = selfId;
+        this.cluster = cluster;
+        this.loop = loop;
+        this.log = log;
+        this.connectionsMax = connectionsMax;
+        this.helloTimeoutMs = helloTimeoutMs;
+        this.requests = requests;
+        this.core = core;
+        this.fatal = fatal;
+    }
+
+    /** The loop's acceptor: a handler for a new connection, after refusing it if a budget is spent. */
+    Connection.Handler accept(Connection c) {
+        Inbound inbound = new Inbound();
+        // Counted with the node's own peer links: connectionsMax bounds sockets, whoever opened them.
+        if (loop.connections() > connectionsMax) {
+            refuse(c, "connection limit of " + connectionsMax + " reached");
+        } else if (loop.timersFree() < 1) {
+            // Unreachable while the timer budget is derived from the limits (NodeOptions.timersMax); a refusal anyway.
+            refuse(c, "the node's timer budget is spent");
+        } else {
+            // A connection that never says what it is must not hold a connection slot forever.
+            inbound.role = new AwaitingHello(loop.schedule(helloTimeoutMs, () -> {
+                if (c.isOpen() && inbound.role instanceof AwaitingHello) c.close("no HELLO within " + helloTimeoutMs + " ms");
+            }));
+        }
+        return inbound;
+    }
+
+    private static void refuse(Connection c, String reason) {
+        c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, ErrorCode.REFUSED, reason)));
+    }
+
+    /** The handler of one accepted connection; its role changes once, at HELLO. */
+    private final class Inbound implements Connection.Handler {
+        Role role;
+
+        @Override
+        public void onFrame(Connection c, byte type, ByteBuffer body) {
+            try {
+                route(c, type, body);
+            } catch (FrameException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                // Input is validated before it reaches the core: anything else thrown here is a broken invariant,
+                // and the node stops loudly rather than go on with state it cannot trust.
+                fatal.stop("unexpected error handling a " + FrameType.name(type) + " frame from " + c.remote(), e);
+            }
+        }
+
+        @Override
+        public void onBadFrame(Connection c, FrameException e) {
+            c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, e.code(), e.getMessage())));
+        }
+
+        @Override
+        public void onClosed(Connection c, String reason) {
+            // Pending requests of a closed client are answered into the void (Channel.reply drops them).
+            if (role instanceof AwaitingHello hello) loop.cancel(hello.timerId());
+        }
+
+        private void route(Connection c, byte type, ByteBuffer body) {
+            if (role instanceof Client client) {
+                requests.handle(client.channel(), ClientCodec.decodeRequest(type, body));
+            } else if (role instanceof Peer peer) {
+                if (type != FrameType.RAFT) throw new FrameException(ErrorCode.UNKNOWN_TYPE, "peers send RAFT frames, not " + FrameType.name(type));
+                Message m = PeerCodec.decodeRaft(body);
+                if (m.from() != peer.peerId() || m.to() != selfId) {
+                    throw new FrameException(ErrorCode.BAD_REQUEST, "message from " + m.from() + " to " + m.to() + " on the link of peer " + peer.peerId());
+                }
+                core.accept(m);
+            } else if (role instanceof AwaitingHello hello) {
+                Role next = hello(c, type, body);
+                loop.cancel(hello.timerId());
+                role = next;
+            }
+            // A refused connection has no role; the loop delivers it nothing more.
+        }
+
+        private Role hello(Connection c, byte type, ByteBuffer body) {
+            if (type == FrameType.HELLO_CLIENT) {
+                int version = ClientCodec.decodeHelloClient(body);
+                if (version != ClientCodec.PROTOCOL_VERSION) throw new FrameException(ErrorCode.REFUSED, "protocol version " + version + " is not " + ClientCodec.PROTOCOL_VERSION);
+                return new Client(response -> {
+                    if (c.isOpen()) c.send(ClientCodec.response(response));
+                });
+            }
+            if (type == FrameType.HELLO_PEER) {
+                PeerCodec.PeerHello hello = PeerCodec.decodeHelloPeer(body);
+                if (hello.clusterId() != cluster.clusterId()) {
+                    log.warn("refused a node of another cluster (cluster id " + Long.toHexString(hello.clusterId()) + ") from " + c.remote());
+                    throw new FrameException(ErrorCode.REFUSED, "cluster id " + Long.toHexString(hello.clusterId()) + " is not this cluster's " + Long.toHexString(cluster.clusterId()));
+                }
+                if (hello.nodeId() == selfId || cluster.member(hello.nodeId()) == null) throw new FrameException(ErrorCode.REFUSED, "node " + hello.nodeId() + " is not a peer of node " + selfId);
+                return new Peer(hello.nodeId());
+            }
+            throw new FrameException(ErrorCode.BAD_REQUEST, "the first frame must be HELLO_CLIENT or HELLO_PEER, not " + FrameType.name(type));
+        }
+    }
+}

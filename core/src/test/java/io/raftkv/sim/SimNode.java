@@ -1,0 +1,54 @@
+package io.raftkv.sim;
+
+import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.RaftCore;
+import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.ClientRequests;
+
+/**
+ * One simulated node: a {@link SimDisk} that survives crashes, and one {@link Life} that does not: the node's
+ * real parts (Raft core, replica driver, key/value state machine, client request table) and its timers.
+ */
+final class SimNode {
+
+    /** What a node holds between a start and a crash: the same parts a real node wires to its event loop. */
+    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, ReplicaDriver driver, SimTimers timers) { }
+
+    final int id;
+    final SimDisk disk = new SimDisk();
+    Life life;
+    boolean up;
+    /** Crash at the next sync, after the leader's pre-sync messages went out and before anything is durable. */
+    boolean crashAtNextSync;
+    long lastCommitSeen;
+    long lastPersistedCommit;
+    long tickPhaseMs;
+    int lives;
+
+    SimNode(int id) {
+        this.id = id;
+    }
+
+    RaftCore core() {
+        return life.core();
+    }
+
+    KvStateMachine kv() {
+        return life.kv();
+    }
+
+    void start(Life life) {
+        this.life = life;
+        up = true;
+        lives++;
+        lastCommitSeen = 0;
+        crashAtNextSync = false;
+    }
+
+    /** Everything but the disk is lost; the life's timers never fire. */
+    void crash() {
+        up = false;
+        life.timers().kill();
+        life = null;
+    }
+}
