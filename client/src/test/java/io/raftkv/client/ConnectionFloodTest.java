@@ -195,7 +195,7 @@ class ConnectionFloodTest {
         selector.selectedKeys().clear();
     }
 
-    private static ClientResponse.Error onlyError(byte[] bytes) {
+    static ClientResponse.Error onlyError(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         int length = b.getInt();
         assertEquals(bytes.length, 4 + length, "one frame, then the close");
@@ -205,7 +205,7 @@ class ConnectionFloodTest {
     }
 
     /** Opens {@code n} connections that each ask STATUS; returns how many got a STATUS_RESULT (the rest were refused). */
-    private static int answeredStatus(InetSocketAddress node, int n) throws IOException {
+    static int answeredStatus(InetSocketAddress node, int n) throws IOException {
         List<Socket> sockets = new ArrayList<>();
         int answered = 0;
         try {

@@ -1,0 +1,73 @@
+package io.raftkv.server;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Limits that relate are derived from each other, and options that contradict each other are refused at start. */
+class NodeOptionsTest {
+
+    private static final NodeOptions D = NodeOptions.defaults();
+
+    private static NodeOptions with(int frameBytesMax, int valueBytesMax, int connectionsMax, long clientOutboundBytesMax, long outboundBytesPerConnectionMax) {
+        return new NodeOptions(D.tickMs(), D.electionTicks(), D.heartbeatTicks(), frameBytesMax, D.keyBytesMax(), valueBytesMax, connectionsMax,
+                outboundBytesPerConnectionMax, D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(), clientOutboundBytesMax);
+    }
+
+    private static String refusal(NodeOptions o, int peers) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> o.validate(peers));
+        assertTrue(e.getMessage().startsWith("node options contradict each other: "), e.getMessage());
+        assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        return e.getMessage();
+    }
+
+    @Test
+    void theDefaultsHold() {
+        assertDoesNotThrow(() -> D.validate(2));
+        assertDoesNotThrow(() -> D.validate(4));
+    }
+
+    @Test
+    void theTimerBudgetCountsEveryLimitThatCreatesTimers() {
+        assertEquals(D.pendingRequestsMax() + D.connectionsMax() + 4 + NodeOptions.FIXED_TIMERS, D.timersMax(4));
+    }
+
+    @Test
+    void aFrameTooSmallForTheLargestPutIsRefused() {
+        String m = refusal(with(65_536, D.valueBytesMax(), D.connectionsMax(), D.clientOutboundBytesMax(), D.outboundBytesPerConnectionMax()), 2);
+        assertTrue(m.contains("frameBytesMax (65536) must hold the largest PUT"), m);
+    }
+
+    @Test
+    void aClientQueueTooSmallForTheLargestAnswerIsRefused() {
+        String m = refusal(with(D.frameBytesMax(), D.valueBytesMax(), D.connectionsMax(), 1 << 20, D.outboundBytesPerConnectionMax()), 2);
+        assertTrue(m.contains("clientOutboundBytesMax (1048576) must hold the largest answer"), m);
+    }
+
+    @Test
+    void aPeerQueueTooSmallForTwoAppendsIsRefused() {
+        String m = refusal(with(D.frameBytesMax(), D.valueBytesMax(), D.connectionsMax(), D.clientOutboundBytesMax(), 2 << 20), 2);
+        assertTrue(m.contains("outboundBytesPerConnectionMax (2097152) must hold two of the largest APPENDs"), m);
+    }
+
+    @Test
+    void tooFewConnectionsForThePeersIsRefused() {
+        String m = refusal(with(D.frameBytesMax(), D.valueBytesMax(), 8, D.clientOutboundBytesMax(), D.outboundBytesPerConnectionMax()), 4);
+        assertTrue(m.contains("connectionsMax (8) must leave room for the links to and from 4 peers"), m);
+    }
+
+    @Test
+    void theRaftWindowFitsHalfThePeerQueue() {
+        // 1 MiB values: a window of single-entry APPENDs of about 1 MiB must fit in 32 MiB.
+        int window = D.raftInflightMessagesMax();
+        assertTrue(window * D.singleEntryAppendBytesMax() <= D.outboundBytesPerConnectionMax() / 2, window + " in flight");
+        assertEquals(31, window);
+        // Small values: the full window of 64 batches of half a frame at most, capped at 1/128 of the queue.
+        NodeOptions small = with(D.frameBytesMax(), 1024, D.connectionsMax(), D.clientOutboundBytesMax(), D.outboundBytesPerConnectionMax());
+        assertEquals(64, small.raftInflightMessagesMax());
+        assertEquals(512 << 10, small.raftBytesPerMessageMax());
+    }
+}
