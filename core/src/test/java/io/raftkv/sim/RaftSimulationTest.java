@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  */
 class RaftSimulationTest {
 
-    static final int DEFAULT_SEEDS = 8000;
+    static final int DEFAULT_SEEDS = 8600;
 
     @TestFactory
     Stream<DynamicTest> simulatedClusterStaysSafeAndLinearizable() {
