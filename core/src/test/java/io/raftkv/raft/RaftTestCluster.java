@@ -239,6 +239,42 @@ final class RaftTestCluster {
         }
     }
 
+    /** A driver for a lone core: its messages go nowhere, its committed entries are counted as applied. */
+    static ReplicaDriver isolatedDriver(RaftCore core, MemoryStorage disk) {
+        ReplicaDriver.Transport nowhere = new ReplicaDriver.Transport() {
+            @Override
+            public void send(Message m) {
+            }
+
+            @Override
+            public void flush() {
+            }
+        };
+        ReplicaDriver.StateMachine counter = new ReplicaDriver.StateMachine() {
+            private long applied = core.status().applied();
+
+            @Override
+            public void apply(Entry e) {
+                applied = e.index();
+            }
+
+            @Override
+            public long appliedIndex() {
+                return applied;
+            }
+        };
+        ReplicaDriver.Listener nobody = new ReplicaDriver.Listener() {
+            @Override
+            public void applied(Entry e) {
+            }
+
+            @Override
+            public void readable(ReadState read) {
+            }
+        };
+        return new ReplicaDriver(core, nowhere, new MemoryDurableLog(disk), counter, nobody);
+    }
+
     private static long link(int from, int to) {
         return ((long) from << 32) | to;
     }

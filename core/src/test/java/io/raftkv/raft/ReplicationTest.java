@@ -1,5 +1,6 @@
 package io.raftkv.raft;
 
+import io.raftkv.replica.MemoryDurableLog;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -550,17 +551,17 @@ class ReplicationTest {
         return out;
     }
 
-    /** Does what a driver does with one Ready, without a network. */
+    /** Persists one Ready by hand, where a test looks at the core between persisting and advancing. */
     private static void persist(Ready rd, MemoryStorage disk) {
-        if (rd.hardState() != null) disk.setHardState(rd.hardState());
-        disk.append(rd.entries());
+        new MemoryDurableLog(disk).persist(rd.hardState(), rd.entries(), rd.mustSync());
     }
 
+    /** Processes every Ready of a lone core with the node's driver: messages dropped, entries to memory. */
     private static void drain(RaftCore core, MemoryStorage disk) {
-        while (core.hasReady()) {
-            Ready rd = core.ready();
-            persist(rd, disk);
-            core.advance(rd);
+        try {
+            RaftTestCluster.isolatedDriver(core, disk).process();
+        } catch (java.io.IOException e) {
+            throw new AssertionError("a memory log does not fail", e);
         }
     }
 
