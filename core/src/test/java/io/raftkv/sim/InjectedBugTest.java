@@ -5,6 +5,8 @@ import io.raftkv.replica.InjectedDriverBug;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.function.LongFunction;
+
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -20,23 +22,19 @@ class InjectedBugTest {
     @ParameterizedTest
     @EnumSource(value = InjectedBug.class, names = {"SKIP_UP_TO_DATE_CHECK", "FOLLOWER_READ_INDEX_FROM_OWN_LOG"})
     void simulatorFindsTheBug(InjectedBug bug) {
-        for (long seed = 1; seed <= SEEDS_MAX; seed++) {
-            try {
-                new Simulation(Simulation.Options.forSeed(seed).withBug(bug)).run();
-            } catch (SimulationFailure found) {
-                System.out.println(bug + " found at seed " + seed + ": " + found.getMessage().lines().findFirst().orElse(""));
-                return;
-            }
-        }
-        fail("no violation found in " + SEEDS_MAX + " seeds with " + bug);
+        assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withBug(bug));
     }
 
     @ParameterizedTest
     @EnumSource(value = InjectedDriverBug.class, names = "ACKNOWLEDGE_BEFORE_SYNC")
     void simulatorFindsTheDriverBug(InjectedDriverBug bug) {
+        assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withDriverBug(bug));
+    }
+
+    private static void assertSomeSeedFails(String bug, LongFunction<Simulation.Options> options) {
         for (long seed = 1; seed <= SEEDS_MAX; seed++) {
             try {
-                new Simulation(Simulation.Options.forSeed(seed).withDriverBug(bug)).run();
+                new Simulation(options.apply(seed)).run();
             } catch (SimulationFailure found) {
                 System.out.println(bug + " found at seed " + seed + ": " + found.getMessage().lines().findFirst().orElse(""));
                 return;
