@@ -227,7 +227,7 @@ public final class TimerWheel {
         long restTickMin = Long.MAX_VALUE;
         long restDeadlineMinMs = Long.MAX_VALUE;
         for (int i = heads[slot]; i != NONE; i = nexts[i]) {
-            assert ticks[i] >= tick : "timer " + i + " left behind the wheel at tick " + ticks[i];
+            if (ticks[i] < tick) throw new IllegalStateException("timer " + i + " left behind the wheel at tick " + ticks[i] + ", the wheel is at " + tick);
             if (ticks[i] == tick && deadlinesMs[i] <= nowMs) {
                 due[dueCount++] = i;
             } else {
