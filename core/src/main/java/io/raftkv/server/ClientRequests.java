@@ -80,22 +80,20 @@ public final class ClientRequests implements ReplicaDriver.Listener {
     private boolean caughtUpSinceStart;
 
     public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits) {
-        this(selfId, cluster, core, kv, timers, limits, false);
+        this(selfId, cluster, core, kv, timers, limits, InjectedRequestBug.NONE);
     }
 
-    /**
-     * Tests only: {@code unsafeLocalReads} answers linearizable reads from the local map, a deliberate bug that
-     * shows the chaos harness finds stale reads. No option or property of a deployed node reaches it.
-     */
+    /** Tests only: a table with a deliberate bug, to show that the checks find it. */
     public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
-                          boolean unsafeLocalReads) {
+                          InjectedRequestBug bug) {
         this.selfId = selfId;
         this.cluster = cluster;
         this.core = core;
         this.kv = kv;
         this.timers = timers;
         this.limits = limits;
-        this.unsafeLocalReads = unsafeLocalReads;
+        this.unsafeLocalReads = bug == InjectedRequestBug.LINEARIZABLE_READS_FROM_LOCAL_MAP;
+        this.caughtUpSinceStart = bug == InjectedRequestBug.NO_STARTUP_BARRIER;
     }
 
     /** Starts the start-up barrier: one read index asked every {@code barrierRetryMs} until one comes back. */

@@ -42,7 +42,7 @@ public final class Node {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private String lastLeaderSeen;
 
-    private Node(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, boolean unsafeLocalReads) throws IOException {
+    private Node(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, InjectedRequestBug bug) throws IOException {
         this.cluster = cluster;
         this.id = id;
         this.options = options;
@@ -84,7 +84,7 @@ public final class Node {
             }
         };
         this.requests = new ClientRequests(id, cluster, core, kv, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
-                options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS), unsafeLocalReads);
+                options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS), bug);
         this.peers = new PeerLinks(loop, cluster, id, log);
         this.driver = new ReplicaDriver(core, peers, new WalDurableLog(wal, storage, marker), kv, requests);
         this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step, this::fatal);
@@ -92,12 +92,12 @@ public final class Node {
 
     /** Opens the data directory, binds the node's port and runs the node on a thread of its own. */
     public static Node start(ClusterConfig cluster, int id, Path dataDir, NodeOptions options) throws IOException {
-        return start(cluster, id, dataDir, options, false);
+        return start(cluster, id, dataDir, options, InjectedRequestBug.NONE);
     }
 
-    /** {@code unsafeLocalReads}: tests only, see {@link ClientRequests}. */
-    static Node start(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, boolean unsafeLocalReads) throws IOException {
-        Node node = new Node(cluster, id, dataDir, options, unsafeLocalReads);
+    /** Tests only: a node with a deliberate bug in its request table. */
+    static Node start(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, InjectedRequestBug bug) throws IOException {
+        Node node = new Node(cluster, id, dataDir, options, bug);
         ClusterConfig.Member self = cluster.member(id);
         try {
             node.loop.listen(new InetSocketAddress(self.host(), self.port()), node.inbound::accept);

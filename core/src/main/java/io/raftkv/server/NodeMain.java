@@ -14,11 +14,11 @@ public final class NodeMain {
     }
 
     public static void main(String[] args) throws Exception {
-        run(args, false);
+        run(args, InjectedRequestBug.NONE);
     }
 
-    /** {@code unsafeLocalReads}: tests only, reached from test sources alone (see {@link ClientRequests}). */
-    static void run(String[] args, boolean unsafeLocalReads) throws Exception {
+    /** {@code bug}: tests only, reached from test sources alone (see {@link InjectedRequestBug}). */
+    static void run(String[] args, InjectedRequestBug bug) throws Exception {
         Integer id = null;
         Path config = Path.of("nodes.conf");
         Path dataDir = null;
@@ -36,7 +36,7 @@ public final class NodeMain {
         if (dataDir == null) dataDir = Path.of("data", "node" + id);
         Node node;
         try {
-            node = Node.start(ClusterConfig.load(config), id, dataDir, NodeOptions.fromSystemProperties(), unsafeLocalReads);
+            node = Node.start(ClusterConfig.load(config), id, dataDir, NodeOptions.fromSystemProperties(), bug);
         } catch (Exception e) {
             System.err.println("raftkv node " + id + ": " + e.getMessage());
             System.exit(1);

@@ -11,6 +11,6 @@ public final class UnsafeLocalReadsNodeMain {
     }
 
     public static void main(String[] args) throws Exception {
-        NodeMain.run(args, true);
+        NodeMain.run(args, InjectedRequestBug.LINEARIZABLE_READS_FROM_LOCAL_MAP);
     }
 }

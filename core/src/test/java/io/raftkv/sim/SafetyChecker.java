@@ -16,7 +16,7 @@ import java.util.Map;
  *   <li>Leader append-only and leader completeness: a leader never drops entries, and the leader of term T
  *       holds every entry known committed in a term before T.</li>
  *   <li>State machine safety: no two nodes commit or apply different entries at one index.</li>
- *   <li>A node's commit index never decreases while it lives, nor its persisted commit across restarts.</li>
+ *   <li>A node's commit index never decreases while it lives, nor its synced commit across restarts.</li>
  *   <li>Every node's state machine holds the same content (digest and size) after applying a given index.</li>
  * </ul>
  */
@@ -83,7 +83,7 @@ final class SafetyChecker {
     void afterEvent(SimNode node, RaftStatus status) {
         if (status.commit() < node.lastCommitSeen) fail("node " + node.id + " commit went back from " + node.lastCommitSeen + " to " + status.commit());
         node.lastCommitSeen = status.commit();
-        long persistedCommit = node.disk.storage.hardState().commit();
+        long persistedCommit = node.disk.syncedHardState().commit();
         if (persistedCommit < node.lastPersistedCommit) fail("node " + node.id + " persisted commit went back from " + node.lastPersistedCommit + " to " + persistedCommit);
         node.lastPersistedCommit = persistedCommit;
         if (status.lastIndex() != node.disk.lastIndex()) fail("node " + node.id + " core log ends at " + status.lastIndex() + ", disk at " + node.disk.lastIndex());

@@ -8,21 +8,36 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What survives a simulated crash: the hard state and the log the node persisted, nothing else. Keeps a
- * hash of every log prefix, so two logs can be compared at any index in O(1).
+ * What survives a simulated crash: the hard state and the log the node persisted, nothing else. A hard
+ * state written without a sync (only its commit index changed, which the driver may write lazily) survives a
+ * process crash but may be lost in a power loss, as in a real page cache. Entries always come with a sync.
+ * Keeps a hash of every log prefix, so two logs can be compared at any index in O(1).
  */
 final class SimDisk {
 
     final MemoryStorage storage = new MemoryStorage();
     private long[] prefixHashes = new long[1024];
+    /** The hard state as of the last sync: what a power loss goes back to. */
+    private HardState syncedHardState = HardState.EMPTY;
 
-    void persist(HardState hardState, List<Entry> entries) {
+    void persist(HardState hardState, List<Entry> entries, boolean sync) {
+        if (!entries.isEmpty() && !sync) throw new IllegalStateException("entries persisted without a sync");
         if (hardState != null) storage.setHardState(hardState);
+        if (sync) syncedHardState = storage.hardState();
         if (entries.isEmpty()) return;
         storage.append(entries);
         long last = storage.lastIndex();
         if (last >= prefixHashes.length) prefixHashes = Arrays.copyOf(prefixHashes, (int) Math.max(last + 1, prefixHashes.length * 2L));
         for (Entry e : entries) prefixHashes[(int) e.index()] = extend(prefixHashes[(int) e.index() - 1], e);
+    }
+
+    HardState syncedHardState() {
+        return syncedHardState;
+    }
+
+    /** A power loss: what was written without a sync is gone. */
+    void loseUnsynced() {
+        storage.setHardState(syncedHardState);
     }
 
     long lastIndex() {

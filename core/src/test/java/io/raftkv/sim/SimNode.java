@@ -22,6 +22,8 @@ final class SimNode {
     boolean crashAtNextSync;
     long lastCommitSeen;
     long lastPersistedCommit;
+    /** The applied index at which the node last answered a serializable read: its answers never go back, across lives too. */
+    long serializableServedAt;
     long tickPhaseMs;
     int lives;
 

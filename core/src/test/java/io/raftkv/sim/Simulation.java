@@ -21,6 +21,7 @@ import io.raftkv.raft.SubmitResult;
 import io.raftkv.replica.InjectedDriverBug;
 import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.server.ClientRequests;
+import io.raftkv.server.InjectedRequestBug;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -40,22 +41,27 @@ import java.util.stream.IntStream;
 public final class Simulation {
 
     /** What one run does; {@link #forSeed(long)} derives everything but the seed's own randomness. */
-    public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug) {
+    public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
+                          InjectedRequestBug requestBug) {
 
         public static Options forSeed(long seed) {
-            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE);
+            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE, InjectedRequestBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, b, driverBug);
+            return new Options(seed, nodes, faultsMs, clients, keys, b, driverBug, requestBug);
         }
 
         public Options withDriverBug(InjectedDriverBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, bug, b);
+            return new Options(seed, nodes, faultsMs, clients, keys, bug, b, requestBug);
+        }
+
+        public Options withRequestBug(InjectedRequestBug b) {
+            return new Options(seed, nodes, faultsMs, clients, keys, bug, driverBug, b);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, ms, clients, keys, bug, driverBug);
+            return new Options(seed, nodes, ms, clients, keys, bug, driverBug, requestBug);
         }
     }
 
@@ -138,6 +144,7 @@ public final class Simulation {
             }
             for (SimClient c : clients) events.after(random.nextInt(50), "client" + c.id + " starts", () -> nextOperation(c));
             events.after(200 + random.nextInt(500), "nemesis", this::nemesis);
+            events.after(random.nextInt(100), "serializable read", this::serializableRead);
             runFor(options.faultsMs());
             healEverything();
             runFor(OP_TIMEOUT_MS + 2 * READ_ATTEMPT_MS);
@@ -154,7 +161,7 @@ public final class Simulation {
         java.io.StringWriter stack = new java.io.StringWriter();
         if (!(e instanceof SimulationFailure)) e.printStackTrace(new java.io.PrintWriter(stack));
         return "simulation failed: " + e.getMessage() + "\n"
-                + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug()
+                + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug()
                 + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
                 + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed() + "\n"
@@ -183,7 +190,7 @@ public final class Simulation {
         RaftCore core = new RaftCore(config(n), n.disk.storage);
         KvStateMachine kv = new KvStateMachine();
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
-        ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS);
+        ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, options.requestBug());
         ReplicaDriver driver = new ReplicaDriver(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
         n.start(new SimNode.Life(core, kv, requests, driver, timers));
         timers.schedule(0, requests::startBarrier);
@@ -209,7 +216,7 @@ public final class Simulation {
         return (HardState hardState, List<Entry> entries, boolean sync) -> {
             if (n.crashAtNextSync && sync) throw new CrashDuringSync("during sync, before " + entries.size() + " entries were durable");
             long lastBefore = n.disk.lastIndex();
-            n.disk.persist(hardState, entries);
+            n.disk.persist(hardState, entries, sync);
             if (!entries.isEmpty()) checker.onPersist(n, entries.get(0).index(), lastBefore, n.core().status());
         };
     }
@@ -243,7 +250,9 @@ public final class Simulation {
     }
 
     private void crash(SimNode n, String how) {
-        events.note("CRASH n" + n.id + " " + how);
+        boolean powerLoss = random.nextBoolean();
+        events.note("CRASH n" + n.id + " " + how + (powerLoss ? ", power lost: unsynced writes gone" : ""));
+        if (powerLoss) n.disk.loseUnsynced();
         n.crash();
         crashes++;
         events.after(100 + random.nextInt(900), "restart n" + n.id, () -> {
@@ -355,6 +364,34 @@ public final class Simulation {
         }
     }
 
+    /**
+     * A serializable read at a random node, now and then: it is answered from the node's own map, possibly
+     * stale, but never older than an answer the node gave before, even across a crash (the start-up barrier
+     * in {@link ClientRequests}). The answer comes back during the call, so the applied index it was served at
+     * is known.
+     */
+    private void serializableRead() {
+        if (clientsStopped) return;
+        SimNode n = randomNode();
+        if (n.up) {
+            long applied = n.kv().appliedIndex();
+            ClientRequest.Get get = new ClientRequest.Get(0, ("k" + random.nextInt(options.keys())).getBytes(StandardCharsets.UTF_8), true);
+            n.life.requests().handle(response -> {
+                if (response instanceof ClientResponse.Value || response instanceof ClientResponse.NotFound) {
+                    if (applied < n.serializableServedAt) {
+                        SafetyChecker.fail("node " + n.id + " served a serializable read at applied index " + applied
+                                + " after serving one at " + n.serializableServedAt + ": its reads went back in time");
+                    }
+                    n.serializableServedAt = applied;
+                } else if (!(response instanceof ClientResponse.Error e && e.code() == ErrorCode.UNAVAILABLE)) {
+                    SafetyChecker.fail("a serializable read at node " + n.id + " was answered " + response);
+                }
+            }, get);
+            process(n);
+        }
+        events.after(20 + random.nextInt(60), "serializable read", this::serializableRead);
+    }
+
     private void retry(SimClient c, SimClient.Op op, int leaderHint) {
         int next = leaderHint != 0 ? leaderHint : 1 + random.nextInt(options.nodes());
         events.after(leaderHint != 0 ? 1 : 20, "client" + c.id + " retries op" + op.opId + " at n" + next, () -> {
@@ -446,7 +483,8 @@ public final class Simulation {
             SimNode victim = leader != null && random.nextBoolean() ? leader : randomNode();
             if (victim.up) crash(victim, "by nemesis");
         } else {
-            SimNode victim = leader != null ? leader : randomNode();
+            // The leader or anyone: a follower that dies in its sync must not have acknowledged what it was writing.
+            SimNode victim = leader != null && random.nextBoolean() ? leader : randomNode();
             if (victim.up) {
                 events.note("NEMESIS n" + victim.id + " will crash during its next sync");
                 victim.crashAtNextSync = true;
