@@ -279,7 +279,7 @@ public final class RaftCore {
         role = Role.LEADER;
         tickFn = this::tickHeartbeat;
         stepFn = this::stepLeader;
-        self.match = log.stableLastIndex();
+        self.maybeUpdate(log.stableLastIndex());
         self.becomeReplicate();
         // §8: a no-op of the new term, so that entries of earlier terms get committed through it.
         appendEntry(new byte[0]);
@@ -334,8 +334,8 @@ public final class RaftCore {
     private boolean quorumRecentlyActive() {
         int active = 0;
         for (Progress pr : progress) {
-            if (pr == self || pr.recentActive) active++;
-            pr.recentActive = false;
+            if (pr == self || pr.recentActive()) active++;
+            pr.clearRecentActive();
         }
         return active >= majority;
     }
@@ -408,28 +408,17 @@ public final class RaftCore {
 
     private void stepLeader(Message m) {
         Progress pr = progress[indexOf(m.from())];
-        pr.recentActive = true;
+        pr.markRecentActive();
         switch (m.type()) {
             case APPEND_RESP -> handleAppendResponse(pr, m);
             case HEARTBEAT_RESP -> {
-                if (m.index() < pr.match) {
-                    // The follower lost entries it had acknowledged: start over from what it holds.
-                    pr.match = m.index();
-                    pr.becomeProbe();
-                }
-                pr.probeSent = false;
-                // A full window whose messages were lost would stall the follower: a heartbeat answer frees one slot.
-                if (pr.state == Progress.State.REPLICATE && pr.inflights.full()) pr.inflights.freeFirst();
-                if (pr.match < log.lastIndex()) {
+                pr.heartbeatAnswered(m.index());
+                if (pr.match() < log.lastIndex()) {
                     // The follower may have lost appends we count as in flight: an APPEND, even an empty
                     // one, makes it answer, and a rejection puts it back in PROBE (as etcd does).
-                    pr.sendPending = true;
-                    pr.probeWanted = true;
+                    pr.requestProbe();
                 }
-                if (m.context() > pr.ackedReadRound) {
-                    pr.ackedReadRound = m.context();
-                    releaseReads();
-                }
+                if (pr.maybeAckReadRound(m.context())) releaseReads();
             }
             case READ_INDEX -> registerRead(m.from(), m.context());
             default -> { }
@@ -481,35 +470,33 @@ public final class RaftCore {
 
     private void handleAppendResponse(Progress pr, Message m) {
         if (m.reject()) {
-            if (backOff(pr, m)) pr.sendPending = true;
+            if (pr.maybeDecrTo(m.index(), nextAfterRejection(m))) pr.markSendPending();
             return;
         }
         if (pr.maybeUpdate(m.index())) {
-            if (pr.state == Progress.State.PROBE) pr.becomeReplicate();
-            else pr.inflights.freeUpTo(m.index());
+            if (pr.state() == Progress.State.PROBE) pr.becomeReplicate();
             if (maybeCommit()) markAllPending();
         }
-        pr.sendPending = true;
+        pr.markSendPending();
     }
 
-    /** Moves {@code next} back after a rejection; false when the rejection is stale. */
-    private boolean backOff(Progress pr, Message m) {
-        long rejected = m.index();
-        if (pr.state == Progress.State.REPLICATE ? rejected <= pr.match : rejected != pr.next - 1) return false;
-        long next = m.hintIndex();
+    /**
+     * Where to probe after a rejection (§5.3 with the thesis' faster back-off): when the follower named its
+     * term at the rejected index, just after our last entry of that term (if we have none, the first index
+     * the follower holds for that term); when its log ends before, just after its last entry.
+     */
+    private long nextAfterRejection(Message m) {
         if (m.hintTerm() != 0) {
-            long lastOfTerm = log.lastIndexOfTerm(m.hintTerm(), rejected);
-            if (lastOfTerm >= 0) next = lastOfTerm + 1;
+            long lastOfTerm = log.lastIndexOfTerm(m.hintTerm(), m.index());
+            if (lastOfTerm >= 0) return lastOfTerm + 1;
         }
-        pr.becomeProbe();
-        pr.next = Math.max(pr.match + 1, Math.min(next, rejected));
-        return true;
+        return m.hintIndex();
     }
 
     /** §5.3/§5.4.2: commit the highest index a majority holds, but only counting replicas of the current term. */
     private boolean maybeCommit() {
         long[] matches = new long[progress.length];
-        for (int i = 0; i < progress.length; i++) matches[i] = progress[i].match;
+        for (int i = 0; i < progress.length; i++) matches[i] = progress[i].match();
         Arrays.sort(matches);
         long quorumIndex = matches[matches.length - majority];
         if (quorumIndex <= log.committed) return false;
@@ -531,7 +518,7 @@ public final class RaftCore {
     }
 
     private void markAllPending() {
-        for (Progress pr : progress) if (pr != self) pr.sendPending = true;
+        for (Progress pr : progress) if (pr != self) pr.markSendPending();
     }
 
     /** Sends what each follower waits for, batched: called when the driver collects output. */
@@ -539,36 +526,35 @@ public final class RaftCore {
         if (role != Role.LEADER) return;
         if (readRoundWanted) broadcastHeartbeat();
         for (Progress pr : progress) {
-            if (pr == self || !pr.sendPending) continue;
-            pr.sendPending = false;
+            if (pr == self || !pr.sendPending()) continue;
+            pr.clearSendPending();
             sendAppends(pr);
         }
     }
 
+    /** Sends {@code pr} APPENDs while it is not paused and one would carry something. */
     private void sendAppends(Progress pr) {
-        while (!pr.paused()) {
+        while (appendWanted(pr)) {
+            long prevIndex = pr.next() - 1;
             long last = log.lastIndex();
-            boolean hasEntries = pr.next <= last;
-            if (!hasEntries && pr.state == Progress.State.REPLICATE && pr.sentCommit >= log.committed && !pr.probeWanted) return;
-            pr.probeWanted = false;
-            long prevIndex = pr.next - 1;
-            List<Entry> entries = hasEntries
-                    ? log.entries(pr.next, Math.min(last + 1, pr.next + config.entriesPerMessageMax), config.bytesPerMessageMax)
+            // Batching limits (entries, then bytes), not a clamp: the rest goes in the next message.
+            List<Entry> entries = pr.next() <= last
+                    ? log.entries(pr.next(), Math.min(last + 1, pr.next() + config.entriesPerMessageMax), config.bytesPerMessageMax)
                     : List.of();
-            send(message(MessageType.APPEND, pr.peerId).index(prevIndex).logTerm(log.term(prevIndex))
+            send(message(MessageType.APPEND, pr.peerId()).index(prevIndex).logTerm(log.term(prevIndex))
                     .entries(entries).commit(log.committed).build());
-            pr.sentCommit = log.committed;
-            if (pr.state == Progress.State.REPLICATE) {
-                // Only messages carrying entries take a window slot: an empty one (commit, probe) is never
-                // acknowledged by a rise of match, so it could not be freed.
-                if (entries.isEmpty()) continue;
-                long lastSent = prevIndex + entries.size();
-                pr.next = lastSent + 1;
-                pr.inflights.add(lastSent);
-            } else {
-                pr.probeSent = true;
-            }
+            pr.sentAppend(prevIndex, entries.size(), log.committed);
         }
+    }
+
+    /**
+     * Whether an APPEND may go to {@code pr} now and would carry something: entries it lacks, a commit index
+     * it was not sent, or a probe (in PROBE every APPEND is one; in REPLICATE when asked for).
+     */
+    private boolean appendWanted(Progress pr) {
+        if (pr.paused()) return false;
+        return pr.next() <= log.lastIndex() || pr.sentCommit() < log.committed
+                || pr.state() == Progress.State.PROBE || pr.probeWanted();
     }
 
     private void broadcastHeartbeat() {
@@ -576,7 +562,8 @@ public final class RaftCore {
         readRoundWanted = false;
         for (Progress pr : progress) {
             if (pr == self) continue;
-            send(message(MessageType.HEARTBEAT, pr.peerId).commit(Math.min(pr.match, log.committed)).context(readRound).build());
+            // Never a commit beyond what the follower is known to hold (see handleHeartbeat).
+            send(message(MessageType.HEARTBEAT, pr.peerId()).commit(Math.min(pr.match(), log.committed)).context(readRound).build());
         }
         releaseReads();
     }
@@ -596,7 +583,7 @@ public final class RaftCore {
 
     private void releaseReads() {
         long[] rounds = new long[progress.length];
-        for (int i = 0; i < progress.length; i++) rounds[i] = progress[i] == self ? readRound : progress[i].ackedReadRound;
+        for (int i = 0; i < progress.length; i++) rounds[i] = progress[i] == self ? readRound : progress[i].ackedReadRound();
         Arrays.sort(rounds);
         long confirmed = rounds[rounds.length - majority];
         while (!pendingReads.isEmpty() && pendingReads.peekFirst().round() <= confirmed) {
