@@ -15,7 +15,8 @@ package io.raftkv.raft;
  *   <li>in REPLICATE no probe is outstanding, and the messages in flight (at most the window's capacity,
  *       which {@link Inflights} enforces) end strictly above match and below next.</li>
  * </ul>
- * A violation is a bug in the leader.
+ * Whatever a peer sends, the transitions keep these: a violation is a bug in the leader, not bad input.
+ * The one input the core must screen is an acknowledgement past its own log (see {@link #maybeUpdate}).
  */
 final class Progress {
 
@@ -111,6 +112,7 @@ final class Progress {
     /**
      * The follower acknowledged holding our log up to {@code index}: raises match (freeing in REPLICATE the
      * messages it covers) and next. False when it told us nothing new (a duplicate or reordered answer).
+     * The caller drops acknowledgements past its own log: no correct follower sends them.
      */
     boolean maybeUpdate(long index) {
         boolean updated = index > match;

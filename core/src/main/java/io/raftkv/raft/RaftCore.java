@@ -473,6 +473,9 @@ public final class RaftCore {
             if (pr.maybeDecrTo(m.index(), nextAfterRejection(m))) pr.markSendPending();
             return;
         }
+        // An acknowledgement of entries this leader does not hold comes from no correct peer: dropped, so
+        // that match never passes our log.
+        if (m.index() > log.lastIndex()) return;
         if (pr.maybeUpdate(m.index())) {
             if (pr.state() == Progress.State.PROBE) pr.becomeReplicate();
             if (maybeCommit()) markAllPending();

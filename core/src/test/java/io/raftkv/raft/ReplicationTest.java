@@ -600,4 +600,28 @@ class ReplicationTest {
         assertEquals(last, follower.status().lastIndex(), "nothing appended");
         assertEquals(term, follower.term());
     }
+
+    @Test
+    @DisplayName("§5.3 an APPEND_RESP acknowledging entries the leader does not hold is dropped: match never passes the leader's log")
+    void acknowledgementPastTheLeadersLogIsDropped() {
+        RaftTestCluster c = RaftTestCluster.of(3);
+        RaftCore leader = c.elect(1);
+        c.propose(1, "a");
+        c.deliverAll();
+        RaftStatus before = leader.status();
+        int mark = c.sent.size();
+
+        for (long index : new long[]{before.lastIndex() + 1, before.lastIndex() + 1000, Long.MAX_VALUE}) {
+            for (int from = 2; from <= 3; from++) {
+                leader.step(new MessageBuilder(MessageType.APPEND_RESP, from, 1, leader.term()).index(index).build());
+                c.process(1);
+            }
+        }
+
+        assertEquals(before, leader.status());
+        assertEquals(0, count(c, mark, m -> m.type() == MessageType.APPEND), "nothing to send: the followers hold everything");
+        assertTrue(c.propose(1, "b").accepted());
+        c.deliverAll();
+        assertEquals(List.of("a", "b"), c.appliedData(2), "replication goes on from the real match");
+    }
 }
