@@ -162,23 +162,35 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- outputs
 
-    /** Whether {@link #ready()} has anything. May prepare pending APPEND messages (batching proposals). */
+    /**
+     * Whether {@link #ready()} would hand out anything: exactly when it would (ready() checks that it agrees).
+     * A pure query, as etcd's {@code RawNode.HasReady}: it changes nothing, and the APPENDs and heartbeats it
+     * counts are only built by ready(). False while a Ready is outstanding.
+     */
     public boolean hasReady() {
         if (readyOutstanding) return false;
-        flushSends();
         return log.hasUnstable() || !hardState().equals(lastHardState) || !messages.isEmpty()
-                || !messagesAfterPersist.isEmpty() || !readStates.isEmpty() || log.hasNextCommitted();
+                || !messagesAfterPersist.isEmpty() || !readStates.isEmpty() || log.hasNextCommitted() || sendsDue();
     }
 
-    /** Takes the work accumulated since the last call. {@link #advance(Ready)} must follow before any other call. */
+    /**
+     * Takes the work accumulated since the last call, building first the APPENDs and heartbeats that wait
+     * for it (so that the proposals of one loop turn share messages). {@link #advance(Ready)} must follow
+     * before any other call.
+     */
     public Ready ready() {
         checkNoReadyOutstanding();
+        boolean announced = hasReady();
         flushSends();
         HardState hs = hardState();
         boolean changed = !hs.equals(lastHardState);
         boolean mustSync = hs.term() != lastHardState.term() || hs.vote() != lastHardState.vote() || log.hasUnstable();
         Ready rd = new Ready(changed ? hs : null, mustSync, log.unstableEntries(), messages, messagesAfterPersist,
                 log.nextCommitted(config.applyBytesPerReadyMax), readStates);
+        if (announced == isEmpty(rd)) {
+            // A driver loops while hasReady(): a false true would spin it, a false false would strand the work.
+            throw new IllegalStateException("hasReady() was " + announced + " but ready() built " + (announced ? "nothing" : rd));
+        }
         lastHardState = hs;
         messages = new ArrayList<>();
         messagesAfterPersist = new ArrayList<>();
@@ -524,6 +536,18 @@ public final class RaftCore {
         for (Progress pr : progress) if (pr != self) pr.markSendPending();
     }
 
+    /** Whether {@link #flushSends()} would send anything. Must agree with it: {@link #ready()} checks. */
+    private boolean sendsDue() {
+        if (role != Role.LEADER) return false;
+        // A wanted round always sends: a heartbeat to each peer or, with none, releases the read waiting for
+        // it (checkInvariants: a read waits for the next round whenever one is wanted).
+        if (readRoundWanted) return true;
+        for (Progress pr : progress) {
+            if (pr != self && pr.sendPending() && appendWanted(pr)) return true;
+        }
+        return false;
+    }
+
     /** Sends what each follower waits for, batched: called when the driver collects output. */
     private void flushSends() {
         if (role != Role.LEADER) return;
@@ -636,6 +660,11 @@ public final class RaftCore {
         return true;
     }
 
+    private static boolean isEmpty(Ready rd) {
+        return rd.hardState() == null && rd.entries().isEmpty() && rd.messages().isEmpty()
+                && rd.messagesAfterPersist().isEmpty() && rd.committedEntries().isEmpty() && rd.readStates().isEmpty();
+    }
+
     private void checkNoReadyOutstanding() {
         if (readyOutstanding) throw new IllegalStateException("the last Ready was not advanced");
     }
@@ -646,6 +675,9 @@ public final class RaftCore {
         if (log.applied > log.committed) throw new IllegalStateException("applied " + log.applied + " past commit " + log.committed);
         if ((role == Role.LEADER) != (leader == id)) throw new IllegalStateException("role " + role + " with leader " + leader);
         if (role == Role.LEADER && vote != id) throw new IllegalStateException("leader of term " + term + " voted for " + vote);
+        if (readRoundWanted && (role != Role.LEADER || pendingReads.isEmpty() || pendingReads.peekLast().round() != readRound + 1)) {
+            throw new IllegalStateException("a read round wanted by " + role + " with no read waiting for round " + (readRound + 1));
+        }
     }
 
     @Override
