@@ -45,7 +45,11 @@ public final class RaftCore {
     private Runnable tickFn;
     private Consumer<Message> stepFn;
 
-    /** Leader only: bytes of entries proposed in this term and not yet committed. */
+    /**
+     * Leader only: bytes of the entries of this term not yet committed. Exact: every entry of the leader's
+     * term was appended by this leader (a node leads a term at most once), counted when appended, discounted
+     * when committed, and the count starts at zero on every role change.
+     */
     private long uncommittedBytes;
     /** Leader only: reads waiting for a heartbeat round, in round order. */
     private final ArrayDeque<PendingRead> pendingReads = new ArrayDeque<>();
@@ -518,10 +522,15 @@ public final class RaftCore {
         boolean currentTerm = log.term(quorumIndex) == term;
         if (!currentTerm && config.injectedBug != InjectedBug.COMMIT_PREVIOUS_TERM_BY_COUNTING) return false;
         boolean firstCommitOfTerm = log.term(log.committed) != term;
+        long committedBytes = 0;
         for (Entry e : log.entries(log.committed + 1, quorumIndex + 1, Long.MAX_VALUE)) {
-            if (e.term() == term) uncommittedBytes -= e.sizeBytes();
+            if (e.term() == term) committedBytes += e.sizeBytes();
         }
-        uncommittedBytes = Math.max(0, uncommittedBytes);
+        if (committedBytes > uncommittedBytes) {
+            throw new IllegalStateException("committing " + committedBytes + " bytes of term " + term + " up to " + quorumIndex
+                    + ", but only " + uncommittedBytes + " were counted as uncommitted");
+        }
+        uncommittedBytes -= committedBytes;
         log.commitTo(quorumIndex);
         if (firstCommitOfTerm && currentTerm && !readsAwaitingCommit.isEmpty()) {
             // Already accepted and counted against pendingReadsMax: they move over without a second check.
@@ -675,6 +684,13 @@ public final class RaftCore {
         if (log.applied > log.committed) throw new IllegalStateException("applied " + log.applied + " past commit " + log.committed);
         if ((role == Role.LEADER) != (leader == id)) throw new IllegalStateException("role " + role + " with leader " + leader);
         if (role == Role.LEADER && vote != id) throw new IllegalStateException("leader of term " + term + " voted for " + vote);
+        if (role != Role.LEADER && uncommittedBytes != 0) throw new IllegalStateException(role + " counts " + uncommittedBytes + " uncommitted bytes");
+        if (role == Role.LEADER) {
+            // The leader's log only grows while it leads, and acknowledgements past it are dropped.
+            for (Progress pr : progress) {
+                if (pr.match() > log.lastIndex()) throw new IllegalStateException("progress " + pr + " past the leader's last index " + log.lastIndex());
+            }
+        }
         if (readRoundWanted && (role != Role.LEADER || pendingReads.isEmpty() || pendingReads.peekLast().round() != readRound + 1)) {
             throw new IllegalStateException("a read round wanted by " + role + " with no read waiting for round " + (readRound + 1));
         }

@@ -448,6 +448,31 @@ class ReplicationTest {
     }
 
     @Test
+    @DisplayName("flow control: once everything committed the whole uncommittedBytesMax is free again, to the byte")
+    void uncommittedBytesReturnToZero() {
+        RaftTestCluster c = RaftTestCluster.of(3, cfg -> NO_LEASE.accept(cfg.uncommittedBytesMax(100)));
+        c.elect(1);
+        String full = "x".repeat(100 - Entry.OVERHEAD_BYTES); // counted as exactly 100 bytes
+        for (int round = 0; round < 3; round++) {
+            assertTrue(c.propose(1, full).accepted(), "round " + round + ": nothing left uncommitted");
+            assertEquals(SubmitResult.Status.OVERLOADED, c.propose(1, "y").status(), "round " + round + ": the budget is used up");
+            c.deliverAll();
+        }
+        assertEquals(3, c.appliedData(1).size());
+
+        c.isolate(1);
+        assertTrue(c.propose(1, full).accepted());
+        c.elect(2);
+        c.heal();
+        c.tick(2, 1); // node 2's heartbeat makes node 1 step down; its uncommitted entry is replaced
+        c.deliverAll();
+        assertEquals(Role.FOLLOWER, c.node(1).role());
+        c.crash(2);
+        c.elect(1);
+        assertTrue(c.propose(1, full).accepted(), "a new term's leader counts only its own entries");
+    }
+
+    @Test
     @DisplayName("§8 an empty proposal is refused: empty data marks the leader's no-op")
     void emptyProposalIsRejected() {
         RaftTestCluster c = RaftTestCluster.of(3);
