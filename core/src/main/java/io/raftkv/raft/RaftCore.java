@@ -167,9 +167,9 @@ public final class RaftCore {
     // ---------------------------------------------------------------- outputs
 
     /**
-     * Whether {@link #ready()} would hand out anything: exactly when it would (ready() checks that it agrees).
-     * A pure query, as etcd's {@code RawNode.HasReady}: it changes nothing, and the APPENDs and heartbeats it
-     * counts are only built by ready(). False while a Ready is outstanding.
+     * Whether {@link #ready()} would hand out anything: true if and only if it would, and ready() checks that
+     * the two agree. A pure query, as etcd's {@code RawNode.HasReady}: it changes nothing, and the APPENDs and
+     * heartbeats it counts are only built by ready(). False while a Ready is outstanding.
      */
     public boolean hasReady() {
         if (readyOutstanding) return false;
