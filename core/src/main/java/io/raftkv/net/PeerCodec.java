@@ -45,7 +45,7 @@ public final class PeerCodec {
         int size = RAFT_HEADER_BYTES;
         for (Entry e : m.entries()) size += ENTRY_HEADER_BYTES + e.data().length;
         ByteBuffer b = frame(FrameType.RAFT, size);
-        b.put((byte) m.type().ordinal()).putInt(m.from()).putInt(m.to())
+        b.put((byte) m.type().code()).putInt(m.from()).putInt(m.to())
                 .putLong(m.term()).putLong(m.logTerm()).putLong(m.index()).putLong(m.commit())
                 .put((byte) (m.reject() ? 1 : 0)).putLong(m.hintTerm()).putLong(m.hintIndex()).putLong(m.context())
                 .putInt(m.entries().size());

@@ -26,13 +26,6 @@ public record Message(MessageType type, int from, int to, long term, long logTer
         entries = entries == null ? List.of() : entries;
     }
 
-    /** Bytes counted against message limits. */
-    public long sizeBytes() {
-        long bytes = 64;
-        for (Entry e : entries) bytes += e.sizeBytes();
-        return bytes;
-    }
-
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder().append(type).append(' ').append(from).append("->").append(to)

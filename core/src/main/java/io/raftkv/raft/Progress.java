@@ -4,34 +4,97 @@ package io.raftkv.raft;
  * The leader's view of one follower (etcd's tracker.Progress). In PROBE the leader sends one APPEND at a
  * time and waits for the answer, walking {@code next} back to where the logs agree; in REPLICATE it sends
  * optimistically, up to a bounded window of messages in flight.
+ *
+ * <p>Progress owns its transitions, as in etcd's tracker/progress.go: the core calls them and only reads
+ * the state. After every transition these invariants are checked, and a violation throws
+ * IllegalStateException:
+ * <ul>
+ *   <li>{@code 0 <= match < next}: match is the highest index known to be in the follower's log as in ours,
+ *       next the first index not yet sent (REPLICATE) or to probe with (PROBE);</li>
+ *   <li>in PROBE no message is in flight (the one outstanding probe is {@code probeSent});</li>
+ *   <li>in REPLICATE no probe is outstanding, and the messages in flight (at most the window's capacity,
+ *       which {@link Inflights} enforces) end strictly above match and below next.</li>
+ * </ul>
+ * Whatever a peer sends, the transitions keep these: a violation is a bug in the leader, not bad input.
+ * The one input the core must screen is an acknowledgement past its own log (see {@link #maybeUpdate}).
  */
 final class Progress {
 
     enum State { PROBE, REPLICATE }
 
-    final int peerId;
-    final Inflights inflights;
-    State state = State.PROBE;
-    long match;
-    long next;
+    private final int peerId;
+    private final Inflights inflights;
+    private State state = State.PROBE;
+    private long match;
+    private long next = 1;
     /** In PROBE: an APPEND is out and unanswered; cleared by its answer or a heartbeat answer. */
-    boolean probeSent;
+    private boolean probeSent;
     /** Heard from since the last CheckQuorum round. */
-    boolean recentActive;
+    private boolean recentActive;
     /** The highest heartbeat round the follower has answered (ReadIndex). */
-    long ackedReadRound;
+    private long ackedReadRound;
     /** The commit index carried by the last APPEND sent. */
-    long sentCommit;
+    private long sentCommit;
     /** Appends should be sent at the next flush. */
-    boolean sendPending;
+    private boolean sendPending;
     /** Send an APPEND at the next flush even if it carries nothing, to learn where the follower is. */
-    boolean probeWanted;
+    private boolean probeWanted;
 
-    Progress(int peerId, int maxInflight) {
+    Progress(int peerId, int inflightMessagesMax) {
         this.peerId = peerId;
-        this.inflights = new Inflights(maxInflight);
+        this.inflights = new Inflights(inflightMessagesMax);
     }
 
+    // ---------------------------------------------------------------- reads
+
+    int peerId() {
+        return peerId;
+    }
+
+    State state() {
+        return state;
+    }
+
+    long match() {
+        return match;
+    }
+
+    long next() {
+        return next;
+    }
+
+    boolean recentActive() {
+        return recentActive;
+    }
+
+    long ackedReadRound() {
+        return ackedReadRound;
+    }
+
+    long sentCommit() {
+        return sentCommit;
+    }
+
+    boolean sendPending() {
+        return sendPending;
+    }
+
+    boolean probeWanted() {
+        return probeWanted;
+    }
+
+    int inflightCount() {
+        return inflights.count();
+    }
+
+    /** No APPEND may go out now: a probe is unanswered (PROBE), or the window is full (REPLICATE). */
+    boolean paused() {
+        return state == State.PROBE ? probeSent : inflights.full();
+    }
+
+    // ---------------------------------------------------------------- transitions
+
+    /** A new leader's view: nothing known about the follower, probing from {@code next}. */
     void reset(long next) {
         state = State.PROBE;
         match = 0;
@@ -43,38 +106,155 @@ final class Progress {
         sendPending = false;
         probeWanted = false;
         inflights.reset();
+        checkInvariants("reset");
     }
 
-    boolean paused() {
-        return state == State.PROBE ? probeSent : inflights.full();
-    }
-
-    /** Records an acknowledgement up to {@code index}; false when it told us nothing new. */
+    /**
+     * The follower acknowledged holding our log up to {@code index}: raises match (freeing in REPLICATE the
+     * messages it covers) and next. False when it told us nothing new (a duplicate or reordered answer).
+     * The caller drops acknowledgements past its own log: no correct follower sends them.
+     */
     boolean maybeUpdate(long index) {
         boolean updated = index > match;
         if (updated) {
             match = index;
             probeSent = false;
+            if (state == State.REPLICATE) inflights.freeUpTo(index);
         }
+        // Not a clamp: next never moves back on an acknowledgement (an old answer may be below what was sent).
         next = Math.max(next, index + 1);
+        checkInvariants("maybeUpdate(" + index + ")");
         return updated;
     }
 
+    /**
+     * The follower rejected the APPEND whose preceding index was {@code rejected}. Unless the rejection is
+     * stale (in REPLICATE: at or below match; in PROBE: not about the probe outstanding) moves to PROBE with
+     * next at {@code nextHint} (where the leader guesses the logs agree, from the follower's hint) and
+     * returns true; a stale rejection changes nothing and returns false.
+     */
+    boolean maybeDecrTo(long rejected, long nextHint) {
+        boolean stale = state == State.REPLICATE ? rejected <= match : rejected != next - 1;
+        if (stale) return false;
+        becomeProbe();
+        // Protocol bounds, not a clamp: the logs agree up to match, so next stays above it; they disagree at
+        // the rejected index, so next goes no higher than it. The hint only chooses within these.
+        next = Math.max(match + 1, Math.min(nextHint, rejected));
+        checkInvariants("maybeDecrTo(" + rejected + ", " + nextHint + ")");
+        return true;
+    }
+
+    /** Back to probing from just after match: nothing in flight, one APPEND at a time. */
     void becomeProbe() {
         state = State.PROBE;
         next = match + 1;
         probeSent = false;
         inflights.reset();
+        checkInvariants("becomeProbe");
     }
 
+    /** The logs agree up to match: send optimistically from just after it. */
     void becomeReplicate() {
         state = State.REPLICATE;
         next = match + 1;
+        probeSent = false;
         inflights.reset();
+        checkInvariants("becomeReplicate");
+    }
+
+    /**
+     * An APPEND went out with the entries from next after {@code prevIndex} ({@code entryCount} of them, maybe
+     * none) and commit index {@code commit}. In PROBE it is the probe: nothing more until it is answered. In
+     * REPLICATE an APPEND with entries moves next past them and takes a window slot; an empty one takes none,
+     * since no rise of match acknowledges it and its slot could never be freed.
+     */
+    void sentAppend(long prevIndex, int entryCount, long commit) {
+        if (paused()) throw new IllegalStateException("APPEND sent to paused follower: " + this);
+        if (prevIndex != next - 1) throw new IllegalStateException("APPEND after " + prevIndex + " does not start at next: " + this);
+        if (entryCount < 0) throw new IllegalStateException("APPEND with " + entryCount + " entries");
+        if (commit < sentCommit) throw new IllegalStateException("commit " + commit + " sent after " + sentCommit + ": a leader's commit never goes back");
+        sentCommit = commit;
+        probeWanted = false;
+        if (state == State.PROBE) {
+            probeSent = true;
+        } else if (entryCount > 0) {
+            next = prevIndex + entryCount + 1;
+            inflights.add(next - 1);
+        }
+        checkInvariants("sentAppend(" + prevIndex + ", " + entryCount + ", " + commit + ")");
+    }
+
+    /**
+     * The follower answered a heartbeat; its log ends at {@code followerLastIndex}. The answer is proof of
+     * life: an outstanding probe is taken as lost, and so is the oldest message of a full window (otherwise
+     * a window whose messages were all lost would stall the follower for good). When the follower holds
+     * less than match it lost entries it had acknowledged (a disk that dropped synced data, a damaged tail
+     * cut at restart): match comes down to what it holds and the leader probes from there.
+     */
+    void heartbeatAnswered(long followerLastIndex) {
+        if (followerLastIndex < match) {
+            match = followerLastIndex;
+            becomeProbe();
+        }
+        probeSent = false;
+        if (state == State.REPLICATE && inflights.full()) inflights.freeOldest();
+        checkInvariants("heartbeatAnswered(" + followerLastIndex + ")");
+    }
+
+    /** The follower answered heartbeat round {@code round}; true when that is later than any it answered before. */
+    boolean maybeAckReadRound(long round) {
+        if (round <= ackedReadRound) return false;
+        ackedReadRound = round;
+        return true;
+    }
+
+    void markRecentActive() {
+        recentActive = true;
+    }
+
+    /** A CheckQuorum round starts: the follower must be heard from again. */
+    void clearRecentActive() {
+        recentActive = false;
+    }
+
+    /** Appends (entries or the commit index) should go out at the next flush. */
+    void markSendPending() {
+        sendPending = true;
+    }
+
+    /** At the next flush send an APPEND even if it carries nothing: its answer tells where the follower is. */
+    void requestProbe() {
+        sendPending = true;
+        probeWanted = true;
+    }
+
+    /** The flush took this follower's pending appends in hand. */
+    void clearSendPending() {
+        sendPending = false;
+    }
+
+    // ---------------------------------------------------------------- invariants
+
+    private void checkInvariants(String transition) {
+        if (match < 0) fail(transition, "match is negative");
+        if (match >= next) fail(transition, "match is not below next");
+        if (state == State.PROBE) {
+            if (!inflights.isEmpty()) fail(transition, "messages in flight while probing");
+        } else {
+            if (probeSent) fail(transition, "a probe outstanding while replicating");
+            if (inflights.count() > inflights.capacity()) fail(transition, "more messages in flight than the window holds");
+            if (!inflights.isEmpty() && inflights.oldest() <= match) fail(transition, "an acknowledged message still in flight");
+            if (!inflights.isEmpty() && inflights.newest() >= next) fail(transition, "a message in flight at or past next");
+        }
+    }
+
+    private void fail(String transition, String broken) {
+        throw new IllegalStateException("progress of " + peerId + " after " + transition + ": " + broken + " (" + this + ")");
     }
 
     @Override
     public String toString() {
-        return peerId + ":" + state + " match=" + match + " next=" + next + " inflight=" + inflights.count();
+        return peerId + ":" + state + " match=" + match + " next=" + next + " inflight=" + inflights.count()
+                + (probeSent ? " probeSent" : "");
     }
 }

@@ -45,7 +45,11 @@ public final class RaftCore {
     private Runnable tickFn;
     private Consumer<Message> stepFn;
 
-    /** Leader only: bytes of entries proposed in this term and not yet committed. */
+    /**
+     * Leader only: bytes of the entries of this term not yet committed. Exact: every entry of the leader's
+     * term was appended by this leader (a node leads a term at most once), counted when appended, discounted
+     * when committed, and the count starts at zero on every role change.
+     */
     private long uncommittedBytes;
     /** Leader only: reads waiting for a heartbeat round, in round order. */
     private final ArrayDeque<PendingRead> pendingReads = new ArrayDeque<>();
@@ -162,23 +166,35 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- outputs
 
-    /** Whether {@link #ready()} has anything. May prepare pending APPEND messages (batching proposals). */
+    /**
+     * Whether {@link #ready()} would hand out anything: true if and only if it would, and ready() checks that
+     * the two agree. A pure query, as etcd's {@code RawNode.HasReady}: it changes nothing, and the APPENDs and
+     * heartbeats it counts are only built by ready(). False while a Ready is outstanding.
+     */
     public boolean hasReady() {
         if (readyOutstanding) return false;
-        flushSends();
         return log.hasUnstable() || !hardState().equals(lastHardState) || !messages.isEmpty()
-                || !messagesAfterPersist.isEmpty() || !readStates.isEmpty() || log.hasNextCommitted();
+                || !messagesAfterPersist.isEmpty() || !readStates.isEmpty() || log.hasNextCommitted() || sendsDue();
     }
 
-    /** Takes the work accumulated since the last call. {@link #advance(Ready)} must follow before any other call. */
+    /**
+     * Takes the work accumulated since the last call, building first the APPENDs and heartbeats that wait
+     * for it (so that the proposals of one loop turn share messages). {@link #advance(Ready)} must follow
+     * before any other call.
+     */
     public Ready ready() {
         checkNoReadyOutstanding();
+        boolean announced = hasReady();
         flushSends();
         HardState hs = hardState();
         boolean changed = !hs.equals(lastHardState);
         boolean mustSync = hs.term() != lastHardState.term() || hs.vote() != lastHardState.vote() || log.hasUnstable();
         Ready rd = new Ready(changed ? hs : null, mustSync, log.unstableEntries(), messages, messagesAfterPersist,
                 log.nextCommitted(config.applyBytesPerReadyMax), readStates);
+        if (announced == isEmpty(rd)) {
+            // A driver loops while hasReady(): a false true would spin it, a false false would strand the work.
+            throw new IllegalStateException("hasReady() was " + announced + " but ready() built " + (announced ? "nothing" : rd));
+        }
         lastHardState = hs;
         messages = new ArrayList<>();
         messagesAfterPersist = new ArrayList<>();
@@ -279,7 +295,7 @@ public final class RaftCore {
         role = Role.LEADER;
         tickFn = this::tickHeartbeat;
         stepFn = this::stepLeader;
-        self.match = log.stableLastIndex();
+        self.maybeUpdate(log.stableLastIndex());
         self.becomeReplicate();
         // §8: a no-op of the new term, so that entries of earlier terms get committed through it.
         appendEntry(new byte[0]);
@@ -334,8 +350,8 @@ public final class RaftCore {
     private boolean quorumRecentlyActive() {
         int active = 0;
         for (Progress pr : progress) {
-            if (pr == self || pr.recentActive) active++;
-            pr.recentActive = false;
+            if (pr == self || pr.recentActive()) active++;
+            pr.clearRecentActive();
         }
         return active >= majority;
     }
@@ -408,28 +424,17 @@ public final class RaftCore {
 
     private void stepLeader(Message m) {
         Progress pr = progress[indexOf(m.from())];
-        pr.recentActive = true;
+        pr.markRecentActive();
         switch (m.type()) {
             case APPEND_RESP -> handleAppendResponse(pr, m);
             case HEARTBEAT_RESP -> {
-                if (m.index() < pr.match) {
-                    // The follower lost entries it had acknowledged: start over from what it holds.
-                    pr.match = m.index();
-                    pr.becomeProbe();
-                }
-                pr.probeSent = false;
-                // A full window whose messages were lost would stall the follower: a heartbeat answer frees one slot.
-                if (pr.state == Progress.State.REPLICATE && pr.inflights.full()) pr.inflights.freeFirst();
-                if (pr.match < log.lastIndex()) {
+                pr.heartbeatAnswered(m.index());
+                if (pr.match() < log.lastIndex()) {
                     // The follower may have lost appends we count as in flight: an APPEND, even an empty
                     // one, makes it answer, and a rejection puts it back in PROBE (as etcd does).
-                    pr.sendPending = true;
-                    pr.probeWanted = true;
+                    pr.requestProbe();
                 }
-                if (m.context() > pr.ackedReadRound) {
-                    pr.ackedReadRound = m.context();
-                    releaseReads();
-                }
+                if (pr.maybeAckReadRound(m.context())) releaseReads();
             }
             case READ_INDEX -> registerRead(m.from(), m.context());
             default -> { }
@@ -481,45 +486,51 @@ public final class RaftCore {
 
     private void handleAppendResponse(Progress pr, Message m) {
         if (m.reject()) {
-            if (backOff(pr, m)) pr.sendPending = true;
+            if (pr.maybeDecrTo(m.index(), nextAfterRejection(m))) pr.markSendPending();
             return;
         }
+        // An acknowledgement of entries this leader does not hold comes from no correct peer: dropped, so
+        // that match never passes our log.
+        if (m.index() > log.lastIndex()) return;
         if (pr.maybeUpdate(m.index())) {
-            if (pr.state == Progress.State.PROBE) pr.becomeReplicate();
-            else pr.inflights.freeUpTo(m.index());
+            if (pr.state() == Progress.State.PROBE) pr.becomeReplicate();
             if (maybeCommit()) markAllPending();
         }
-        pr.sendPending = true;
+        pr.markSendPending();
     }
 
-    /** Moves {@code next} back after a rejection; false when the rejection is stale. */
-    private boolean backOff(Progress pr, Message m) {
-        long rejected = m.index();
-        if (pr.state == Progress.State.REPLICATE ? rejected <= pr.match : rejected != pr.next - 1) return false;
-        long next = m.hintIndex();
+    /**
+     * Where to probe after a rejection (§5.3 with the thesis' faster back-off): when the follower named its
+     * term at the rejected index, just after our last entry of that term (if we have none, the first index
+     * the follower holds for that term); when its log ends before, just after its last entry.
+     */
+    private long nextAfterRejection(Message m) {
         if (m.hintTerm() != 0) {
-            long lastOfTerm = log.lastIndexOfTerm(m.hintTerm(), rejected);
-            if (lastOfTerm >= 0) next = lastOfTerm + 1;
+            long lastOfTerm = log.lastIndexOfTerm(m.hintTerm(), m.index());
+            if (lastOfTerm >= 0) return lastOfTerm + 1;
         }
-        pr.becomeProbe();
-        pr.next = Math.max(pr.match + 1, Math.min(next, rejected));
-        return true;
+        return m.hintIndex();
     }
 
     /** §5.3/§5.4.2: commit the highest index a majority holds, but only counting replicas of the current term. */
     private boolean maybeCommit() {
         long[] matches = new long[progress.length];
-        for (int i = 0; i < progress.length; i++) matches[i] = progress[i].match;
+        for (int i = 0; i < progress.length; i++) matches[i] = progress[i].match();
         Arrays.sort(matches);
         long quorumIndex = matches[matches.length - majority];
         if (quorumIndex <= log.committed) return false;
         boolean currentTerm = log.term(quorumIndex) == term;
         if (!currentTerm && config.injectedBug != InjectedBug.COMMIT_PREVIOUS_TERM_BY_COUNTING) return false;
         boolean firstCommitOfTerm = log.term(log.committed) != term;
+        long committedBytes = 0;
         for (Entry e : log.entries(log.committed + 1, quorumIndex + 1, Long.MAX_VALUE)) {
-            if (e.term() == term) uncommittedBytes -= e.sizeBytes();
+            if (e.term() == term) committedBytes += e.sizeBytes();
         }
-        uncommittedBytes = Math.max(0, uncommittedBytes);
+        if (committedBytes > uncommittedBytes) {
+            throw new IllegalStateException("committing " + committedBytes + " bytes of term " + term + " up to " + quorumIndex
+                    + ", but only " + uncommittedBytes + " were counted as uncommitted");
+        }
+        uncommittedBytes -= committedBytes;
         log.commitTo(quorumIndex);
         if (firstCommitOfTerm && currentTerm && !readsAwaitingCommit.isEmpty()) {
             // Already accepted and counted against pendingReadsMax: they move over without a second check.
@@ -531,7 +542,19 @@ public final class RaftCore {
     }
 
     private void markAllPending() {
-        for (Progress pr : progress) if (pr != self) pr.sendPending = true;
+        for (Progress pr : progress) if (pr != self) pr.markSendPending();
+    }
+
+    /** Whether {@link #flushSends()} would send anything. Must agree with it: {@link #ready()} checks. */
+    private boolean sendsDue() {
+        if (role != Role.LEADER) return false;
+        // A wanted round always sends: a heartbeat to each peer or, with none, releases the read waiting for
+        // it (checkInvariants: a read waits for the next round whenever one is wanted).
+        if (readRoundWanted) return true;
+        for (Progress pr : progress) {
+            if (pr != self && pr.sendPending() && appendWanted(pr)) return true;
+        }
+        return false;
     }
 
     /** Sends what each follower waits for, batched: called when the driver collects output. */
@@ -539,36 +562,35 @@ public final class RaftCore {
         if (role != Role.LEADER) return;
         if (readRoundWanted) broadcastHeartbeat();
         for (Progress pr : progress) {
-            if (pr == self || !pr.sendPending) continue;
-            pr.sendPending = false;
+            if (pr == self || !pr.sendPending()) continue;
+            pr.clearSendPending();
             sendAppends(pr);
         }
     }
 
+    /** Sends {@code pr} APPENDs while it is not paused and one would carry something. */
     private void sendAppends(Progress pr) {
-        while (!pr.paused()) {
+        while (appendWanted(pr)) {
+            long prevIndex = pr.next() - 1;
             long last = log.lastIndex();
-            boolean hasEntries = pr.next <= last;
-            if (!hasEntries && pr.state == Progress.State.REPLICATE && pr.sentCommit >= log.committed && !pr.probeWanted) return;
-            pr.probeWanted = false;
-            long prevIndex = pr.next - 1;
-            List<Entry> entries = hasEntries
-                    ? log.entries(pr.next, Math.min(last + 1, pr.next + config.entriesPerMessageMax), config.bytesPerMessageMax)
+            // Batching limits (entries, then bytes), not a clamp: the rest goes in the next message.
+            List<Entry> entries = pr.next() <= last
+                    ? log.entries(pr.next(), Math.min(last + 1, pr.next() + config.entriesPerMessageMax), config.bytesPerMessageMax)
                     : List.of();
-            send(message(MessageType.APPEND, pr.peerId).index(prevIndex).logTerm(log.term(prevIndex))
+            send(message(MessageType.APPEND, pr.peerId()).index(prevIndex).logTerm(log.term(prevIndex))
                     .entries(entries).commit(log.committed).build());
-            pr.sentCommit = log.committed;
-            if (pr.state == Progress.State.REPLICATE) {
-                // Only messages carrying entries take a window slot: an empty one (commit, probe) is never
-                // acknowledged by a rise of match, so it could not be freed.
-                if (entries.isEmpty()) continue;
-                long lastSent = prevIndex + entries.size();
-                pr.next = lastSent + 1;
-                pr.inflights.add(lastSent);
-            } else {
-                pr.probeSent = true;
-            }
+            pr.sentAppend(prevIndex, entries.size(), log.committed);
         }
+    }
+
+    /**
+     * Whether an APPEND may go to {@code pr} now and would carry something: entries it lacks, a commit index
+     * it was not sent, or a probe (in PROBE every APPEND is one; in REPLICATE when asked for).
+     */
+    private boolean appendWanted(Progress pr) {
+        if (pr.paused()) return false;
+        return pr.next() <= log.lastIndex() || pr.sentCommit() < log.committed
+                || pr.state() == Progress.State.PROBE || pr.probeWanted();
     }
 
     private void broadcastHeartbeat() {
@@ -576,7 +598,8 @@ public final class RaftCore {
         readRoundWanted = false;
         for (Progress pr : progress) {
             if (pr == self) continue;
-            send(message(MessageType.HEARTBEAT, pr.peerId).commit(Math.min(pr.match, log.committed)).context(readRound).build());
+            // Never a commit beyond what the follower is known to hold (see handleHeartbeat).
+            send(message(MessageType.HEARTBEAT, pr.peerId()).commit(Math.min(pr.match(), log.committed)).context(readRound).build());
         }
         releaseReads();
     }
@@ -596,7 +619,7 @@ public final class RaftCore {
 
     private void releaseReads() {
         long[] rounds = new long[progress.length];
-        for (int i = 0; i < progress.length; i++) rounds[i] = progress[i] == self ? readRound : progress[i].ackedReadRound;
+        for (int i = 0; i < progress.length; i++) rounds[i] = progress[i] == self ? readRound : progress[i].ackedReadRound();
         Arrays.sort(rounds);
         long confirmed = rounds[rounds.length - majority];
         while (!pendingReads.isEmpty() && pendingReads.peekFirst().round() <= confirmed) {
@@ -646,6 +669,11 @@ public final class RaftCore {
         return true;
     }
 
+    private static boolean isEmpty(Ready rd) {
+        return rd.hardState() == null && rd.entries().isEmpty() && rd.messages().isEmpty()
+                && rd.messagesAfterPersist().isEmpty() && rd.committedEntries().isEmpty() && rd.readStates().isEmpty();
+    }
+
     private void checkNoReadyOutstanding() {
         if (readyOutstanding) throw new IllegalStateException("the last Ready was not advanced");
     }
@@ -656,6 +684,16 @@ public final class RaftCore {
         if (log.applied > log.committed) throw new IllegalStateException("applied " + log.applied + " past commit " + log.committed);
         if ((role == Role.LEADER) != (leader == id)) throw new IllegalStateException("role " + role + " with leader " + leader);
         if (role == Role.LEADER && vote != id) throw new IllegalStateException("leader of term " + term + " voted for " + vote);
+        if (role != Role.LEADER && uncommittedBytes != 0) throw new IllegalStateException(role + " counts " + uncommittedBytes + " uncommitted bytes");
+        if (role == Role.LEADER) {
+            // The leader's log only grows while it leads, and acknowledgements past it are dropped.
+            for (Progress pr : progress) {
+                if (pr.match() > log.lastIndex()) throw new IllegalStateException("progress " + pr + " past the leader's last index " + log.lastIndex());
+            }
+        }
+        if (readRoundWanted && (role != Role.LEADER || pendingReads.isEmpty() || pendingReads.peekLast().round() != readRound + 1)) {
+            throw new IllegalStateException("a read round wanted by " + role + " with no read waiting for round " + (readRound + 1));
+        }
     }
 
     @Override

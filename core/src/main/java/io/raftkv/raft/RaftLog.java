@@ -106,10 +106,13 @@ final class RaftLog {
                 break;
             }
         }
+        // Figure 2: commitIndex = min(leaderCommit, index of last new entry). Protocol, not a clamp: past
+        // lastNew our log may still hold entries that conflict with the leader's.
         commitTo(Math.min(leaderCommit, lastNew));
         return lastNew;
     }
 
+    /** Raises commit to {@code index}; a lower index (an older message's commit) leaves it: commit never goes back. */
     void commitTo(long index) {
         if (index <= committed) return;
         if (index > lastIndex()) throw new IllegalStateException("commit " + index + " is past the last index " + lastIndex());

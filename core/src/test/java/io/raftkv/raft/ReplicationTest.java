@@ -449,6 +449,31 @@ class ReplicationTest {
     }
 
     @Test
+    @DisplayName("flow control: once everything committed the whole uncommittedBytesMax is free again, to the byte")
+    void uncommittedBytesReturnToZero() {
+        RaftTestCluster c = RaftTestCluster.of(3, cfg -> NO_LEASE.accept(cfg.uncommittedBytesMax(100)));
+        c.elect(1);
+        String full = "x".repeat(100 - Entry.OVERHEAD_BYTES); // counted as exactly 100 bytes
+        for (int round = 0; round < 3; round++) {
+            assertTrue(c.propose(1, full).accepted(), "round " + round + ": nothing left uncommitted");
+            assertEquals(SubmitResult.Status.OVERLOADED, c.propose(1, "y").status(), "round " + round + ": the budget is used up");
+            c.deliverAll();
+        }
+        assertEquals(3, c.appliedData(1).size());
+
+        c.isolate(1);
+        assertTrue(c.propose(1, full).accepted());
+        c.elect(2);
+        c.heal();
+        c.tick(2, 1); // node 2's heartbeat makes node 1 step down; its uncommitted entry is replaced
+        c.deliverAll();
+        assertEquals(Role.FOLLOWER, c.node(1).role());
+        c.crash(2);
+        c.elect(1);
+        assertTrue(c.propose(1, full).accepted(), "a new term's leader counts only its own entries");
+    }
+
+    @Test
     @DisplayName("§8 an empty proposal is refused: empty data marks the leader's no-op")
     void emptyProposalIsRejected() {
         RaftTestCluster c = RaftTestCluster.of(3);
@@ -600,5 +625,29 @@ class ReplicationTest {
         c.process(2);
         assertEquals(last, follower.status().lastIndex(), "nothing appended");
         assertEquals(term, follower.term());
+    }
+
+    @Test
+    @DisplayName("§5.3 an APPEND_RESP acknowledging entries the leader does not hold is dropped: match never passes the leader's log")
+    void acknowledgementPastTheLeadersLogIsDropped() {
+        RaftTestCluster c = RaftTestCluster.of(3);
+        RaftCore leader = c.elect(1);
+        c.propose(1, "a");
+        c.deliverAll();
+        RaftStatus before = leader.status();
+        int mark = c.sent.size();
+
+        for (long index : new long[]{before.lastIndex() + 1, before.lastIndex() + 1000, Long.MAX_VALUE}) {
+            for (int from = 2; from <= 3; from++) {
+                leader.step(new MessageBuilder(MessageType.APPEND_RESP, from, 1, leader.term()).index(index).build());
+                c.process(1);
+            }
+        }
+
+        assertEquals(before, leader.status());
+        assertEquals(0, count(c, mark, m -> m.type() == MessageType.APPEND), "nothing to send: the followers hold everything");
+        assertTrue(c.propose(1, "b").accepted());
+        c.deliverAll();
+        assertEquals(List.of("a", "b"), c.appliedData(2), "replication goes on from the real match");
     }
 }
