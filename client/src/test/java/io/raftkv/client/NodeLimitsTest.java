@@ -2,6 +2,7 @@ package io.raftkv.client;
 
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
+import io.raftkv.server.NodeOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,7 +36,7 @@ class NodeLimitsTest {
     private static final int PENDING_REQUESTS_MAX = 50;
     private static final int CONNECTIONS_MAX = 200;
     /** The node's timer capacity with these limits and no peers: NodeOptions.timersMax. */
-    private static final int TIMERS_MAX = PENDING_REQUESTS_MAX + CONNECTIONS_MAX + 8;
+    private static final int TIMERS_MAX = PENDING_REQUESTS_MAX + CONNECTIONS_MAX + NodeOptions.FIXED_TIMERS;
     private static final int CONNECT_CLOSE_CYCLES = 10 * TIMERS_MAX;
     private static final int HELD_CONNECTIONS = CONNECTIONS_MAX + 300;
     private static final Duration DEADLINE = Duration.ofSeconds(30);

@@ -1,56 +1,78 @@
 package io.raftkv.kv;
 
+import io.raftkv.protocol.BodyWriter;
+import io.raftkv.protocol.FrameException;
+import io.raftkv.protocol.Frames;
+import io.raftkv.protocol.KvCodec;
+import io.raftkv.protocol.TxnRequest;
+
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 
 /**
- * A write as it travels in a Raft log entry: {@code [u8 op][u32 keyLength][key][u32 valueLength][value]}
- * for PUT (op 1), {@code [u8 op][u32 keyLength][key]} for DELETE (op 2). Big-endian.
+ * A write as it travels in a Raft log entry, big-endian:
+ * <pre>
+ * PUT      [u8 1][u32 keyLength][key][u32 valueLength][value]
+ * DELETE   [u8 2][u32 keyLength][key]
+ * TXN      [u8 3][transaction, as in a TXN frame after its request id (docs/protocol.md)]
+ * COMPACT  [u8 4][i64 revision]
+ * </pre>
+ * PUT and DELETE keep the layout of the first version, so logs written before transactions existed replay.
  */
-public record KvCommand(boolean delete, byte[] key, byte[] value) {
+public sealed interface KvCommand {
+
+    record Put(byte[] key, byte[] value) implements KvCommand { }
+
+    record Delete(byte[] key) implements KvCommand { }
+
+    record Txn(TxnRequest request) implements KvCommand { }
+
+    record Compact(long revision) implements KvCommand { }
 
     /** Bytes a PUT command adds to its key and value. */
-    public static final int PUT_OVERHEAD_BYTES = 1 + 4 + 4;
+    int PUT_OVERHEAD_BYTES = 1 + 4 + 4;
 
-    private static final byte PUT = 1;
-    private static final byte DELETE = 2;
+    byte PUT = 1;
+    byte DELETE = 2;
+    byte TXN = 3;
+    byte COMPACT = 4;
 
-    public static KvCommand put(byte[] key, byte[] value) {
-        return new KvCommand(false, key, value);
+    static KvCommand put(byte[] key, byte[] value) {
+        return new Put(key, value);
     }
 
-    public static KvCommand delete(byte[] key) {
-        return new KvCommand(true, key, null);
+    static KvCommand delete(byte[] key) {
+        return new Delete(key);
     }
 
-    public byte[] encode() {
-        ByteBuffer b = ByteBuffer.allocate(1 + 4 + key.length + (delete ? 0 : 4 + value.length));
-        b.put(delete ? DELETE : PUT).putInt(key.length).put(key);
-        if (!delete) b.putInt(value.length).put(value);
-        return b.array();
+    default byte[] encode() {
+        if (this instanceof Put p) {
+            return ByteBuffer.allocate(PUT_OVERHEAD_BYTES + p.key().length + p.value().length)
+                    .put(PUT).putInt(p.key().length).put(p.key()).putInt(p.value().length).put(p.value()).array();
+        }
+        if (this instanceof Delete d) return ByteBuffer.allocate(1 + 4 + d.key().length).put(DELETE).putInt(d.key().length).put(d.key()).array();
+        if (this instanceof Compact c) return ByteBuffer.allocate(1 + 8).put(COMPACT).putLong(c.revision()).array();
+        BodyWriter w = new BodyWriter(256).u8(TXN);
+        KvCodec.writeTxn(w, ((Txn) this).request());
+        return w.toBytes();
     }
 
     /** Decodes a committed entry; a malformed one means the log is damaged, and the node must stop. */
-    public static KvCommand decode(byte[] data) {
+    static KvCommand decode(byte[] data) {
         try {
             ByteBuffer b = ByteBuffer.wrap(data);
             byte op = b.get();
-            byte[] key = new byte[b.getInt()];
-            b.get(key);
-            KvCommand c;
-            if (op == PUT) {
-                byte[] value = new byte[b.getInt()];
-                b.get(value);
-                c = put(key, value);
-            } else if (op == DELETE) {
-                c = delete(key);
-            } else {
-                throw new IllegalStateException("unknown command op " + op);
-            }
+            KvCommand c = switch (op) {
+                case PUT -> new Put(Frames.bytes(b), Frames.bytes(b));
+                case DELETE -> new Delete(Frames.bytes(b));
+                case TXN -> new Txn(KvCodec.readTxn(b));
+                case COMPACT -> new Compact(b.getLong());
+                default -> throw new IllegalStateException("unknown command op " + op);
+            };
             if (b.hasRemaining()) throw new IllegalStateException("command has " + b.remaining() + " trailing bytes");
             return c;
-        } catch (BufferUnderflowException | NegativeArraySizeException e) {
-            throw new IllegalStateException("truncated command of " + data.length + " bytes", e);
+        } catch (BufferUnderflowException | FrameException | IllegalArgumentException e) {
+            throw new IllegalStateException("malformed command of " + data.length + " bytes: " + e.getMessage(), e);
         }
     }
 }

@@ -1,38 +1,111 @@
 package io.raftkv.kv;
 
+import io.raftkv.protocol.Compare;
+import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.TxnOp;
+import io.raftkv.protocol.TxnRequest;
 import io.raftkv.raft.Entry;
 import io.raftkv.replica.ReplicaDriver;
 
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.TreeMap;
-import java.util.zip.CRC32C;
+import java.util.List;
 
 /**
- * The replicated map: binary keys and values, kept sorted by key (unsigned byte order, as etcd), changed
- * only by committed log entries applied in index order, each exactly once.
+ * The replicated state machine: an {@link MvccStore} changed only by committed log entries applied in index
+ * order, each exactly once, with etcd's semantics for puts, deletes, transactions and compaction.
  */
-public final class KvStateMachine implements ReplicaDriver.StateMachine {
+public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyResult> {
 
-    private final TreeMap<byte[], byte[]> map = new TreeMap<>(Arrays::compareUnsigned);
+    private static final KeyValue MISSING = new KeyValue(new byte[0], 0, 0, 0, new byte[0]);
+
+    private final MvccStore store = new MvccStore();
     private long appliedIndex;
-    private long digest;
 
     /** Applies the entry at {@link #appliedIndex()} + 1; an entry already applied is skipped. */
     @Override
-    public void apply(Entry e) {
-        if (e.index() <= appliedIndex) return;
+    public ApplyResult apply(Entry e) {
+        if (e.index() <= appliedIndex) return new ApplyResult.Nothing(store.revision());
         if (e.index() != appliedIndex + 1) throw new IllegalStateException("entry " + e.index() + " applied after " + appliedIndex);
         appliedIndex = e.index();
-        if (e.isNoop()) return;
+        if (e.isNoop()) return new ApplyResult.Nothing(store.revision());
         KvCommand c = KvCommand.decode(e.data());
-        byte[] old = c.delete() ? map.remove(c.key()) : map.put(c.key(), c.value());
-        if (old != null) digest -= entryHash(c.key(), old);
-        if (!c.delete()) digest += entryHash(c.key(), c.value());
+        if (c instanceof KvCommand.Put p) {
+            MvccStore.Write w = store.write();
+            w.put(p.key(), p.value());
+            return new ApplyResult.Done(w.end());
+        }
+        if (c instanceof KvCommand.Delete d) {
+            MvccStore.Write w = store.write();
+            w.deleteRange(d.key(), new byte[0]);
+            return new ApplyResult.Done(w.end());
+        }
+        if (c instanceof KvCommand.Compact compact) {
+            try {
+                store.compact(compact.revision());
+                return new ApplyResult.Done(store.revision());
+            } catch (KvException refused) {
+                return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
+            }
+        }
+        return txn(((KvCommand.Txn) c).request());
     }
 
-    /** The value, or null when the key is absent. */
+    private ApplyResult txn(TxnRequest t) {
+        boolean succeeded = true;
+        for (Compare c : t.compares()) succeeded &= holds(c);
+        List<TxnOp> branch = succeeded ? t.success() : t.failure();
+        try {
+            // Before anything is written: a range at a revision the store cannot serve refuses the whole transaction.
+            for (TxnOp op : branch) {
+                if (op instanceof TxnOp.Range r && r.request().revision() != 0) store.checkReadable(r.request().revision());
+            }
+        } catch (KvException refused) {
+            return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
+        }
+        MvccStore.Write w = store.write();
+        List<OpResult> results = new ArrayList<>(branch.size());
+        for (TxnOp op : branch) {
+            if (op instanceof TxnOp.Range r) {
+                long at = r.request().revision() != 0 ? r.request().revision() : w.readRevision();
+                results.add(store.rangeAt(r.request(), at));
+            } else if (op instanceof TxnOp.Put p) {
+                KeyValue prev = w.put(p.key(), p.value());
+                results.add(new OpResult.Put(p.prevKv() ? prev : null));
+            } else if (op instanceof TxnOp.DeleteRange d) {
+                List<KeyValue> deleted = w.deleteRange(d.key(), d.rangeEnd());
+                results.add(new OpResult.DeleteRange(deleted.size(), d.prevKv() ? deleted : List.of()));
+            }
+        }
+        return new ApplyResult.TxnDone(w.end(), succeeded, results);
+    }
+
+    /** etcd's compare: every live key of the range must satisfy it; a missing key has zero revisions and no value. */
+    private boolean holds(Compare c) {
+        List<KeyValue> kvs = store.live(c.key(), c.rangeEnd());
+        if (kvs.isEmpty()) return c.target() != Compare.Target.VALUE && c.result().holds(compare(c, MISSING));
+        for (KeyValue kv : kvs) if (!c.result().holds(compare(c, kv))) return false;
+        return true;
+    }
+
+    private static int compare(Compare c, KeyValue kv) {
+        return switch (c.target()) {
+            case VERSION -> Long.compare(kv.version(), c.number());
+            case CREATE -> Long.compare(kv.createRevision(), c.number());
+            case MOD -> Long.compare(kv.modRevision(), c.number());
+            case VALUE -> Integer.signum(Arrays.compareUnsigned(kv.value(), c.value()));
+        };
+    }
+
+    public MvccStore store() {
+        return store;
+    }
+
+    /** The value at the current revision, or null when the key is absent. */
     public byte[] get(byte[] key) {
-        return map.get(key);
+        KeyValue kv = store.get(key);
+        return kv == null ? null : kv.value();
     }
 
     @Override
@@ -40,29 +113,16 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine {
         return appliedIndex;
     }
 
-    public int size() {
-        return map.size();
+    public long size() {
+        return store.liveKeys();
     }
 
-    /**
-     * A digest of the whole map, as etcd's HashKV: equal maps, equal hash, whatever the history. Kept up to
-     * date on every apply (a sum of per-entry hashes), so STATUS costs O(1) however large the map is.
-     */
+    public long revision() {
+        return store.revision();
+    }
+
+    /** A digest of the live keys, values and revisions: replicas at the same applied index agree on it. O(1). */
     public long hash() {
-        return digest;
-    }
-
-    private static long entryHash(byte[] key, byte[] value) {
-        CRC32C crc = new CRC32C();
-        crc.update(key);
-        long k = crc.getValue();
-        crc.reset();
-        crc.update(value);
-        long h = (k << 32 | crc.getValue()) ^ ((long) key.length << 48) ^ value.length;
-        h ^= h >>> 33;
-        h *= 0xff51afd7ed558ccdL;
-        h ^= h >>> 33;
-        h *= 0xc4ceb9fe1a85ec53L;
-        return h ^ (h >>> 33);
+        return store.digest();
     }
 }

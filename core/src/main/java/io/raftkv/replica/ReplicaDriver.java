@@ -19,7 +19,7 @@ import java.util.List;
  * the scripted test cluster and the benchmarks with memory. Owns nothing but the reads waiting for apply;
  * not thread-safe: the thread that drives the core calls {@link #process()}.
  */
-public final class ReplicaDriver {
+public final class ReplicaDriver<R> {
 
     /** Where messages to peers go. Must not block; may drop (Raft retransmits). */
     public interface Transport {
@@ -43,18 +43,18 @@ public final class ReplicaDriver {
         void persist(HardState hardState, List<Entry> entries, boolean sync) throws IOException;
     }
 
-    /** The replicated state machine. */
-    public interface StateMachine {
+    /** The replicated state machine; {@code R} is what applying an entry gives back for the client that proposed it. */
+    public interface StateMachine<R> {
         /** Applies the committed entry at {@link #appliedIndex()} + 1 (a no-op entry too: it only moves the index). */
-        void apply(Entry e);
+        R apply(Entry e);
 
         long appliedIndex();
     }
 
     /** Who waits on the replica: the client request table. */
-    public interface Listener {
-        /** {@code e} was just applied. */
-        void applied(Entry e);
+    public interface Listener<R> {
+        /** {@code e} was just applied, with this result. */
+        void applied(Entry e, R result);
 
         /** The linearizable read {@code read} may now be served: the state machine has applied up to its index. */
         void readable(ReadState read);
@@ -63,18 +63,18 @@ public final class ReplicaDriver {
     private final RaftCore core;
     private final Transport transport;
     private final DurableLog log;
-    private final StateMachine stateMachine;
-    private final Listener listener;
+    private final StateMachine<R> stateMachine;
+    private final Listener<R> listener;
     private final InjectedDriverBug bug;
     /** Read states released by the core, waiting for the applied index to reach them. */
     private final ArrayDeque<ReadState> readsWaitingForApply = new ArrayDeque<>();
 
-    public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine stateMachine, Listener listener) {
+    public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener) {
         this(core, transport, log, stateMachine, listener, InjectedDriverBug.NONE);
     }
 
     /** Tests only: a driver with a deliberate bug, to show that the simulator finds it. */
-    public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine stateMachine, Listener listener,
+    public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener,
                          InjectedDriverBug bug) {
         this.core = core;
         this.transport = transport;
@@ -101,8 +101,7 @@ public final class ReplicaDriver {
                 if (e.index() != stateMachine.appliedIndex() + 1) {
                     throw new IllegalStateException("committed entry " + e.index() + " handed out after applied " + stateMachine.appliedIndex());
                 }
-                stateMachine.apply(e);
-                listener.applied(e);
+                listener.applied(e, stateMachine.apply(e));
             }
             readsWaitingForApply.addAll(rd.readStates());
             serveReads();

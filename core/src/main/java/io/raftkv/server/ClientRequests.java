@@ -1,11 +1,17 @@
 package io.raftkv.server;
 
+import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.KvException;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.RangeRequest;
+import io.raftkv.protocol.ResponseHeader;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
@@ -22,10 +28,12 @@ import java.util.Map;
  * and answers each exactly once (when its entry is applied, when its read is safe, or at its deadline). Also
  * holds the start-up barrier that serializable reads wait for. Runs on the thread that drives the replica.
  *
- * <p>A write is answered when the entry at its proposal's index is applied: {@code OK} if that entry has the
- * proposal's term, {@code UNAVAILABLE} (not applied; retry) if a leader change put another entry there.
+ * <p>A write is answered when the entry at its proposal's index is applied: with what applying it did (OK, a
+ * transaction's results, or the store's refusal) if that entry has the proposal's term, {@code UNAVAILABLE} (not
+ * applied; retry) if a leader change put another entry there. Every key/value answer carries a header: the
+ * store's revision, this member, its term.
  */
-public final class ClientRequests implements ReplicaDriver.Listener {
+public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult> {
 
     /** Where a request came from and its answer goes: a client connection, or a simulated client. */
     public interface Channel {
@@ -36,13 +44,20 @@ public final class ClientRequests implements ReplicaDriver.Listener {
     /**
      * The limits of the table, with units last. Each pending request holds one timer, so a node's timer budget
      * counts {@code pendingRequestsMax} of them. {@code barrierRetryMs}: how often the start-up barrier asks again.
+     * {@code txnOpsMax}: compares and operations of one transaction (etcd's --max-txn-ops). {@code commandBytesMax}:
+     * the largest log entry a request may become, the size of the largest PUT, so that any entry fits one APPEND.
      */
-    public record Limits(int pendingRequestsMax, long requestTimeoutMs, int keyBytesMax, int valueBytesMax, long barrierRetryMs) {
+    public record Limits(int pendingRequestsMax, long requestTimeoutMs, int keyBytesMax, int valueBytesMax, long barrierRetryMs,
+                         int txnOpsMax, long commandBytesMax) {
         public Limits {
             if (pendingRequestsMax < 1) throw new IllegalArgumentException("pendingRequestsMax must be at least 1");
             if (requestTimeoutMs < 1) throw new IllegalArgumentException("requestTimeoutMs must be at least 1");
             if (keyBytesMax < 1 || valueBytesMax < 0) throw new IllegalArgumentException("keyBytesMax must be at least 1 and valueBytesMax not negative");
             if (barrierRetryMs < 1) throw new IllegalArgumentException("barrierRetryMs must be at least 1");
+            if (txnOpsMax < 1) throw new IllegalArgumentException("txnOpsMax must be at least 1");
+            if (commandBytesMax < KvCommand.PUT_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax) {
+                throw new IllegalArgumentException("commandBytesMax must hold the largest PUT");
+            }
         }
     }
 
@@ -51,7 +66,8 @@ public final class ClientRequests implements ReplicaDriver.Listener {
 
     private record StartupBarrier() implements ReadWaiter { }
 
-    private record PendingRead(Channel channel, long requestId, byte[] key, long timerId) implements ReadWaiter { }
+    /** A GET or a RANGE waiting for its read index. */
+    private record PendingRead(Channel channel, ClientRequest request, long timerId) implements ReadWaiter { }
 
     private record PendingWrite(Channel channel, long requestId, long term, long timerId) { }
 
@@ -68,7 +84,7 @@ public final class ClientRequests implements ReplicaDriver.Listener {
     private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
     private final Map<Long, ReadWaiter> pendingReads = new HashMap<>();
     private final ArrayDeque<Long> barrierContexts = new ArrayDeque<>();
-    private long nextReadContext = 1;
+    private long nextReadContext;
     /** Pending entries of {@link #pendingReads} that are client reads (barrier rounds are not counted). */
     private int pendingClientReads;
     /**
@@ -79,19 +95,26 @@ public final class ClientRequests implements ReplicaDriver.Listener {
      */
     private boolean caughtUpSinceStart;
 
-    public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits) {
-        this(selfId, cluster, core, kv, timers, limits, InjectedRequestBug.NONE);
+    /**
+     * {@code firstReadContext}: where this table's read contexts start. It must differ from one life of the node to
+     * the next (a random number does): the leader's answer to a read a follower forwarded before a crash may
+     * arrive after its restart, and must not serve a new read that happens to reuse the number.
+     */
+    public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
+                          long firstReadContext) {
+        this(selfId, cluster, core, kv, timers, limits, firstReadContext, InjectedRequestBug.NONE);
     }
 
     /** Tests only: a table with a deliberate bug, to show that the checks find it. */
     public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
-                          InjectedRequestBug bug) {
+                          long firstReadContext, InjectedRequestBug bug) {
         this.selfId = selfId;
         this.cluster = cluster;
         this.core = core;
         this.kv = kv;
         this.timers = timers;
         this.limits = limits;
+        this.nextReadContext = firstReadContext;
         this.unsafeLocalReads = bug == InjectedRequestBug.LINEARIZABLE_READS_FROM_LOCAL_MAP;
         this.caughtUpSinceStart = bug == InjectedRequestBug.NO_STARTUP_BARRIER;
     }
@@ -129,47 +152,57 @@ public final class ClientRequests implements ReplicaDriver.Listener {
             c.reply(new ClientResponse.Error(r.requestId(), ErrorCode.OVERLOADED, limits.pendingRequestsMax() + " requests already pending"));
             return;
         }
+        RequestChecks.Problem problem = RequestChecks.check(r, limits);
+        if (problem != null) {
+            c.reply(new ClientResponse.Error(r.requestId(), problem.code(), problem.message()));
+            return;
+        }
         if (r instanceof ClientRequest.Put p) {
-            if (!checkKey(c, r.requestId(), p.key())) return;
-            if (p.value().length > limits.valueBytesMax()) {
-                c.reply(new ClientResponse.Error(r.requestId(), ErrorCode.TOO_LARGE, "value of " + p.value().length + " bytes is over the limit of " + limits.valueBytesMax()));
-                return;
-            }
             propose(c, r.requestId(), KvCommand.put(p.key(), p.value()));
         } else if (r instanceof ClientRequest.Delete d) {
-            if (!checkKey(c, r.requestId(), d.key())) return;
             propose(c, r.requestId(), KvCommand.delete(d.key()));
-        } else if (r instanceof ClientRequest.Get g) {
-            if (!checkKey(c, r.requestId(), g.key())) return;
-            if (g.serializable() || unsafeLocalReads) {
-                c.reply(caughtUpSinceStart ? valueOf(r.requestId(), g.key())
-                        : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE, "the node is catching up with the leader after a start; retry, or read from another node"));
-                return;
-            }
-            read(c, r.requestId(), g.key());
+        } else if (r instanceof ClientRequest.Txn t) {
+            propose(c, r.requestId(), new KvCommand.Txn(t.request()));
+        } else if (r instanceof ClientRequest.Compact compact) {
+            propose(c, r.requestId(), new KvCommand.Compact(compact.revision()));
+        } else if (serializable(r) || unsafeLocalReads) {
+            c.reply(caughtUpSinceStart ? read(r) : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE,
+                    "the node is catching up with the leader after a start; retry, or read from another node"));
+        } else {
+            readIndex(c, r);
         }
     }
 
-    private void read(Channel c, long requestId, byte[] key) {
+    private static boolean serializable(ClientRequest r) {
+        return r instanceof ClientRequest.Get g ? g.serializable() : ((ClientRequest.Range) r).request().serializable();
+    }
+
+    private void readIndex(Channel c, ClientRequest r) {
         long context = nextReadContext;
         SubmitResult result = core.readIndex(context);
         if (!result.accepted()) {
-            c.reply(refusal(requestId, result));
+            c.reply(refusal(r.requestId(), result));
             return;
         }
         nextReadContext++;
         long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
             if (pendingReads.remove(context) instanceof PendingRead read) {
                 pendingClientReads--;
-                read.channel().reply(timeout(read.requestId()));
+                read.channel().reply(timeout(read.request().requestId()));
             }
         });
-        pendingReads.put(context, new PendingRead(c, requestId, key, timer));
+        pendingReads.put(context, new PendingRead(c, r, timer));
         pendingClientReads++;
     }
 
     private void propose(Channel c, long requestId, KvCommand command) {
-        SubmitResult result = core.propose(command.encode());
+        byte[] data = command.encode();
+        if (data.length > limits.commandBytesMax()) {
+            c.reply(new ClientResponse.Error(requestId, ErrorCode.TOO_LARGE, "a request of " + data.length + " bytes in the log is over the limit of "
+                    + limits.commandBytesMax() + " (the largest PUT)"));
+            return;
+        }
+        SubmitResult result = core.propose(data);
         if (!result.accepted()) {
             c.reply(refusal(requestId, result));
             return;
@@ -194,12 +227,12 @@ public final class ClientRequests implements ReplicaDriver.Listener {
     // ------------------------------------------------------------------ what the replica reports
 
     @Override
-    public void applied(Entry e) {
+    public void applied(Entry e, ApplyResult result) {
         PendingWrite w = pendingWrites.remove(e.index());
         if (w == null) return;
         timers.cancel(w.timerId());
         if (w.term() == e.term()) {
-            w.channel().reply(new ClientResponse.Ok(w.requestId()));
+            w.channel().reply(answer(w.requestId(), result));
         } else {
             w.channel().reply(new ClientResponse.Error(w.requestId(), ErrorCode.UNAVAILABLE,
                     "a leader change replaced the write before it committed: it was not applied, retry"));
@@ -213,7 +246,7 @@ public final class ClientRequests implements ReplicaDriver.Listener {
         if (waiter instanceof PendingRead r) {
             pendingClientReads--;
             timers.cancel(r.timerId());
-            r.channel().reply(valueOf(r.requestId(), r.key()));
+            r.channel().reply(read(r.request()));
         } else {
             caughtUpSinceStart = true;
             for (long barrier : barrierContexts) pendingReads.remove(barrier);
@@ -223,21 +256,31 @@ public final class ClientRequests implements ReplicaDriver.Listener {
 
     // ------------------------------------------------------------------ answers
 
-    private boolean checkKey(Channel c, long requestId, byte[] key) {
-        if (key.length == 0) {
-            c.reply(new ClientResponse.Error(requestId, ErrorCode.BAD_REQUEST, "the key is empty"));
-            return false;
-        }
-        if (key.length > limits.keyBytesMax()) {
-            c.reply(new ClientResponse.Error(requestId, ErrorCode.TOO_LARGE, "key of " + key.length + " bytes is over the limit of " + limits.keyBytesMax()));
-            return false;
-        }
-        return true;
+    private ResponseHeader header(long revision) {
+        return new ResponseHeader(revision, selfId, core.term());
     }
 
-    private ClientResponse valueOf(long requestId, byte[] key) {
-        byte[] value = kv.get(key);
-        return value == null ? new ClientResponse.NotFound(requestId) : new ClientResponse.Value(requestId, value);
+    private ClientResponse answer(long requestId, ApplyResult result) {
+        ResponseHeader h = header(result.revision());
+        if (result instanceof ApplyResult.TxnDone t) return new ClientResponse.TxnResult(requestId, h, t.succeeded(), t.results());
+        if (result instanceof ApplyResult.Refused r) return new ClientResponse.Error(requestId, r.code(), r.message());
+        return new ClientResponse.Ok(requestId, h);
+    }
+
+    /** Serves a GET or a RANGE from the store as it is now. */
+    private ClientResponse read(ClientRequest r) {
+        ResponseHeader h = header(kv.revision());
+        if (r instanceof ClientRequest.Get g) {
+            KeyValue found = kv.store().get(g.key());
+            return found == null ? new ClientResponse.NotFound(r.requestId(), h) : new ClientResponse.Value(r.requestId(), h, found);
+        }
+        RangeRequest range = ((ClientRequest.Range) r).request();
+        try {
+            OpResult.Range result = kv.store().range(range);
+            return new ClientResponse.RangeResult(r.requestId(), h, result.kvs(), result.more(), result.count());
+        } catch (KvException e) {
+            return new ClientResponse.Error(r.requestId(), e.code(), e.getMessage());
+        }
     }
 
     private ClientResponse refusal(long requestId, SubmitResult result) {

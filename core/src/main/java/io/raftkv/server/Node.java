@@ -14,6 +14,7 @@ import io.raftkv.wal.WriteAheadLog;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -39,6 +40,7 @@ public final class Node {
     private final PeerLinks peers;
     private final ReplicaDriver driver;
     private final InboundConnections inbound;
+    private final AutoCompactor autoCompactor;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private String lastLeaderSeen;
 
@@ -84,7 +86,9 @@ public final class Node {
             }
         };
         this.requests = new ClientRequests(id, cluster, core, kv, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
-                options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS), bug);
+                options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
+                options.commandBytesMax()), new SecureRandom().nextLong(), bug);
+        this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.peers = new PeerLinks(loop, cluster, id, log);
         this.driver = new ReplicaDriver(core, peers, new WalDurableLog(wal, storage, marker), kv, requests);
         this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step, this::fatal);
@@ -126,6 +130,7 @@ public final class Node {
             loop.setTurnHook(this::endOfTurn);
             loop.schedule(options.tickMs(), this::tick);
             loop.schedule(0, requests::startBarrier);
+            autoCompactor.start();
             loop.run();
             wal.close();
             log.info("stopped");

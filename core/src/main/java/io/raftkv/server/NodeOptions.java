@@ -12,20 +12,24 @@ import io.raftkv.wal.WalOptions;
  * {@code outboundBytesPerConnectionMax} bounds what is queued on a link this node dials to a peer;
  * {@code clientOutboundBytesMax} what is queued for a connection it accepted (a client, or a peer's inbound
  * link): smaller, since any client may stop reading, and every connection may hold that much.
+ * {@code txnOpsMax}: compares and operations in one transaction (etcd's --max-txn-ops, 128).
+ * {@code autoCompactionRetentionRevisions}: the leader compacts the history to this many revisions behind the
+ * current one, checking every {@code autoCompactionIntervalMs} (0 turns it off; see docs/architecture.md).
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
-                          int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax) {
+                          int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
+                          long autoCompactionRetentionRevisions, long autoCompactionIntervalMs) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 5_000);
     }
 
-    /** Timers the loop keeps besides those the limits count: the Raft tick, the start-up barrier, and slack. */
-    static final int FIXED_TIMERS = 8;
+    /** Timers the loop keeps besides those the limits count: the Raft tick, the start-up barrier, auto compaction. */
+    public static final int FIXED_TIMERS = 3;
     /** Bytes an answer adds to a value: the largest answer is a VALUE of valueBytesMax. */
     static final int VALUE_FRAME_OVERHEAD_BYTES = 4 + 1 + 8 + 4;
     /** Bytes a PUT request adds to its key and value. */
@@ -44,9 +48,14 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return pendingRequestsMax + connectionsMax + peers + FIXED_TIMERS;
     }
 
-    /** The largest log entry: a PUT of the largest key and value. */
+    /** The largest command a request may become in the log: the size of a PUT of the largest key and value. */
+    long commandBytesMax() {
+        return KvCommand.PUT_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
+    }
+
+    /** The largest log entry. */
     long entryBytesMax() {
-        return Entry.OVERHEAD_BYTES + KvCommand.PUT_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
+        return Entry.OVERHEAD_BYTES + commandBytesMax();
     }
 
     /** The largest APPEND frame that carries a single entry, which the core sends whatever its byte budget. */
@@ -85,6 +94,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(valueBytesMax >= 0, "valueBytesMax (" + valueBytesMax + ") must not be negative");
         require(requestTimeoutMs >= 1, "requestTimeoutMs (" + requestTimeoutMs + ") must be at least 1");
         require(pendingRequestsMax >= 1, "pendingRequestsMax (" + pendingRequestsMax + ") must be at least 1");
+        require(txnOpsMax >= 1, "txnOpsMax (" + txnOpsMax + ") must be at least 1");
+        require(autoCompactionRetentionRevisions >= 0, "autoCompactionRetentionRevisions (" + autoCompactionRetentionRevisions + ") must not be negative (0: off)");
+        require(autoCompactionIntervalMs >= tickMs, "autoCompactionIntervalMs (" + autoCompactionIntervalMs + ") must be at least tickMs (" + tickMs + ")");
         long putBytes = PUT_FRAME_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
         require(putBytes <= frameBytesMax + 4L, "frameBytesMax (" + frameBytesMax + ") must hold the largest PUT: keyBytesMax ("
                 + keyBytesMax + ") + valueBytesMax (" + valueBytesMax + ") + " + PUT_FRAME_OVERHEAD_BYTES + " bytes of frame");
@@ -113,7 +125,8 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     /** The same options with another tick (in-process test clusters run faster ticks). */
     public NodeOptions withTickMs(long ms) {
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
-                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax);
+                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs);
     }
 
     /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
@@ -131,6 +144,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 Long.getLong("raftkv.requestTimeoutMs", d.requestTimeoutMs),
                 Integer.getInteger("raftkv.pendingRequestsMax", d.pendingRequestsMax),
                 Long.getLong("raftkv.walSegmentBytesMax", d.walSegmentBytesMax),
-                Long.getLong("raftkv.clientOutboundBytesMax", d.clientOutboundBytesMax));
+                Long.getLong("raftkv.clientOutboundBytesMax", d.clientOutboundBytesMax),
+                Integer.getInteger("raftkv.txnOpsMax", d.txnOpsMax),
+                Long.getLong("raftkv.autoCompactionRetentionRevisions", d.autoCompactionRetentionRevisions),
+                Long.getLong("raftkv.autoCompactionIntervalMs", d.autoCompactionIntervalMs));
     }
 }

@@ -29,7 +29,7 @@ final class RaftTestCluster {
     private final List<Integer> ids;
     private final Consumer<RaftConfig> tweak;
     private final Map<Integer, RaftCore> cores = new HashMap<>();
-    private final Map<Integer, ReplicaDriver> drivers = new HashMap<>();
+    private final Map<Integer, ReplicaDriver<Entry>> drivers = new HashMap<>();
     private final Map<Integer, MemoryStorage> disks = new HashMap<>();
     private final Map<Integer, List<Entry>> applied = new HashMap<>();
     private final Map<Integer, List<ReadState>> readStates = new HashMap<>();
@@ -158,10 +158,11 @@ final class RaftTestCluster {
             public void flush() {
             }
         };
-        ReplicaDriver.StateMachine recorder = new ReplicaDriver.StateMachine() {
+        ReplicaDriver.StateMachine<Entry> recorder = new ReplicaDriver.StateMachine<>() {
             @Override
-            public void apply(Entry e) {
+            public Entry apply(Entry e) {
                 appliedEntries.add(e);
+                return e;
             }
 
             @Override
@@ -169,9 +170,9 @@ final class RaftTestCluster {
                 return appliedEntries.isEmpty() ? 0 : appliedEntries.get(appliedEntries.size() - 1).index();
             }
         };
-        ReplicaDriver.Listener reads = new ReplicaDriver.Listener() {
+        ReplicaDriver.Listener<Entry> reads = new ReplicaDriver.Listener<>() {
             @Override
-            public void applied(Entry e) {
+            public void applied(Entry e, Entry result) {
             }
 
             @Override
@@ -179,7 +180,7 @@ final class RaftTestCluster {
                 released.add(read);
             }
         };
-        drivers.put(id, new ReplicaDriver(core, network, new MemoryDurableLog(disks.get(id)), recorder, reads));
+        drivers.put(id, new ReplicaDriver<>(core, network, new MemoryDurableLog(disks.get(id)), recorder, reads));
     }
 
     // ---------------------------------------------------------------- client requests
@@ -230,7 +231,7 @@ final class RaftTestCluster {
     }
 
     void process(int id) {
-        ReplicaDriver driver = drivers.get(id);
+        ReplicaDriver<Entry> driver = drivers.get(id);
         if (driver == null) return;
         try {
             driver.process();
@@ -240,7 +241,7 @@ final class RaftTestCluster {
     }
 
     /** A driver for a lone core: its messages go nowhere, its committed entries are counted as applied. */
-    static ReplicaDriver isolatedDriver(RaftCore core, MemoryStorage disk) {
+    static ReplicaDriver<Entry> isolatedDriver(RaftCore core, MemoryStorage disk) {
         ReplicaDriver.Transport nowhere = new ReplicaDriver.Transport() {
             @Override
             public void send(Message m) {
@@ -250,12 +251,13 @@ final class RaftTestCluster {
             public void flush() {
             }
         };
-        ReplicaDriver.StateMachine counter = new ReplicaDriver.StateMachine() {
+        ReplicaDriver.StateMachine<Entry> counter = new ReplicaDriver.StateMachine<>() {
             private long applied = core.status().applied();
 
             @Override
-            public void apply(Entry e) {
+            public Entry apply(Entry e) {
                 applied = e.index();
+                return e;
             }
 
             @Override
@@ -263,16 +265,16 @@ final class RaftTestCluster {
                 return applied;
             }
         };
-        ReplicaDriver.Listener nobody = new ReplicaDriver.Listener() {
+        ReplicaDriver.Listener<Entry> nobody = new ReplicaDriver.Listener<>() {
             @Override
-            public void applied(Entry e) {
+            public void applied(Entry e, Entry result) {
             }
 
             @Override
             public void readable(ReadState read) {
             }
         };
-        return new ReplicaDriver(core, nowhere, new MemoryDurableLog(disk), counter, nobody);
+        return new ReplicaDriver<>(core, nowhere, new MemoryDurableLog(disk), counter, nobody);
     }
 
     private static long link(int from, int to) {

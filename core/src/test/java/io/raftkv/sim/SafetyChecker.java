@@ -17,7 +17,8 @@ import java.util.Map;
  *       holds every entry known committed in a term before T.</li>
  *   <li>State machine safety: no two nodes commit or apply different entries at one index.</li>
  *   <li>A node's commit index never decreases while it lives, nor its synced commit across restarts.</li>
- *   <li>Every node's state machine holds the same content (digest and size) after applying a given index.</li>
+ *   <li>Every node's state machine is at the same revision and holds the same content (digest of keys, values and
+ *       their revisions, and the number of keys) after applying a given index.</li>
  * </ul>
  */
 final class SafetyChecker {
@@ -30,7 +31,8 @@ final class SafetyChecker {
     private long[] committedPrefix = new long[1024];
     private long[] committedAtTerm = new long[1024];
     private long committedLast;
-    /** Per applied index: the state machine's digest and size there, as the first node to apply it had them. */
+    /** Per applied index: the state machine's revision, digest and size there, as the first node to apply it had them. */
+    private long[] appliedRevision = new long[1024];
     private long[] appliedDigest = new long[1024];
     private long[] appliedSize = new long[1024];
     private long appliedLast;
@@ -60,20 +62,24 @@ final class SafetyChecker {
         agreeCommitted(node, e.index(), term, "applied");
     }
 
-    /** The node's state machine, just after applying {@code index}, has this digest and size. */
-    void onAppliedState(SimNode node, long index, long digest, long size) {
+    /** The node's state machine, just after applying {@code index}, is at this revision with this digest and size. */
+    void onAppliedState(SimNode node, long index, long revision, long digest, long size) {
         if (index <= appliedLast) {
-            if (appliedDigest[(int) index] != digest || appliedSize[(int) index] != size) {
-                fail("state machines diverge: node " + node.id + " holds " + size + " keys (digest " + Long.toHexString(digest) + ") after applying "
-                        + index + ", another node held " + appliedSize[(int) index] + " (digest " + Long.toHexString(appliedDigest[(int) index]) + ")");
+            int i = (int) index;
+            if (appliedRevision[i] != revision || appliedDigest[i] != digest || appliedSize[i] != size) {
+                fail("state machines diverge: node " + node.id + " is at revision " + revision + " with " + size + " keys (digest " + Long.toHexString(digest)
+                        + ") after applying " + index + ", another node was at " + appliedRevision[i] + " with " + appliedSize[i]
+                        + " (digest " + Long.toHexString(appliedDigest[i]) + ")");
             }
             return;
         }
         if (index != appliedLast + 1) fail("node " + node.id + " applied " + index + " before anyone applied " + (appliedLast + 1));
         if (index >= appliedDigest.length) {
+            appliedRevision = java.util.Arrays.copyOf(appliedRevision, appliedRevision.length * 2);
             appliedDigest = java.util.Arrays.copyOf(appliedDigest, appliedDigest.length * 2);
             appliedSize = java.util.Arrays.copyOf(appliedSize, appliedSize.length * 2);
         }
+        appliedRevision[(int) index] = revision;
         appliedDigest[(int) index] = digest;
         appliedSize[(int) index] = size;
         appliedLast = index;

@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.replica.ReplicaDriver;
@@ -12,7 +13,7 @@ import io.raftkv.server.ClientRequests;
 final class SimNode {
 
     /** What a node holds between a start and a crash: the same parts a real node wires to its event loop. */
-    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, ReplicaDriver driver, SimTimers timers) { }
+    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, ReplicaDriver<ApplyResult> driver, SimTimers timers) { }
 
     final int id;
     final SimDisk disk = new SimDisk();

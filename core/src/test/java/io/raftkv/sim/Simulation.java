@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.linearizability.CheckResult;
@@ -74,7 +75,8 @@ public final class Simulation {
     static final long READ_ATTEMPT_MS = 300;
     static final long RECOVERY_MS_MAX = 50 * ELECTION_TICKS * TICK_MS;
     /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
-    static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS);
+    static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS, 16,
+            KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024);
 
     /** A request in flight to a node, as the event trace shows it. */
     private record RequestLabel(int clientId, ClientRequest request, int node) {
@@ -190,8 +192,8 @@ public final class Simulation {
         RaftCore core = new RaftCore(config(n), n.disk.storage);
         KvStateMachine kv = new KvStateMachine();
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
-        ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, options.requestBug());
-        ReplicaDriver driver = new ReplicaDriver(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
+        ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
+        ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
         n.start(new SimNode.Life(core, kv, requests, driver, timers));
         timers.schedule(0, requests::startBarrier);
         process(n);
@@ -221,13 +223,14 @@ public final class Simulation {
         };
     }
 
-    private ReplicaDriver.StateMachine stateMachine(SimNode n, KvStateMachine kv) {
-        return new ReplicaDriver.StateMachine() {
+    private ReplicaDriver.StateMachine<ApplyResult> stateMachine(SimNode n, KvStateMachine kv) {
+        return new ReplicaDriver.StateMachine<>() {
             @Override
-            public void apply(Entry e) {
+            public ApplyResult apply(Entry e) {
                 checker.onApply(n, e, n.core().term());
-                kv.apply(e);
-                checker.onAppliedState(n, e.index(), kv.hash(), kv.size());
+                ApplyResult result = kv.apply(e);
+                checker.onAppliedState(n, e.index(), kv.revision(), kv.hash(), kv.size());
+                return result;
             }
 
             @Override

@@ -17,7 +17,8 @@ import static io.raftkv.protocol.Frames.utf8;
  */
 public final class ClientCodec {
 
-    public static final int PROTOCOL_VERSION = 1;
+    /** 2: key/value answers carry a header; RANGE, TXN and COMPACT. */
+    public static final int PROTOCOL_VERSION = 2;
 
     private ClientCodec() {
     }
@@ -46,6 +47,19 @@ public final class ClientCodec {
             return frame(FrameType.GET, 8 + 1 + 4 + g.key().length)
                     .putLong(g.requestId()).put((byte) (g.serializable() ? 1 : 0)).putInt(g.key().length).put(g.key()).flip();
         }
+        if (r instanceof ClientRequest.Range range) {
+            BodyWriter w = new BodyWriter(64 + range.request().key().length + range.request().rangeEnd().length).i64(r.requestId());
+            KvCodec.writeRange(w, range.request());
+            return w.toFrame(FrameType.RANGE);
+        }
+        if (r instanceof ClientRequest.Txn txn) {
+            BodyWriter w = new BodyWriter(256).i64(r.requestId());
+            KvCodec.writeTxn(w, txn.request());
+            return w.toFrame(FrameType.TXN);
+        }
+        if (r instanceof ClientRequest.Compact c) {
+            return frame(FrameType.COMPACT, 16).putLong(c.requestId()).putLong(c.revision()).flip();
+        }
         return frame(FrameType.STATUS, 8).putLong(r.requestId()).flip();
     }
 
@@ -61,6 +75,9 @@ public final class ClientCodec {
                 yield new ClientRequest.Get(id, bytes(b), flags == 1);
             }
             case FrameType.STATUS -> new ClientRequest.Status(b.getLong());
+            case FrameType.RANGE -> new ClientRequest.Range(b.getLong(), KvCodec.readRange(b));
+            case FrameType.TXN -> new ClientRequest.Txn(b.getLong(), KvCodec.readTxn(b));
+            case FrameType.COMPACT -> new ClientRequest.Compact(b.getLong(), b.getLong());
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown request type " + FrameType.name(type));
         });
     }
@@ -68,10 +85,22 @@ public final class ClientCodec {
     // ------------------------------------------------------------------ client responses
 
     public static ByteBuffer response(ClientResponse r) {
-        if (r instanceof ClientResponse.Ok) return frame(FrameType.OK, 8).putLong(r.requestId()).flip();
-        if (r instanceof ClientResponse.NotFound) return frame(FrameType.NOT_FOUND, 8).putLong(r.requestId()).flip();
+        if (r instanceof ClientResponse.Ok ok) return withHeader(ok.requestId(), ok.header(), 0).toFrame(FrameType.OK);
+        if (r instanceof ClientResponse.NotFound nf) return withHeader(nf.requestId(), nf.header(), 0).toFrame(FrameType.NOT_FOUND);
         if (r instanceof ClientResponse.Value v) {
-            return frame(FrameType.VALUE, 8 + 4 + v.value().length).putLong(v.requestId()).putInt(v.value().length).put(v.value()).flip();
+            BodyWriter w = withHeader(v.requestId(), v.header(), 64 + v.kv().key().length + v.kv().value().length);
+            KvCodec.writeKeyValue(w, v.kv());
+            return w.toFrame(FrameType.VALUE);
+        }
+        if (r instanceof ClientResponse.RangeResult range) {
+            BodyWriter w = withHeader(range.requestId(), range.header(), 256);
+            KvCodec.writeKeyValues(w, range.kvs());
+            return w.bool(range.more()).i64(range.count()).toFrame(FrameType.RANGE_RESULT);
+        }
+        if (r instanceof ClientResponse.TxnResult txn) {
+            BodyWriter w = withHeader(txn.requestId(), txn.header(), 256).bool(txn.succeeded());
+            KvCodec.writeOpResults(w, txn.results());
+            return w.toFrame(FrameType.TXN_RESULT);
         }
         if (r instanceof ClientResponse.NotLeader n) {
             byte[] host = utf8(n.host());
@@ -92,9 +121,12 @@ public final class ClientCodec {
 
     public static ClientResponse decodeResponse(byte type, ByteBuffer body) {
         return decode(body, b -> switch (type) {
-            case FrameType.OK -> new ClientResponse.Ok(b.getLong());
-            case FrameType.NOT_FOUND -> new ClientResponse.NotFound(b.getLong());
-            case FrameType.VALUE -> new ClientResponse.Value(b.getLong(), bytes(b));
+            case FrameType.OK -> new ClientResponse.Ok(b.getLong(), KvCodec.readHeader(b));
+            case FrameType.NOT_FOUND -> new ClientResponse.NotFound(b.getLong(), KvCodec.readHeader(b));
+            case FrameType.VALUE -> new ClientResponse.Value(b.getLong(), KvCodec.readHeader(b), KvCodec.readKeyValue(b));
+            case FrameType.RANGE_RESULT -> new ClientResponse.RangeResult(b.getLong(), KvCodec.readHeader(b), KvCodec.readKeyValues(b),
+                    readFlag(b), b.getLong());
+            case FrameType.TXN_RESULT -> new ClientResponse.TxnResult(b.getLong(), KvCodec.readHeader(b), readFlag(b), KvCodec.readOpResults(b));
             case FrameType.NOT_LEADER -> new ClientResponse.NotLeader(b.getLong(), b.getInt(), string(b), Short.toUnsignedInt(b.getShort()));
             case FrameType.ERROR -> new ClientResponse.Error(b.getLong(), Short.toUnsignedInt(b.getShort()), string(b));
             case FrameType.STATUS_RESULT -> new ClientResponse.StatusResult(b.getLong(), b.getInt(), string(b), b.getLong(),
@@ -103,4 +135,15 @@ public final class ClientCodec {
         });
     }
 
+    private static BodyWriter withHeader(long requestId, ResponseHeader header, int moreBytes) {
+        BodyWriter w = new BodyWriter(8 + 20 + moreBytes).i64(requestId);
+        KvCodec.writeHeader(w, header);
+        return w;
+    }
+
+    private static boolean readFlag(ByteBuffer b) {
+        byte v = b.get();
+        if (v != 0 && v != 1) throw bad("flag " + v + " is neither 0 nor 1");
+        return v == 1;
+    }
 }

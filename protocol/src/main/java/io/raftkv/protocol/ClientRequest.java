@@ -1,6 +1,11 @@
 package io.raftkv.protocol;
 
-/** What a client asks; every request carries an id the answer repeats, so requests can be pipelined. */
+/**
+ * What a client asks; every request carries an id the answer repeats, so requests can be pipelined. PUT, DELETE
+ * and GET are the thin single-key forms (a put without prev_kv, a delete of one key, a range of one key answered
+ * VALUE or NOT_FOUND); RANGE, TXN and COMPACT carry etcd's full requests. A put or delete with prev_kv, or of a
+ * range, travels as a TXN without compares.
+ */
 public sealed interface ClientRequest {
 
     long requestId();
@@ -13,4 +18,11 @@ public sealed interface ClientRequest {
     record Get(long requestId, byte[] key, boolean serializable) implements ClientRequest { }
 
     record Status(long requestId) implements ClientRequest { }
+
+    record Range(long requestId, RangeRequest request) implements ClientRequest { }
+
+    record Txn(long requestId, TxnRequest request) implements ClientRequest { }
+
+    /** Drops the history below {@code revision}: reads at earlier revisions are answered COMPACTED from then on. */
+    record Compact(long requestId, long revision) implements ClientRequest { }
 }

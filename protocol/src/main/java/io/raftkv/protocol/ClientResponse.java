@@ -1,15 +1,40 @@
 package io.raftkv.protocol;
 
-/** What a node answers; {@code requestId} repeats the request's (0 for an error about the connection itself). */
+import java.util.List;
+
+/**
+ * What a node answers; {@code requestId} repeats the request's (0 for an error about the connection itself).
+ * Every answer to a key/value request carries a {@link ResponseHeader}.
+ */
 public sealed interface ClientResponse {
 
     long requestId();
 
-    record Ok(long requestId) implements ClientResponse { }
+    /** A PUT, DELETE or COMPACT done; the header names the revision it produced (or the current one). */
+    record Ok(long requestId, ResponseHeader header) implements ClientResponse { }
 
-    record Value(long requestId, byte[] value) implements ClientResponse { }
+    /** A GET's key, with its metadata. */
+    record Value(long requestId, ResponseHeader header, KeyValue kv) implements ClientResponse {
+        public byte[] value() {
+            return kv.value();
+        }
+    }
 
-    record NotFound(long requestId) implements ClientResponse { }
+    record NotFound(long requestId, ResponseHeader header) implements ClientResponse { }
+
+    /** {@code count}: keys in the range at the header's revision; {@code more}: the limit left some out. */
+    record RangeResult(long requestId, ResponseHeader header, List<KeyValue> kvs, boolean more, long count) implements ClientResponse {
+        public RangeResult {
+            kvs = List.copyOf(kvs);
+        }
+    }
+
+    /** {@code succeeded}: every compare held and the success branch ran; {@code results}, one per operation of the branch that ran. */
+    record TxnResult(long requestId, ResponseHeader header, boolean succeeded, List<OpResult> results) implements ClientResponse {
+        public TxnResult {
+            results = List.copyOf(results);
+        }
+    }
 
     /** {@code leaderId} 0 when unknown; then host is empty and port 0. */
     record NotLeader(long requestId, int leaderId, String host, int port) implements ClientResponse { }

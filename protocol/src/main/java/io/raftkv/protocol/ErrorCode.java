@@ -10,6 +10,10 @@ public final class ErrorCode {
     public static final int OVERLOADED = 5;
     public static final int UNKNOWN_TYPE = 6;
     public static final int REFUSED = 7;
+    /** A read or compaction at a revision below the compaction point; the message names the compact revision. */
+    public static final int COMPACTED = 8;
+    /** A read or compaction at a revision the store has not reached. */
+    public static final int FUTURE_REVISION = 9;
 
     private ErrorCode() {
     }
@@ -23,6 +27,8 @@ public final class ErrorCode {
             case OVERLOADED -> "OVERLOADED";
             case UNKNOWN_TYPE -> "UNKNOWN_TYPE";
             case REFUSED -> "REFUSED";
+            case COMPACTED -> "COMPACTED";
+            case FUTURE_REVISION -> "FUTURE_REVISION";
             default -> "ERROR_" + code;
         };
     }

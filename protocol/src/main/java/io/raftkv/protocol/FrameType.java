@@ -11,6 +11,9 @@ public final class FrameType {
     public static final byte DELETE = 0x11;
     public static final byte GET = 0x12;
     public static final byte STATUS = 0x13;
+    public static final byte RANGE = 0x14;
+    public static final byte TXN = 0x15;
+    public static final byte COMPACT = 0x16;
 
     public static final byte OK = 0x20;
     public static final byte VALUE = 0x21;
@@ -18,6 +21,8 @@ public final class FrameType {
     public static final byte NOT_LEADER = 0x23;
     public static final byte ERROR = 0x24;
     public static final byte STATUS_RESULT = 0x25;
+    public static final byte RANGE_RESULT = 0x26;
+    public static final byte TXN_RESULT = 0x27;
 
     private FrameType() {
     }
@@ -31,12 +36,17 @@ public final class FrameType {
             case DELETE -> "DELETE";
             case GET -> "GET";
             case STATUS -> "STATUS";
+            case RANGE -> "RANGE";
+            case TXN -> "TXN";
+            case COMPACT -> "COMPACT";
             case OK -> "OK";
             case VALUE -> "VALUE";
             case NOT_FOUND -> "NOT_FOUND";
             case NOT_LEADER -> "NOT_LEADER";
             case ERROR -> "ERROR";
             case STATUS_RESULT -> "STATUS_RESULT";
+            case RANGE_RESULT -> "RANGE_RESULT";
+            case TXN_RESULT -> "TXN_RESULT";
             default -> String.format("0x%02x", type);
         };
     }

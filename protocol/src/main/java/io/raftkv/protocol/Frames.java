@@ -66,6 +66,24 @@ public final class Frames {
         return b;
     }
 
+    /** A key or value for messages and logs: as text when it is printable ASCII, else as hex. */
+    public static String printable(byte[] b) {
+        if (b == null) return "null";
+        boolean text = true;
+        for (byte c : b) if (c < 0x20 || c > 0x7e) text = false;
+        if (text) return '"' + new String(b, StandardCharsets.US_ASCII) + '"';
+        StringBuilder hex = new StringBuilder("0x");
+        for (byte c : b) hex.append(String.format("%02x", c));
+        return hex.toString();
+    }
+
+    /** A count of elements read from a body, each at least {@code elementBytesMin} long, that must fit what is left. */
+    public static int count(ByteBuffer b, int elementBytesMin) {
+        int n = b.getInt();
+        if (n < 0 || (long) n * elementBytesMin > b.remaining()) throw bad("a count of " + Integer.toUnsignedString(n) + " does not fit the frame");
+        return n;
+    }
+
     public static FrameException bad(String message) {
         return new FrameException(ErrorCode.BAD_REQUEST, message);
     }

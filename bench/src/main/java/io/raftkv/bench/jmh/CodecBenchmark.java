@@ -2,6 +2,7 @@ package io.raftkv.bench.jmh;
 
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ResponseHeader;
 import io.raftkv.net.PeerCodec;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.FrameDecoder;
@@ -86,7 +87,7 @@ public class CodecBenchmark {
         for (int i = 1; i <= ENTRIES_PER_APPEND; i++) entries.add(new Entry(term, prevIndex + i, bytes(random, ENTRY_BYTES)));
         append = new Message(MessageType.APPEND, 1, 2, term, term, prevIndex, entries, prevIndex, false, 0, 0, 0);
         put = new ClientRequest.Put(123_456, bytes(random, KEY_BYTES), bytes(random, VALUE_BYTES));
-        ok = new ClientResponse.Ok(123_456);
+        ok = new ClientResponse.Ok(123_456, new ResponseHeader(1_000_000, 1, term));
 
         appendFrame = PeerCodec.raft(append);
         putFrame = ClientCodec.request(put);

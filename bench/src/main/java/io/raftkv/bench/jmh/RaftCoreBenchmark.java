@@ -118,7 +118,8 @@ public class RaftCoreBenchmark {
     /** Three replicas (core and driver, memory for a disk), and the messages in flight between delivery rounds. */
     static final class Cluster {
         final RaftCore[] cores = new RaftCore[NODES];
-        final ReplicaDriver[] drivers = new ReplicaDriver[NODES];
+        @SuppressWarnings("unchecked")
+        final ReplicaDriver<Entry>[] drivers = new ReplicaDriver[NODES];
         /** Index of the last committed entry each node was handed to apply. */
         final long[] committed = new long[NODES];
         RaftCore leader;
@@ -137,11 +138,12 @@ public class RaftCoreBenchmark {
                 RaftConfig config = new RaftConfig(id, ids).electionTicks(10).heartbeatTicks(1)
                         .bytesPerMessageMax(2 << 20).randomSeed(id);
                 cores[i] = new RaftCore(config, storage);
-                drivers[i] = new ReplicaDriver(cores[i], network, new MemoryDurableLog(storage), new ReplicaDriver.StateMachine() {
+                drivers[i] = new ReplicaDriver<>(cores[i], network, new MemoryDurableLog(storage), new ReplicaDriver.StateMachine<>() {
                     @Override
-                    public void apply(Entry e) {
+                    public Entry apply(Entry e) {
                         if (applied != null) applied.consume(e);
                         committed[i] = e.index();
+                        return e;
                     }
 
                     @Override
@@ -163,9 +165,9 @@ public class RaftCoreBenchmark {
             }
         };
 
-        private static final ReplicaDriver.Listener NO_LISTENER = new ReplicaDriver.Listener() {
+        private static final ReplicaDriver.Listener<Entry> NO_LISTENER = new ReplicaDriver.Listener<>() {
             @Override
-            public void applied(Entry e) {
+            public void applied(Entry e, Entry result) {
             }
 
             @Override

@@ -1,0 +1,310 @@
+package io.raftkv.kv;
+
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.RangeRequest;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.zip.CRC32C;
+
+/**
+ * etcd's data model in memory: every key with its versions since the compaction point, and one cluster-wide
+ * revision that each write advances (an empty store is at revision 1, as etcd's).
+ *
+ * <p><b>Layout.</b> A concurrent sorted map (unsigned byte order) from key to its newest {@link Version}; versions
+ * are immutable and link to the one before, newest first, so a key costs one map node and one version object
+ * beside its bytes while it has no history. A delete is a version too (a tombstone) until compaction drops it.
+ *
+ * <p><b>Point-in-time views without stopping the writer.</b> Only the loop thread writes. Every version carries the
+ * revision that made it and is never changed, so a reader on any thread that reads "as of revision R" (walking
+ * each key's chain to the newest version at or below R) sees exactly the store at R while writes go on: what a
+ * snapshot or a watch catching up from history needs. Compaction replaces chains instead of cutting them, so a
+ * reader holding an old chain keeps a consistent view; it must not read below the compaction point it started at.
+ *
+ * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
+ * counting needs every key, as in etcd. Compaction visits only the keys written since the previous one.
+ */
+public final class MvccStore {
+
+    /** One version of a key; {@code value} null marks the delete. Immutable, so readers on other threads are safe. */
+    static final class Version {
+        final long createRevision;
+        final long modRevision;
+        final long version;
+        final byte[] value;
+        final Version prev;
+
+        Version(long createRevision, long modRevision, long version, byte[] value, Version prev) {
+            this.createRevision = createRevision;
+            this.modRevision = modRevision;
+            this.version = version;
+            this.value = value;
+            this.prev = prev;
+        }
+
+        boolean isTombstone() {
+            return value == null;
+        }
+
+        Version withPrev(Version p) {
+            return new Version(createRevision, modRevision, version, value, p);
+        }
+    }
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private final ConcurrentSkipListMap<byte[], Version> keys = new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
+    private volatile long revision = 1;
+    private volatile long compactRevision;
+    private long liveKeys;
+    private long digest;
+    /** Keys written since the last compaction (duplicates allowed): the only ones compaction may have to trim. */
+    private ArrayList<byte[]> written = new ArrayList<>();
+
+    public long revision() {
+        return revision;
+    }
+
+    /** The revision the history was last compacted at; reads below it are refused (0: never compacted). */
+    public long compactRevision() {
+        return compactRevision;
+    }
+
+    public long liveKeys() {
+        return liveKeys;
+    }
+
+    /**
+     * A digest of the live keys with their values and revisions (etcd's HashKV in spirit): replicas that applied
+     * the same log agree on it. Kept up to date on every write, so it costs O(1) to ask.
+     */
+    public long digest() {
+        return digest;
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    /** The key as of the current revision, or null. */
+    public KeyValue get(byte[] key) {
+        Version v = keys.get(key);
+        return v == null || v.isTombstone() ? null : keyValue(key, v, false);
+    }
+
+    /**
+     * A range read (etcd's Range): at {@code request.revision()}, or the current revision when it is 0. Throws
+     * {@link KvException} for a revision below the compaction point or beyond the current revision.
+     */
+    public OpResult.Range range(RangeRequest request) {
+        long at = request.revision() == 0 ? revision : request.revision();
+        checkReadable(at);
+        return rangeAt(request, at);
+    }
+
+    /** Throws unless the store can be read as of {@code at}. */
+    public void checkReadable(long at) {
+        if (at > revision) throw new KvException(ErrorCode.FUTURE_REVISION, "revision " + at + " is a future revision: the store is at " + revision);
+        if (at < compactRevision) throw new KvException(ErrorCode.COMPACTED, "revision " + at + " has been compacted: the compact revision is " + compactRevision);
+    }
+
+    OpResult.Range rangeAt(RangeRequest r, long at) {
+        RangeRequest.SortOrder order = r.sortOrder();
+        if (order == RangeRequest.SortOrder.NONE && r.sortTarget() != RangeRequest.SortTarget.KEY) order = RangeRequest.SortOrder.ASCEND;
+        boolean byKey = r.sortTarget() == RangeRequest.SortTarget.KEY;
+        NavigableMap<byte[], Version> view = view(r.key(), r.rangeEnd());
+        if (byKey && order == RangeRequest.SortOrder.DESCEND) view = view.descendingMap();
+        // Sorting by anything but the key needs every key first; by key, the limit can cut while iterating.
+        long keep = byKey && r.limit() > 0 ? r.limit() : Long.MAX_VALUE;
+        List<KeyValue> kvs = new ArrayList<>();
+        long count = 0;
+        for (var e : view.entrySet()) {
+            Version v = at(e.getValue(), at);
+            if (v == null || v.isTombstone()) continue;
+            count++;
+            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.getKey(), v, r.keysOnly()));
+        }
+        if (!byKey && order != RangeRequest.SortOrder.NONE) {
+            Comparator<KeyValue> c = comparator(r.sortTarget());
+            kvs.sort(order == RangeRequest.SortOrder.DESCEND ? c.reversed() : c);
+            if (r.limit() > 0 && kvs.size() > r.limit()) kvs = new ArrayList<>(kvs.subList(0, (int) r.limit()));
+        }
+        return new OpResult.Range(kvs, !r.countOnly() && count > kvs.size(), count);
+    }
+
+    /** The live keys in a range as of the current revision (compares, deletes). */
+    List<KeyValue> live(byte[] key, byte[] rangeEnd) {
+        List<KeyValue> kvs = new ArrayList<>();
+        for (var e : view(key, rangeEnd).entrySet()) {
+            if (!e.getValue().isTombstone()) kvs.add(keyValue(e.getKey(), e.getValue(), false));
+        }
+        return kvs;
+    }
+
+    private static Comparator<KeyValue> comparator(RangeRequest.SortTarget target) {
+        Comparator<KeyValue> byKey = (a, b) -> Arrays.compareUnsigned(a.key(), b.key());
+        Comparator<KeyValue> first = switch (target) {
+            case KEY -> byKey;
+            case VERSION -> Comparator.comparingLong(KeyValue::version);
+            case CREATE -> Comparator.comparingLong(KeyValue::createRevision);
+            case MOD -> Comparator.comparingLong(KeyValue::modRevision);
+            case VALUE -> (a, b) -> Arrays.compareUnsigned(a.value(), b.value());
+        };
+        return first.thenComparing(byKey);
+    }
+
+    /** The keys of {@code [key, rangeEnd)} by etcd's conventions: no end, one key; "\0", every key from {@code key} on. */
+    private NavigableMap<byte[], Version> view(byte[] key, byte[] rangeEnd) {
+        if (rangeEnd.length == 0) return keys.subMap(key, true, key, true);
+        if (rangeEnd.length == 1 && rangeEnd[0] == 0) return keys.tailMap(key, true);
+        if (Arrays.compareUnsigned(key, rangeEnd) >= 0) return keys.subMap(key, true, key, false);
+        return keys.subMap(key, true, rangeEnd, false);
+    }
+
+    /** The newest version at or below {@code revision}, or null. */
+    private static Version at(Version newest, long revision) {
+        Version v = newest;
+        while (v != null && v.modRevision > revision) v = v.prev;
+        return v;
+    }
+
+    private static KeyValue keyValue(byte[] key, Version v, boolean keysOnly) {
+        return new KeyValue(key, v.createRevision, v.modRevision, v.version, keysOnly ? EMPTY : v.value);
+    }
+
+    // ------------------------------------------------------------------ writes (the loop thread only)
+
+    /**
+     * Starts the writes of one command: every put and delete in it gets revision {@link #revision()} + 1, which
+     * becomes the store's revision at {@link Write#end()} if anything was written (a delete that found nothing
+     * writes nothing, as in etcd).
+     */
+    public Write write() {
+        return new Write(revision + 1);
+    }
+
+    /** The writes of one command, all at one revision. */
+    public final class Write {
+        private final long at;
+        private boolean changed;
+
+        private Write(long at) {
+            this.at = at;
+        }
+
+        /** The revision reads inside this command see: its own writes included, as in an etcd transaction. */
+        public long readRevision() {
+            return changed ? at : revision;
+        }
+
+        /** Puts {@code value}; returns the key as it was (null when absent). */
+        public KeyValue put(byte[] key, byte[] value) {
+            Version head = keys.get(key);
+            boolean live = head != null && !head.isTombstone();
+            Version v = new Version(live ? head.createRevision : at, at, live ? head.version + 1 : 1, value, head);
+            keys.put(key, v);
+            if (live) digest -= hash(key, head);
+            else liveKeys++;
+            digest += hash(key, v);
+            if (head != null) written.add(key);
+            changed = true;
+            return live ? keyValue(key, head, false) : null;
+        }
+
+        /** Deletes the live keys of {@code [key, rangeEnd)}; returns them as they were. */
+        public List<KeyValue> deleteRange(byte[] key, byte[] rangeEnd) {
+            List<KeyValue> deleted = live(key, rangeEnd);
+            for (KeyValue kv : deleted) {
+                Version head = keys.get(kv.key());
+                keys.put(kv.key(), new Version(0, at, 0, null, head));
+                digest -= hash(kv.key(), head);
+                liveKeys--;
+                written.add(kv.key());
+                changed = true;
+            }
+            return deleted;
+        }
+
+        /** Ends the command: the store's revision moves to this command's if it wrote anything. */
+        public long end() {
+            if (changed) revision = at;
+            return revision;
+        }
+    }
+
+    /**
+     * Drops the history below {@code at}: every version a read at {@code at} or later can still see stays (for
+     * each key the newest version at or below {@code at}, unless it is a delete, and every newer one). Throws
+     * {@link KvException} when {@code at} is not above the compaction point or is beyond the current revision.
+     */
+    public void compact(long at) {
+        if (at <= compactRevision) throw new KvException(ErrorCode.COMPACTED, "revision " + at + " has been compacted: the compact revision is " + compactRevision);
+        if (at > revision) throw new KvException(ErrorCode.FUTURE_REVISION, "revision " + at + " is a future revision: the store is at " + revision);
+        compactRevision = at;
+        ArrayList<byte[]> stillWithHistory = new ArrayList<>();
+        for (byte[] key : written) {
+            Version head = keys.get(key);
+            if (head == null) continue; // an earlier duplicate of this key already removed it
+            Version trimmed = trim(head, at);
+            if (trimmed == null) {
+                keys.remove(key, head);
+                continue;
+            }
+            if (trimmed != head) keys.put(key, trimmed);
+            // Versions newer than the compaction point, or a delete, wait for a later compaction.
+            if (trimmed.prev != null || trimmed.isTombstone()) stillWithHistory.add(key);
+        }
+        written = stillWithHistory;
+    }
+
+    /** The chain {@code newest} with the versions no read at or after {@code at} can see removed; null if none is left. */
+    private static Version trim(Version newest, long at) {
+        ArrayList<Version> newer = new ArrayList<>();
+        Version v = newest;
+        while (v != null && v.modRevision > at) {
+            newer.add(v);
+            v = v.prev;
+        }
+        Version base = v == null || v.isTombstone() ? null : v;
+        boolean unchanged = v == null || (base != null && base.prev == null);
+        if (unchanged) return newest;
+        Version chain = base == null ? null : base.withPrev(null);
+        for (int i = newer.size() - 1; i >= 0; i--) chain = newer.get(i).withPrev(chain);
+        return chain;
+    }
+
+    /** Versions kept for {@code key}, newest first: for tests of compaction. */
+    int versionsOf(byte[] key) {
+        int n = 0;
+        for (Version v = keys.get(key); v != null; v = v.prev) n++;
+        return n;
+    }
+
+    /** Keys held, deleted ones not yet compacted away included: for tests of compaction. */
+    int keysHeld() {
+        return keys.size();
+    }
+
+    private static long hash(byte[] key, Version v) {
+        CRC32C crc = new CRC32C();
+        crc.update(key);
+        long k = crc.getValue();
+        crc.reset();
+        crc.update(v.value);
+        long h = (k << 32 | crc.getValue()) ^ ((long) key.length << 48) ^ v.value.length;
+        h = mix(h ^ mix(v.createRevision * 31 + v.modRevision) ^ v.version);
+        return h;
+    }
+
+    private static long mix(long h) {
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        h *= 0xc4ceb9fe1a85ec53L;
+        return h ^ (h >>> 33);
+    }
+}

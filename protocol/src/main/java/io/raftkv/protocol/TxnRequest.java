@@ -1,0 +1,22 @@
+package io.raftkv.protocol;
+
+import java.util.List;
+
+/**
+ * etcd's transaction: if every compare holds, the {@code success} operations run, else the {@code failure}
+ * ones; atomically, in one log entry, producing one revision if anything was written. A branch must not write
+ * one key twice (a put twice, or a put inside a deleted range).
+ */
+public record TxnRequest(List<Compare> compares, List<TxnOp> success, List<TxnOp> failure) {
+
+    public TxnRequest {
+        compares = List.copyOf(compares);
+        success = List.copyOf(success);
+        failure = List.copyOf(failure);
+    }
+
+    /** Operations in both branches and compares: what the node's txnOpsMax bounds. */
+    public int size() {
+        return compares.size() + success.size() + failure.size();
+    }
+}
