@@ -4,6 +4,11 @@ import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.RangeRequest;
+import io.raftkv.protocol.ResponseHeader;
+import io.raftkv.protocol.TxnOp;
+import io.raftkv.protocol.TxnRequest;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -106,6 +111,38 @@ public final class RaftKvClient implements AutoCloseable {
                 r -> r instanceof ClientResponse.Value v ? Optional.of(v.value()) : Optional.empty());
     }
 
+    /** A range read (etcd's Range): linearizable unless the request says serializable; retried freely. */
+    public CompletableFuture<ClientResponse.RangeResult> rangeAsync(RangeRequest request) {
+        return execute(id -> new ClientRequest.Range(id, request), false, r -> (ClientResponse.RangeResult) r);
+    }
+
+    /** A transaction; a write, so never retried once it may have been applied. */
+    public CompletableFuture<ClientResponse.TxnResult> txnAsync(TxnRequest request) {
+        return execute(id -> new ClientRequest.Txn(id, request), true, r -> (ClientResponse.TxnResult) r);
+    }
+
+    /** A put with etcd's options: {@code prevKv} returns the key as it was (a transaction without compares). */
+    public CompletableFuture<WithHeader<OpResult.Put>> putAsync(byte[] key, byte[] value, boolean prevKv) {
+        return txnAsync(new TxnRequest(List.of(), List.of(new TxnOp.Put(key, value, prevKv)), List.of()))
+                .thenApply(t -> new WithHeader<>(t.header(), (OpResult.Put) t.results().get(0)));
+    }
+
+    /** Deletes {@code key}, or every key of {@code [key, rangeEnd)} by etcd's range conventions; {@code prevKv} returns them. */
+    public CompletableFuture<WithHeader<OpResult.DeleteRange>> deleteRangeAsync(byte[] key, byte[] rangeEnd, boolean prevKv) {
+        return txnAsync(new TxnRequest(List.of(), List.of(new TxnOp.DeleteRange(key, rangeEnd, prevKv)), List.of()))
+                .thenApply(t -> new WithHeader<>(t.header(), (OpResult.DeleteRange) t.results().get(0)));
+    }
+
+    /** Drops the history below {@code revision}; the header names the store's revision. */
+    public CompletableFuture<ResponseHeader> compactAsync(long revision) {
+        return execute(id -> new ClientRequest.Compact(id, revision), true, r -> ((ClientResponse.Ok) r).header());
+    }
+
+    /** A transaction to build: {@code txn().If(...).Then(...).Else(...).commit()}. */
+    public Txn txn() {
+        return new Txn(this);
+    }
+
     /** The status of one node, asked directly (no redirect). */
     public CompletableFuture<ClientResponse.StatusResult> statusAsync(InetSocketAddress node) {
         CompletableFuture<ClientResponse.StatusResult> result = new CompletableFuture<>();
@@ -148,6 +185,26 @@ public final class RaftKvClient implements AutoCloseable {
     /** The value as UTF-8, or null when absent. Linearizable. */
     public String get(String key) {
         return get(utf8(key), false).map(v -> new String(v, StandardCharsets.UTF_8)).orElse(null);
+    }
+
+    public ClientResponse.RangeResult range(RangeRequest request) {
+        return await(rangeAsync(request));
+    }
+
+    public ClientResponse.TxnResult txn(TxnRequest request) {
+        return await(txnAsync(request));
+    }
+
+    public WithHeader<OpResult.Put> put(byte[] key, byte[] value, boolean prevKv) {
+        return await(putAsync(key, value, prevKv));
+    }
+
+    public WithHeader<OpResult.DeleteRange> deleteRange(byte[] key, byte[] rangeEnd, boolean prevKv) {
+        return await(deleteRangeAsync(key, rangeEnd, prevKv));
+    }
+
+    public ResponseHeader compact(long revision) {
+        return await(compactAsync(revision));
     }
 
     public ClientResponse.StatusResult status(InetSocketAddress node) {
@@ -212,7 +269,8 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     private static boolean isSuccess(ClientResponse r) {
-        return r instanceof ClientResponse.Ok || r instanceof ClientResponse.Value || r instanceof ClientResponse.NotFound;
+        return r instanceof ClientResponse.Ok || r instanceof ClientResponse.Value || r instanceof ClientResponse.NotFound
+                || r instanceof ClientResponse.RangeResult || r instanceof ClientResponse.TxnResult;
     }
 
     private <T> void handleAnswer(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
