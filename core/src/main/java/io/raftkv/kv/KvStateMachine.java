@@ -21,12 +21,22 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     private static final KeyValue MISSING = new KeyValue(new byte[0], 0, 0, 0, new byte[0]);
 
     private final MvccStore store = new MvccStore();
+    /** Bytes of key-values the ranges of one transaction may answer with; past it they are cut and say more. */
+    private final long resultBytesMax;
     private long appliedIndex;
 
-    /** Applies the entry at {@link #appliedIndex()} + 1; an entry already applied is skipped. */
+    public KvStateMachine(long resultBytesMax) {
+        this.resultBytesMax = resultBytesMax;
+    }
+
+    /** A state machine whose transaction answers are not bounded: tests and benchmarks. */
+    public KvStateMachine() {
+        this(Long.MAX_VALUE);
+    }
+
+    /** Applies the entry at {@link #appliedIndex()} + 1; any other index is a broken invariant and throws. */
     @Override
     public ApplyResult apply(Entry e) {
-        if (e.index() <= appliedIndex) return new ApplyResult.Nothing(store.revision());
         if (e.index() != appliedIndex + 1) throw new IllegalStateException("entry " + e.index() + " applied after " + appliedIndex);
         appliedIndex = e.index();
         if (e.isNoop()) return new ApplyResult.Nothing(store.revision());
@@ -66,10 +76,13 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         }
         MvccStore.Write w = store.write();
         List<OpResult> results = new ArrayList<>(branch.size());
+        long budget = resultBytesMax;
         for (TxnOp op : branch) {
             if (op instanceof TxnOp.Range r) {
                 long at = r.request().revision() != 0 ? r.request().revision() : w.readRevision();
-                results.add(store.rangeAt(r.request(), at));
+                OpResult.Range range = store.rangeAt(r.request(), at, budget, true);
+                for (KeyValue kv : range.kvs()) budget -= MvccStore.KEY_VALUE_OVERHEAD_BYTES + kv.key().length + kv.value().length;
+                results.add(range);
             } else if (op instanceof TxnOp.Put p) {
                 KeyValue prev = w.put(p.key(), p.value());
                 results.add(new OpResult.Put(p.prevKv() ? prev : null));

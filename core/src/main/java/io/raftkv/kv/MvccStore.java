@@ -100,10 +100,15 @@ public final class MvccStore {
      * A range read (etcd's Range): at {@code request.revision()}, or the current revision when it is 0. Throws
      * {@link KvException} for a revision below the compaction point or beyond the current revision.
      */
-    public OpResult.Range range(RangeRequest request) {
+    public OpResult.Range range(RangeRequest request, long resultBytesMax) {
         long at = request.revision() == 0 ? revision : request.revision();
         checkReadable(at);
-        return rangeAt(request, at);
+        return rangeAt(request, at, resultBytesMax, false);
+    }
+
+    /** A range with no bound on its result's size: tests. */
+    public OpResult.Range range(RangeRequest request) {
+        return range(request, Long.MAX_VALUE);
     }
 
     /** Throws unless the store can be read as of {@code at}. */
@@ -112,7 +117,15 @@ public final class MvccStore {
         if (at < compactRevision) throw new KvException(ErrorCode.COMPACTED, "revision " + at + " has been compacted: the compact revision is " + compactRevision);
     }
 
-    OpResult.Range rangeAt(RangeRequest r, long at) {
+    /** Bytes a key-value adds to an answer beside its key and value. */
+    static final int KEY_VALUE_OVERHEAD_BYTES = 4 + 8 * 3 + 4;
+
+    /**
+     * The range as of {@code at}. Its key-values may take {@code resultBytesMax} bytes in an answer: past that,
+     * {@code cut} keeps those that fit and says {@code more} (inside a transaction, whose writes are done and must be
+     * answered), else the read is refused with TOO_LARGE (a plain read: ask again with a limit).
+     */
+    OpResult.Range rangeAt(RangeRequest r, long at, long resultBytesMax, boolean cut) {
         RangeRequest.SortOrder order = r.sortOrder();
         if (order == RangeRequest.SortOrder.NONE && r.sortTarget() != RangeRequest.SortTarget.KEY) order = RangeRequest.SortOrder.ASCEND;
         boolean byKey = r.sortTarget() == RangeRequest.SortTarget.KEY;
@@ -132,6 +145,17 @@ public final class MvccStore {
             Comparator<KeyValue> c = comparator(r.sortTarget());
             kvs.sort(order == RangeRequest.SortOrder.DESCEND ? c.reversed() : c);
             if (r.limit() > 0 && kvs.size() > r.limit()) kvs = new ArrayList<>(kvs.subList(0, (int) r.limit()));
+        }
+        long bytes = 0;
+        for (int i = 0; i < kvs.size(); i++) {
+            bytes += KEY_VALUE_OVERHEAD_BYTES + kvs.get(i).key().length + kvs.get(i).value().length;
+            if (bytes <= resultBytesMax) continue;
+            if (!cut) {
+                throw new KvException(ErrorCode.TOO_LARGE, "the range's answer is over the limit of " + resultBytesMax + " bytes at "
+                        + (i + 1) + " of " + kvs.size() + " keys: ask with a limit, or keys only");
+            }
+            kvs = new ArrayList<>(kvs.subList(0, i));
+            break;
         }
         return new OpResult.Range(kvs, !r.countOnly() && count > kvs.size(), count);
     }

@@ -122,6 +122,8 @@ public final class EventLoop {
         try {
             c.register(channel.register(selector, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, c));
         } catch (IOException e) {
+            // The caller hears of this failure from the exception alone, not also from onClosed.
+            c.setHandler(NO_HANDLER);
             c.close(e.getMessage());
             throw e;
         }
@@ -156,6 +158,11 @@ public final class EventLoop {
     public void stop() {
         running = false;
         selector.wakeup();
+    }
+
+    /** False once {@link #stop()} was called: connections closing then are the loop's own doing. */
+    public boolean isRunning() {
+        return running;
     }
 
     private void turn() throws IOException {

@@ -66,6 +66,12 @@ public final class ReplicaDriver<R> {
     private final StateMachine<R> stateMachine;
     private final Listener<R> listener;
     private final InjectedDriverBug bug;
+    /**
+     * Read states kept waiting for apply at most. A follower whose apply lags may collect answers to reads whose
+     * clients gave up already; past this bound the oldest is dropped (its client's deadline answers it, if it
+     * still waits).
+     */
+    static final int READS_WAITING_MAX = 1 << 16;
     /** Read states released by the core, waiting for the applied index to reach them. */
     private final ArrayDeque<ReadState> readsWaitingForApply = new ArrayDeque<>();
 
@@ -103,7 +109,10 @@ public final class ReplicaDriver<R> {
                 }
                 listener.applied(e, stateMachine.apply(e));
             }
-            readsWaitingForApply.addAll(rd.readStates());
+            for (ReadState rs : rd.readStates()) {
+                if (readsWaitingForApply.size() == READS_WAITING_MAX) readsWaitingForApply.poll();
+                readsWaitingForApply.add(rs);
+            }
             serveReads();
             core.advance(rd);
         }

@@ -46,9 +46,10 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
      * counts {@code pendingRequestsMax} of them. {@code barrierRetryMs}: how often the start-up barrier asks again.
      * {@code txnOpsMax}: compares and operations of one transaction (etcd's --max-txn-ops). {@code commandBytesMax}:
      * the largest log entry a request may become, the size of the largest PUT, so that any entry fits one APPEND.
+     * {@code resultBytesMax}: key-values one answer may carry (a range over it is refused, or cut inside a transaction).
      */
     public record Limits(int pendingRequestsMax, long requestTimeoutMs, int keyBytesMax, int valueBytesMax, long barrierRetryMs,
-                         int txnOpsMax, long commandBytesMax) {
+                         int txnOpsMax, long commandBytesMax, long resultBytesMax) {
         public Limits {
             if (pendingRequestsMax < 1) throw new IllegalArgumentException("pendingRequestsMax must be at least 1");
             if (requestTimeoutMs < 1) throw new IllegalArgumentException("requestTimeoutMs must be at least 1");
@@ -58,6 +59,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             if (commandBytesMax < KvCommand.PUT_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax) {
                 throw new IllegalArgumentException("commandBytesMax must hold the largest PUT");
             }
+            if (resultBytesMax < 64L + keyBytesMax + valueBytesMax) throw new IllegalArgumentException("resultBytesMax must hold the largest key-value");
         }
     }
 
@@ -276,7 +278,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         }
         RangeRequest range = ((ClientRequest.Range) r).request();
         try {
-            OpResult.Range result = kv.store().range(range);
+            OpResult.Range result = kv.store().range(range, limits.resultBytesMax());
             return new ClientResponse.RangeResult(r.requestId(), h, result.kvs(), result.more(), result.count());
         } catch (KvException e) {
             return new ClientResponse.Error(r.requestId(), e.code(), e.getMessage());

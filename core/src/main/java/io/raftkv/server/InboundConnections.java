@@ -41,6 +41,9 @@ final class InboundConnections {
     private final EventLoop loop;
     private final Log log;
     private final int connectionsMax;
+    /** Clients may hold every connection but those the peer links need (one each way per peer). */
+    private final int clientsMax;
+    private int clients;
     private final long helloTimeoutMs;
     private final ClientRequests requests;
     private final Consumer<Message> core;
@@ -53,6 +56,7 @@ final class InboundConnections {
         this.loop = loop;
         this.log = log;
         this.connectionsMax = connectionsMax;
+        this.clientsMax = connectionsMax - 2 * (cluster.members().size() - 1);
         this.helloTimeoutMs = helloTimeoutMs;
         this.requests = requests;
         this.core = core;
@@ -66,7 +70,8 @@ final class InboundConnections {
         if (loop.connections() > connectionsMax) {
             refuse(c, "connection limit of " + connectionsMax + " reached");
         } else if (loop.timersFree() < 1) {
-            // Unreachable while the timer budget is derived from the limits (NodeOptions.timersMax); a refusal anyway.
+            // Unreachable while the timer budget is derived from the limits (NodeOptions.timersMax): a bug, said loudly.
+            log.error("the timer budget is spent with " + loop.connections() + " connections: a limit does not count its timers", null);
             refuse(c, "the node's timer budget is spent");
         } else {
             // A connection that never says what it is must not hold a connection slot forever.
@@ -107,6 +112,7 @@ final class InboundConnections {
         public void onClosed(Connection c, String reason) {
             // Pending requests of a closed client are answered into the void (Channel.reply drops them).
             if (role instanceof AwaitingHello hello) loop.cancel(hello.timerId());
+            if (role instanceof Client) clients--;
         }
 
         private void route(Connection c, byte type, ByteBuffer body) {
@@ -131,6 +137,11 @@ final class InboundConnections {
             if (type == FrameType.HELLO_CLIENT) {
                 int version = ClientCodec.decodeHelloClient(body);
                 if (version != ClientCodec.PROTOCOL_VERSION) throw new FrameException(ErrorCode.REFUSED, "protocol version " + version + " is not " + ClientCodec.PROTOCOL_VERSION);
+                if (clients >= clientsMax) {
+                    // Idle clients never time out: without this, they could take the slots of the peers' links.
+                    throw new FrameException(ErrorCode.REFUSED, "client connection limit of " + clientsMax + " reached (the rest is kept for peer links)");
+                }
+                clients++;
                 return new Client(response -> {
                     if (c.isOpen()) c.send(ClientCodec.response(response));
                 });

@@ -73,7 +73,7 @@ public final class Node {
                 .inflightMessagesMax(options.raftInflightMessagesMax())
                 .randomSeed(System.nanoTime());
         this.core = new RaftCore(config, storage);
-        KvStateMachine kv = new KvStateMachine();
+        KvStateMachine kv = new KvStateMachine(options.resultBytesMax());
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -87,7 +87,7 @@ public final class Node {
         };
         this.requests = new ClientRequests(id, cluster, core, kv, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
-                options.commandBytesMax()), new SecureRandom().nextLong(), bug);
+                options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.peers = new PeerLinks(loop, cluster, id, log);
         this.driver = new ReplicaDriver(core, peers, new WalDurableLog(wal, storage, marker), kv, requests);

@@ -30,8 +30,6 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     /** Timers the loop keeps besides those the limits count: the Raft tick, the start-up barrier, auto compaction. */
     public static final int FIXED_TIMERS = 3;
-    /** Bytes an answer adds to a value: the largest answer is a VALUE of valueBytesMax. */
-    static final int VALUE_FRAME_OVERHEAD_BYTES = 4 + 1 + 8 + 4;
     /** Bytes a PUT request adds to its key and value. */
     static final int PUT_FRAME_OVERHEAD_BYTES = 4 + 1 + 8 + 4 + 4;
     /** Raft's pipelining window per follower when the peer link's queue allows it. */
@@ -46,6 +44,14 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
      */
     public int timersMax(int peers) {
         return pendingRequestsMax + connectionsMax + peers + FIXED_TIMERS;
+    }
+
+    /**
+     * Key-value bytes one answer may carry: the answer must fit a frame and an accepted connection's queue, less what
+     * frames, headers and a transaction's per-operation results add around the key-values.
+     */
+    long resultBytesMax() {
+        return Math.min(frameBytesMax, clientOutboundBytesMax) - (256 + 16L * txnOpsMax);
     }
 
     /** The largest command a request may become in the log: the size of a PUT of the largest key and value. */
@@ -102,8 +108,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 + keyBytesMax + ") + valueBytesMax (" + valueBytesMax + ") + " + PUT_FRAME_OVERHEAD_BYTES + " bytes of frame");
         require(singleEntryAppendBytesMax() <= frameBytesMax + 4L, "frameBytesMax (" + frameBytesMax + ") must hold an APPEND of the largest entry ("
                 + singleEntryAppendBytesMax() + " bytes with keyBytesMax " + keyBytesMax + " and valueBytesMax " + valueBytesMax + ")");
-        require(clientOutboundBytesMax >= VALUE_FRAME_OVERHEAD_BYTES + (long) valueBytesMax, "clientOutboundBytesMax (" + clientOutboundBytesMax
-                + ") must hold the largest answer, a value of valueBytesMax (" + valueBytesMax + ") + " + VALUE_FRAME_OVERHEAD_BYTES + " bytes");
+        require(resultBytesMax() >= 64L + keyBytesMax + valueBytesMax, "frameBytesMax (" + frameBytesMax + ") and clientOutboundBytesMax ("
+                + clientOutboundBytesMax + ") must hold the largest answer: one key-value of keyBytesMax (" + keyBytesMax + ") + valueBytesMax ("
+                + valueBytesMax + ") with " + (256 + 16L * txnOpsMax + 64) + " bytes of frame, header and per-operation results");
         long appendBytes = Math.max(raftBytesPerMessageMax(), singleEntryAppendBytesMax());
         require(outboundBytesPerConnectionMax >= 2 * appendBytes, "outboundBytesPerConnectionMax (" + outboundBytesPerConnectionMax
                 + ") must hold two of the largest APPENDs (2 x " + appendBytes + " bytes)");

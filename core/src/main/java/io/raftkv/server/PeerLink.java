@@ -80,6 +80,7 @@ final class PeerLink implements Connection.Handler {
     @Override
     public void onClosed(Connection c, String reason) {
         connected = false;
+        if (!loop.isRunning()) return; // the node is stopping: no redial, no "peer is down" line
         retryLater(reason);
     }
 

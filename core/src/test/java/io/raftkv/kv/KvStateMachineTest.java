@@ -67,7 +67,7 @@ class KvStateMachineTest {
         Entry first = new Entry(1, 1, KvCommand.put(b("a"), b("1")).encode());
         kv.apply(first);
         kv.apply(new Entry(1, 2, new byte[0]));
-        kv.apply(first); // replayed: skipped
+        assertThrows(IllegalStateException.class, () -> kv.apply(first), "an entry applied twice is refused");
         assertEquals(2, store.revision());
         assertEquals(2, kv.appliedIndex());
         assertThrows(IllegalStateException.class, () -> kv.apply(new Entry(1, 4, new byte[0])), "a gap is refused");
@@ -196,6 +196,23 @@ class KvStateMachineTest {
         assertEquals(ErrorCode.COMPACTED, assertInstanceOf(ApplyResult.Refused.class, r).code());
         assertEquals(before, store.revision());
         assertNull(store.get(b("b")));
+    }
+
+    @Test
+    void answersAreBoundedInBytes() {
+        for (int i = 0; i < 10; i++) put("big/" + i, "x".repeat(100));
+        KvException tooLarge = assertThrows(KvException.class, () -> store.range(RangeRequest.prefix(b("big/")), 500));
+        assertEquals(ErrorCode.TOO_LARGE, tooLarge.code(), "a plain read over the bound is refused: ask with a limit");
+        assertEquals(3, store.range(RangeRequest.prefix(b("big/")).withLimit(3), 500).kvs().size());
+
+        KvStateMachine bounded = new KvStateMachine(500);
+        for (int i = 0; i < 10; i++) bounded.apply(new Entry(1, i + 1, KvCommand.put(b("big/" + i), b("x".repeat(100))).encode()));
+        ApplyResult.TxnDone t = assertInstanceOf(ApplyResult.TxnDone.class, bounded.apply(new Entry(1, 11, new KvCommand.Txn(new TxnRequest(List.of(),
+                List.of(new TxnOp.Put(b("w"), b("1"), false), new TxnOp.Range(RangeRequest.prefix(b("big/")))), List.of())).encode())));
+        OpResult.Range cut = (OpResult.Range) t.results().get(1);
+        assertTrue(cut.kvs().size() < 10 && cut.more(), "inside a transaction, whose write is done, the range is cut and says more");
+        assertEquals(10, cut.count());
+        assertArrayEquals(b("1"), bounded.get(b("w")));
     }
 
     @Test

@@ -46,6 +46,7 @@ class NodeOptionsTest {
     void aClientQueueTooSmallForTheLargestAnswerIsRefused() {
         String m = refusal(with(D.frameBytesMax(), D.valueBytesMax(), D.connectionsMax(), 1 << 20, D.outboundBytesPerConnectionMax()), 2);
         assertTrue(m.contains("clientOutboundBytesMax (1048576) must hold the largest answer"), m);
+        assertTrue(D.resultBytesMax() < D.frameBytesMax(), "an answer of resultBytesMax key-value bytes fits a frame with its headers");
     }
 
     @Test

@@ -10,6 +10,8 @@ import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.RangeRequest;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.InjectedBug;
@@ -76,7 +78,7 @@ public final class Simulation {
     static final long RECOVERY_MS_MAX = 50 * ELECTION_TICKS * TICK_MS;
     /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
     static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS, 16,
-            KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024);
+            KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024, 1 << 16);
 
     /** A request in flight to a node, as the event trace shows it. */
     private record RequestLabel(int clientId, ClientRequest request, int node) {
@@ -326,8 +328,18 @@ public final class Simulation {
 
     private void handleRequest(SimNode n, SimClient c, ClientRequest request) {
         if (!n.up) return;
-        n.life.requests().handle(response -> reply(n, c, response), request);
+        n.life.requests().handle(once(request, response -> reply(n, c, response)), request);
         process(n);
+    }
+
+    /** A channel that fails the run if the request table answers one request twice. */
+    private static ClientRequests.Channel once(ClientRequest request, ClientRequests.Channel channel) {
+        boolean[] answered = {false};
+        return response -> {
+            if (answered[0]) SafetyChecker.fail("the request " + describe(request) + " was answered twice, the second time " + describe(response));
+            answered[0] = true;
+            channel.reply(response);
+        };
     }
 
     private void reply(SimNode from, SimClient c, ClientResponse response) {
@@ -379,7 +391,7 @@ public final class Simulation {
         if (n.up) {
             long applied = n.kv().appliedIndex();
             ClientRequest.Get get = new ClientRequest.Get(0, ("k" + random.nextInt(options.keys())).getBytes(StandardCharsets.UTF_8), true);
-            n.life.requests().handle(response -> {
+            n.life.requests().handle(once(get, response -> {
                 if (response instanceof ClientResponse.Value || response instanceof ClientResponse.NotFound) {
                     if (applied < n.serializableServedAt) {
                         SafetyChecker.fail("node " + n.id + " served a serializable read at applied index " + applied
@@ -389,7 +401,7 @@ public final class Simulation {
                 } else if (!(response instanceof ClientResponse.Error e && e.code() == ErrorCode.UNAVAILABLE)) {
                     SafetyChecker.fail("a serializable read at node " + n.id + " was answered " + response);
                 }
-            }, get);
+            }), get);
             process(n);
         }
         events.after(20 + random.nextInt(60), "serializable read", this::serializableRead);
@@ -544,16 +556,22 @@ public final class Simulation {
         throw new SimulationFailure("no recovery: " + RECOVERY_MS_MAX + "ms after healing, no proposal was applied on every node");
     }
 
-    /** With no more proposals, every node applies the same log and holds the same map. */
+    /**
+     * With no more proposals, every node applies the same log and holds the same store, key by key with every
+     * revision; and every request table has answered everything it took.
+     */
     private void checkConvergence() {
         runFor(5 * ELECTION_TICKS * TICK_MS);
+        RangeRequest everything = RangeRequest.range(RangeRequest.FROM_KEY, RangeRequest.FROM_KEY);
         KvStateMachine first = nodes.get(0).kv();
+        List<KeyValue> firstKeys = first.store().range(everything).kvs();
         for (SimNode n : nodes) {
             KvStateMachine kv = n.kv();
             if (kv.appliedIndex() != first.appliedIndex()) throw new SimulationFailure("nodes did not converge: n1 applied " + first.appliedIndex() + ", n" + n.id + " " + kv.appliedIndex());
-            if (kv.hash() != first.hash() || kv.size() != first.size()) {
-                throw new SimulationFailure("nodes 1 and " + n.id + " applied up to " + kv.appliedIndex() + " but hold different maps");
+            if (kv.revision() != first.revision() || !kv.store().range(everything).kvs().equals(firstKeys)) {
+                throw new SimulationFailure("nodes 1 and " + n.id + " applied up to " + kv.appliedIndex() + " but hold different stores");
             }
+            if (n.life.requests().pending() != 0) throw new SimulationFailure("n" + n.id + " still holds " + n.life.requests().pending() + " requests it never answered");
         }
     }
 
