@@ -105,8 +105,10 @@ public final class LinearizabilityChecker {
         private final int knownCount;
         /** Register values as small ints so that a state is cheap to hash; index 0 is "absent". */
         private final List<String> valueNames = new ArrayList<>();
-        /** The value a PUT or DELETE leaves in the register, or the value a GET read. */
+        /** The value a PUT, DELETE or CAS leaves in the register, or the value a GET read. */
         private final int[] opValue;
+        /** The value a GET read or a CAS expected, NONE for blind writes: what the register must hold for it. */
+        private final int[] opRead;
         /** Per register value, the unknown-outcome writes leaving it, in call order. */
         private final int[][] unknownWritersByValue;
         /** Per register value, how many of those writes are linearized; always the first ones (see run). */
@@ -165,19 +167,18 @@ public final class LinearizabilityChecker {
             valueNames.add(null);
             Map<String, Integer> valueIds = new HashMap<>();
             opValue = new int[opCount];
+            opRead = new int[opCount];
             for (int i = 0; i < opCount; i++) {
                 Operation operation = ops[i];
                 String value = switch (operation.kind()) {
-                    case PUT -> operation.input();
+                    case PUT, CAS -> operation.input();
                     case DELETE -> null;
                     case GET -> operation.output();
                 };
-                if (value != null) {
-                    opValue[i] = valueIds.computeIfAbsent(value, v -> {
-                        valueNames.add(v);
-                        return valueNames.size() - 1;
-                    });
-                }
+                opValue[i] = valueId(valueIds, value);
+                // An unknown-outcome CAS is checked as an unknown PUT: it reads nothing.
+                boolean reads = operation.kind() == Kind.GET || operation.kind() == Kind.CAS && i < knownCount;
+                opRead[i] = reads ? valueId(valueIds, operation.output()) : NONE;
             }
             int[] writerCounts = new int[valueNames.size()];
             for (int i = knownCount; i < opCount; i++) {
@@ -314,9 +315,9 @@ public final class LinearizabilityChecker {
                         lifting = entry;
                     }
                 } else if (!mustRead) {
-                    // Only a GET is rejected outside mustRead: it read a value the register lacks,
+                    // Only a GET or a CAS is rejected outside mustRead: it needs a value the register lacks,
                     // which an unknown-outcome write may supply.
-                    int value = opValue[op];
+                    int value = opRead[op];
                     int writersUsed = unknownWritersUsed[value];
                     if (writersUsed < unknownWritersByValue[value].length) {
                         int writer = unknownWritersByValue[value][writersUsed];
@@ -362,13 +363,26 @@ public final class LinearizabilityChecker {
             return event;
         }
 
-        /** The register value after linearizing the known-outcome call {@code op} next, or REJECTED. */
-        private int stepOrReject(int op, int state, boolean mustRead) {
-            int value = opValue[op];
-            if (ops[op].kind() == Kind.GET) {
-                return value == state ? state : REJECTED;
+        private int valueId(Map<String, Integer> valueIds, String value) {
+            if (value == null) {
+                return ABSENT;
             }
-            return mustRead ? REJECTED : value;
+            return valueIds.computeIfAbsent(value, v -> {
+                valueNames.add(v);
+                return valueNames.size() - 1;
+            });
+        }
+
+        /**
+         * The register value after linearizing the known-outcome call {@code op} next, or REJECTED. A GET or a CAS
+         * needs the register to hold what it read; a CAS also writes, and as an observer it may follow an
+         * unknown-outcome write directly (mustRead).
+         */
+        private int stepOrReject(int op, int state, boolean mustRead) {
+            if (opRead[op] != NONE) {
+                return opRead[op] == state ? opValue[op] : REJECTED;
+            }
+            return mustRead ? REJECTED : opValue[op];
         }
 
         /** Marks {@code op} linearized if the resulting state is new (and counts it), else leaves it unmarked. */
@@ -529,12 +543,12 @@ public final class LinearizabilityChecker {
         }
 
         private String whyNotNext(int op, boolean[] inPrefix, long blockingTime) {
-            if (ops[op].kind() != Kind.GET || opValue[op] == bestPrefixState) {
+            if (opRead[op] == NONE || opRead[op] == bestPrefixState) {
                 return "fits here, but every continuation after it fails";
             }
-            String why = "reads " + Operation.showValue(valueNames.get(opValue[op])) + " but the register holds "
-                    + Operation.showValue(valueNames.get(bestPrefixState));
-            for (int writer : unknownWritersByValue[opValue[op]]) {
+            String why = (ops[op].kind() == Kind.CAS ? "expects " : "reads ") + Operation.showValue(valueNames.get(opRead[op]))
+                    + " but the register holds " + Operation.showValue(valueNames.get(bestPrefixState));
+            for (int writer : unknownWritersByValue[opRead[op]]) {
                 if (!inPrefix[writer] && ops[writer].invokeTime() <= blockingTime) {
                     return why + " (" + ops[writer] + " could write it here, but that leads to a dead end too)";
                 }

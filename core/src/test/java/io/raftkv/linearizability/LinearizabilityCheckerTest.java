@@ -1,5 +1,6 @@
 package io.raftkv.linearizability;
 
+import static io.raftkv.linearizability.Operation.cas;
 import static io.raftkv.linearizability.Operation.delete;
 import static io.raftkv.linearizability.Operation.deleteUnknown;
 import static io.raftkv.linearizability.Operation.get;
@@ -26,6 +27,42 @@ import org.junit.jupiter.api.Test;
 class LinearizabilityCheckerTest {
 
     // ---- histories a correct store can produce ----
+
+    // ---- compare-and-swap: a read of what it expected and a write, at one point ----
+
+    @Test
+    void compareAndSwapsChainedOnTheValuesTheyFound() {
+        assertLinearizable(List.of(
+                put(1, "c", "0", 0, 1),
+                cas(1, "c", "0", "1", 2, 5),
+                cas(2, "c", "1", "2", 3, 6),   // concurrent with the first: it may follow it
+                get(1, "c", "2", 7, 8)));
+    }
+
+    @Test
+    void twoCompareAndSwapsCannotBothWinOnOneValue() {
+        assertViolation("c", List.of(
+                put(1, "c", "0", 0, 1),
+                cas(1, "c", "0", "1", 2, 5),
+                cas(2, "c", "0", "2", 3, 6)));
+    }
+
+    @Test
+    void aCompareAndSwapMayFindAnUnknownOutcomeWrite() {
+        assertLinearizable(List.of(
+                put(1, "c", "0", 0, 1),
+                putUnknown(2, "c", "x", 2),
+                cas(1, "c", "x", "y", 3, 4),
+                get(1, "c", "y", 5, 6)));
+    }
+
+    @Test
+    void aCompareAndSwapCannotFindAValueOverwrittenBeforeIt() {
+        assertViolation("c", List.of(
+                put(1, "c", "0", 0, 1),
+                put(1, "c", "1", 2, 3),
+                cas(2, "c", "0", "2", 4, 5)));
+    }
 
     @Test
     void emptyHistoryIsLinearizable() {
@@ -352,13 +389,15 @@ class LinearizabilityCheckerTest {
             for (int op = 0; op < opCount; op++) {
                 long invoke = random.nextInt(10);
                 long complete = random.nextInt(5) == 0 ? Operation.UNKNOWN : invoke + random.nextInt(6);
-                int dice = random.nextInt(10);
+                int dice = random.nextInt(12);
                 if (dice < 4) {
                     history.add(put(op, "x", values[1 + random.nextInt(3)], invoke, complete));
                 } else if (dice < 6) {
                     history.add(delete(op, "x", invoke, complete));
-                } else {
+                } else if (dice < 10) {
                     history.add(get(op, "x", values[random.nextInt(4)], invoke, complete));
+                } else {
+                    history.add(cas(op, "x", values[1 + random.nextInt(3)], values[1 + random.nextInt(3)], invoke, complete));
                 }
             }
             boolean expected = bruteForceLinearizable(history);
@@ -392,11 +431,15 @@ class LinearizabilityCheckerTest {
             }
             Operation call = calls.get(i);
             String after = switch (call.kind()) {
-                case PUT -> call.input();
+                case PUT, CAS -> call.input();
                 case DELETE -> null;
                 case GET -> register;
             };
             if (call.kind() == Kind.GET && !java.util.Objects.equals(call.output(), register)) {
+                continue;
+            }
+            // A CAS whose outcome is unknown is checked as an unknown PUT, as the checker does.
+            if (call.kind() == Kind.CAS && !call.unknown() && !java.util.Objects.equals(call.output(), register)) {
                 continue;
             }
             placed[i] = true;

@@ -11,13 +11,18 @@ import java.util.Objects;
  * {@code completeTime == UNKNOWN}: it may have taken effect at any time after its invocation,
  * or never.
  *
- * @param input the value a PUT writes; null for DELETE and GET
- * @param output the value a GET returned, null when the key was absent; ignored for PUT and DELETE
+ * <p>A CAS is a compare-and-swap that succeeded: it found {@code output} in the register and wrote
+ * {@code input}, atomically. One that failed observed the register instead, so it is recorded as a GET of
+ * what it found. One whose outcome is unknown is checked as an unknown PUT of {@code input}: a weaker
+ * check (it lets it apply whatever the register held), never a false alarm.
+ *
+ * @param input the value a PUT or a CAS writes; null for DELETE and GET
+ * @param output the value a GET returned (null when the key was absent), or the value a CAS expected; ignored for PUT and DELETE
  */
 public record Operation(
         int clientId, Kind kind, String key, String input, String output, long invokeTime, long completeTime) {
 
-    public enum Kind { PUT, DELETE, GET }
+    public enum Kind { PUT, DELETE, GET, CAS }
 
     /** The completeTime of a call whose outcome the client never learned. */
     public static final long UNKNOWN = Long.MAX_VALUE;
@@ -28,11 +33,14 @@ public record Operation(
     public Operation {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(key, "key");
-        if (kind == Kind.PUT && input == null) {
+        if ((kind == Kind.PUT || kind == Kind.CAS) && input == null) {
             // null means "absent" in the register model, so a PUT of null would be a DELETE in disguise.
-            throw new IllegalArgumentException("PUT needs a non-null value: " + key);
+            throw new IllegalArgumentException(kind + " needs a non-null value: " + key);
         }
-        if (kind != Kind.PUT && input != null) {
+        if (kind == Kind.CAS && output == null) {
+            throw new IllegalArgumentException("CAS needs the non-null value it expected: " + key);
+        }
+        if (kind != Kind.PUT && kind != Kind.CAS && input != null) {
             throw new IllegalArgumentException(kind + " takes no input value: " + key);
         }
         if (invokeTime == UNKNOWN) {
@@ -70,6 +78,11 @@ public record Operation(
         return get(clientId, key, null, invokeTime, UNKNOWN);
     }
 
+    /** A compare-and-swap that found {@code expected} and wrote {@code value}. */
+    public static Operation cas(int clientId, String key, String expected, String value, long invokeTime, long completeTime) {
+        return new Operation(clientId, Kind.CAS, key, value, expected, invokeTime, completeTime);
+    }
+
     /** True when the client never learned whether this call took effect. */
     public boolean unknown() {
         return completeTime == UNKNOWN;
@@ -86,6 +99,7 @@ public record Operation(
         text.append("client ").append(clientId).append(' ').append(kind).append(' ').append(quote(key));
         switch (kind) {
             case PUT -> text.append(" = ").append(quote(input));
+            case CAS -> text.append(" ").append(quote(output)).append(" -> ").append(quote(input));
             case GET -> text.append(" -> ").append(unknown() ? "?" : showValue(output));
             case DELETE -> { }
         }

@@ -11,6 +11,7 @@ import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
@@ -29,6 +30,8 @@ import io.raftkv.server.InjectedRequestBug;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.IntStream;
@@ -69,7 +72,8 @@ public final class Simulation {
     }
 
     /** What a passing run covered. */
-    public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits) { }
+    public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits,
+                        long ranges, long swapsWon, long swapsLost) { }
 
     static final long TICK_MS = 10;
     static final int ELECTION_TICKS = 10;
@@ -118,6 +122,9 @@ public final class Simulation {
     private long faults;
     private long crashes;
     private long unknownOps;
+    private long ranges;
+    private long swapsWon;
+    private long swapsLost;
     /** Drawn per run, so that seeds cover one-entry appends and deep pipelines alike. */
     private final int entriesPerMessageMax;
     private final int inflightMessagesMax;
@@ -155,7 +162,7 @@ public final class Simulation {
             long commits = checkRecovery();
             checkConvergence();
             checkLinearizable();
-            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits);
+            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost);
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -300,13 +307,16 @@ public final class Simulation {
         long opId = c.nextOpId();
         String key = "k" + random.nextInt(options.keys());
         int dice = random.nextInt(100);
-        SimClient.Kind kind = dice < 45 ? SimClient.Kind.PUT : dice < 55 ? SimClient.Kind.DELETE : SimClient.Kind.GET;
-        String value = kind == SimClient.Kind.PUT ? "v" + c.id + "." + c.seq : null;
-        SimClient.Op op = new SimClient.Op(opId, kind, key, value, historyClock++, events.nowMs() + OP_TIMEOUT_MS);
+        SimClient.Kind kind = dice < 35 ? SimClient.Kind.PUT : dice < 45 ? SimClient.Kind.DELETE : dice < 70 ? SimClient.Kind.GET
+                : dice < 80 ? SimClient.Kind.RANGE : SimClient.Kind.CAS;
+        String value = kind == SimClient.Kind.PUT || kind == SimClient.Kind.CAS ? "v" + c.id + "." + c.seq : null;
+        String seen = c.lastSeen.get(key);
+        String expected = kind == SimClient.Kind.CAS ? (seen != null ? seen : SimClient.NEVER_WRITTEN) : null;
+        SimClient.Op op = new SimClient.Op(opId, kind, key, value, expected, historyClock++, events.nowMs() + OP_TIMEOUT_MS);
         c.current = op;
         sendRequest(c, op, c.leaderHint != 0 ? c.leaderHint : 1 + random.nextInt(options.nodes()));
         events.after(OP_TIMEOUT_MS, "client" + c.id + " deadline op" + opId, () -> {
-            if (c.current == op) finish(c, op, null, true);
+            if (c.current == op) finishUnknown(c, op);
         });
     }
 
@@ -351,14 +361,44 @@ public final class Simulation {
         SimClient.Op op = c.current;
         if (op == null || op.opId != response.requestId()) return;
         if (response instanceof ClientResponse.Ok) {
-            if (!op.isWrite()) SafetyChecker.fail("a read of " + op + " was answered OK");
-            finish(c, op, null, false);
+            if (op.kind != SimClient.Kind.PUT && op.kind != SimClient.Kind.DELETE) SafetyChecker.fail(op + " was answered OK");
+            if (op.kind == SimClient.Kind.PUT) c.lastSeen.put(op.key, op.value);
+            finish(c, List.of(new Operation(c.id, Operation.Kind.valueOf(op.kind.name()), op.key, op.value, null, op.invokedAt, historyClock++)));
         } else if (response instanceof ClientResponse.Value v) {
-            if (op.isWrite()) SafetyChecker.fail("a write " + op + " was answered with a value");
-            finish(c, op, new String(v.value(), StandardCharsets.UTF_8), false);
+            if (op.kind != SimClient.Kind.GET) SafetyChecker.fail(op + " was answered with a value");
+            finish(c, List.of(read(c, op, op.key, new String(v.value(), StandardCharsets.UTF_8))));
         } else if (response instanceof ClientResponse.NotFound) {
-            if (op.isWrite()) SafetyChecker.fail("a write " + op + " was answered NOT_FOUND");
-            finish(c, op, null, false);
+            if (op.kind != SimClient.Kind.GET) SafetyChecker.fail(op + " was answered NOT_FOUND");
+            finish(c, List.of(read(c, op, op.key, null)));
+        } else if (response instanceof ClientResponse.RangeResult range) {
+            if (op.kind != SimClient.Kind.RANGE) SafetyChecker.fail(op + " was answered with a range");
+            // A range is checked as a read of each key at the same moment: each key's history must stay linearizable.
+            Map<String, String> found = new HashMap<>();
+            for (KeyValue kv : range.kvs()) found.put(new String(kv.key(), StandardCharsets.UTF_8), new String(kv.value(), StandardCharsets.UTF_8));
+            if (range.count() != found.size() || range.more()) SafetyChecker.fail(op + " was answered with " + range.count() + " keys, more=" + range.more());
+            List<Operation> reads = new ArrayList<>();
+            long completed = historyClock++;
+            ranges++;
+            for (int k = 0; k < options.keys(); k++) {
+                String key = SimClient.KEY_PREFIX + k;
+                c.lastSeen.put(key, found.get(key));
+                reads.add(Operation.get(c.id, key, found.get(key), op.invokedAt, completed));
+            }
+            finish(c, reads);
+        } else if (response instanceof ClientResponse.TxnResult txn) {
+            if (op.kind != SimClient.Kind.CAS) SafetyChecker.fail(op + " was answered with a transaction's result");
+            if (txn.succeeded()) {
+                swapsWon++;
+                c.lastSeen.put(op.key, op.value);
+                finish(c, List.of(Operation.cas(c.id, op.key, op.expected, op.value, op.invokedAt, historyClock++)));
+            } else {
+                // The swap did not happen: the failure branch read the key, at the same point as the compare.
+                swapsLost++;
+                List<KeyValue> kvs = ((OpResult.Range) txn.results().get(0)).kvs();
+                String value = kvs.isEmpty() ? null : new String(kvs.get(0).value(), StandardCharsets.UTF_8);
+                if (op.expected.equals(value)) SafetyChecker.fail(op + " failed though the key held what it expected");
+                finish(c, List.of(read(c, op, op.key, value)));
+            }
         } else if (response instanceof ClientResponse.NotLeader n) {
             c.leaderHint = n.leaderId();
             retry(c, op, n.leaderId());
@@ -370,7 +410,7 @@ public final class Simulation {
                     retry(c, op, 0);
                 }
                 case ErrorCode.TIMEOUT -> {
-                    if (op.isWrite()) finish(c, op, null, true); else retry(c, op, 0);
+                    if (op.isWrite()) finishUnknown(c, op); else retry(c, op, 0);
                 }
                 default -> SafetyChecker.fail("a well-formed request " + op + " was refused: " + e);
             }
@@ -414,24 +454,38 @@ public final class Simulation {
         });
     }
 
-    private void finish(SimClient c, SimClient.Op op, String value, boolean timedOut) {
+    /** A read of {@code key} this client saw, for the history; the client remembers it for its next CAS. */
+    private Operation read(SimClient c, SimClient.Op op, String key, String value) {
+        c.lastSeen.put(key, value);
+        return Operation.get(c.id, key, value, op.invokedAt, historyClock++);
+    }
+
+    /** The operation completed; {@code observed} is what it adds to the history. */
+    private void finish(SimClient c, List<Operation> observed) {
         c.current = null;
-        long completed = timedOut ? Operation.UNKNOWN : historyClock++;
-        if (timedOut) {
-            c.leaderHint = 0;
-            unknownOps++;
-        }
-        // A read that timed out tells nothing; a write that timed out may or may not have happened.
-        if (!(timedOut && !op.isWrite())) {
-            history.add(new Operation(c.id, Operation.Kind.valueOf(op.kind.name()), op.key, op.value, value, op.invokedAt, completed));
-        }
+        history.addAll(observed);
         events.after(random.nextInt(20), "client" + c.id + " next", () -> nextOperation(c));
+    }
+
+    /** No answer before the deadline: a write may or may not have happened; a read tells nothing. */
+    private void finishUnknown(SimClient c, SimClient.Op op) {
+        c.leaderHint = 0;
+        unknownOps++;
+        List<Operation> observed = List.of();
+        if (op.isWrite()) {
+            observed = List.of(new Operation(c.id, Operation.Kind.valueOf(op.kind.name()), op.key, op.value, op.expected, op.invokedAt,
+                    Operation.UNKNOWN));
+            c.lastSeen.remove(op.key);
+        }
+        finish(c, observed);
     }
 
     private static String describe(ClientRequest r) {
         if (r instanceof ClientRequest.Put p) return r.requestId() + " PUT " + utf8(p.key()) + "=" + utf8(p.value());
         if (r instanceof ClientRequest.Delete d) return r.requestId() + " DELETE " + utf8(d.key());
         if (r instanceof ClientRequest.Get g) return r.requestId() + " GET " + utf8(g.key());
+        if (r instanceof ClientRequest.Range range) return r.requestId() + " RANGE " + utf8(range.request().key()) + ".." + utf8(range.request().rangeEnd());
+        if (r instanceof ClientRequest.Txn) return r.requestId() + " TXN";
         return r.toString();
     }
 
@@ -440,6 +494,8 @@ public final class Simulation {
         if (r instanceof ClientResponse.Ok) return r.requestId() + " OK";
         if (r instanceof ClientResponse.NotFound) return r.requestId() + " NOT_FOUND";
         if (r instanceof ClientResponse.NotLeader n) return r.requestId() + " NOT_LEADER " + n.leaderId();
+        if (r instanceof ClientResponse.RangeResult range) return r.requestId() + " RANGE_RESULT " + range.count() + " keys at " + range.header().revision();
+        if (r instanceof ClientResponse.TxnResult t) return r.requestId() + " TXN_RESULT " + (t.succeeded() ? "succeeded" : "failed") + " at " + t.header().revision();
         return r.requestId() + " " + r;
     }
 
