@@ -23,10 +23,17 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     private final MvccStore store = new MvccStore();
     /** Bytes of key-values the ranges of one transaction may answer with; past it they are cut and say more. */
     private final long resultBytesMax;
+    private final InjectedKvBug bug;
     private long appliedIndex;
 
     public KvStateMachine(long resultBytesMax) {
+        this(resultBytesMax, InjectedKvBug.NONE);
+    }
+
+    /** Tests only: a state machine with a deliberate bug. */
+    public KvStateMachine(long resultBytesMax, InjectedKvBug bug) {
         this.resultBytesMax = resultBytesMax;
+        this.bug = bug;
     }
 
     /** A state machine whose transaction answers are not bounded: tests and benchmarks. */
@@ -96,6 +103,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
 
     /** etcd's compare: every live key of the range must satisfy it; a missing key has zero revisions and no value. */
     private boolean holds(Compare c) {
+        if (bug == InjectedKvBug.COMPARES_ALWAYS_HOLD) return true;
         List<KeyValue> kvs = store.live(c.key(), c.rangeEnd());
         if (kvs.isEmpty()) return c.target() != Compare.Target.VALUE && c.result().holds(compare(c, MISSING));
         for (KeyValue kv : kvs) if (!c.result().holds(compare(c, kv))) return false;

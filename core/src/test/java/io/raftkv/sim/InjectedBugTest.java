@@ -1,5 +1,6 @@
 package io.raftkv.sim;
 
+import io.raftkv.kv.InjectedKvBug;
 import io.raftkv.raft.InjectedBug;
 import io.raftkv.replica.InjectedDriverBug;
 import io.raftkv.server.InjectedRequestBug;
@@ -11,8 +12,8 @@ import java.util.function.LongFunction;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The simulator's checks bite: with a deliberate safety bug switched on in the core, in the replica driver
- * or in the client request table the node runs, some seed fails.
+ * The simulator's checks bite: with a deliberate safety bug switched on in the core, in the replica driver,
+ * in the client request table or in the state machine the node runs, some seed fails.
  * (The Figure 8 bug, {@link InjectedBug#COMMIT_PREVIOUS_TERM_BY_COUNTING}, needs a schedule too precise for
  * random faults to hit often; {@code ElectionAndCommitTest} scripts it.)
  */
@@ -37,6 +38,12 @@ class InjectedBugTest {
     @EnumSource(value = InjectedRequestBug.class, names = {"LINEARIZABLE_READS_FROM_LOCAL_MAP", "NO_STARTUP_BARRIER"})
     void simulatorFindsTheRequestTableBug(InjectedRequestBug bug) {
         assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withRequestBug(bug));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = InjectedKvBug.class, names = "COMPARES_ALWAYS_HOLD")
+    void simulatorFindsTheStateMachineBug(InjectedKvBug bug) {
+        assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withKvBug(bug));
     }
 
     private static void assertSomeSeedFails(String bug, LongFunction<Simulation.Options> options) {

@@ -1,6 +1,7 @@
 package io.raftkv.sim;
 
 import io.raftkv.kv.ApplyResult;
+import io.raftkv.kv.InjectedKvBug;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.linearizability.CheckResult;
@@ -48,26 +49,31 @@ public final class Simulation {
 
     /** What one run does; {@link #forSeed(long)} derives everything but the seed's own randomness. */
     public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
-                          InjectedRequestBug requestBug) {
+                          InjectedRequestBug requestBug, InjectedKvBug kvBug) {
 
         public static Options forSeed(long seed) {
-            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE, InjectedRequestBug.NONE);
+            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE, InjectedRequestBug.NONE,
+                    InjectedKvBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, b, driverBug, requestBug);
+            return new Options(seed, nodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug);
         }
 
         public Options withDriverBug(InjectedDriverBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, bug, b, requestBug);
+            return new Options(seed, nodes, faultsMs, clients, keys, bug, b, requestBug, kvBug);
         }
 
         public Options withRequestBug(InjectedRequestBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, bug, driverBug, b);
+            return new Options(seed, nodes, faultsMs, clients, keys, bug, driverBug, b, kvBug);
+        }
+
+        public Options withKvBug(InjectedKvBug b) {
+            return new Options(seed, nodes, faultsMs, clients, keys, bug, driverBug, requestBug, b);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, ms, clients, keys, bug, driverBug, requestBug);
+            return new Options(seed, nodes, ms, clients, keys, bug, driverBug, requestBug, kvBug);
         }
     }
 
@@ -172,7 +178,7 @@ public final class Simulation {
         java.io.StringWriter stack = new java.io.StringWriter();
         if (!(e instanceof SimulationFailure)) e.printStackTrace(new java.io.PrintWriter(stack));
         return "simulation failed: " + e.getMessage() + "\n"
-                + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug()
+                + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug() + ", kv bug " + options.kvBug()
                 + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
                 + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed() + "\n"
@@ -199,7 +205,7 @@ public final class Simulation {
 
     private void start(SimNode n) {
         RaftCore core = new RaftCore(config(n), n.disk.storage);
-        KvStateMachine kv = new KvStateMachine();
+        KvStateMachine kv = new KvStateMachine(REQUEST_LIMITS.resultBytesMax(), options.kvBug());
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
         ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
