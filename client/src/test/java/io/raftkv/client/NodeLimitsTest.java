@@ -1,5 +1,7 @@
 package io.raftkv.client;
 
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.server.NodeOptions;
@@ -7,8 +9,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -59,7 +63,17 @@ class NodeLimitsTest {
                     for (int i = 0; i < CONNECT_CLOSE_CYCLES; i++) SocketChannel.open(node).close();
                     long cyclesMs = (System.nanoTime() - started) / 1_000_000;
 
-                    Held held = holdPastTheLimit(node);
+                    Pipelined pipelined;
+                    Held held;
+                    try (Socket raw = new Socket()) {
+                        // Opened before the node is full; once it is, more writes than pendingRequestsMax arrive at once.
+                        raw.connect(node, 5_000);
+                        raw.setSoTimeout(30_000);
+                        raw.getOutputStream().write(ClientCodec.helloClient().array());
+                        held = holdPastTheLimit(node);
+                        pipelined = pipelineWrites(raw, 4 * PENDING_REQUESTS_MAX);
+                    }
+                    assertTrue(pipelined.overloaded() > 0, "writes past pendingRequestsMax are answered OVERLOADED: " + pipelined);
                     assertTrue(cluster.alive(1), "the node survived the flood");
                     long writesDuringFlood = writes.succeeded.get();
 
@@ -78,9 +92,11 @@ class NodeLimitsTest {
                     assertTrue(cluster.alive(1), "the node is alive");
                     assertTrue(!cluster.log(1).contains(" ERROR "), "the node logged no error:\n" + cluster.log(1));
                     System.out.printf("timer budget flood: %d hello-less connect/close cycles in %d ms (timer capacity %d), then %d connections held "
-                                    + "with connectionsMax %d: %d refused with ERROR REFUSED, %d closed bare, %d accepted; %d writes succeeded during the flood, "
+                                    + "with connectionsMax %d: %d refused with ERROR REFUSED, %d closed bare, %d accepted; meanwhile %d writes pipelined "
+                                    + "on one connection (pendingRequestsMax %d): %d OK, %d OVERLOADED; %d writes succeeded during the flood, "
                                     + "%d in all, none failed%n", CONNECT_CLOSE_CYCLES, cyclesMs, TIMERS_MAX, HELD_CONNECTIONS, CONNECTIONS_MAX,
-                            held.refusedWithError, held.closedBare, held.accepted, writesDuringFlood, writes.succeeded.get());
+                            held.refusedWithError, held.closedBare, held.accepted, 4 * PENDING_REQUESTS_MAX, PENDING_REQUESTS_MAX,
+                            pipelined.ok(), pipelined.overloaded(), writesDuringFlood, writes.succeeded.get());
                 } finally {
                     writes.stopAndJoin();
                 }
@@ -101,6 +117,27 @@ class NodeLimitsTest {
     }
 
     private record Held(int refusedWithError, int closedBare, int accepted) { }
+
+    private record Pipelined(int ok, int overloaded) { }
+
+    /** Sends {@code n} PUTs back to back on a greeted connection, then reads every answer: each is OK or OVERLOADED. */
+    private static Pipelined pipelineWrites(Socket s, int n) throws IOException {
+        ByteArrayOutputStream frames = new ByteArrayOutputStream();
+        for (int i = 1; i <= n; i++) frames.write(ClientCodec.request(new ClientRequest.Put(i, ("p" + i).getBytes(), "v".getBytes())).array());
+        s.getOutputStream().write(frames.toByteArray());
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        int ok = 0;
+        int overloaded = 0;
+        for (int i = 0; i < n; i++) {
+            byte[] frame = new byte[in.readInt()];
+            in.readFully(frame);
+            ClientResponse r = ClientCodec.decodeResponse(frame[0], ByteBuffer.wrap(frame, 1, frame.length - 1).slice());
+            if (r instanceof ClientResponse.Ok) ok++;
+            else if (r instanceof ClientResponse.Error e && e.code() == ErrorCode.OVERLOADED) overloaded++;
+            else throw new AssertionError("a pipelined write was answered " + r);
+        }
+        return new Pipelined(ok, overloaded);
+    }
 
     /** Opens more connections than the node takes and keeps them; each is refused with ERROR REFUSED, closed, or left open. */
     private static Held holdPastTheLimit(InetSocketAddress node) throws IOException {
