@@ -139,13 +139,15 @@ public final class MvccStore {
             Version v = at(e.getValue(), at);
             if (v == null || v.isTombstone()) continue;
             count++;
-            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.getKey(), v, r.keysOnly()));
+            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.getKey(), v, false));
         }
         if (!byKey && order != RangeRequest.SortOrder.NONE) {
             Comparator<KeyValue> c = comparator(r.sortTarget());
             kvs.sort(order == RangeRequest.SortOrder.DESCEND ? c.reversed() : c);
             if (r.limit() > 0 && kvs.size() > r.limit()) kvs = new ArrayList<>(kvs.subList(0, (int) r.limit()));
         }
+        // Values go after sorting, which may be by value.
+        if (r.keysOnly()) kvs.replaceAll(kv -> new KeyValue(kv.key(), kv.createRevision(), kv.modRevision(), kv.version(), EMPTY));
         long bytes = 0;
         for (int i = 0; i < kvs.size(); i++) {
             bytes += KEY_VALUE_OVERHEAD_BYTES + kvs.get(i).key().length + kvs.get(i).value().length;

@@ -103,6 +103,8 @@ class KvStateMachineTest {
         assertEquals(List.of("k2", "k4"), keys(all.sortedBy(RangeRequest.SortTarget.MOD, RangeRequest.SortOrder.DESCEND).withLimit(2)),
                 "sorted by mod revision, newest first, then cut to the limit");
         assertEquals(List.of("k1", "k3", "k4", "k2"), keys(all.sortedBy(RangeRequest.SortTarget.VERSION, RangeRequest.SortOrder.ASCEND)));
+        assertEquals(List.of("k4", "k3", "k1", "k2"), keys(all.keysOnly(true).sortedBy(RangeRequest.SortTarget.VALUE, RangeRequest.SortOrder.DESCEND)),
+                "keys only, sorted by the values it does not return");
     }
 
     @Test
