@@ -3,6 +3,8 @@ package io.raftkv.server;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.net.PeerCodec;
 import io.raftkv.net.TimerWheel;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.Frames;
 import io.raftkv.raft.Entry;
 import io.raftkv.wal.WalOptions;
 
@@ -30,8 +32,6 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     /** Timers the loop keeps besides those the limits count: the Raft tick, the start-up barrier, auto compaction. */
     public static final int FIXED_TIMERS = 3;
-    /** Bytes a PUT request adds to its key and value. */
-    static final int PUT_FRAME_OVERHEAD_BYTES = 4 + 1 + 8 + 4 + 4;
     /** Raft's pipelining window per follower when the peer link's queue allows it. */
     static final int RAFT_INFLIGHT_MESSAGES_DEFAULT = 64;
     /** What a WAL record adds to an entry's data. */
@@ -103,10 +103,12 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(txnOpsMax >= 1, "txnOpsMax (" + txnOpsMax + ") must be at least 1");
         require(autoCompactionRetentionRevisions >= 0, "autoCompactionRetentionRevisions (" + autoCompactionRetentionRevisions + ") must not be negative (0: off)");
         require(autoCompactionIntervalMs >= tickMs, "autoCompactionIntervalMs (" + autoCompactionIntervalMs + ") must be at least tickMs (" + tickMs + ")");
-        long putBytes = PUT_FRAME_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
-        require(putBytes <= frameBytesMax + 4L, "frameBytesMax (" + frameBytesMax + ") must hold the largest PUT: keyBytesMax ("
-                + keyBytesMax + ") + valueBytesMax (" + valueBytesMax + ") + " + PUT_FRAME_OVERHEAD_BYTES + " bytes of frame");
-        require(singleEntryAppendBytesMax() <= frameBytesMax + 4L, "frameBytesMax (" + frameBytesMax + ") must hold an APPEND of the largest entry ("
+        // frameBytesMax counts what follows a frame's length field; the overheads below count the field too.
+        long frameBytesWithLength = (long) frameBytesMax + Frames.LENGTH_BYTES;
+        long putBytes = ClientCodec.PUT_FRAME_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
+        require(putBytes <= frameBytesWithLength, "frameBytesMax (" + frameBytesMax + ") must hold the largest PUT: keyBytesMax ("
+                + keyBytesMax + ") + valueBytesMax (" + valueBytesMax + ") + " + ClientCodec.PUT_FRAME_OVERHEAD_BYTES + " bytes of frame");
+        require(singleEntryAppendBytesMax() <= frameBytesWithLength, "frameBytesMax (" + frameBytesMax + ") must hold an APPEND of the largest entry ("
                 + singleEntryAppendBytesMax() + " bytes with keyBytesMax " + keyBytesMax + " and valueBytesMax " + valueBytesMax + ")");
         require(resultBytesMax() >= 64L + keyBytesMax + valueBytesMax, "frameBytesMax (" + frameBytesMax + ") and clientOutboundBytesMax ("
                 + clientOutboundBytesMax + ") must hold the largest answer: one key-value of keyBytesMax (" + keyBytesMax + ") + valueBytesMax ("

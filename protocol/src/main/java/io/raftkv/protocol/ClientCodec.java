@@ -20,6 +20,9 @@ public final class ClientCodec {
     /** 2: key/value answers carry a header; RANGE, TXN and COMPACT. */
     public static final int PROTOCOL_VERSION = 2;
 
+    /** Bytes a PUT frame adds to its key and value: length, type, request id and the two length fields. */
+    public static final int PUT_FRAME_OVERHEAD_BYTES = Frames.LENGTH_BYTES + 1 + 8 + 4 + 4;
+
     private ClientCodec() {
     }
 
