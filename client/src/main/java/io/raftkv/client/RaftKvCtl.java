@@ -504,7 +504,7 @@ public final class RaftKvCtl {
                         if (problem == null) problem = e;
                         continue;
                     } catch (IOException e) {
-                        throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "cannot read standard input: " + e.getMessage());
+                        return fail(EXIT_FAILED, "cannot read the txn from standard input: " + e.getMessage());
                     }
                     if (line == null) {
                         ended = true;
