@@ -1,39 +1,57 @@
 package io.raftkv.client;
 
+import io.raftkv.client.CtlInput.LineReader;
+import io.raftkv.client.CtlInput.Word;
+import io.raftkv.client.CtlPrinter.Format;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.Compare;
+import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.RangeRequest;
+import io.raftkv.protocol.TxnOp;
+import io.raftkv.protocol.TxnRequest;
 
 import java.io.BufferedOutputStream;
-import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Optional;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * {@code raftkvctl}: the command-line client, in the manner of etcdctl.
+ * {@code raftkvctl}: the command-line client, with etcdctl's commands, flags and output formats.
  *
  * <pre>
- * raftkvctl [--endpoints HOST:PORT,... | --config FILE] [--timeout SECONDS] [COMMAND [ARGS]]
+ * raftkvctl [GLOBAL FLAGS] COMMAND [ARGS] [FLAGS]
  * </pre>
  *
- * With a command it runs that one command. Without one it reads commands from standard input: a shell
- * with a prompt on a terminal, or one command per line without a prompt when input is piped (the exit
- * code is then the worst of the commands'). Exit codes: 0 success, 1 a request failed (or the key was not
- * found), 2 a usage error. Every error is one line on standard error.
+ * Flags may come before or after the command and its arguments, as with etcdctl; {@code --} ends them. With a
+ * command it runs that one command. Without one it reads commands from standard input: a shell with a prompt
+ * on a terminal, or one command per line without a prompt when input is piped (the exit code is then the
+ * worst of the commands'). Exit codes: 0 success, 1 a request failed, 2 a usage error. Every error is one line
+ * on standard error.
+ *
+ * <p>Keys and values are bytes from end to end: arguments are taken as the bytes the caller gave (see
+ * {@link CtlInput#programArguments}), lines of standard input are read as bytes, values from standard input or
+ * {@code --from-file} verbatim, and simple output writes them to standard output as they are.
  */
 public final class RaftKvCtl {
 
@@ -43,33 +61,55 @@ public final class RaftKvCtl {
 
     private static final long TIMEOUT_MS_DEFAULT = 5_000;
     private static final double TIMEOUT_SECONDS_MAX = 3_600;
-    /** A command line read from standard input longer than this is refused (values are at most 1 MiB). */
-    private static final int LINE_CHARS_MAX = 4 << 20;
+    /** A command line read from standard input longer than this is refused (values are at most 1 MiB on a node by default). */
+    private static final int LINE_BYTES_MAX = 4 << 20;
+    /** A value read from standard input or a file: the client's frame limit; a node refuses more than its valueBytesMax anyway. */
+    private static final int VALUE_BYTES_MAX = 8 << 20;
+    /** Lines of one txn section (compares, success or failure requests); a node bounds the operations of a txn far below. */
+    private static final int TXN_LINES_MAX = 10_000;
 
     private static final String USAGE = """
-            usage: raftkvctl [--endpoints HOST:PORT,... | --config FILE] [--timeout SECONDS] [COMMAND]
+            usage: raftkvctl [GLOBAL FLAGS] COMMAND [ARGS] [FLAGS]
 
-            commands:
-              put KEY VALUE             write VALUE under KEY; prints OK
-              get KEY [--serializable]  print KEY's value; exit 1 if there is none. Linearizable, unless
-                                        --serializable: then the node asked answers from its own copy,
-                                        which may be stale
-              del KEY                   delete KEY; prints OK (also when KEY was absent)
-              status                    a row per node: id, address, role, term, leader, commit, applied, keys
-              leader                    print the leader's id and address
-              help                      this text
+            commands (flags as etcdctl's):
+              get KEY [RANGE_END]    the key, or the keys in [KEY, RANGE_END); prints each key then its value
+                  --prefix  --from-key  --limit N  --keys-only  --count-only  --rev R
+                  --sort-by KEY|CREATE|MODIFY|VALUE|VERSION  --order ASCEND|DESCEND  --print-value-only
+                  --consistency l|s      linearizable (default) or serializable: the node asked answers from
+                                         its own copy, which may be stale (--serializable is the same as s)
+              put KEY [VALUE]        writes VALUE (read from standard input when not given); prints OK
+                  --prev-kv  --from-file PATH (the value is the file's bytes)
+              del KEY [RANGE_END]    deletes the key or range; prints the number deleted
+                  --prefix  --from-key  --prev-kv
+              txn [-i]               reads a transaction from standard input: compares, a blank line, the
+                                     requests if they all hold, a blank line, the requests if not; e.g.
+                                       mod("counter") = "5"
+                                       (blank line)
+                                       put counter 6
+                                       (blank line)
+                                       get counter
+                                     compares: value|version|create|mod("KEY") =|!=|<|> "VALUE"; requests:
+                                     put KEY VALUE, get KEY [flags], del KEY [flags]. -i prompts for each part
+              compaction REV         drops the history before revision REV
+              status                 a row per node: id, address, role, term, leader, commit, applied, keys
+              leader                 prints the leader's id and address
+              help                   this text
+
+            global flags (before or after the command):
+              --endpoints HOST:PORT,...   the nodes to talk to
+              --config FILE               read the nodes from FILE (default: nodes.conf)
+              --timeout SECONDS           deadline of each request, retries included (default: 5);
+                                          --command-timeout 5s is the same, in etcdctl's form
+              -w, --write-out FORMAT      simple (default), json (etcd's: base64 keys and values, the header
+                                          with revision and raft_term) or table (get and status)
+              --hex                       keys and values given and printed as hex (6b6579 or \\x6b\\x65\\x79)
 
             Without a command, reads commands from standard input: a shell with a prompt on a terminal
             (exit or quit to leave), one command per line without a prompt otherwise (the exit code is then
-            non-zero if any command failed). Quote words with spaces: put greeting "hello world".
-            Use -- before a KEY or VALUE that starts with --.
+            non-zero if any command failed). Quote words as a shell does; double quotes take Go's escapes as
+            etcdctl's txn lines do (put k "a\\x00b"). Use -- before a KEY or VALUE that starts with -.
 
-            options:
-              --endpoints HOST:PORT,... the nodes to talk to
-              --config FILE             read the nodes from FILE (default: nodes.conf)
-              --timeout SECONDS         deadline of each request, retries included (default: 5)
-
-            exit codes: 0 success, 1 the request failed or the key was not found, 2 usage error""";
+            exit codes: 0 success, 1 the request failed (the error names its code, e.g. COMPACTED), 2 usage error""";
 
     private RaftKvCtl() {
     }
@@ -77,30 +117,40 @@ public final class RaftKvCtl {
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out)), false, StandardCharsets.UTF_8);
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        int code = run(args, in, out, err, System.console() != null);
+        int code = run(CtlInput.programArguments(args), System.in, out, err, System.console() != null);
         out.flush();
         err.flush();
         System.exit(code);
     }
 
-    /** Runs {@code raftkvctl args}, reading commands from {@code in} when no command is given; returns the exit code. */
-    static int run(String[] args, BufferedReader in, PrintStream out, PrintStream err, boolean interactive) {
-        Options options;
+    /** Runs {@code raftkvctl args}, reading {@code in} for commands, txns or a value; returns the exit code. */
+    static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean interactive) {
+        byte[][] bytes = new byte[args.length][];
+        for (int i = 0; i < args.length; i++) bytes[i] = args[i].getBytes(StandardCharsets.UTF_8);
+        return run(bytes, in, out, err, interactive);
+    }
+
+    /** As {@link #run(String[], InputStream, PrintStream, PrintStream, boolean)}, with the arguments as bytes. */
+    static int run(byte[][] args, InputStream in, PrintStream out, PrintStream err, boolean interactive) {
+        List<Word> words = new ArrayList<>();
+        for (byte[] a : args) words.add(Word.of(a));
+        Parsed command;
+        Settings settings;
         try {
-            options = Options.parse(args);
+            command = parse(words);
+            settings = Settings.of(command);
         } catch (UsageException e) {
-            err.println("error: " + e.getMessage());
+            err.println("error: " + oneLine(e.getMessage()));
             return EXIT_USAGE;
         }
-        try (Session session = new Session(options, out, err)) {
-            int code = options.command.isEmpty() ? session.shell(in, interactive) : session.execute(options.command);
+        try (Session session = new Session(settings, new LineReader(in, LINE_BYTES_MAX), out, err, interactive)) {
+            int code = command.name == null && !command.on("help") ? session.shell() : session.execute(command, false);
             out.flush();
             return code;
         }
     }
 
-    // ------------------------------------------------------------------ options
+    // ------------------------------------------------------------------ flags
 
     /** A mistake in how raftkvctl was called: exit code 2. */
     static final class UsageException extends Exception {
@@ -109,43 +159,152 @@ public final class RaftKvCtl {
         }
     }
 
-    private record Options(String endpoints, Path config, Duration timeout, List<String> command) {
+    /** A flag: its long name, a one-letter short name (or 0), whether it takes a value. */
+    private record Flag(String name, char shortName, boolean takesValue) {
+        static Flag bool(String name) {
+            return new Flag(name, (char) 0, false);
+        }
 
-        /** Options come before the command; the command and its arguments are the rest. */
-        static Options parse(String[] args) throws UsageException {
-            String endpoints = null;
-            Path config = null;
-            Duration timeout = Duration.ofMillis(TIMEOUT_MS_DEFAULT);
-            int i = 0;
-            for (; i < args.length && args[i].startsWith("-"); i++) {
-                String arg = args[i];
-                String name = arg;
+        static Flag value(String name) {
+            return new Flag(name, (char) 0, true);
+        }
+    }
+
+    /** A command: its flags and the output formats it prints. */
+    private record Command(List<Flag> flags, Set<Format> formats) { }
+
+    private static final Set<Format> ALL_FORMATS = Set.of(Format.SIMPLE, Format.JSON, Format.TABLE);
+    /** etcdctl has no table for put, del and txn either. */
+    private static final Set<Format> NO_TABLE = Set.of(Format.SIMPLE, Format.JSON);
+
+    private static final List<Flag> GLOBAL_FLAGS = List.of(Flag.value("endpoints"), Flag.value("config"), Flag.value("timeout"),
+            Flag.value("command-timeout"), new Flag("write-out", 'w', true), Flag.bool("hex"), new Flag("help", 'h', false));
+    /** Global flags that choose the cluster: only when raftkvctl starts, not on a line of the shell. */
+    private static final Set<String> STARTUP_FLAGS = Set.of("endpoints", "config", "timeout", "command-timeout");
+
+    private static final List<Flag> GET_FLAGS = List.of(Flag.bool("prefix"), Flag.bool("from-key"), Flag.value("limit"),
+            Flag.bool("keys-only"), Flag.bool("count-only"), Flag.value("rev"), Flag.value("sort-by"), Flag.value("order"),
+            Flag.bool("print-value-only"), Flag.value("consistency"), Flag.bool("serializable"));
+    private static final List<Flag> PUT_FLAGS = List.of(Flag.bool("prev-kv"), Flag.value("from-file"));
+    /** {@code --range} is etcdctl's way to skip its 2-second pause before a ranged delete; raftkvctl never pauses. */
+    private static final List<Flag> DEL_FLAGS = List.of(Flag.bool("prefix"), Flag.bool("from-key"), Flag.bool("prev-kv"), Flag.bool("range"));
+
+    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("get", new Command(GET_FLAGS, ALL_FORMATS));
+        COMMANDS.put("put", new Command(PUT_FLAGS, NO_TABLE));
+        COMMANDS.put("del", new Command(DEL_FLAGS, NO_TABLE));
+        COMMANDS.put("txn", new Command(List.of(new Flag("interactive", 'i', false)), NO_TABLE));
+        // etcdctl prints "compacted revision N" whatever -w says; so does raftkvctl.
+        COMMANDS.put("compaction", new Command(List.of(), ALL_FORMATS));
+        COMMANDS.put("status", new Command(List.of(), ALL_FORMATS));
+        COMMANDS.put("leader", new Command(List.of(), Set.of(Format.SIMPLE)));
+        COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
+    }
+
+    /** A command line taken apart: the command (null if none), its arguments, and the flags (a bool flag's value is true or false). */
+    static final class Parsed {
+        String name;
+        final List<Word> args = new ArrayList<>();
+        final Map<String, String> flags = new HashMap<>();
+
+        boolean on(String flag) {
+            return "true".equals(flags.get(flag));
+        }
+
+        String get(String flag) {
+            return flags.get(flag);
+        }
+    }
+
+    /**
+     * Takes a command line apart as etcdctl's (cobra's) parser does: global flags anywhere, a command's own flags
+     * after it, {@code --name value} or {@code --name=value}, {@code -w json}, {@code -w=json} or {@code -wjson};
+     * after a {@code --} word every word is an argument. The last of a repeated flag wins.
+     */
+    static Parsed parse(List<Word> words) throws UsageException {
+        Parsed p = new Parsed();
+        boolean onlyArgs = false;
+        for (int i = 0; i < words.size(); i++) {
+            Word w = words.get(i);
+            String t = w.text();
+            if (!onlyArgs && t.equals("--")) {
+                onlyArgs = true;
+            } else if (!onlyArgs && t.length() > 1 && t.startsWith("-")) {
+                String name;
                 String value = null;
-                int eq = arg.indexOf('=');
-                if (arg.startsWith("--") && eq > 0) {
-                    name = arg.substring(0, eq);
-                    value = arg.substring(eq + 1);
+                if (t.startsWith("--")) {
+                    int eq = t.indexOf('=');
+                    name = eq < 0 ? t.substring(2) : t.substring(2, eq);
+                    if (eq >= 0) value = t.substring(eq + 1);
+                } else {
+                    Flag f = byShortName(t.charAt(1), p.name);
+                    if (f == null) throw new UsageException("unknown shorthand flag '" + t.charAt(1) + "' in " + t + where(p.name));
+                    name = f.name();
+                    String rest = t.substring(2);
+                    if (rest.startsWith("=")) rest = rest.substring(1);
+                    if (!rest.isEmpty() || t.length() > 2) value = rest;
                 }
-                switch (name) {
-                    case "-h", "--help" -> {
-                        return new Options(endpoints, config, timeout, List.of("help"));
-                    }
-                    case "--endpoints", "--config", "--timeout" -> {
-                        if (value == null) {
-                            if (i + 1 >= args.length) throw new UsageException(name + " needs a value");
-                            value = args[++i];
-                        }
-                        switch (name) {
-                            case "--endpoints" -> endpoints = value;
-                            case "--config" -> config = Path.of(value);
-                            default -> timeout = parseTimeout(value);
-                        }
-                    }
-                    default -> throw new UsageException("unknown option " + name + " (see 'raftkvctl help')");
+                Flag f = byName(name, p.name);
+                if (f == null) {
+                    String hint = p.name == null && isCommandFlag(name) ? " (a command's flags go after the command)" : " (see 'raftkvctl help')";
+                    throw new UsageException("unknown flag --" + name + where(p.name) + hint);
                 }
+                if (f.takesValue()) {
+                    if (value == null) {
+                        if (i + 1 >= words.size()) throw new UsageException("flag --" + name + " needs a value");
+                        value = words.get(++i).text();
+                    }
+                } else if (value == null) {
+                    value = "true";
+                } else if (!value.equals("true") && !value.equals("false")) {
+                    throw new UsageException("flag --" + name + " takes no value (or =true, =false), not '" + value + "'");
+                }
+                p.flags.put(f.name(), value);
+            } else if (p.name == null) {
+                if (!COMMANDS.containsKey(t)) throw new UsageException("unknown command '" + t + "' (see 'raftkvctl help')");
+                p.name = t;
+            } else {
+                p.args.add(w);
             }
-            if (endpoints != null && config != null) throw new UsageException("give --endpoints or --config, not both");
-            return new Options(endpoints, config, timeout, List.of(Arrays.copyOfRange(args, i, args.length)));
+        }
+        return p;
+    }
+
+    private static String where(String command) {
+        return command == null ? "" : " for " + command;
+    }
+
+    private static Flag byName(String name, String command) {
+        for (Flag f : GLOBAL_FLAGS) if (f.name().equals(name)) return f;
+        if (command != null) for (Flag f : COMMANDS.get(command).flags()) if (f.name().equals(name)) return f;
+        return null;
+    }
+
+    private static Flag byShortName(char c, String command) {
+        for (Flag f : GLOBAL_FLAGS) if (f.shortName() == c) return f;
+        if (command != null) for (Flag f : COMMANDS.get(command).flags()) if (f.shortName() == c) return f;
+        return null;
+    }
+
+    private static boolean isCommandFlag(String name) {
+        return COMMANDS.values().stream().anyMatch(c -> c.flags().stream().anyMatch(f -> f.name().equals(name)));
+    }
+
+    /** What the global flags given at start-up say: where the cluster is, the deadline, the default output. */
+    private record Settings(String endpoints, Path config, Duration timeout, Format format, boolean hex) {
+
+        static Settings of(Parsed p) throws UsageException {
+            if (p.get("endpoints") != null && p.get("config") != null) throw new UsageException("give --endpoints or --config, not both");
+            Duration timeout = Duration.ofMillis(TIMEOUT_MS_DEFAULT);
+            if (p.get("timeout") != null && p.get("command-timeout") != null) {
+                throw new UsageException("give --timeout or --command-timeout, not both");
+            }
+            if (p.get("timeout") != null) timeout = parseTimeout(p.get("timeout"));
+            if (p.get("command-timeout") != null) timeout = parseGoDuration(p.get("command-timeout"));
+            Format format = p.get("write-out") == null ? Format.SIMPLE : Format.parse(p.get("write-out"));
+            return new Settings(p.get("endpoints"), p.get("config") == null ? null : Path.of(p.get("config")), timeout, format, p.on("hex"));
         }
 
         private static Duration parseTimeout(String value) throws UsageException {
@@ -155,9 +314,35 @@ public final class RaftKvCtl {
             } catch (NumberFormatException e) {
                 seconds = Double.NaN;
             }
-            if (!(seconds > 0 && seconds <= TIMEOUT_SECONDS_MAX)) {
-                throw new UsageException("--timeout takes a number of seconds in (0, " + (long) TIMEOUT_SECONDS_MAX + "], not '" + value + "'");
+            return checkedTimeout(seconds, "--timeout takes a number of seconds in (0, " + (long) TIMEOUT_SECONDS_MAX + "], not '" + value + "'");
+        }
+
+        private static final Pattern GO_DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d*)?|\\.\\d+)(ns|us|µs|ms|s|m|h)");
+
+        /** etcdctl's --command-timeout: a Go duration such as 5s, 500ms or 1m30s. */
+        private static Duration parseGoDuration(String value) throws UsageException {
+            String problem = "--command-timeout takes a duration such as 5s or 500ms, in (0, " + (long) TIMEOUT_SECONDS_MAX + "s], not '" + value + "'";
+            Matcher m = GO_DURATION_PART.matcher(value);
+            double seconds = 0;
+            int at = 0;
+            while (at < value.length() && m.find(at) && m.start() == at) {
+                double n = Double.parseDouble(m.group(1));
+                seconds += n * switch (m.group(2)) {
+                    case "ns" -> 1e-9;
+                    case "us", "µs" -> 1e-6;
+                    case "ms" -> 1e-3;
+                    case "s" -> 1;
+                    case "m" -> 60;
+                    default -> 3600;
+                };
+                at = m.end();
             }
+            if (at != value.length() || value.isEmpty()) throw new UsageException(problem);
+            return checkedTimeout(seconds, problem);
+        }
+
+        private static Duration checkedTimeout(double seconds, String problem) throws UsageException {
+            if (!(seconds > 0 && seconds <= TIMEOUT_SECONDS_MAX)) throw new UsageException(problem);
             return Duration.ofMillis(Math.max(1, Math.round(seconds * 1000)));
         }
     }
@@ -167,58 +352,67 @@ public final class RaftKvCtl {
 
     // ------------------------------------------------------------------ commands
 
-    /** One run: the options, the endpoints and the client, made when the first command needs them. */
+    /** One run: the settings, standard input, and the client, made when the first command needs it. */
     private static final class Session implements AutoCloseable {
 
-        private final Options options;
+        private final Settings settings;
+        private final LineReader in;
         private final PrintStream out;
         private final PrintStream err;
+        private final boolean interactive;
         private List<Endpoint> endpoints;
         private RaftKvClient client;
         /** Put before error messages: the line number when commands are piped in. */
         private String where = "";
 
-        Session(Options options, PrintStream out, PrintStream err) {
-            this.options = options;
+        Session(Settings settings, LineReader in, PrintStream out, PrintStream err, boolean interactive) {
+            this.settings = settings;
+            this.in = in;
             this.out = out;
             this.err = err;
+            this.interactive = interactive;
         }
 
-        /** Reads commands line by line; prompts only when {@code interactive}. */
-        int shell(BufferedReader in, boolean interactive) {
+        /** Reads commands line by line; prompts only when interactive. */
+        int shell() {
             try {
                 client();
             } catch (UsageException e) {
                 return fail(EXIT_USAGE, e.getMessage());
             }
             int worst = EXIT_OK;
-            for (long lineNumber = 1; ; lineNumber++) {
+            while (true) {
                 if (interactive) {
                     out.print("raftkv " + hostPort(client.preferredEndpoint()) + "> ");
                     out.flush();
                 }
-                String line;
+                byte[] line;
+                Parsed command;
                 try {
-                    line = in.readLine();
-                } catch (IOException e) {
-                    return Math.max(worst, fail(EXIT_FAILED, "cannot read standard input: " + e.getMessage()));
-                }
-                if (line == null) {
-                    if (interactive) out.println();
-                    break;
-                }
-                where = interactive ? "" : "line " + lineNumber + ": ";
-                List<String> words;
-                try {
-                    if (line.length() > LINE_CHARS_MAX) throw new UsageException("the line is longer than " + LINE_CHARS_MAX + " characters");
-                    words = tokenize(line);
+                    try {
+                        line = in.readLine();
+                    } finally {
+                        where = interactive ? "" : "line " + in.lineNumber() + ": ";
+                    }
+                    if (line == null) {
+                        if (interactive) out.println();
+                        break;
+                    }
+                    List<Word> words = CtlInput.tokenize(line);
+                    if (words.isEmpty()) continue;
+                    if (words.size() == 1 && (words.get(0).text().equals("exit") || words.get(0).text().equals("quit"))) break;
+                    command = parse(words);
+                    for (String f : STARTUP_FLAGS) {
+                        if (command.get(f) != null) throw new UsageException("--" + f + " is given when raftkvctl starts, not in the shell");
+                    }
+                    if (command.name == null && !command.on("help")) throw new UsageException("no command on the line (see 'help')");
                 } catch (UsageException e) {
                     worst = Math.max(worst, fail(EXIT_USAGE, e.getMessage()));
                     continue;
+                } catch (IOException e) {
+                    return Math.max(worst, fail(EXIT_FAILED, "cannot read standard input: " + e.getMessage()));
                 }
-                if (words.isEmpty()) continue;
-                if (words.size() == 1 && (words.get(0).equals("exit") || words.get(0).equals("quit"))) break;
-                worst = Math.max(worst, execute(words));
+                worst = Math.max(worst, execute(command, true));
                 out.flush();
             }
             out.flush();
@@ -226,46 +420,30 @@ public final class RaftKvCtl {
         }
 
         /** Runs one command; returns its exit code, having printed any error on one line. */
-        int execute(List<String> words) {
-            String command = words.get(0);
-            List<String> rest = words.subList(1, words.size());
+        int execute(Parsed command, boolean inShell) {
             try {
-                switch (command) {
-                    case "help", "-h", "--help" -> {
-                        arguments("help", rest, Set.of(), 0);
-                        out.println(USAGE);
-                        return EXIT_OK;
-                    }
-                    case "put" -> {
-                        List<String> a = arguments("put KEY VALUE", rest, Set.of(), 2).values();
-                        client().put(key(a.get(0)), utf8(a.get(1)));
-                        out.println("OK");
-                        return EXIT_OK;
-                    }
-                    case "get" -> {
-                        Arguments a = arguments("get KEY [--serializable]", rest, Set.of("--serializable"), 1);
-                        String key = a.values().get(0);
-                        Optional<byte[]> value = client().get(key(key), a.flags().contains("--serializable"));
-                        if (value.isEmpty()) return fail(EXIT_FAILED, "key not found: " + key);
-                        out.println(new String(value.get(), StandardCharsets.UTF_8));
-                        return EXIT_OK;
-                    }
-                    case "del" -> {
-                        List<String> a = arguments("del KEY", rest, Set.of(), 1).values();
-                        client().delete(key(a.get(0)));
-                        out.println("OK");
-                        return EXIT_OK;
-                    }
-                    case "status" -> {
-                        arguments("status", rest, Set.of(), 0);
-                        return status();
-                    }
-                    case "leader" -> {
-                        arguments("leader", rest, Set.of(), 0);
-                        return leader();
-                    }
-                    default -> throw new UsageException("unknown command '" + command + "' (see 'raftkvctl help')");
+                if (command.on("help") || "help".equals(command.name)) {
+                    if (!command.args.isEmpty()) throw new UsageException("help takes no arguments");
+                    out.println(USAGE);
+                    return EXIT_OK;
                 }
+                Format format = command.get("write-out") == null ? settings.format() : Format.parse(command.get("write-out"));
+                if (!COMMANDS.get(command.name).formats().contains(format)) {
+                    throw new UsageException("-w " + format + " is not supported for " + command.name
+                            + (format == Format.TABLE && !command.name.equals("leader") ? " (etcdctl has no table for it either)" : ""));
+                }
+                boolean hex = command.flags.containsKey("hex") ? command.on("hex") : settings.hex();
+                CtlPrinter printer = CtlPrinter.of(format, out, hex);
+                return switch (command.name) {
+                    case "get" -> get(command, format, printer, hex);
+                    case "put" -> put(command, printer, hex, inShell);
+                    case "del" -> del(command, printer, hex);
+                    case "txn" -> txn(command, printer, hex, inShell);
+                    case "compaction" -> compaction(command);
+                    case "status" -> status(command, format);
+                    case "leader" -> leader(command);
+                    default -> throw new IllegalStateException("command " + command.name);
+                };
             } catch (UsageException e) {
                 return fail(EXIT_USAGE, e.getMessage());
             } catch (RaftKvException e) {
@@ -275,31 +453,133 @@ public final class RaftKvCtl {
             }
         }
 
-        private int status() throws UsageException {
-            List<String[]> rows = new ArrayList<>();
-            rows.add(new String[] {"ID", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "KEYS"});
+        private int get(Parsed c, Format format, CtlPrinter printer, boolean hex) throws UsageException {
+            boolean valueOnly = c.on("print-value-only");
+            if (valueOnly && format != Format.SIMPLE) throw new UsageException("--print-value-only is only for -w simple");
+            RangeRequest request = rangeRequest(c, hex);
+            ClientResponse.RangeResult r = client().range(request);
+            printer.get(r.header(), new OpResult.Range(r.kvs(), r.more(), r.count()), request, valueOnly);
+            return EXIT_OK;
+        }
+
+        private int put(Parsed c, CtlPrinter printer, boolean hex, boolean inShell) throws UsageException {
+            TxnOp.Put op = putOp(c, hex, inShell ? null : in);
+            WithHeader<OpResult.Put> r = client().put(op.key(), op.value(), op.prevKv());
+            printer.put(r.header(), r.value());
+            return EXIT_OK;
+        }
+
+        private int del(Parsed c, CtlPrinter printer, boolean hex) throws UsageException {
+            TxnOp.DeleteRange op = deleteOp(c, hex);
+            WithHeader<OpResult.DeleteRange> r = client().deleteRange(op.key(), op.rangeEnd(), op.prevKv());
+            printer.del(r.header(), r.value());
+            return EXIT_OK;
+        }
+
+        /**
+         * etcdctl's txn: compares, a blank line, the success requests, a blank line, the failure requests, each
+         * line trimmed; the end of input ends the part being read (etcdctl 3.6 wants the blank lines). Every line
+         * is read before any is judged, so that in the shell a mistake does not leave the rest to run as commands.
+         */
+        private int txn(Parsed c, CtlPrinter printer, boolean hex, boolean inShell) throws UsageException {
+            if (!c.args.isEmpty()) throw new UsageException("txn takes no arguments: it reads the compares and requests from standard input");
+            boolean prompt = c.on("interactive") || (inShell && interactive);
+            String[] titles = {"compares:", "success requests (get, put, del):", "failure requests (get, put, del):"};
+            List<List<byte[]>> parts = new ArrayList<>();
+            UsageException problem = null;
+            boolean ended = false;
+            for (String title : titles) {
+                List<byte[]> lines = new ArrayList<>();
+                parts.add(lines);
+                if (ended) continue;
+                if (prompt) {
+                    out.println(title);
+                    out.flush();
+                }
+                while (true) {
+                    byte[] line;
+                    try {
+                        line = in.readLine();
+                    } catch (UsageException e) {
+                        if (problem == null) problem = e;
+                        continue;
+                    } catch (IOException e) {
+                        return fail(EXIT_FAILED, "cannot read the txn from standard input: " + e.getMessage());
+                    }
+                    if (line == null) {
+                        ended = true;
+                        break;
+                    }
+                    line = CtlInput.trim(line);
+                    if (line.length == 0) break;
+                    if (lines.size() >= TXN_LINES_MAX) {
+                        if (problem == null) problem = new UsageException("more than " + TXN_LINES_MAX + " lines in one part of the txn");
+                        continue;
+                    }
+                    lines.add(line);
+                }
+            }
+            if (problem != null) throw problem;
+            List<Compare> compares = new ArrayList<>();
+            for (byte[] line : parts.get(0)) compares.add(parseCompare(line, hex));
+            List<TxnOp> success = new ArrayList<>();
+            for (byte[] line : parts.get(1)) success.add(parseRequest(line, hex));
+            List<TxnOp> failure = new ArrayList<>();
+            for (byte[] line : parts.get(2)) failure.add(parseRequest(line, hex));
+            ClientResponse.TxnResult r = client().txn(new TxnRequest(compares, success, failure));
+            printer.txn(r, r.succeeded() ? success : failure);
+            return EXIT_OK;
+        }
+
+        private int compaction(Parsed c) throws UsageException {
+            if (c.args.size() != 1) throw new UsageException("usage: compaction REV");
+            long revision = number(c.args.get(0).text(), "compaction's REV");
+            client().compact(revision);
+            out.println("compacted revision " + revision);
+            return EXIT_OK;
+        }
+
+        private int status(Parsed c, Format format) throws UsageException {
+            if (!c.args.isEmpty()) throw new UsageException("status takes no arguments");
+            List<String> header = List.of("ID", "ADDRESS", "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "KEYS");
+            List<List<String>> rows = new ArrayList<>();
+            StringBuilder json = new StringBuilder("[");
             int answered = 0;
             List<Endpoint> all = endpoints();
             List<ClientResponse.StatusResult> results = statuses(all);
             for (int i = 0; i < all.size(); i++) {
                 Endpoint e = all.get(i);
                 ClientResponse.StatusResult s = results.get(i);
+                if (i > 0) json.append(',');
+                json.append("{\"Endpoint\":").append(CtlPrinter.Json.string(hostPort(e.address())));
                 if (s == null) {
-                    rows.add(new String[] {e.id() == null ? "-" : e.id().toString(), hostPort(e.address()), "unreachable", "-", "-", "-", "-", "-"});
+                    rows.add(List.of(e.id() == null ? "-" : e.id().toString(), hostPort(e.address()), "unreachable", "-", "-", "-", "-", "-"));
+                    json.append(",\"Error\":\"unreachable\"}");
                 } else {
                     answered++;
-                    rows.add(new String[] {Integer.toString(s.nodeId()), hostPort(e.address()), s.role(), Long.toString(s.term()),
+                    rows.add(List.of(Integer.toString(s.nodeId()), hostPort(e.address()), s.role(), Long.toString(s.term()),
                             s.leaderId() == 0 ? "-" : Integer.toString(s.leaderId()), Long.toString(s.commit()),
-                            Long.toString(s.applied()), Long.toString(s.keys())});
+                            Long.toString(s.applied()), Long.toString(s.keys())));
+                    // etcd's epStatus shape, with raftkv's fields.
+                    json.append(",\"Status\":{\"header\":{\"cluster_id\":0,\"member_id\":").append(s.nodeId())
+                            .append(",\"raft_term\":").append(s.term()).append("},\"leader\":").append(s.leaderId())
+                            .append(",\"raftIndex\":").append(s.commit()).append(",\"raftTerm\":").append(s.term())
+                            .append(",\"raftAppliedIndex\":").append(s.applied()).append(",\"role\":").append(CtlPrinter.Json.string(s.role()))
+                            .append(",\"keys\":").append(s.keys()).append("}}");
                 }
             }
-            printTable(rows);
+            switch (format) {
+                case SIMPLE -> printColumns(header, rows);
+                case TABLE -> CtlPrinter.Table.render(out, header, rows);
+                case JSON -> out.println(json.append(']'));
+            }
             if (answered == 0) return fail(EXIT_FAILED, "no node answered");
             return EXIT_OK;
         }
 
         /** The node that says it is LEADER in the highest term: a deposed leader may not know yet. */
-        private int leader() throws UsageException {
+        private int leader(Parsed c) throws UsageException {
+            if (!c.args.isEmpty()) throw new UsageException("leader takes no arguments");
             List<Endpoint> all = endpoints();
             List<ClientResponse.StatusResult> results = statuses(all);
             int best = -1;
@@ -325,15 +605,18 @@ public final class RaftKvCtl {
             return results;
         }
 
-        private void printTable(List<String[]> rows) {
-            int[] widths = new int[rows.get(0).length];
-            for (String[] row : rows) for (int i = 0; i < row.length; i++) widths[i] = Math.max(widths[i], row[i].length());
-            for (String[] row : rows) {
+        private void printColumns(List<String> header, List<List<String>> rows) {
+            List<List<String>> all = new ArrayList<>();
+            all.add(header);
+            all.addAll(rows);
+            int[] widths = new int[header.size()];
+            for (List<String> row : all) for (int i = 0; i < row.size(); i++) widths[i] = Math.max(widths[i], row.get(i).length());
+            for (List<String> row : all) {
                 StringBuilder line = new StringBuilder();
-                for (int i = 0; i < row.length; i++) {
+                for (int i = 0; i < row.size(); i++) {
                     if (i > 0) line.append("  ");
-                    line.append(row[i]);
-                    if (i < row.length - 1) line.append(" ".repeat(widths[i] - row[i].length()));
+                    line.append(row.get(i));
+                    if (i < row.size() - 1) line.append(" ".repeat(widths[i] - row.get(i).length()));
                 }
                 out.println(line);
             }
@@ -342,15 +625,15 @@ public final class RaftKvCtl {
         private List<Endpoint> endpoints() throws UsageException {
             if (endpoints != null) return endpoints;
             List<Endpoint> list = new ArrayList<>();
-            if (options.endpoints() != null) {
+            if (settings.endpoints() != null) {
                 try {
-                    for (InetSocketAddress a : RaftKvClient.parseEndpoints(options.endpoints())) list.add(new Endpoint(null, a));
+                    for (InetSocketAddress a : RaftKvClient.parseEndpoints(settings.endpoints())) list.add(new Endpoint(null, a));
                 } catch (IllegalArgumentException e) {
-                    throw new UsageException("bad --endpoints '" + options.endpoints() + "': expected host:port,... ("
+                    throw new UsageException("bad --endpoints '" + settings.endpoints() + "': expected host:port,... ("
                             + oneLine(e.getMessage()) + ")");
                 }
             } else {
-                Path file = options.config() != null ? options.config() : Path.of("nodes.conf");
+                Path file = settings.config() != null ? settings.config() : Path.of("nodes.conf");
                 ClusterConfig config;
                 try {
                     config = ClusterConfig.load(file);
@@ -370,7 +653,7 @@ public final class RaftKvCtl {
         private RaftKvClient client() throws UsageException {
             if (client == null) {
                 List<InetSocketAddress> addresses = endpoints().stream().map(Endpoint::address).toList();
-                client = new RaftKvClient(addresses, options.timeout());
+                client = new RaftKvClient(addresses, settings.timeout());
             }
             return client;
         }
@@ -387,93 +670,234 @@ public final class RaftKvCtl {
         }
     }
 
-    private record Arguments(Set<String> flags, List<String> values) { }
+    // ------------------------------------------------------------------ requests from words (commands and txn lines)
 
-    /**
-     * A command's arguments, checked: exactly {@code positional} values, plus any of {@code flags}. A word
-     * starting with {@code --} is a flag, unless it comes after a {@code --} word.
-     */
-    private static Arguments arguments(String usage, List<String> args, Set<String> flags, int positional) throws UsageException {
-        String name = usage.split(" ")[0];
-        Set<String> flagsSeen = new HashSet<>();
-        List<String> values = new ArrayList<>();
-        boolean onlyValues = false;
-        for (String a : args) {
-            if (!onlyValues && a.equals("--")) {
-                onlyValues = true;
-            } else if (!onlyValues && a.startsWith("--")) {
-                if (!flags.contains(a)) throw new UsageException("unknown option " + a + " for " + name + " (usage: " + usage + ")");
-                flagsSeen.add(a);
-            } else {
-                values.add(a);
+    /** etcdctl's getGetOp: a range request from get's arguments and flags. */
+    private static RangeRequest rangeRequest(Parsed c, boolean hex) throws UsageException {
+        if (c.args.isEmpty() || c.args.size() > 2) throw new UsageException("get needs a KEY and an optional RANGE_END");
+        boolean prefix = c.on("prefix");
+        boolean fromKey = c.on("from-key");
+        if (c.on("keys-only") && c.on("count-only")) {
+            throw new UsageException("--keys-only and --count-only cannot be set at the same time, choose one");
+        }
+        byte[][] range = keyRange(c, hex, prefix, fromKey);
+        long limit = c.get("limit") == null ? 0 : number(c.get("limit"), "--limit");
+        long revision = c.get("rev") == null ? 0 : number(c.get("rev"), "--rev");
+        String order = c.get("order") == null ? "" : c.get("order").toUpperCase(Locale.ROOT);
+        RangeRequest.SortOrder sortOrder = switch (order) {
+            case "" -> RangeRequest.SortOrder.NONE;
+            case "ASCEND" -> RangeRequest.SortOrder.ASCEND;
+            case "DESCEND" -> RangeRequest.SortOrder.DESCEND;
+            default -> throw new UsageException("bad sort order '" + c.get("order") + "' (ASCEND or DESCEND)");
+        };
+        String target = c.get("sort-by") == null ? "" : c.get("sort-by").toUpperCase(Locale.ROOT);
+        RangeRequest.SortTarget sortTarget = switch (target) {
+            case "", "KEY" -> RangeRequest.SortTarget.KEY;
+            case "CREATE" -> RangeRequest.SortTarget.CREATE;
+            case "MODIFY" -> RangeRequest.SortTarget.MOD;
+            case "VALUE" -> RangeRequest.SortTarget.VALUE;
+            case "VERSION" -> RangeRequest.SortTarget.VERSION;
+            default -> throw new UsageException("bad sort target '" + c.get("sort-by") + "' (CREATE, KEY, MODIFY, VALUE or VERSION)");
+        };
+        // As etcd's server: sorting by anything but the key without an order sorts ascending.
+        if (sortTarget != RangeRequest.SortTarget.KEY && sortOrder == RangeRequest.SortOrder.NONE) sortOrder = RangeRequest.SortOrder.ASCEND;
+        String consistency = c.get("consistency");
+        if (consistency != null && !consistency.equals("l") && !consistency.equals("s")) {
+            throw new UsageException("unknown consistency flag '" + consistency + "' (l for linearizable, s for serializable)");
+        }
+        if ("l".equals(consistency) && c.on("serializable")) throw new UsageException("--consistency l and --serializable contradict each other");
+        boolean serializable = "s".equals(consistency) || c.on("serializable");
+        return RangeRequest.range(range[0], range[1]).withLimit(limit).atRevision(revision).sortedBy(sortTarget, sortOrder)
+                .serializable(serializable).keysOnly(c.on("keys-only")).countOnly(c.on("count-only"));
+    }
+
+    /** etcdctl's getPutOp; the value from the arguments, else {@code --from-file}, else all of {@code stdin} (null: not allowed). */
+    private static TxnOp.Put putOp(Parsed c, boolean hex, LineReader stdin) throws UsageException {
+        if (c.args.isEmpty() || c.args.size() > 2) throw new UsageException("put needs a KEY and a VALUE (or the value on standard input or from --from-file)");
+        byte[] key = bytes(c.args.get(0), hex);
+        if (key.length == 0) throw new UsageException("the key must not be empty");
+        String file = c.get("from-file");
+        byte[] value;
+        if (c.args.size() == 2) {
+            if (file != null) throw new UsageException("give the VALUE or --from-file, not both");
+            value = bytes(c.args.get(1), hex);
+        } else if (file != null) {
+            value = readFile(Path.of(file));
+        } else if (stdin == null) {
+            throw new UsageException("put needs a VALUE here (standard input holds the commands): give it, or --from-file PATH");
+        } else {
+            try {
+                value = stdin.readAll(VALUE_BYTES_MAX);
+            } catch (IOException e) {
+                throw new UsageException("cannot read the value from standard input: " + e.getMessage());
+            }
+            if (value.length == 0) throw new UsageException("put needs a KEY and a VALUE, or the value on standard input (which is empty)");
+        }
+        return new TxnOp.Put(key, value, c.on("prev-kv"));
+    }
+
+    /** etcdctl's getDelOp. */
+    private static TxnOp.DeleteRange deleteOp(Parsed c, boolean hex) throws UsageException {
+        if (c.args.isEmpty() || c.args.size() > 2) throw new UsageException("del needs a KEY and an optional RANGE_END");
+        byte[][] range = keyRange(c, hex, c.on("prefix"), c.on("from-key"));
+        return new TxnOp.DeleteRange(range[0], range[1], c.on("prev-kv"));
+    }
+
+    /** The key and range end that get and del's arguments and --prefix, --from-key name, by etcdctl's rules. */
+    private static byte[][] keyRange(Parsed c, boolean hex, boolean prefix, boolean fromKey) throws UsageException {
+        if (prefix && fromKey) throw new UsageException("--prefix and --from-key cannot be set at the same time, choose one");
+        byte[] key = bytes(c.args.get(0), hex);
+        if (c.args.size() > 1) {
+            if (prefix || fromKey) throw new UsageException("too many arguments: only one is taken with --prefix or --from-key");
+            if (key.length == 0) throw new UsageException("the key must not be empty");
+            return new byte[][] {key, bytes(c.args.get(1), hex)};
+        }
+        if (prefix) {
+            RangeRequest r = RangeRequest.prefix(key);
+            return new byte[][] {r.key(), r.rangeEnd()};
+        }
+        if (fromKey) return new byte[][] {key.length == 0 ? RangeRequest.FROM_KEY.clone() : key, RangeRequest.FROM_KEY.clone()};
+        if (key.length == 0) throw new UsageException("the key must not be empty");
+        return new byte[][] {key, new byte[0]};
+    }
+
+    /** A request line of a txn: put, get or del with their flags, as etcdctl's parseRequestUnion. */
+    private static TxnOp parseRequest(byte[] line, boolean hex) throws UsageException {
+        String shown = new String(line, StandardCharsets.UTF_8);
+        Parsed c;
+        try {
+            c = parse(CtlInput.tokenize(line));
+        } catch (UsageException e) {
+            throw new UsageException("invalid txn request '" + shown + "': " + e.getMessage());
+        }
+        if (c.name == null || !Set.of("put", "get", "del").contains(c.name)) {
+            throw new UsageException("invalid txn request '" + shown + "': expected put, get or del");
+        }
+        for (String flag : c.flags.keySet()) {
+            if (GLOBAL_FLAGS.stream().anyMatch(f -> f.name().equals(flag)) || flag.equals("print-value-only")) {
+                throw new UsageException("invalid txn request '" + shown + "': --" + flag + " has no meaning inside a txn");
             }
         }
-        if (values.size() != positional) throw new UsageException(positional == 0 ? name + " takes no arguments" : "usage: " + usage);
-        return new Arguments(flagsSeen, values);
+        try {
+            return switch (c.name) {
+                case "put" -> putOp(c, hex, null);
+                case "get" -> new TxnOp.Range(rangeRequest(c, hex));
+                default -> deleteOp(c, hex);
+            };
+        } catch (UsageException e) {
+            throw new UsageException("invalid txn request '" + shown + "': " + e.getMessage());
+        }
     }
 
-    private static byte[] key(String key) throws UsageException {
-        if (key.isEmpty()) throw new UsageException("the key must not be empty");
-        return utf8(key);
+    /**
+     * A compare line of a txn, etcdctl's {@code target("key") op "value"}: target ver|version, c|create, m|mod
+     * (a number in quotes) or val|value (bytes in quotes, Go escapes); op =, !=, < or >.
+     */
+    static Compare parseCompare(byte[] line, boolean hex) throws UsageException {
+        String shown = new String(line, StandardCharsets.UTF_8);
+        int open = -1;
+        for (int i = 0; i < line.length && open < 0; i++) if (line[i] == '(') open = i;
+        if (open < 0) throw malformed(shown, "expected target(\"key\")");
+        String target = new String(line, 0, open, StandardCharsets.UTF_8).strip();
+        int[] at = {open + 1};
+        byte[] key = quoted(line, at, shown, "the key");
+        skipSpaces(line, at);
+        if (at[0] >= line.length || line[at[0]] != ')') throw malformed(shown, "expected ) after the key");
+        at[0]++;
+        skipSpaces(line, at);
+        int opStart = at[0];
+        while (at[0] < line.length && "=!<>".indexOf(line[at[0]]) >= 0) at[0]++;
+        String op = new String(line, opStart, at[0] - opStart, StandardCharsets.US_ASCII);
+        Compare.Result result = switch (op) {
+            case "=" -> Compare.Result.EQUAL;
+            case "!=" -> Compare.Result.NOT_EQUAL;
+            case "<" -> Compare.Result.LESS;
+            case ">" -> Compare.Result.GREATER;
+            default -> throw malformed(shown, "expected =, !=, < or > after the key");
+        };
+        byte[] value = quoted(line, at, shown, "the value");
+        skipSpaces(line, at);
+        if (at[0] != line.length) throw malformed(shown, "unexpected text after the value");
+        if (hex) key = CtlInput.fromHex(new String(key, StandardCharsets.UTF_8));
+        if (key.length == 0) throw malformed(shown, "the key must not be empty");
+        String number = new String(value, StandardCharsets.UTF_8);
+        return switch (target) {
+            case "ver", "version" -> Compare.version(key, result, compareNumber(number, shown));
+            case "c", "create" -> Compare.createRevision(key, result, compareNumber(number, shown));
+            case "m", "mod" -> Compare.modRevision(key, result, compareNumber(number, shown));
+            case "val", "value" -> Compare.value(key, result, hex ? CtlInput.fromHex(number) : value);
+            case "lease" -> throw malformed(shown, "raftkv has no leases");
+            default -> throw malformed(shown, "unknown target '" + target + "' (value, version, create or mod)");
+        };
     }
 
-    /** The message for a failed request, saying whether it may have taken effect. */
+    private static byte[] quoted(byte[] line, int[] at, String shown, String what) throws UsageException {
+        skipSpaces(line, at);
+        if (at[0] >= line.length || line[at[0]] != '"') throw malformed(shown, what + " must be in double quotes");
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        try {
+            at[0] = CtlInput.unquote(line, at[0], b) + 1;
+        } catch (UsageException e) {
+            throw malformed(shown, e.getMessage());
+        }
+        return b.toByteArray();
+    }
+
+    private static void skipSpaces(byte[] line, int[] at) {
+        while (at[0] < line.length && CtlInput.isSpace(line[at[0]])) at[0]++;
+    }
+
+    private static long compareNumber(String s, String shown) throws UsageException {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw malformed(shown, "'" + s + "' is not a number");
+        }
+    }
+
+    private static UsageException malformed(String line, String why) {
+        return new UsageException("malformed comparison '" + line + "': " + why);
+    }
+
+    /** A key or value word: its bytes as given, or decoded from hex with --hex. */
+    private static byte[] bytes(Word w, boolean hex) throws UsageException {
+        return hex ? CtlInput.fromHex(w.text()) : w.bytes();
+    }
+
+    private static long number(String s, String what) throws UsageException {
+        try {
+            long n = Long.parseLong(s);
+            if (n >= 0) return n;
+        } catch (NumberFormatException e) {
+            // Said below.
+        }
+        throw new UsageException(what + " takes a number >= 0, not '" + s + "'");
+    }
+
+    private static byte[] readFile(Path file) throws UsageException {
+        try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+            if (ch.size() > VALUE_BYTES_MAX) throw new UsageException("--from-file " + file + ": larger than " + VALUE_BYTES_MAX + " bytes");
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new UsageException("--from-file " + file + ": no such file");
+        } catch (IOException e) {
+            throw new UsageException("--from-file " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** The message for a failed request: a refusal names its code (COMPACTED: ...); else whether it may have taken effect. */
     static String describe(RaftKvException e) {
         String detail = oneLine(String.valueOf(e.getMessage()));
         return switch (e.kind()) {
-            case REJECTED -> "request rejected: " + detail;
+            case REJECTED -> detail;
             case UNAVAILABLE -> "cluster unavailable: " + detail;
             case OUTCOME_UNKNOWN -> "outcome unknown, the write may or may not have been applied: " + detail;
         };
     }
 
-    /**
-     * Splits a line into words like a shell does, for the simple cases: whitespace separates words,
-     * 'single quotes' keep everything, "double quotes" keep everything but \" and \\, a backslash outside
-     * quotes keeps the next character, and # at the start of a word begins a comment.
-     */
+    /** The words of a line as text (the shell's tokenizer, {@link CtlInput#tokenize}, on a line given as text). */
     static List<String> tokenize(String line) throws UsageException {
-        List<String> words = new ArrayList<>();
-        StringBuilder word = new StringBuilder();
-        boolean inWord = false;
-        int n = line.length();
-        for (int i = 0; i < n; i++) {
-            char c = line.charAt(i);
-            if (c == '\'') {
-                int end = line.indexOf('\'', i + 1);
-                if (end < 0) throw new UsageException("unterminated ' quote");
-                word.append(line, i + 1, end);
-                i = end;
-                inWord = true;
-            } else if (c == '"') {
-                int j = i + 1;
-                for (; j < n && line.charAt(j) != '"'; j++) {
-                    char d = line.charAt(j);
-                    if (d == '\\' && j + 1 < n && (line.charAt(j + 1) == '"' || line.charAt(j + 1) == '\\')) d = line.charAt(++j);
-                    word.append(d);
-                }
-                if (j >= n) throw new UsageException("unterminated \" quote");
-                i = j;
-                inWord = true;
-            } else if (c == '\\') {
-                if (i + 1 >= n) throw new UsageException("a line cannot end with \\");
-                word.append(line.charAt(++i));
-                inWord = true;
-            } else if (Character.isWhitespace(c)) {
-                if (inWord) {
-                    words.add(word.toString());
-                    word.setLength(0);
-                    inWord = false;
-                }
-            } else if (c == '#' && !inWord) {
-                break;
-            } else {
-                word.append(c);
-                inWord = true;
-            }
-        }
-        if (inWord) words.add(word.toString());
-        return words;
+        return CtlInput.tokenize(line.getBytes(StandardCharsets.UTF_8)).stream().map(Word::text).toList();
     }
 
     private static String hostPort(InetSocketAddress a) {
@@ -482,9 +906,5 @@ public final class RaftKvCtl {
 
     private static String oneLine(String s) {
         return s.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -8,11 +8,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
-import java.io.StringReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -20,10 +20,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -82,35 +87,369 @@ class RaftKvCtlTest {
     // ------------------------------------------------------------------ one-shot commands
 
     @Test
-    void putThenGetPrintsTheValue() {
+    void putThenGetPrintsKeyThenValueAsEtcdctl() {
         Result put = ctl("put", "greeting", "hello");
         assertEquals(new Result(0, "OK\n", ""), put);
-        assertEquals(new Result(0, "hello\n", ""), ctl("get", "greeting"));
+        assertEquals(new Result(0, "greeting\nhello\n", ""), ctl("get", "greeting"));
         String leader = words(ctl("leader").out()).get(1);
-        assertEquals(new Result(0, "hello\n", ""), ctlAt(leader, "get", "--serializable", "greeting"),
+        assertEquals(new Result(0, "greeting\nhello\n", ""), ctlAt(leader, "get", "--serializable", "greeting"),
                 "the leader applied the write before it answered OK");
+        assertEquals(new Result(0, "greeting\nhello\n", ""), ctlAt(leader, "get", "--consistency", "s", "greeting"));
+        assertEquals(new Result(0, "greeting\nhello\n", ""), ctl("get", "--consistency=l", "greeting"));
     }
 
     @Test
     void utf8KeysAndValuesRoundTrip() {
         assertEquals(0, ctl("put", "clé", "värde ✓").code());
-        assertEquals(new Result(0, "värde ✓\n", ""), ctl("get", "clé"));
+        assertEquals(new Result(0, "clé\nvärde ✓\n", ""), ctl("get", "clé"));
     }
 
     @Test
-    void getOfAMissingKeyExitsOneWithAMessage() {
-        Result r = ctl("get", "no-such-key");
+    void getOfAMissingKeyPrintsNothingAndSucceedsAsEtcdctl() {
+        assertEquals(new Result(0, "", ""), ctl("get", "no-such-key"));
+    }
+
+    @Test
+    void delPrintsTheNumberDeleted() {
+        assertEquals(0, ctl("put", "doomed", "x").code());
+        assertEquals(new Result(0, "1\n", ""), ctl("del", "doomed"));
+        assertEquals(new Result(0, "", ""), ctl("get", "doomed"));
+        assertEquals(new Result(0, "0\n", ""), ctl("del", "doomed"), "deleting an absent key succeeds");
+    }
+
+    // ------------------------------------------------------------------ get's flags
+
+    @Test
+    void getPrefixRangeFromKeyAndLimit() {
+        putAll("rng/a", "2", "rng/b", "3", "rng/c", "1", "rng0", "outside");
+        assertEquals(new Result(0, "rng/a\n2\nrng/b\n3\nrng/c\n1\n", ""), ctl("get", "rng/", "--prefix"));
+        assertEquals(new Result(0, "rng/a\n2\nrng/b\n3\n", ""), ctl("get", "rng/a", "rng/c"), "[key, range_end)");
+        assertEquals(new Result(0, "rng/b\n3\nrng/c\n1\n", ""), ctl("get", "rng/b", "--from-key", "--limit", "2"));
+        assertEquals(new Result(0, "rng/a\n2\nrng/b\n3\n", ""), ctl("get", "rng/", "--prefix", "--limit=2"));
+        assertEquals(new Result(0, "2\n3\n1\n", ""), ctl("get", "rng/", "--prefix", "--print-value-only"));
+        Map<?, ?> limited = json(ctl("get", "rng/", "--prefix", "--limit", "2", "-w", "json"));
+        assertEquals(true, limited.get("more"), "the limit left one out");
+        assertEquals(3L, limited.get("count"), "count is every key in the range");
+        assertEquals(2, ((List<?>) limited.get("kvs")).size());
+    }
+
+    @Test
+    void getKeysOnlyAndCountOnly() {
+        putAll("ko/a", "1", "ko/b", "2");
+        assertEquals(new Result(0, "ko/a\n\nko/b\n\n", ""), ctl("get", "ko/", "--prefix", "--keys-only"),
+                "etcdctl prints each key and an empty value line");
+        assertEquals(new Result(0, "2\n", ""), ctl("get", "ko/", "--prefix", "--count-only"));
+        Result both = ctl("get", "ko/", "--prefix", "--keys-only", "--count-only");
+        assertEquals(2, both.code());
+        assertEquals(List.of("error: --keys-only and --count-only cannot be set at the same time, choose one"), both.errLines());
+    }
+
+    @Test
+    void getSortsByEveryTargetInEitherOrder() {
+        putAll("srt/a", "2", "srt/b", "3", "srt/c", "1");
+        assertEquals(0, ctl("put", "srt/a", "2").code(), "a is now the last modified and at version 2");
+        assertEquals("srt/c srt/b srt/a", keys(ctl("get", "srt/", "--prefix", "--order", "DESCEND")));
+        assertEquals("srt/b srt/a srt/c", keys(ctl("get", "srt/", "--prefix", "--sort-by", "VALUE", "--order", "descend")));
+        assertEquals("srt/c srt/a srt/b", keys(ctl("get", "srt/", "--prefix", "--sort-by", "value")), "ascending when no order");
+        assertEquals("srt/a srt/c srt/b", keys(ctl("get", "srt/", "--prefix", "--sort-by", "MODIFY", "--order", "DESCEND")));
+        assertEquals("srt/a srt/b srt/c", keys(ctl("get", "srt/", "--prefix", "--sort-by", "CREATE")));
+        assertEquals("srt/a", keys(ctl("get", "srt/", "--prefix", "--sort-by", "VERSION", "--order", "DESCEND", "--limit", "1")));
+        assertEquals("srt/b", keys(ctl("get", "srt/", "--prefix", "--sort-by", "VALUE", "--order", "DESCEND", "--limit", "1")));
+        for (String[] bad : List.of(new String[] {"--sort-by", "SIZE"}, new String[] {"--order", "UP"}, new String[] {"--consistency", "x"})) {
+            Result r = ctl("get", "srt/", "--prefix", bad[0], bad[1]);
+            assertEquals(2, r.code(), Arrays.toString(bad));
+            assertEquals(1, r.errLines().size(), r.err());
+        }
+    }
+
+    @Test
+    void getRevReadsThePast() {
+        long first = revisionOf(ctl("put", "past", "one", "-w", "json"));
+        assertEquals(0, ctl("put", "past", "two").code());
+        assertEquals(new Result(0, "past\none\n", ""), ctl("get", "past", "--rev", Long.toString(first)));
+        assertEquals(new Result(0, "past\ntwo\n", ""), ctl("get", "past"));
+        Result future = ctl("get", "past", "--rev", "1000000000");
+        assertEquals(1, future.code());
+        assertTrue(future.err().startsWith("error: FUTURE_REVISION: "), future.err());
+    }
+
+    // ------------------------------------------------------------------ put and del
+
+    @Test
+    void putPrevKvPrintsTheKeyAsItWas() {
+        assertEquals(new Result(0, "OK\n", ""), ctl("put", "pkv", "v1", "--prev-kv"), "no previous key: OK alone");
+        assertEquals(new Result(0, "OK\npkv\nv1\n", ""), ctl("put", "pkv", "v2", "--prev-kv"));
+        assertEquals(new Result(0, "pkv\nv2\n", ""), ctl("get", "pkv"));
+    }
+
+    @Test
+    void putReadsTheValueFromStandardInputOrAFile() throws IOException {
+        assertEquals(new Result(0, "OK\n", ""), run(args("put", "stdin-key"), "line one\nline two\n", false));
+        assertEquals(new Result(0, "line one\nline two\n\n", ""), ctl("get", "stdin-key", "--print-value-only"),
+                "the value is standard input verbatim, its last newline included, as etcdctl");
+        Path file = Files.write(dir.resolve("value.bin"), new byte[] {0, 1, (byte) 0xfe, (byte) 0xff});
+        assertEquals(new Result(0, "OK\n", ""), ctl("put", "file-key", "--from-file", file.toString()));
+        RawResult r = runRaw(args("get", "file-key", "--print-value-only"), new byte[0]);
+        assertArrayEquals(new byte[] {0, 1, (byte) 0xfe, (byte) 0xff, '\n'}, r.out());
+
+        Result empty = run(args("put", "stdin-key"), "", false);
+        assertEquals(2, empty.code(), "an empty standard input is no value, as etcdctl");
+        Result both = ctl("put", "file-key", "v", "--from-file", file.toString());
+        assertEquals(2, both.code());
+        Result missing = ctl("put", "file-key", "--from-file", dir.resolve("absent").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("no such file"), missing.err());
+    }
+
+    @Test
+    void delRangePrefixFromKeyAndPrevKv() {
+        putAll("dp/1", "x", "dp/2", "y", "dp/3", "z", "dq", "kept");
+        assertEquals(new Result(0, "1\ndp/1\nx\n", ""), ctl("del", "dp/1", "dp/2", "--prev-kv"), "[key, range_end)");
+        assertEquals(new Result(0, "2\ndp/2\ny\ndp/3\nz\n", ""), ctl("del", "dp/", "--prefix", "--prev-kv"));
+        assertEquals(new Result(0, "0\n", ""), ctl("del", "dp/", "--prefix"));
+        assertEquals(new Result(0, "dq\nkept\n", ""), ctl("get", "dq"), "the prefix's end is exclusive");
+        putAll("zzz/a", "1", "zzz/b", "2", "zzz/c", "3");
+        assertEquals(new Result(0, "2\n", ""), ctl("del", "zzz/b", "--from-key"), "every key from zzz/b on (none sorts after zzz/)");
+        assertEquals(new Result(0, "zzz/a\n1\n", ""), ctl("get", "zzz/", "--prefix"));
+        Result both = ctl("del", "dp/", "--prefix", "--from-key");
+        assertEquals(2, both.code());
+        assertEquals(List.of("error: --prefix and --from-key cannot be set at the same time, choose one"), both.errLines());
+    }
+
+    // ------------------------------------------------------------------ txn
+
+    @Test
+    void txnFromStandardInputTakesTheSuccessBranchThenTheFailureBranch() {
+        String txn = """
+                mod("txn/k") = "0"
+                version("txn/k") < "1"
+
+                put txn/k created
+                put txn/other "two words"
+
+                get txn/k
+                del txn/other --prev-kv
+                """;
+        assertEquals(new Result(0, "SUCCESS\n\nOK\n\nOK\n", ""), run(args("txn"), txn, false));
+        assertEquals(new Result(0, "FAILURE\n\ntxn/k\ncreated\n\n1\ntxn/other\ntwo words\n", ""), run(args("txn"), txn, false),
+                "the key exists now: the compares fail");
+
+        String byValue = "value(\"txn/k\") = \"created\"\ncreate(\"txn/k\") > \"0\"\nval(\"txn/k\") != \"other\"\n\nput txn/k updated --prev-kv\n\n";
+        assertEquals(new Result(0, "SUCCESS\n\nOK\ntxn/k\ncreated\n", ""), run(args("txn"), byValue, false));
+        assertEquals(new Result(0, "FAILURE\n", ""), run(args("txn"), byValue, false), "no failure requests: FAILURE alone");
+        assertEquals(new Result(0, "txn/k\nupdated\n", ""), ctl("get", "txn/k"));
+    }
+
+    @Test
+    void txnInteractivePromptsAsEtcdctlAndABadLineAppliesNothing() {
+        Result r = run(args("txn", "-i"), "mod(\"txn-i\") = \"0\"\n\nput txn-i yes\n\n\n", false);
+        assertEquals(new Result(0, "compares:\nsuccess requests (get, put, del):\nfailure requests (get, put, del):\nSUCCESS\n\nOK\n", ""), r);
+
+        for (String bad : List.of("mod(\"txn-bad\") ~ \"0\"\n\nput txn-bad x\n", "size(\"txn-bad\") = \"0\"\n\nput txn-bad x\n",
+                "mod(txn-bad) = \"0\"\n\nput txn-bad x\n", "\nput txn-bad\n", "\nwatch txn-bad\n", "\nput txn-bad x\n\nput txn-bad --bogus\n")) {
+            Result b = run(args("txn"), bad, false);
+            assertEquals(2, b.code(), bad);
+            assertEquals(1, b.errLines().size(), b.err());
+            assertEquals("", b.out());
+        }
+        assertEquals(new Result(0, "", ""), ctl("get", "txn-bad"), "nothing was applied");
+        Result twice = run(args("txn"), "\nput txn-twice a\nput txn-twice b\n", false);
+        assertEquals(1, twice.code(), "the node refuses a txn writing a key twice: " + twice);
+        assertTrue(twice.err().startsWith("error: BAD_REQUEST: "), twice.err());
+    }
+
+    // ------------------------------------------------------------------ compaction
+
+    @Test
+    void compactionThenAReadBelowItFailsWithCompacted() {
+        long old = revisionOf(ctl("put", "cmp/k", "old", "-w", "json"));
+        long current = revisionOf(ctl("put", "cmp/k", "new", "-w", "json"));
+        assertEquals(new Result(0, "cmp/k\nold\n", ""), ctl("get", "cmp/k", "--rev", Long.toString(old)));
+        assertEquals(new Result(0, "compacted revision " + current + "\n", ""), ctl("compaction", Long.toString(current)));
+        Result r = ctl("get", "cmp/k", "--rev", Long.toString(old));
         assertEquals(1, r.code());
         assertEquals("", r.out());
-        assertEquals(List.of("error: key not found: no-such-key"), r.errLines());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().startsWith("error: COMPACTED: "), r.err());
+        assertEquals(new Result(0, "cmp/k\nnew\n", ""), ctl("get", "cmp/k", "--rev", Long.toString(current)));
+        assertEquals(2, ctl("compaction", "soon").code());
+    }
+
+    // ------------------------------------------------------------------ output formats
+
+    @Test
+    void jsonCarriesTheHeaderAndBase64AsEtcdctl() {
+        Map<?, ?> put = json(ctl("put", "js/k", "vä", "-w", "json"));
+        Map<?, ?> header = (Map<?, ?>) put.get("header");
+        assertEquals(Set.of("cluster_id", "member_id", "revision", "raft_term"), header.keySet());
+        assertEquals(0L, header.get("cluster_id"));
+        long revision = (Long) header.get("revision");
+        assertTrue((Long) header.get("raft_term") >= 1, put.toString());
+        assertTrue((Long) header.get("member_id") >= 1 && (Long) header.get("member_id") <= NODES, put.toString());
+
+        Map<?, ?> get = json(ctl("--write-out=json", "get", "js/k"));
+        assertTrue((Long) ((Map<?, ?>) get.get("header")).get("revision") >= revision);
+        assertEquals(1L, get.get("count"));
+        assertFalse(get.containsKey("more"), "false is left out, as Go's omitempty does");
+        Map<?, ?> kv = (Map<?, ?>) ((List<?>) get.get("kvs")).get(0);
+        assertEquals(b64("js/k"), kv.get("key"));
+        assertEquals(b64("vä"), kv.get("value"));
+        assertEquals(revision, kv.get("create_revision"));
+        assertEquals(revision, kv.get("mod_revision"));
+        assertEquals(1L, kv.get("version"));
+
+        Map<?, ?> limited = json(ctl("get", "js/", "--prefix", "--keys-only", "--limit", "1", "-w", "json"));
+        assertFalse(((Map<?, ?>) ((List<?>) limited.get("kvs")).get(0)).containsKey("value"), "keys-only: no value");
+        Map<?, ?> prev = json(ctl("put", "js/k", "w", "--prev-kv", "-w", "json"));
+        assertEquals(b64("vä"), ((Map<?, ?>) prev.get("prev_kv")).get("value"));
+        Map<?, ?> del = json(ctl("del", "js/k", "--prev-kv", "-w", "json"));
+        assertEquals(1L, del.get("deleted"));
+        assertEquals(b64("w"), ((Map<?, ?>) ((List<?>) del.get("prev_kvs")).get(0)).get("value"));
+        assertEquals(new Result(0, "", ""), ctl("get", "js/k"));
+        Map<?, ?> count = json(ctl("get", "js/", "--prefix", "--count-only", "-w", "json"));
+        assertFalse(count.containsKey("kvs"));
+        assertFalse(count.containsKey("count"), "a count of 0 is left out too");
     }
 
     @Test
-    void delRemovesTheKey() {
-        assertEquals(0, ctl("put", "doomed", "x").code());
-        assertEquals(new Result(0, "OK\n", ""), ctl("del", "doomed"));
-        assertEquals(1, ctl("get", "doomed").code());
-        assertEquals(new Result(0, "OK\n", ""), ctl("del", "doomed"), "deleting an absent key succeeds");
+    void jsonOfATxnNestsEachResponseAsEtcdctl() {
+        Result r = run(args("txn", "-w", "json"), "\nput jt/k v\nget jt/k\n\n", false);
+        Map<?, ?> txn = json(r);
+        assertEquals(true, txn.get("succeeded"));
+        long revision = (Long) ((Map<?, ?>) txn.get("header")).get("revision");
+        List<?> responses = (List<?>) txn.get("responses");
+        assertEquals(2, responses.size());
+        Map<?, ?> put = (Map<?, ?>) ((Map<?, ?>) ((Map<?, ?>) responses.get(0)).get("Response")).get("response_put");
+        assertEquals(Map.of("revision", revision), put.get("header"));
+        Map<?, ?> range = (Map<?, ?>) ((Map<?, ?>) ((Map<?, ?>) responses.get(1)).get("Response")).get("response_range");
+        assertEquals(b64("jt/k"), ((Map<?, ?>) ((List<?>) range.get("kvs")).get(0)).get("key"));
+
+        Map<?, ?> failed = json(run(args("txn", "-w", "json"), "mod(\"jt/k\") = \"0\"\n\n\n", false));
+        assertFalse(failed.containsKey("succeeded"), "a failed txn has no 'succeeded', as etcd's omitempty");
+    }
+
+    @Test
+    void tableAsEtcdctlDrawsIt() {
+        long a = revisionOf(ctl("put", "tb/a", "1", "-w", "json"));
+        long b = revisionOf(ctl("put", "tb/bb", "two words", "-w", "json"));
+        String wa = Long.toString(a);
+        String wb = Long.toString(b);
+        int rw = "CREATE REVISION".length();
+        String expected = String.join("\n",
+                "+-------+-----------------+--------------+---------+-----------+",
+                "|  KEY  | CREATE REVISION | MOD REVISION | VERSION |   VALUE   |",
+                "+-------+-----------------+--------------+---------+-----------+",
+                "|  tb/a | " + pad(wa, rw) + " | " + pad(wa, 12) + " |       1 |         1 |",
+                "| tb/bb | " + pad(wb, rw) + " | " + pad(wb, 12) + " |       1 | two words |",
+                "+-------+-----------------+--------------+---------+-----------+", "");
+        assertEquals(new Result(0, expected, ""), ctl("get", "tb/", "--prefix", "-w", "table"));
+        assertEquals(new Result(0, "+-------+\n| COUNT |\n+-------+\n|     2 |\n+-------+\n", ""),
+                ctl("get", "tb/", "--prefix", "--count-only", "-w", "table"));
+        Result status = ctl("status", "-w", "table");
+        assertEquals(0, status.code(), status.err());
+        assertEquals(NODES + 4, status.outLines().size(), status.out());
+
+        for (String[] unsupported : List.of(args("put", "tb/a", "x", "-w", "table"), args("del", "tb/a", "-w", "table"))) {
+            Result r = run(unsupported, "", false);
+            assertEquals(2, r.code());
+            assertTrue(r.err().contains("not supported for"), r.err());
+        }
+        assertEquals(new Result(0, "tb/a\n1\n", ""), ctl("get", "tb/a"), "the refused put was never sent");
+        assertEquals(2, ctl("get", "tb/a", "-w", "json", "--print-value-only").code(), "print-value-only is only for simple output");
+        assertEquals(2, ctl("get", "tb/a", "-w", "yaml").code());
+    }
+
+    // ------------------------------------------------------------------ bytes
+
+    @Test
+    void hexKeysAndValuesRoundTrip() {
+        assertEquals(new Result(0, "OK\n", ""), ctl("--hex", "put", "6878ff00", "00ff0a"));
+        assertEquals(new Result(0, "\\x68\\x78\\xff\\x00\n\\x00\\xff\\x0a\n", ""), ctl("get", "6878ff00", "--hex"));
+        assertEquals(new Result(0, "OK\n\\x68\\x78\\xff\\x00\n\\x00\\xff\\x0a\n", ""),
+                ctl("put", "--hex", "\\x68\\x78\\xff\\x00", "\\x01", "--prev-kv"), "etcdctl's hex output is accepted back");
+        RawResult raw = runRaw(args("get", "hx", "--prefix"), new byte[0]);
+        assertArrayEquals(new byte[] {'h', 'x', (byte) 0xff, 0, '\n', 1, '\n'}, raw.out(), "simple output writes the raw bytes");
+        Result bad = ctl("--hex", "get", "xyz");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("is not hex"), bad.err());
+        Result txn = run(args("--hex", "txn"), "value(\"6878ff00\") = \"01\"\n\nput 6878ff00 02\n\n", false);
+        assertEquals(new Result(0, "SUCCESS\n\nOK\n", ""), txn);
+        assertEquals(new Result(0, "\\x02\n", ""), ctl("get", "6878ff00", "--hex", "--print-value-only"));
+    }
+
+    @Test
+    void aBinaryValuePipedThroughStandardInputRoundTripsByteForByte() {
+        byte[] all = new byte[256 * 3];
+        for (int i = 0; i < all.length; i++) all[i] = (byte) (i * 7);
+        RawResult put = runRaw(args("put", "bin/all"), all);
+        assertEquals(0, put.code(), put.err());
+        RawResult get = runRaw(args("get", "bin/all", "--print-value-only"), new byte[0]);
+        assertEquals(0, get.code(), get.err());
+        byte[] expected = Arrays.copyOf(all, all.length + 1);
+        expected[all.length] = '\n';
+        assertArrayEquals(expected, get.out());
+        Map<?, ?> json = json(ctl("get", "bin/all", "-w", "json"));
+        assertEquals(Base64.getEncoder().encodeToString(all), ((Map<?, ?>) ((List<?>) json.get("kvs")).get(0)).get("value"));
+    }
+
+    @Test
+    void argumentsAreTakenAsTheirBytes() {
+        byte[] key = {'a', 'r', 'g', (byte) 0xff};
+        byte[] value = {(byte) 0xc3, 0x28, (byte) 0x80};
+        byte[][] put = {utf8("--endpoints"), utf8(endpoints), utf8("put"), key, value};
+        assertEquals(0, RaftKvCtl.run(put, new ByteArrayInputStream(new byte[0]), devNull(), devNull(), false));
+        RawResult get = runRaw(new String[] {"--endpoints", endpoints, "--hex", "get", "617267ff"}, new byte[0]);
+        assertEquals("\\x61\\x72\\x67\\xff\n\\xc3\\x28\\x80\n", new String(get.out(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void programArgumentsAreRecoveredFromTheCommandLineOnlyWhenTheyMatch() {
+        byte[] cmdline = concat(utf8("java\0-cp\0x.jar\0io.raftkv.client.RaftKvCtl\0put\0"), new byte[] {'k', (byte) 0xff}, new byte[] {0},
+                utf8("v\0"));
+        String[] decoded = {"put", "k\uFFFD", "v"};
+        byte[][] raw = CtlInput.matchArguments(decoded, cmdline, StandardCharsets.UTF_8);
+        assertArrayEquals(new byte[] {'k', (byte) 0xff}, raw[1]);
+        assertArrayEquals(utf8("v"), raw[2]);
+        assertEquals(null, CtlInput.matchArguments(new String[] {"put", "k?", "v"}, cmdline, StandardCharsets.UTF_8),
+                "not what Java decoded: not used");
+        assertEquals(0, CtlInput.matchArguments(new String[0], cmdline, StandardCharsets.UTF_8).length);
+        byte[][] empty = CtlInput.matchArguments(new String[] {"put", "", ""}, utf8("java\0put\0\0\0"), StandardCharsets.UTF_8);
+        assertEquals(3, empty.length, "empty arguments are entries too");
+    }
+
+    @Test
+    void goEscapesInDoubleQuotesGiveAnyBytesInTheShell() throws RaftKvCtl.UsageException {
+        RawResult r = runRaw(new String[] {"--endpoints", endpoints}, utf8("put esc \"a\\x00\\xff\\n\\u00e9\\101\"\nget esc --print-value-only\n"));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(concat(utf8("OK\n"), new byte[] {'a', 0, (byte) 0xff, '\n', (byte) 0xc3, (byte) 0xa9, 'A', '\n'}), r.out());
+        assertThrows(RaftKvCtl.UsageException.class, () -> RaftKvCtl.tokenize("put k \"\\q\""));
+        assertThrows(RaftKvCtl.UsageException.class, () -> RaftKvCtl.tokenize("put k \"\\x4\""));
+    }
+
+    // ------------------------------------------------------------------ flags
+
+    @Test
+    void flagsMayFollowTheCommandAndItsArguments() {
+        assertEquals(0, ctl("put", "after", "v").code());
+        Result r = run(new String[] {"get", "after", "--timeout", "1", "--endpoints", endpoints}, "", false);
+        assertEquals(new Result(0, "after\nv\n", ""), r);
+        assertEquals(new Result(0, "after\nv\n", ""), run(new String[] {"get", "--endpoints=" + endpoints, "after", "--command-timeout", "1s"}, "", false));
+        assertEquals(new Result(0, "v\n", ""), ctl("get", "--print-value-only=true", "after"));
+        assertEquals(new Result(0, "after\nv\n", ""), ctl("get", "--print-value-only=false", "after"));
+        assertTrue(ctl("get", "after", "-wjson").out().startsWith("{\"header\":"));
+        assertTrue(ctl("get", "after", "-w=json").out().startsWith("{\"header\":"));
+    }
+
+    @Test
+    void unknownFlagsAreRefusedClearly() {
+        assertEquals(new Result(2, "", "error: unknown flag --bogus for get (see 'raftkvctl help')\n"), ctl("get", "k", "--bogus"));
+        assertEquals(new Result(2, "", "error: unknown flag --prev-kv for get (see 'raftkvctl help')\n"), ctl("get", "k", "--prev-kv"));
+        assertEquals(new Result(2, "", "error: unknown flag --prefix (a command's flags go after the command)\n"),
+                run(new String[] {"--endpoints", endpoints, "--prefix", "get", "k"}, "", false));
+        assertEquals(new Result(2, "", "error: unknown shorthand flag 'x' in -x for get\n"), ctl("get", "k", "-x"));
+        assertEquals(new Result(2, "", "error: flag --limit needs a value\n"), ctl("get", "k", "--limit"));
+        assertEquals(2, ctl("get", "k", "--limit", "-1").code());
+        assertEquals(2, ctl("get", "k", "--prefix=maybe").code());
     }
 
     @Test
@@ -184,11 +523,16 @@ class RaftKvCtlTest {
     @Test
     void usageErrorsExitTwoWithOneLine() {
         for (String[] args : List.of(
-                new String[] {"put", "only-key"},
+                new String[] {"put"},
                 new String[] {"get"},
                 new String[] {"get", "k", "--linearizable"},
-                new String[] {"del", "a", "b"},
+                new String[] {"get", "a", "b", "c"},
+                new String[] {"get", "a", "b", "--prefix"},
+                new String[] {"get", ""},
+                new String[] {"del", "a", "b", "c"},
                 new String[] {"status", "extra"},
+                new String[] {"txn", "extra"},
+                new String[] {"compaction"},
                 new String[] {"put", "", "empty key"})) {
             Result r = ctl(args);
             assertEquals(2, r.code(), Arrays.toString(args));
@@ -199,6 +543,7 @@ class RaftKvCtlTest {
         for (String[] args : List.of(
                 new String[] {"--timeout"},
                 new String[] {"--timeout", "soon", "status"},
+                new String[] {"--command-timeout", "5", "status"},
                 new String[] {"--bogus", "status"},
                 new String[] {"--endpoints", "nocolon", "status"},
                 new String[] {"--endpoints", "a:1", "--config", "x", "status"})) {
@@ -220,13 +565,16 @@ class RaftKvCtlTest {
         Result r = run(new String[] {"--config", dir.resolve("absent.conf").toString(), "help"}, "", false);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("usage: raftkvctl"), r.out());
+        assertEquals(r, run(new String[] {"--config", dir.resolve("absent.conf").toString(), "get", "-h"}, "", false));
     }
 
     @Test
-    void aValueStartingWithDashesNeedsADoubleDash() {
+    void aValueStartingWithADashNeedsADoubleDash() {
         assertEquals(2, ctl("put", "flag", "--on").code());
         assertEquals(new Result(0, "OK\n", ""), ctl("put", "--", "flag", "--on"));
-        assertEquals(new Result(0, "--on\n", ""), ctl("get", "flag"));
+        assertEquals(new Result(0, "OK\n", ""), ctl("put", "flag2", "--", "-1"));
+        assertEquals(new Result(0, "flag\n--on\n", ""), ctl("get", "flag"));
+        assertEquals(new Result(0, "-1\n", ""), ctl("get", "flag2", "--print-value-only"));
     }
 
     // ------------------------------------------------------------------ the shell
@@ -237,23 +585,38 @@ class RaftKvCtlTest {
                 put "piped key" 'a value with  spaces'
                 # a comment, then a blank line
 
-                get 'piped key'
+                get 'piped key' --print-value-only
                 put quote "say \\"hi\\""
-                get quote
+                get quote -w json
                 del "piped key"
                 """;
         Result r = run(new String[] {"--endpoints", endpoints}, script, false);
-        assertEquals(new Result(0, "OK\na value with  spaces\nOK\nsay \"hi\"\nOK\n", ""), r);
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.outLines();
+        assertEquals(List.of("OK", "a value with  spaces", "OK"), lines.subList(0, 3));
+        assertTrue(lines.get(3).contains("\"value\":\"" + b64("say \"hi\"") + "\""), lines.get(3));
+        assertEquals("1", lines.get(4));
+    }
+
+    @Test
+    void aTxnInTheShellReadsTheLinesThatFollow() {
+        String script = "txn\nversion(\"shell-txn\") = \"0\"\n\nput shell-txn a\n\nget x\n\nget shell-txn --print-value-only\n";
+        Result r = run(new String[] {"--endpoints", endpoints}, script, false);
+        assertEquals(new Result(0, "SUCCESS\n\nOK\na\n", ""), r);
     }
 
     @Test
     void aFailingPipedCommandMakesTheExitCodeNonZeroButTheRestRuns() {
-        String script = "get never-written\nput after-failure ok\nbogus\nget after-failure\n";
+        String script = "get never-written --rev 1000000000\nput after-failure ok\nbogus\nget after-failure\nput x\n--endpoints a:1 get x\n";
         Result r = run(new String[] {"--endpoints", endpoints}, script, false);
         assertEquals(2, r.code());
-        assertEquals("OK\nok\n", r.out());
-        assertEquals(List.of("error: line 1: key not found: never-written",
-                "error: line 3: unknown command 'bogus' (see 'raftkvctl help')"), r.errLines());
+        assertEquals("OK\nafter-failure\nok\n", r.out());
+        List<String> errors = r.errLines();
+        assertEquals(4, errors.size(), r.err());
+        assertTrue(errors.get(0).startsWith("error: line 1: FUTURE_REVISION: "), errors.get(0));
+        assertEquals("error: line 3: unknown command 'bogus' (see 'raftkvctl help')", errors.get(1));
+        assertTrue(errors.get(2).startsWith("error: line 5: put needs a VALUE here"), errors.get(2));
+        assertEquals("error: line 6: --endpoints is given when raftkvctl starts, not in the shell", errors.get(3));
     }
 
     @Test
@@ -270,7 +633,7 @@ class RaftKvCtlTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("raftkv 127.0.0.1:"), r.out());
         assertTrue(r.out().contains("> OK\n"), r.out());
-        assertTrue(r.out().contains("> yes\n"), r.out());
+        assertTrue(r.out().contains("> shell\nyes\n"), r.out());
     }
 
     @Test
@@ -283,13 +646,179 @@ class RaftKvCtlTest {
     }
 
     @Test
-    void outcomeUnknownSaysTheWriteMayHaveBeenApplied() {
+    void failedRequestsNameTheirCodeAndOutcomeUnknownSaysTheWriteMayHaveBeenApplied() {
         String m = RaftKvCtl.describe(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, "answer lost\n(timeout)"));
         assertTrue(m.contains("may or may not have been applied"), m);
         assertFalse(m.contains("\n"), m);
+        assertEquals("COMPACTED: revision 3 has been compacted",
+                RaftKvCtl.describe(new RaftKvException(RaftKvException.Kind.REJECTED, "COMPACTED: revision 3 has been compacted")));
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /** What one run printed as bytes. */
+    private record RawResult(int code, byte[] out, String err) { }
+
+    private static String[] args(String... command) {
+        String[] args = new String[command.length + 2];
+        args[0] = "--endpoints";
+        args[1] = endpoints;
+        System.arraycopy(command, 0, args, 2, command.length);
+        return args;
+    }
+
+    private static void putAll(String... keysAndValues) {
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            Result r = ctl("put", keysAndValues[i], keysAndValues[i + 1]);
+            assertEquals(new Result(0, "OK\n", ""), r);
+        }
+    }
+
+    /** The keys of a simple get's output (every other line), separated by spaces. */
+    private static String keys(Result r) {
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.outLines();
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i += 2) keys.add(lines.get(i));
+        return String.join(" ", keys);
+    }
+
+    private static Map<?, ?> json(Result r) {
+        assertEquals(0, r.code(), r.err());
+        assertEquals(1, r.outLines().size(), "json is one line: " + r.out());
+        return (Map<?, ?>) new Json(r.out().strip()).value();
+    }
+
+    /** The revision in a json answer's header. */
+    private static long revisionOf(Result r) {
+        return (Long) ((Map<?, ?>) json(r).get("header")).get("revision");
+    }
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(utf8(s));
+    }
+
+    private static String pad(String s, int width) {
+        return " ".repeat(width - s.length()) + s;
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (byte[] p : parts) b.writeBytes(p);
+        return b.toByteArray();
+    }
+
+    private static PrintStream devNull() {
+        return new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
+    }
+
+    private static RawResult runRaw(String[] args, byte[] stdin) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            code = RaftKvCtl.run(args, new ByteArrayInputStream(stdin), o, e, false);
+        }
+        return new RawResult(code, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Just enough JSON to read raftkvctl's answers back: objects, arrays, strings, integers, true, false, null. */
+    private static final class Json {
+        private final String s;
+        private int at;
+
+        Json(String s) {
+            this.s = s;
+        }
+
+        Object value() {
+            Object v = next();
+            if (at != s.length()) throw new IllegalArgumentException("trailing text at " + at + ": " + s);
+            return v;
+        }
+
+        private Object next() {
+            char c = s.charAt(at);
+            if (c == '{') {
+                Map<String, Object> m = new LinkedHashMap<>();
+                at++;
+                if (s.charAt(at) == '}') {
+                    at++;
+                    return m;
+                }
+                while (true) {
+                    String k = (String) next();
+                    expect(':');
+                    if (m.put(k, next()) != null) throw new IllegalArgumentException("duplicate field " + k);
+                    if (s.charAt(at) == '}') {
+                        at++;
+                        return m;
+                    }
+                    expect(',');
+                }
+            }
+            if (c == '[') {
+                List<Object> l = new ArrayList<>();
+                at++;
+                if (s.charAt(at) == ']') {
+                    at++;
+                    return l;
+                }
+                while (true) {
+                    l.add(next());
+                    if (s.charAt(at) == ']') {
+                        at++;
+                        return l;
+                    }
+                    expect(',');
+                }
+            }
+            if (c == '"') {
+                StringBuilder b = new StringBuilder();
+                for (at++; s.charAt(at) != '"'; at++) {
+                    char d = s.charAt(at);
+                    if (d == '\\') {
+                        char e = s.charAt(++at);
+                        switch (e) {
+                            case 'n' -> b.append('\n');
+                            case 't' -> b.append('\t');
+                            case 'r' -> b.append('\r');
+                            case 'u' -> {
+                                b.append((char) Integer.parseInt(s.substring(at + 1, at + 5), 16));
+                                at += 4;
+                            }
+                            default -> b.append(e);
+                        }
+                    } else {
+                        b.append(d);
+                    }
+                }
+                at++;
+                return b.toString();
+            }
+            for (String word : List.of("true", "false", "null")) {
+                if (s.startsWith(word, at)) {
+                    at += word.length();
+                    return word.equals("null") ? null : Boolean.valueOf(word);
+                }
+            }
+            int start = at;
+            if (s.charAt(at) == '-') at++;
+            while (at < s.length() && Character.isDigit(s.charAt(at))) at++;
+            if (start == at) throw new IllegalArgumentException("unexpected '" + c + "' at " + at + ": " + s);
+            return Long.parseLong(s.substring(start, at));
+        }
+
+        private void expect(char c) {
+            if (s.charAt(at) != c) throw new IllegalArgumentException("expected '" + c + "' at " + at + ": " + s);
+            at++;
+        }
+    }
 
     private static Result ctl(String... command) {
         return ctlAt(endpoints, command);
@@ -309,7 +838,7 @@ class RaftKvCtlTest {
         int code;
         try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
              PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = RaftKvCtl.run(args, new BufferedReader(new StringReader(stdin)), o, e, interactive);
+            code = RaftKvCtl.run(args, new ByteArrayInputStream(utf8(stdin)), o, e, interactive);
         }
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
