@@ -27,13 +27,14 @@ import java.util.TreeMap;
  *       no token is there that no client sent;</li>
  *   <li>an increment acknowledged before another began has the lower revision (real-time order);</li>
  *   <li>the header revisions each client saw, over all its reads and transactions in its order, never go back,
- *       and a transaction that wrote got a revision above every one the client had seen before.</li>
+ *       and a transaction that wrote got a revision above every one the client had seen before; none is above the
+ *       revision of the store read at the end (no revision a client saw was lost).</li>
  * </ul>
  */
 final class CasCounterCheck {
 
     static final String PREFIX = "cas/";
-    private static final int PROBLEMS_SHOWN_MAX = 12;
+    private static final int EXAMPLES_PER_KIND = 3;
 
     enum Outcome {
         /** The transaction's answer said it succeeded. */
@@ -54,10 +55,10 @@ final class CasCounterCheck {
     record Seen(long revision, boolean wrote, int member, String what) { }
 
     /** What the check found; {@code problems} empty when everything holds. */
-    record Result(List<String> problems, long applied, int acknowledged, int unknown, int unknownApplied, int notApplied,
+    record Result(Problems found, long applied, int acknowledged, int unknown, int unknownApplied, int notApplied,
                   long[] finalCounts, long observations) {
         boolean ok() {
-            return problems.isEmpty();
+            return found.byKind.isEmpty();
         }
 
         String summary() {
@@ -67,10 +68,28 @@ final class CasCounterCheck {
         }
 
         String describe() {
-            StringBuilder b = new StringBuilder(problems.size() + " CAS-counter problems");
-            for (int i = 0; i < Math.min(problems.size(), PROBLEMS_SHOWN_MAX); i++) b.append("\n    ").append(problems.get(i));
-            if (problems.size() > PROBLEMS_SHOWN_MAX) b.append("\n    ... and ").append(problems.size() - PROBLEMS_SHOWN_MAX).append(" more");
+            StringBuilder b = new StringBuilder(problems().size() + " CAS-counter problems");
+            found.byKind.forEach((kind, list) -> {
+                b.append("\n    ").append(list.size()).append(" ").append(kind).append(":");
+                for (int i = 0; i < Math.min(list.size(), EXAMPLES_PER_KIND); i++) b.append("\n      ").append(list.get(i));
+                if (list.size() > EXAMPLES_PER_KIND) b.append("\n      ...");
+            });
             return b.toString();
+        }
+
+        List<String> problems() {
+            List<String> all = new ArrayList<>();
+            found.byKind.values().forEach(all::addAll);
+            return all;
+        }
+    }
+
+    /** Problems by kind, in the order first found. */
+    static final class Problems {
+        private final Map<String, List<String>> byKind = new java.util.LinkedHashMap<>();
+
+        void add(String kind, String text) {
+            byKind.computeIfAbsent(kind, k -> new ArrayList<>()).add(text);
         }
     }
 
@@ -86,11 +105,11 @@ final class CasCounterCheck {
     }
 
     /**
-     * {@code stored}: every key under {@link #PREFIX}, read at one revision after the run; {@code seen}: per
-     * client, the answers it got in its order.
+     * {@code stored}: every key under {@link #PREFIX}, read at {@code storedRevision} after the run; {@code seen}:
+     * per client, the answers it got in its order.
      */
-    static Result check(int counters, List<Increment> increments, Map<Integer, List<Seen>> seen, List<KeyValue> stored) {
-        List<String> problems = new ArrayList<>();
+    static Result check(int counters, List<Increment> increments, Map<Integer, List<Seen>> seen, long storedRevision, List<KeyValue> stored) {
+        Problems problems = new Problems();
         KeyValue[] counterKvs = new KeyValue[counters];
         List<Map<String, KeyValue>> tokens = new ArrayList<>();
         for (int c = 0; c < counters; c++) tokens.add(new TreeMap<>());
@@ -98,13 +117,13 @@ final class CasCounterCheck {
             String key = utf8(kv.key());
             int c = counterOf(key, counters);
             if (c < 0) {
-                problems.add("unexpected key " + key);
+                problems.add("unexpected key", "unexpected key " + key);
             } else if (key.equals(counterKey(c))) {
                 counterKvs[c] = kv;
             } else if (key.startsWith(tokenKey(c, ""))) {
                 tokens.get(c).put(key.substring(tokenKey(c, "").length()), kv);
             } else {
-                problems.add("unexpected key " + key);
+                problems.add("unexpected key", "unexpected key " + key);
             }
         }
 
@@ -118,7 +137,7 @@ final class CasCounterCheck {
             finalCounts[c] = value;
             applied += tokens.get(c).size();
             if (ck != null && ck.version() != value) {
-                problems.add("counter " + c + " holds " + value + " but was put " + ck.version() + " times"
+                problems.add("lost update", "counter " + c + " holds " + value + " but was put " + ck.version() + " times"
                         + (ck.version() > value ? ": " + (ck.version() - value) + " of its increments were overwritten (lost updates)" : ""));
             }
             TreeMap<Long, String> byCount = new TreeMap<>();
@@ -126,29 +145,29 @@ final class CasCounterCheck {
                 String token = e.getKey();
                 KeyValue kv = e.getValue();
                 long count = number(kv, problems);
-                if (kv.version() != 1) problems.add("increment " + token + " of counter " + c + " was applied " + kv.version() + " times");
+                if (kv.version() != 1) problems.add("applied twice", "increment " + token + " of counter " + c + " was applied " + kv.version() + " times");
                 String other = byCount.put(count, token);
-                if (other != null) problems.add("counter " + c + ": increments " + other + " and " + token + " both wrote count " + count + " (a lost update)");
+                if (other != null) problems.add("lost update", "counter " + c + ": increments " + other + " and " + token + " both wrote count " + count + " (a lost update)");
                 String sameRevision = tokenAtRevision.put(kv.modRevision(), c + "/" + token);
-                if (sameRevision != null) problems.add("increments " + sameRevision + " and " + c + "/" + token + " share revision " + kv.modRevision());
+                if (sameRevision != null) problems.add("revision shared", "increments " + sameRevision + " and " + c + "/" + token + " share revision " + kv.modRevision());
             }
-            for (long n = 1; n <= value; n++) if (!byCount.containsKey(n)) problems.add("counter " + c + " holds " + value + " but no increment wrote count " + n);
+            for (long n = 1; n <= value; n++) if (!byCount.containsKey(n)) problems.add("count missing", "counter " + c + " holds " + value + " but no increment wrote count " + n);
             for (var e : byCount.tailMap(value, false).entrySet()) {
-                problems.add("increment " + e.getValue() + " wrote count " + e.getKey() + " of counter " + c + ", which holds " + value);
+                problems.add("count above the counter", "increment " + e.getValue() + " wrote count " + e.getKey() + " of counter " + c + ", which holds " + value);
             }
             long lastRevision = 0;
             String lastToken = null;
             for (var e : byCount.entrySet()) {
                 long rev = tokens.get(c).get(e.getValue()).modRevision();
                 if (rev <= lastRevision) {
-                    problems.add("counter " + c + ": count " + e.getKey() + " (" + e.getValue() + ") has revision " + rev + ", not after " + lastRevision
+                    problems.add("revision order", "counter " + c + ": count " + e.getKey() + " (" + e.getValue() + ") has revision " + rev + ", not after " + lastRevision
                             + " of the count before it (" + lastToken + ")");
                 }
                 lastRevision = rev;
                 lastToken = e.getValue();
             }
             if (ck != null && byCount.containsKey(value) && tokens.get(c).get(byCount.get(value)).modRevision() != ck.modRevision()) {
-                problems.add("counter " + c + " was last put at revision " + ck.modRevision() + ", but its increment " + byCount.get(value)
+                problems.add("revision order", "counter " + c + " was last put at revision " + ck.modRevision() + ", but its increment " + byCount.get(value)
                         + " to " + value + " at revision " + tokens.get(c).get(byCount.get(value)).modRevision());
             }
         }
@@ -162,16 +181,16 @@ final class CasCounterCheck {
         List<Increment> acked = new ArrayList<>();
         for (Increment inc : increments) {
             String id = inc.counter() + "/" + inc.token();
-            if (sent.put(id, inc) != null) problems.add("the workload recorded increment " + id + " twice");
+            if (sent.put(id, inc) != null) problems.add("workload", "the workload recorded increment " + id + " twice");
             KeyValue kv = inc.counter() < counters ? tokens.get(inc.counter()).get(inc.token()) : null;
             switch (inc.outcome()) {
                 case ACKNOWLEDGED -> {
                     acknowledged++;
                     acked.add(inc);
                     if (kv == null) {
-                        problems.add("increment " + id + ", acknowledged with count " + inc.count() + " at revision " + inc.revision() + ", is lost");
+                        problems.add("acknowledged but lost", "increment " + id + ", acknowledged with count " + inc.count() + " at revision " + inc.revision() + ", is lost");
                     } else if (number(kv, problems) != inc.count() || kv.modRevision() != inc.revision()) {
-                        problems.add("increment " + id + " was acknowledged with count " + inc.count() + " at revision " + inc.revision()
+                        problems.add("acknowledgement differs", "increment " + id + " was acknowledged with count " + inc.count() + " at revision " + inc.revision()
                                 + ", but the store has count " + utf8(kv.value()) + " at revision " + kv.modRevision());
                     }
                 }
@@ -181,13 +200,13 @@ final class CasCounterCheck {
                 }
                 case NOT_APPLIED -> {
                     notApplied++;
-                    if (kv != null) problems.add("increment " + id + ", which the cluster said was not applied, is there (count " + utf8(kv.value()) + ")");
+                    if (kv != null) problems.add("refused but applied", "increment " + id + ", which the cluster said was not applied, is there (count " + utf8(kv.value()) + ")");
                 }
             }
         }
         for (int c = 0; c < counters; c++) {
             for (String token : tokens.get(c).keySet()) {
-                if (!sent.containsKey(c + "/" + token)) problems.add("increment " + c + "/" + token + " is there, but no client recorded sending it");
+                if (!sent.containsKey(c + "/" + token)) problems.add("never sent", "increment " + c + "/" + token + " is there, but no client recorded sending it");
             }
         }
 
@@ -203,7 +222,7 @@ final class CasCounterCheck {
                 if (latest == null || a.revision() > latest.revision()) latest = a;
             }
             if (latest != null && latest.revision() >= b.revision()) {
-                problems.add("increment " + latest.counter() + "/" + latest.token() + " was acknowledged at revision " + latest.revision() + " before "
+                problems.add("real-time order", "increment " + latest.counter() + "/" + latest.token() + " was acknowledged at revision " + latest.revision() + " before "
                         + b.counter() + "/" + b.token() + " was sent, which got revision " + b.revision());
             }
         }
@@ -217,11 +236,15 @@ final class CasCounterCheck {
                 observations++;
                 String before = maxSeen == null ? "" : " (" + maxSeen.what() + ", node " + maxSeen.member() + ")";
                 if (s.revision() < max) {
-                    problems.add("client " + e.getKey() + " saw revision " + s.revision() + " (" + s.what() + ", node " + s.member() + ") after revision "
+                    problems.add("revision went back", "client " + e.getKey() + " saw revision " + s.revision() + " (" + s.what() + ", node " + s.member() + ") after revision "
                             + max + before);
                 } else if (s.wrote() && s.revision() == max) {
-                    problems.add("client " + e.getKey() + "'s write got revision " + s.revision() + " (" + s.what() + ", node " + s.member()
+                    problems.add("revision went back", "client " + e.getKey() + "'s write got revision " + s.revision() + " (" + s.what() + ", node " + s.member()
                             + "), not above revision " + max + before + " it had already seen");
+                }
+                if (s.revision() > storedRevision) {
+                    problems.add("revision lost", "client " + e.getKey() + " saw revision " + s.revision() + " (" + s.what() + ", node " + s.member()
+                            + "), but the store read after the run is at revision " + storedRevision);
                 }
                 if (s.revision() > max) {
                     max = s.revision();
@@ -245,11 +268,11 @@ final class CasCounterCheck {
         }
     }
 
-    private static long number(KeyValue kv, List<String> problems) {
+    private static long number(KeyValue kv, Problems problems) {
         try {
             return Long.parseLong(utf8(kv.value()));
         } catch (NumberFormatException e) {
-            problems.add(utf8(kv.key()) + " holds " + utf8(kv.value()) + ", not a count");
+            problems.add("not a count", utf8(kv.key()) + " holds " + utf8(kv.value()) + ", not a count");
             return -1;
         }
     }

@@ -34,6 +34,7 @@ class CasCounterCheckTest {
             new Increment("2.2", 0, Outcome.UNKNOWN, 3, 0, 150, 160),
             new Increment("3.1", 1, Outcome.UNKNOWN, 2, 0, 150, 170),
             new Increment("3.2", 0, Outcome.NOT_APPLIED, 0, 0, 180, 190)));
+    private long storedRevision = 8;
     private final Map<Integer, List<Seen>> seen = new TreeMap<>(Map.of(
             1, new ArrayList<>(List.of(read(4), write(5), read(5), write(6))),
             2, new ArrayList<>(List.of(read(5), write(7), read(8))),
@@ -123,13 +124,20 @@ class CasCounterCheckTest {
         assertFinds("client 3's write got revision 7 (write, node 1), not above revision 7 (read, node 1) it had already seen");
     }
 
+    @Test
+    void noRevisionAClientSawIsLost() {
+        // After the restart of every node the store is at revision 7, but client 2 read at 8.
+        storedRevision = 7;
+        assertFinds("client 2 saw revision 8 (read, node 1), but the store read after the run is at revision 7");
+    }
+
     private void assertFinds(String... expected) {
         CasCounterCheck.Result r = check();
         for (String e : expected) assertTrue(r.problems().stream().anyMatch(p -> p.contains(e)), e + "\nnot in\n" + r.describe());
     }
 
     private CasCounterCheck.Result check() {
-        return CasCounterCheck.check(2, increments, seen, stored);
+        return CasCounterCheck.check(2, increments, seen, storedRevision, stored);
     }
 
     private static Increment acked(String token, int counter, long count, long revision, long invoke, long complete) {
