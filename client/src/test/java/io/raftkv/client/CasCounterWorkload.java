@@ -15,10 +15,12 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -50,6 +52,8 @@ final class CasCounterWorkload {
     }
 
     private static final long READ_FAILURE_PAUSE_MS = 20;
+    /** Keys per page of the final read. */
+    private static final int PAGE_KEYS = 1_000;
 
     private final int counters;
     private final List<InetSocketAddress> nodes;
@@ -171,21 +175,19 @@ final class CasCounterWorkload {
         List<KeyValue> all = new ArrayList<>(page.kvs());
         while (page.more()) {
             byte[] last = all.get(all.size() - 1).key();
-            byte[] next = java.util.Arrays.copyOf(last, last.length + 1); // the smallest key after the last one read
+            byte[] next = Arrays.copyOf(last, last.length + 1); // the smallest key after the last one read
             page = client.range(RangeRequest.range(next, end).withLimit(PAGE_KEYS).atRevision(revision));
             all.addAll(page.kvs());
         }
         return new Stored(revision, all);
     }
 
-    private static final int PAGE_KEYS = 1_000;
-
     CasCounterCheck.Result check(Stored stored) {
         List<Increment> incs;
         synchronized (increments) {
             incs = new ArrayList<>(increments);
         }
-        Map<Integer, List<Seen>> copy = new java.util.TreeMap<>();
+        Map<Integer, List<Seen>> copy = new TreeMap<>();
         seen.forEach((id, list) -> {
             synchronized (list) {
                 copy.put(id, new ArrayList<>(list));
@@ -208,7 +210,7 @@ final class CasCounterWorkload {
         synchronized (increments) {
             increments.forEach(i -> lines.add(i.toString()));
         }
-        new java.util.TreeMap<>(seen).forEach((id, list) -> {
+        new TreeMap<>(seen).forEach((id, list) -> {
             synchronized (list) {
                 list.forEach(s -> lines.add("client " + id + " " + s));
             }
