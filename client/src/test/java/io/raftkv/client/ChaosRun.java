@@ -25,17 +25,21 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * One chaos run against real node processes, in the manner of Jepsen: every peer link passes through a
- * {@link FaultProxy}; ten clients put, delete and read (linearizable and serializable) ten keys; a nemesis
+ * {@link FaultProxy}; ten clients put, delete and read (linearizable and serializable) ten keys, and six more
+ * increment three shared counters with compare-and-swap transactions ({@link CasCounterWorkload}); a nemesis
  * driven by the seed kills, pauses, partitions and slows nodes; then everything heals, every node is killed
- * with SIGKILL and restarted, every key is read, and the run checks the history.
+ * with SIGKILL and restarted, every key is read, and the run checks the history and the counters.
  */
 final class ChaosRun {
 
-    record Report(long seed, int nodes, int operations, int unknown, int serializableReads, Map<String, Integer> faults) {
+    record Report(long seed, int nodes, int operations, int unknown, int serializableReads, Map<String, Integer> faults,
+                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, double seconds) {
         @Override
         public String toString() {
             return "chaos seed " + seed + ", " + nodes + " nodes: " + operations + " operations checked (" + unknown
-                    + " with unknown outcome), " + serializableReads + " serializable reads, faults " + faults + ", violations 0";
+                    + " with unknown outcome), " + serializableReads + " serializable reads; CAS counters: " + casAttempts + " transactions ("
+                    + casCompareFailures + " failed their compare), " + cas.summary() + "; faults " + faults
+                    + String.format(", violations 0, %.0f s", seconds);
         }
     }
 
@@ -44,6 +48,8 @@ final class ChaosRun {
 
     private static final int CLIENTS = 10;
     private static final int KEYS = 10;
+    private static final int CAS_CLIENTS = 6;
+    private static final int COUNTERS = 3;
     private static final Duration CLIENT_DEADLINE = Duration.ofSeconds(2);
 
     private final long seed;
@@ -58,6 +64,7 @@ final class ChaosRun {
     private final AtomicBoolean clientsRunning = new AtomicBoolean(true);
     private final AtomicLong values = new AtomicLong();
     private LocalCluster cluster;
+    private CasCounterWorkload cas;
     private FaultProxy[][] proxies;
     private final long startNanos = System.nanoTime();
 
@@ -65,6 +72,14 @@ final class ChaosRun {
     final List<String> nodeJvmOptions = new ArrayList<>();
     /** The class whose main runs each node (a test may choose one with a deliberate bug). */
     Class<?> nodeMain = io.raftkv.server.NodeMain.class;
+    /** Clients of the register workload (put, delete, get on ten keys); 0 runs the CAS counters alone. */
+    int registerClients = CLIENTS;
+    /** Clients of the CAS-counter workload; 0 runs the registers alone. */
+    int casClients = CAS_CLIENTS;
+    /** Deliberate bugs in the CAS clients (client i has casBugs[(i - 1) % size]), for the test that shows the counter check finds them. */
+    List<CasCounterWorkload.Bug> casBugs = List.of(CasCounterWorkload.Bug.NONE);
+    /** The CAS clients' transaction deadline (by default the clients' deadline). */
+    Duration casTxnDeadline = CLIENT_DEADLINE;
 
     ChaosRun(long seed, int size, long seconds, Path dir) {
         this.seed = seed;
@@ -99,11 +114,15 @@ final class ChaosRun {
         cluster.configOf = id -> configs[id];
         cluster.jvmOptions.addAll(nodeJvmOptions);
         cluster.nodeMain = nodeMain;
+        cas = new CasCounterWorkload(COUNTERS, cluster.endpoints(), CLIENT_DEADLINE);
+        cas.bugs = casBugs;
+        cas.txnDeadline = casTxnDeadline;
         List<Thread> clients = new ArrayList<>();
         try (RaftKvClient control = cluster.client()) {
             cluster.startAll();
             cluster.awaitLeader(control, Duration.ofSeconds(30));
-            for (int c = 1; c <= CLIENTS; c++) clients.add(startClient(c));
+            for (int c = 1; c <= registerClients; c++) clients.add(startClient(c));
+            for (int c = 1; c <= casClients; c++) clients.add(cas.start(c, seed * 1000 + 500 + c, clientsRunning));
             nemesis(control);
             note("heal everything, restart every node");
             healAll();
@@ -115,11 +134,24 @@ final class ChaosRun {
             for (int id = 1; id <= size; id++) cluster.start(id);
             cluster.awaitLeader(control, Duration.ofSeconds(30));
             finalReads(control);
-            checkConvergence(control);
-            checkLinearizable();
-            checkSerializableReads();
+            CasCounterWorkload.Stored counters = LocalCluster.await(Duration.ofSeconds(30), "a final read of the CAS counters", () -> {
+                try {
+                    return CasCounterWorkload.readAll(control);
+                } catch (RaftKvException e) {
+                    return null;
+                }
+            });
+            // Every check runs, so a failure names all that broke.
+            List<String> failures = new ArrayList<>();
+            verify(failures, () -> checkConvergence(control));
+            verify(failures, this::checkLinearizable);
+            verify(failures, this::checkSerializableReads);
+            CasCounterCheck.Result casResult = cas.check(counters);
+            if (!casResult.ok()) failures.add(casResult.describe());
+            if (!failures.isEmpty()) throw new AssertionError(String.join("\n  ", failures));
             int unknown = (int) history.stream().filter(Operation::unknown).count();
-            return new Report(seed, size, history.size(), unknown, localReads.size(), faults);
+            return new Report(seed, size, history.size(), unknown, localReads.size(), faults, casResult, cas.attempts(), cas.compareFailures(),
+                    (System.nanoTime() - startNanos) / 1e9);
         } catch (Throwable t) {
             Path file = writeHistory();
             throw new AssertionError("chaos run failed: " + t.getMessage() + "\n  seed " + seed + ", " + size + " nodes, "
@@ -355,6 +387,14 @@ final class ChaosRun {
 
     // ------------------------------------------------------------------ checks
 
+    private static void verify(List<String> failures, Runnable check) {
+        try {
+            check.run();
+        } catch (AssertionError e) {
+            failures.add(e.getMessage());
+        }
+    }
+
     private void finalReads(RaftKvClient control) {
         for (int k = 0; k < KEYS; k++) {
             String key = "k" + k;
@@ -443,6 +483,8 @@ final class ChaosRun {
             synchronized (localReads) {
                 localReads.forEach(r -> lines.add(r.toString()));
             }
+            lines.add("# CAS-counter increments, then each CAS client's answers in its order (header revision)");
+            if (cas != null) lines.addAll(cas.dump());
             Files.write(out, lines);
             for (int id = 1; id <= size; id++) Files.writeString(Path.of("target", "chaos-" + seed + "-node" + id + ".log"), cluster.log(id));
             return out;

@@ -12,7 +12,8 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Short chaos runs in the default test suite: seed 1 (3 nodes) and seed 2 (5 nodes), 30 s of faults each.
+ * Short chaos runs in the default test suite: seed 1 (3 nodes) and seed 2 (5 nodes), 30 s of faults each, with
+ * the register and the CAS-counter workloads side by side.
  * {@code -Draftkv.chaos.seconds=N} runs longer, {@code -Draftkv.chaos.seed=S} runs one seed (odd seeds run
  * 3 nodes, even seeds 5). See docs/testing.md.
  */
