@@ -132,7 +132,7 @@ class KvModelClusterTest {
     void badInputIsRefusedAndChangesNothing() {
         long rev = client.put(b("bad/guard"), b("x"), false).header().revision();
         RaftKvException before = assertThrows(RaftKvException.class, () -> client.range(RangeRequest.range(b("b"), b("a"))));
-        assertTrue(before.getMessage().startsWith("BAD_REQUEST") && before.getMessage().contains("not after the key"), before.getMessage());
+        assertTrue(before.getMessage().startsWith("BAD_REQUEST") && before.getMessage().contains("is before the key"), before.getMessage());
         RaftKvException dup = assertThrows(RaftKvException.class, () -> client.txn()
                 .Then(new TxnOp.Put(b("bad/d"), b("1"), false), new TxnOp.Put(b("bad/d"), b("2"), false)).commit());
         assertTrue(dup.getMessage().contains("duplicate key"), dup.getMessage());

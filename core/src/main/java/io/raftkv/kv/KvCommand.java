@@ -52,9 +52,12 @@ public sealed interface KvCommand {
         }
         if (this instanceof Delete d) return ByteBuffer.allocate(1 + 4 + d.key().length).put(DELETE).putInt(d.key().length).put(d.key()).array();
         if (this instanceof Compact c) return ByteBuffer.allocate(1 + 8).put(COMPACT).putLong(c.revision()).array();
-        BodyWriter w = new BodyWriter(256).u8(TXN);
-        KvCodec.writeTxn(w, ((Txn) this).request());
-        return w.toBytes();
+        if (this instanceof Txn t) {
+            BodyWriter w = new BodyWriter(256).u8(TXN);
+            KvCodec.writeTxn(w, t.request());
+            return w.toBytes();
+        }
+        throw new IllegalStateException("a command of no known kind: " + this);
     }
 
     /** Decodes a committed entry; a malformed one means the log is damaged, and the node must stop. */

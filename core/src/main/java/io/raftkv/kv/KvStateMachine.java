@@ -1,7 +1,9 @@
 package io.raftkv.kv;
 
 import io.raftkv.protocol.Compare;
+import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
@@ -76,19 +78,30 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         try {
             // Before anything is written: a range at a revision the store cannot serve refuses the whole transaction.
             for (TxnOp op : branch) {
-                if (op instanceof TxnOp.Range r && r.request().revision() != 0) store.checkReadable(r.request().revision());
+                if (op instanceof TxnOp.Range r && r.request().revision() > 0) store.checkReadable(r.request().revision());
             }
         } catch (KvException refused) {
             return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
         }
+        // The previous key-values asked for must fit the answer, or the client could not be told what was applied.
+        // A branch never writes one key twice, so the keys live now are exactly those its prev_kvs return.
+        long prevKvBytes = 0;
+        for (TxnOp op : branch) {
+            if (op instanceof TxnOp.Put p && p.prevKv()) prevKvBytes += bytes(store.live(p.key(), new byte[0]));
+            else if (op instanceof TxnOp.DeleteRange d && d.prevKv()) prevKvBytes += bytes(store.live(d.key(), d.rangeEnd()));
+        }
+        if (prevKvBytes > resultBytesMax) {
+            return new ApplyResult.Refused(store.revision(), ErrorCode.TOO_LARGE, "the transaction's previous key-values take " + prevKvBytes
+                    + " bytes, over the answer's limit of " + resultBytesMax + ": nothing was applied; ask without prev_kv");
+        }
         MvccStore.Write w = store.write();
         List<OpResult> results = new ArrayList<>(branch.size());
-        long budget = resultBytesMax;
+        long budget = resultBytesMax - prevKvBytes;
         for (TxnOp op : branch) {
             if (op instanceof TxnOp.Range r) {
-                long at = r.request().revision() != 0 ? r.request().revision() : w.readRevision();
+                long at = r.request().revision() > 0 ? r.request().revision() : w.readRevision();
                 OpResult.Range range = store.rangeAt(r.request(), at, budget, true);
-                for (KeyValue kv : range.kvs()) budget -= MvccStore.KEY_VALUE_OVERHEAD_BYTES + kv.key().length + kv.value().length;
+                budget -= bytes(range.kvs());
                 results.add(range);
             } else if (op instanceof TxnOp.Put p) {
                 KeyValue prev = w.put(p.key(), p.value());
@@ -99,6 +112,12 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
             }
         }
         return new ApplyResult.TxnDone(w.end(), succeeded, results);
+    }
+
+    private static long bytes(List<KeyValue> kvs) {
+        long n = 0;
+        for (KeyValue kv : kvs) n += KvCodec.keyValueBytes(kv);
+        return n;
     }
 
     /** etcd's compare: every live key of the range must satisfy it; a missing key has zero revisions and no value. */

@@ -2,6 +2,7 @@ package io.raftkv.kv;
 
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 
@@ -24,8 +25,10 @@ import java.util.zip.CRC32C;
  * <p><b>Point-in-time views without stopping the writer.</b> Only the loop thread writes. Every version carries the
  * revision that made it and is never changed, so a reader on any thread that reads "as of revision R" (walking
  * each key's chain to the newest version at or below R) sees exactly the store at R while writes go on: what a
- * snapshot or a watch catching up from history needs. Compaction replaces chains instead of cutting them, so a
- * reader holding an old chain keeps a consistent view; it must not read below the compaction point it started at.
+ * snapshot or a watch catching up from history needs. Compaction replaces chains instead of cutting them, but a
+ * reader as of R must keep compaction from passing R while it reads (keys it has not reached yet would lose the
+ * versions it needs): today every read runs on the loop thread, between compactions; a reader on another thread
+ * (the snapshot writer, the next issue) has to hold the compaction point below its revision for its duration.
  *
  * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
  * counting needs every key, as in etcd. Compaction visits only the keys written since the previous one.
@@ -93,7 +96,7 @@ public final class MvccStore {
     /** The key as of the current revision, or null. */
     public KeyValue get(byte[] key) {
         Version v = keys.get(key);
-        return v == null || v.isTombstone() ? null : keyValue(key, v, false);
+        return v == null || v.isTombstone() ? null : keyValue(key, v);
     }
 
     /**
@@ -101,7 +104,7 @@ public final class MvccStore {
      * {@link KvException} for a revision below the compaction point or beyond the current revision.
      */
     public OpResult.Range range(RangeRequest request, long resultBytesMax) {
-        long at = request.revision() == 0 ? revision : request.revision();
+        long at = request.revision() <= 0 ? revision : request.revision();
         checkReadable(at);
         return rangeAt(request, at, resultBytesMax, false);
     }
@@ -116,9 +119,6 @@ public final class MvccStore {
         if (at > revision) throw new KvException(ErrorCode.FUTURE_REVISION, "revision " + at + " is a future revision: the store is at " + revision);
         if (at < compactRevision) throw new KvException(ErrorCode.COMPACTED, "revision " + at + " has been compacted: the compact revision is " + compactRevision);
     }
-
-    /** Bytes a key-value adds to an answer beside its key and value. */
-    static final int KEY_VALUE_OVERHEAD_BYTES = 4 + 8 * 3 + 4;
 
     /**
      * The range as of {@code at}. Its key-values may take {@code resultBytesMax} bytes in an answer: past that,
@@ -139,7 +139,7 @@ public final class MvccStore {
             Version v = at(e.getValue(), at);
             if (v == null || v.isTombstone()) continue;
             count++;
-            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.getKey(), v, false));
+            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.getKey(), v));
         }
         if (!byKey && order != RangeRequest.SortOrder.NONE) {
             Comparator<KeyValue> c = comparator(r.sortTarget());
@@ -150,7 +150,7 @@ public final class MvccStore {
         if (r.keysOnly()) kvs.replaceAll(kv -> new KeyValue(kv.key(), kv.createRevision(), kv.modRevision(), kv.version(), EMPTY));
         long bytes = 0;
         for (int i = 0; i < kvs.size(); i++) {
-            bytes += KEY_VALUE_OVERHEAD_BYTES + kvs.get(i).key().length + kvs.get(i).value().length;
+            bytes += KvCodec.keyValueBytes(kvs.get(i));
             if (bytes <= resultBytesMax) continue;
             if (!cut) {
                 throw new KvException(ErrorCode.TOO_LARGE, "the range's answer is over the limit of " + resultBytesMax + " bytes at "
@@ -166,7 +166,7 @@ public final class MvccStore {
     List<KeyValue> live(byte[] key, byte[] rangeEnd) {
         List<KeyValue> kvs = new ArrayList<>();
         for (var e : view(key, rangeEnd).entrySet()) {
-            if (!e.getValue().isTombstone()) kvs.add(keyValue(e.getKey(), e.getValue(), false));
+            if (!e.getValue().isTombstone()) kvs.add(keyValue(e.getKey(), e.getValue()));
         }
         return kvs;
     }
@@ -198,8 +198,8 @@ public final class MvccStore {
         return v;
     }
 
-    private static KeyValue keyValue(byte[] key, Version v, boolean keysOnly) {
-        return new KeyValue(key, v.createRevision, v.modRevision, v.version, keysOnly ? EMPTY : v.value);
+    private static KeyValue keyValue(byte[] key, Version v) {
+        return new KeyValue(key, v.createRevision, v.modRevision, v.version, v.value);
     }
 
     // ------------------------------------------------------------------ writes (the loop thread only)
@@ -238,7 +238,7 @@ public final class MvccStore {
             digest += hash(key, v);
             if (head != null) written.add(key);
             changed = true;
-            return live ? keyValue(key, head, false) : null;
+            return live ? keyValue(key, head) : null;
         }
 
         /** Deletes the live keys of {@code [key, rangeEnd)}; returns them as they were. */

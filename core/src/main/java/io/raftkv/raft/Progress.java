@@ -40,9 +40,9 @@ final class Progress {
     /** Send an APPEND at the next flush even if it carries nothing, to learn where the follower is. */
     private boolean probeWanted;
 
-    Progress(int peerId, int inflightMessagesMax) {
+    Progress(int peerId, int inflightMessagesMax, long inflightBytesMax) {
         this.peerId = peerId;
-        this.inflights = new Inflights(inflightMessagesMax);
+        this.inflights = new Inflights(inflightMessagesMax, inflightBytesMax);
     }
 
     // ---------------------------------------------------------------- reads
@@ -168,7 +168,7 @@ final class Progress {
      * REPLICATE an APPEND with entries moves next past them and takes a window slot; an empty one takes none,
      * since no rise of match acknowledges it and its slot could never be freed.
      */
-    void sentAppend(long prevIndex, int entryCount, long commit) {
+    void sentAppend(long prevIndex, int entryCount, long entryBytes, long commit) {
         if (paused()) throw new IllegalStateException("APPEND sent to paused follower: " + this);
         if (prevIndex != next - 1) throw new IllegalStateException("APPEND after " + prevIndex + " does not start at next: " + this);
         if (entryCount < 0) throw new IllegalStateException("APPEND with " + entryCount + " entries");
@@ -179,9 +179,9 @@ final class Progress {
             probeSent = true;
         } else if (entryCount > 0) {
             next = prevIndex + entryCount + 1;
-            inflights.add(next - 1);
+            inflights.add(next - 1, entryBytes);
         }
-        checkInvariants("sentAppend(" + prevIndex + ", " + entryCount + ", " + commit + ")");
+        checkInvariants("sentAppend(" + prevIndex + ", " + entryCount + ", " + entryBytes + ", " + commit + ")");
     }
 
     /**

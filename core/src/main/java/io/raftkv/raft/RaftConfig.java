@@ -16,6 +16,7 @@ public final class RaftConfig {
     int entriesPerMessageMax = 256;
     long bytesPerMessageMax = 1 << 20;
     int inflightMessagesMax = 64;
+    long inflightBytesMax = 0;
     long uncommittedBytesMax = 64L << 20;
     int pendingReadsMax = 10_000;
     long applyBytesPerReadyMax = 16L << 20;
@@ -47,6 +48,9 @@ public final class RaftConfig {
     /** APPEND messages in flight per follower while replicating. */
     public RaftConfig inflightMessagesMax(int n) { inflightMessagesMax = n; return this; }
 
+    /** Entry bytes in flight per follower past which no APPEND is added (0: no bound; etcd's MaxInflightBytes). */
+    public RaftConfig inflightBytesMax(long n) { inflightBytesMax = n; return this; }
+
     /** Bytes of proposed and not yet committed entries beyond which the leader refuses proposals. */
     public RaftConfig uncommittedBytesMax(long n) { uncommittedBytesMax = n; return this; }
 
@@ -75,6 +79,7 @@ public final class RaftConfig {
         require(entriesPerMessageMax >= 1, "entriesPerMessageMax must be at least 1");
         require(bytesPerMessageMax >= 1, "bytesPerMessageMax must be at least 1");
         require(inflightMessagesMax >= 1, "inflightMessagesMax must be at least 1");
+        require(inflightBytesMax >= 0, "inflightBytesMax must not be negative (0: no bound)");
         require(uncommittedBytesMax >= 1, "uncommittedBytesMax must be at least 1");
         require(pendingReadsMax >= 1, "pendingReadsMax must be at least 1");
         require(applyBytesPerReadyMax >= 1, "applyBytesPerReadyMax must be at least 1");

@@ -71,7 +71,7 @@ public final class RaftCore {
         this.voters = config.voters;
         this.majority = voters.length / 2 + 1;
         this.progress = new Progress[voters.length];
-        for (int i = 0; i < voters.length; i++) progress[i] = new Progress(voters[i], config.inflightMessagesMax);
+        for (int i = 0; i < voters.length; i++) progress[i] = new Progress(voters[i], config.inflightMessagesMax, config.inflightBytesMax);
         this.self = progress[indexOf(id)];
         this.votes = new byte[voters.length];
         this.log = new RaftLog(storage, config.appliedIndex);
@@ -579,7 +579,9 @@ public final class RaftCore {
                     : List.of();
             send(message(MessageType.APPEND, pr.peerId()).index(prevIndex).logTerm(log.term(prevIndex))
                     .entries(entries).commit(log.committed).build());
-            pr.sentAppend(prevIndex, entries.size(), log.committed);
+            long entryBytes = 0;
+            for (Entry e : entries) entryBytes += e.sizeBytes();
+            pr.sentAppend(prevIndex, entries.size(), entryBytes, log.committed);
         }
     }
 

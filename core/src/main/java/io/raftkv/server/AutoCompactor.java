@@ -11,7 +11,7 @@ import io.raftkv.raft.Role;
  * compaction. The compaction travels in the log, so every replica compacts at the same revision (etcd's
  * revision-mode auto compaction, done through Raft).
  */
-final class AutoCompactor {
+public final class AutoCompactor {
 
     private final RaftCore core;
     private final KvStateMachine kv;
@@ -22,7 +22,7 @@ final class AutoCompactor {
     private long proposedUpTo;
     private long proposedInTerm;
 
-    AutoCompactor(RaftCore core, KvStateMachine kv, Timers timers, long retentionRevisions, long intervalMs) {
+    public AutoCompactor(RaftCore core, KvStateMachine kv, Timers timers, long retentionRevisions, long intervalMs) {
         this.core = core;
         this.kv = kv;
         this.timers = timers;
@@ -31,7 +31,7 @@ final class AutoCompactor {
     }
 
     /** Starts the periodic check; a retention of 0 means auto compaction is off. */
-    void start() {
+    public void start() {
         if (retentionRevisions > 0) timers.schedule(intervalMs, this::check);
     }
 

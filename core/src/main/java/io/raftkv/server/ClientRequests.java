@@ -44,8 +44,8 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     /**
      * The limits of the table, with units last. Each pending request holds one timer, so a node's timer budget
      * counts {@code pendingRequestsMax} of them. {@code barrierRetryMs}: how often the start-up barrier asks again.
-     * {@code txnOpsMax}: compares and operations of one transaction (etcd's --max-txn-ops). {@code commandBytesMax}:
-     * the largest log entry a request may become, the size of the largest PUT, so that any entry fits one APPEND.
+     * {@code txnOpsMax}: compares, and operations of each branch, of one transaction (etcd's --max-txn-ops).
+     * {@code commandBytesMax}: the largest log entry a request may become, so that any entry fits one APPEND.
      * {@code resultBytesMax}: key-values one answer may carry (a range over it is refused, or cut inside a transaction).
      */
     public record Limits(int pendingRequestsMax, long requestTimeoutMs, int keyBytesMax, int valueBytesMax, long barrierRetryMs,
@@ -201,7 +201,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         byte[] data = command.encode();
         if (data.length > limits.commandBytesMax()) {
             c.reply(new ClientResponse.Error(requestId, ErrorCode.TOO_LARGE, "a request of " + data.length + " bytes in the log is over the limit of "
-                    + limits.commandBytesMax() + " (the largest PUT)"));
+                    + limits.commandBytesMax() + " (what one APPEND frame carries)"));
             return;
         }
         SubmitResult result = core.propose(data);

@@ -71,6 +71,7 @@ public final class Node {
                 .heartbeatTicks(options.heartbeatTicks())
                 .bytesPerMessageMax(options.raftBytesPerMessageMax())
                 .inflightMessagesMax(options.raftInflightMessagesMax())
+                .inflightBytesMax(options.raftInflightBytesMax())
                 .randomSeed(System.nanoTime());
         this.core = new RaftCore(config, storage);
         KvStateMachine kv = new KvStateMachine(options.resultBytesMax());

@@ -54,34 +54,37 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return Math.min(frameBytesMax, clientOutboundBytesMax) - (256 + 16L * txnOpsMax);
     }
 
-    /** The largest command a request may become in the log: the size of a PUT of the largest key and value. */
+    /**
+     * The largest command a request may become in the log: what one APPEND frame can carry as its only entry
+     * (the core sends an entry alone when it is over the message budget). A transaction may use all of it: a
+     * compare-and-swap of the largest value carries that value twice.
+     */
     long commandBytesMax() {
+        return (long) frameBytesMax + Frames.LENGTH_BYTES - PeerCodec.RAFT_FRAME_OVERHEAD_BYTES - PeerCodec.ENTRY_OVERHEAD_BYTES;
+    }
+
+    /** The largest PUT command, which the frame must hold in an APPEND. */
+    long putCommandBytesMax() {
         return KvCommand.PUT_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
     }
 
-    /** The largest log entry. */
-    long entryBytesMax() {
-        return Entry.OVERHEAD_BYTES + commandBytesMax();
-    }
-
-    /** The largest APPEND frame that carries a single entry, which the core sends whatever its byte budget. */
-    long singleEntryAppendBytesMax() {
-        return PeerCodec.RAFT_FRAME_OVERHEAD_BYTES + PeerCodec.ENTRY_OVERHEAD_BYTES + entryBytesMax();
-    }
-
-    /** The byte budget of one APPEND: half a frame, and small enough that a full window fits in half the link's queue. */
+    /** The byte budget of one APPEND: half a frame, and a 1/128 of the link's queue, so that many batches fit in the window. */
     long raftBytesPerMessageMax() {
         return Math.max(1, Math.min(frameBytesMax / 2, outboundBytesPerConnectionMax / (2L * RAFT_INFLIGHT_MESSAGES_DEFAULT)));
     }
 
-    /**
-     * APPENDs in flight per follower: a full window of the largest messages (a budget's worth, or one largest
-     * entry) must fit in half the peer link's outbound queue, or catching up a follower would overflow the
-     * queue and cut the link over and over.
-     */
+    /** APPENDs in flight per follower (Raft's pipelining window, in messages). */
     int raftInflightMessagesMax() {
-        long messageBytesMax = Math.max(raftBytesPerMessageMax(), singleEntryAppendBytesMax());
-        return (int) Math.max(1, Math.min(RAFT_INFLIGHT_MESSAGES_DEFAULT, outboundBytesPerConnectionMax / (2 * messageBytesMax)));
+        return RAFT_INFLIGHT_MESSAGES_DEFAULT;
+    }
+
+    /**
+     * Entry bytes in flight per follower: half the peer link's outbound queue. The window admits a message while
+     * below it, so what is queued stays under half the queue plus one largest frame, which the other half holds:
+     * catching up a follower on large entries never overflows the queue (which would cut the link over and over).
+     */
+    long raftInflightBytesMax() {
+        return outboundBytesPerConnectionMax / 2;
     }
 
     WalOptions walOptions() {
@@ -108,14 +111,13 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         long putBytes = ClientCodec.PUT_FRAME_OVERHEAD_BYTES + (long) keyBytesMax + valueBytesMax;
         require(putBytes <= frameBytesWithLength, "frameBytesMax (" + frameBytesMax + ") must hold the largest PUT: keyBytesMax ("
                 + keyBytesMax + ") + valueBytesMax (" + valueBytesMax + ") + " + ClientCodec.PUT_FRAME_OVERHEAD_BYTES + " bytes of frame");
-        require(singleEntryAppendBytesMax() <= frameBytesWithLength, "frameBytesMax (" + frameBytesMax + ") must hold an APPEND of the largest entry ("
-                + singleEntryAppendBytesMax() + " bytes with keyBytesMax " + keyBytesMax + " and valueBytesMax " + valueBytesMax + ")");
+        require(putCommandBytesMax() <= commandBytesMax(), "frameBytesMax (" + frameBytesMax + ") must hold an APPEND of the largest PUT ("
+                + putCommandBytesMax() + " bytes of command with keyBytesMax " + keyBytesMax + " and valueBytesMax " + valueBytesMax + ")");
         require(resultBytesMax() >= 64L + keyBytesMax + valueBytesMax, "frameBytesMax (" + frameBytesMax + ") and clientOutboundBytesMax ("
                 + clientOutboundBytesMax + ") must hold the largest answer: one key-value of keyBytesMax (" + keyBytesMax + ") + valueBytesMax ("
                 + valueBytesMax + ") with " + (256 + 16L * txnOpsMax + 64) + " bytes of frame, header and per-operation results");
-        long appendBytes = Math.max(raftBytesPerMessageMax(), singleEntryAppendBytesMax());
-        require(outboundBytesPerConnectionMax >= 2 * appendBytes, "outboundBytesPerConnectionMax (" + outboundBytesPerConnectionMax
-                + ") must hold two of the largest APPENDs (2 x " + appendBytes + " bytes)");
+        require(outboundBytesPerConnectionMax >= 2 * frameBytesWithLength, "outboundBytesPerConnectionMax (" + outboundBytesPerConnectionMax
+                + ") must hold two of the largest frames (2 x " + frameBytesWithLength + " bytes): half for Raft's window, half for one more message");
         require(connectionsMax >= 2L * peers + 1, "connectionsMax (" + connectionsMax + ") must leave room for the links to and from "
                 + peers + " peers and one client (" + (2 * peers + 1) + ")");
         require((long) pendingRequestsMax + connectionsMax + peers + FIXED_TIMERS <= TimerWheel.TIMERS_MAX_LIMIT, "pendingRequestsMax ("

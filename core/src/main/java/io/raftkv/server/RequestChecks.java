@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The checks a request passes before it reaches the core, so that nothing malformed is ever proposed: keys and
@@ -40,12 +41,8 @@ final class RequestChecks {
         return null;
     }
 
-    private interface Check {
-        Problem run();
-    }
-
-    private static Problem orElse(Problem first, Check next) {
-        return first != null ? first : next.run();
+    private static Problem orElse(Problem first, Supplier<Problem> next) {
+        return first != null ? first : next.get();
     }
 
     private static Problem key(byte[] key, ClientRequests.Limits limits) {
@@ -62,29 +59,30 @@ final class RequestChecks {
         return new Problem(ErrorCode.TOO_LARGE, what + " of " + bytes + " bytes is over the limit of " + max);
     }
 
-    /** A key and an optional range end by etcd's conventions: the end, unless empty or "\0", must follow the key. */
+    /**
+     * A key and an optional range end by etcd's conventions. An end before the key is refused (etcd answers it with
+     * nothing; the issue asked for a clear error); an end equal to the key names no key, as in etcd.
+     */
     private static Problem keyRange(byte[] key, byte[] rangeEnd, ClientRequests.Limits limits) {
         Problem p = key(key, limits);
         if (p != null) return p;
         if (rangeEnd.length > limits.keyBytesMax()) return tooLarge("range end", rangeEnd.length, limits.keyBytesMax());
         boolean fromKey = rangeEnd.length == 1 && rangeEnd[0] == 0;
-        if (rangeEnd.length > 0 && !fromKey && Arrays.compareUnsigned(rangeEnd, key) <= 0) {
-            return new Problem(ErrorCode.BAD_REQUEST, "the range end " + Frames.printable(rangeEnd) + " is not after the key " + Frames.printable(key));
+        if (rangeEnd.length > 0 && !fromKey && Arrays.compareUnsigned(rangeEnd, key) < 0) {
+            return new Problem(ErrorCode.BAD_REQUEST, "the range end " + Frames.printable(rangeEnd) + " is before the key " + Frames.printable(key));
         }
         return null;
     }
 
+    /** As in etcd, a limit or revision of 0 or less means none: every key, the current revision. */
     private static Problem range(RangeRequest r, ClientRequests.Limits limits) {
-        Problem p = keyRange(r.key(), r.rangeEnd(), limits);
-        if (p != null) return p;
-        if (r.limit() < 0) return new Problem(ErrorCode.BAD_REQUEST, "limit " + r.limit() + " is negative");
-        if (r.revision() < 0) return new Problem(ErrorCode.BAD_REQUEST, "revision " + r.revision() + " is negative");
-        return null;
+        return keyRange(r.key(), r.rangeEnd(), limits);
     }
 
     private static Problem txn(TxnRequest t, ClientRequests.Limits limits) {
         if (t.size() > limits.txnOpsMax()) {
-            return new Problem(ErrorCode.TOO_LARGE, "a transaction of " + t.size() + " compares and operations is over the limit of " + limits.txnOpsMax());
+            return new Problem(ErrorCode.TOO_LARGE, "a transaction with " + t.size() + " compares or operations in one list is over the limit of "
+                    + limits.txnOpsMax());
         }
         for (Compare c : t.compares()) {
             Problem p = keyRange(c.key(), c.rangeEnd(), limits);

@@ -218,6 +218,29 @@ class KvStateMachineTest {
     }
 
     @Test
+    void aTxnWhosePrevKvsWouldNotFitTheAnswerIsRefusedBeforeItWrites() {
+        KvStateMachine bounded = new KvStateMachine(500);
+        for (int i = 0; i < 10; i++) bounded.apply(new Entry(1, i + 1, KvCommand.put(b("big/" + i), b("x".repeat(100))).encode()));
+        long before = bounded.revision();
+        ApplyResult r = bounded.apply(new Entry(1, 11, new KvCommand.Txn(new TxnRequest(List.of(),
+                List.of(new TxnOp.DeleteRange(b("big/"), RangeRequest.prefixEnd(b("big/")), true)), List.of())).encode()));
+        assertEquals(ErrorCode.TOO_LARGE, assertInstanceOf(ApplyResult.Refused.class, r).code());
+        assertEquals(before, bounded.revision(), "nothing was applied");
+        assertEquals(10, bounded.size());
+        ApplyResult withoutPrevKvs = bounded.apply(new Entry(1, 12, new KvCommand.Txn(new TxnRequest(List.of(),
+                List.of(new TxnOp.DeleteRange(b("big/"), RangeRequest.prefixEnd(b("big/")), false)), List.of())).encode()));
+        assertEquals(10, ((OpResult.DeleteRange) assertInstanceOf(ApplyResult.TxnDone.class, withoutPrevKvs).results().get(0)).deleted());
+    }
+
+    @Test
+    void aRangeEndEqualToTheKeyNamesNoKeyAndRevisionZeroOrLessIsTheCurrentOne() {
+        put("a", "1");
+        assertEquals(0, store.range(RangeRequest.range(b("a"), b("a"))).count());
+        assertEquals(1, store.range(RangeRequest.key(b("a")).atRevision(-5)).count());
+        assertEquals(1, store.range(RangeRequest.key(b("a")).withLimit(-1)).kvs().size());
+    }
+
+    @Test
     void hashCoversContentAndRevisions() {
         KvStateMachine one = new KvStateMachine();
         KvStateMachine two = new KvStateMachine();

@@ -39,7 +39,7 @@ class ProgressTest {
     @DisplayName("§5.3 probing: one APPEND at a time, and an acknowledgement switches to REPLICATE")
     void probeSendsOneAppendThenReplicates() {
         Progress pr = probing(5);
-        pr.sentAppend(4, 2, 3);
+        pr.sentAppend(4, 2, 0, 3);
 
         assertTrue(pr.paused(), "the probe is out");
         assertEquals(5, pr.next(), "in PROBE next waits for the answer");
@@ -58,7 +58,7 @@ class ProgressTest {
     @DisplayName("§5.3 an acknowledgement at or below match tells nothing new and never moves next back")
     void staleAcknowledgementChangesNothing() {
         Progress pr = replicating(5, 5);
-        pr.sentAppend(5, 3, 0); // next 9
+        pr.sentAppend(5, 3, 0, 0); // next 9
 
         assertFalse(pr.maybeUpdate(4));
         assertFalse(pr.maybeUpdate(5));
@@ -73,19 +73,19 @@ class ProgressTest {
     @DisplayName("§5.3 (thesis faster back-off) a rejection moves next to the hint, never to or below match and never above the rejected index")
     void rejectionMovesNextWithinBounds() {
         Progress hinted = replicating(3, 3);
-        hinted.sentAppend(3, 5, 0); // entries 4..8 in flight
+        hinted.sentAppend(3, 5, 0, 0); // entries 4..8 in flight
         assertTrue(hinted.maybeDecrTo(8, 6));
         assertEquals(Progress.State.PROBE, hinted.state());
         assertEquals(6, hinted.next());
         assertEquals(0, hinted.inflightCount(), "PROBE: nothing in flight");
 
         Progress belowMatch = replicating(3, 3);
-        belowMatch.sentAppend(3, 5, 0);
+        belowMatch.sentAppend(3, 5, 0, 0);
         assertTrue(belowMatch.maybeDecrTo(8, 1));
         assertEquals(4, belowMatch.next(), "the logs agree up to match");
 
         Progress aboveRejected = replicating(3, 3);
-        aboveRejected.sentAppend(3, 5, 0);
+        aboveRejected.sentAppend(3, 5, 0, 0);
         assertTrue(aboveRejected.maybeDecrTo(6, 100));
         assertEquals(6, aboveRejected.next(), "the logs disagree at the rejected index");
     }
@@ -94,7 +94,7 @@ class ProgressTest {
     @DisplayName("§5.3 a stale rejection is ignored: in REPLICATE one at or below match, in PROBE one not about the probe outstanding")
     void staleRejectionIsIgnored() {
         Progress replicating = replicating(5, 5);
-        replicating.sentAppend(5, 2, 0);
+        replicating.sentAppend(5, 2, 0, 0);
         assertFalse(replicating.maybeDecrTo(5, 1));
         assertFalse(replicating.maybeDecrTo(2, 1));
         assertEquals(Progress.State.REPLICATE, replicating.state());
@@ -102,7 +102,7 @@ class ProgressTest {
         assertEquals(1, replicating.inflightCount());
 
         Progress probing = probing(10);
-        probing.sentAppend(9, 1, 0);
+        probing.sentAppend(9, 1, 0, 0);
         assertFalse(probing.maybeDecrTo(7, 3), "the probe was after 9");
         assertEquals(10, probing.next());
         assertTrue(probing.paused(), "still waiting for the probe's answer");
@@ -117,10 +117,10 @@ class ProgressTest {
     @DisplayName("§5.3 pipelining: APPENDs with entries take window slots up to the capacity; an acknowledgement frees those it covers")
     void windowFillsAndAcknowledgementsFreeIt() {
         Progress pr = replicating(1, 1);
-        pr.sentAppend(1, 2, 0); // 2..3
-        pr.sentAppend(3, 1, 0); // 4
+        pr.sentAppend(1, 2, 0, 0); // 2..3
+        pr.sentAppend(3, 1, 0, 0); // 4
         assertFalse(pr.paused());
-        pr.sentAppend(4, 4, 0); // 5..8
+        pr.sentAppend(4, 4, 0, 0); // 5..8
         assertEquals(9, pr.next());
         assertEquals(WINDOW, pr.inflightCount());
         assertTrue(pr.paused(), "window full");
@@ -136,7 +136,7 @@ class ProgressTest {
     @DisplayName("§5.3 pipelining: an APPEND without entries (commit, probe) takes no window slot and leaves next")
     void emptyAppendTakesNoSlot() {
         Progress pr = replicating(4, 4);
-        pr.sentAppend(4, 0, 4);
+        pr.sentAppend(4, 0, 0, 4);
 
         assertEquals(0, pr.inflightCount());
         assertEquals(5, pr.next());
@@ -149,7 +149,7 @@ class ProgressTest {
     @DisplayName("§5.3 a heartbeat answer frees one slot of a full window (its messages may be lost), and none of a window with room")
     void heartbeatAnswerFreesOneSlotOfAFullWindow() {
         Progress pr = replicating(1, 1);
-        for (int i = 0; i < WINDOW; i++) pr.sentAppend(pr.next() - 1, 1, 0);
+        for (int i = 0; i < WINDOW; i++) pr.sentAppend(pr.next() - 1, 1, 0, 0);
         assertTrue(pr.paused());
 
         pr.heartbeatAnswered(1);
@@ -165,7 +165,7 @@ class ProgressTest {
     @DisplayName("§5.3 a heartbeat answer takes an unanswered probe as lost, so the next probe may go")
     void heartbeatAnswerUnpausesProbe() {
         Progress pr = probing(6);
-        pr.sentAppend(5, 1, 0);
+        pr.sentAppend(5, 1, 0, 0);
         assertTrue(pr.paused());
 
         pr.heartbeatAnswered(5);
@@ -177,7 +177,7 @@ class ProgressTest {
     @DisplayName("§5.3 a follower that answers a heartbeat holding less than match lost acknowledged entries: match comes down, and the leader probes from there")
     void heartbeatAnswerBelowMatchLowersMatch() {
         Progress pr = replicating(9, 9);
-        pr.sentAppend(9, 2, 9);
+        pr.sentAppend(9, 2, 0, 9);
 
         pr.heartbeatAnswered(4);
         assertEquals(4, pr.match());
@@ -210,7 +210,7 @@ class ProgressTest {
         pr.requestProbe();
         assertTrue(pr.sendPending());
         assertTrue(pr.probeWanted());
-        pr.sentAppend(3, 0, 3);
+        pr.sentAppend(3, 0, 0, 3);
         assertFalse(pr.probeWanted(), "an APPEND went out");
     }
 
@@ -229,32 +229,48 @@ class ProgressTest {
     @DisplayName("invariant: sending to a paused follower, past the window, or not from next throws")
     void brokenSendsThrow() {
         Progress probing = probing(5);
-        probing.sentAppend(4, 1, 0);
-        assertThrows(IllegalStateException.class, () -> probing.sentAppend(4, 1, 0), "a second probe before the answer");
+        probing.sentAppend(4, 1, 0, 0);
+        assertThrows(IllegalStateException.class, () -> probing.sentAppend(4, 1, 0, 0), "a second probe before the answer");
 
         Progress full = replicating(1, 1);
-        for (int i = 0; i < WINDOW; i++) full.sentAppend(full.next() - 1, 1, 0);
-        assertThrows(IllegalStateException.class, () -> full.sentAppend(full.next() - 1, 1, 0), "past the window");
+        for (int i = 0; i < WINDOW; i++) full.sentAppend(full.next() - 1, 1, 0, 0);
+        assertThrows(IllegalStateException.class, () -> full.sentAppend(full.next() - 1, 1, 0, 0), "past the window");
 
         Progress gap = replicating(1, 1);
-        assertThrows(IllegalStateException.class, () -> gap.sentAppend(5, 1, 0), "entries not starting at next");
-        assertThrows(IllegalStateException.class, () -> gap.sentAppend(0, 1, 0), "entries resent before next");
+        assertThrows(IllegalStateException.class, () -> gap.sentAppend(5, 1, 0, 0), "entries not starting at next");
+        assertThrows(IllegalStateException.class, () -> gap.sentAppend(0, 1, 0, 0), "entries resent before next");
 
         Progress commit = replicating(1, 1);
-        commit.sentAppend(1, 0, 5);
-        assertThrows(IllegalStateException.class, () -> commit.sentAppend(1, 0, 4), "a commit index going back");
+        commit.sentAppend(1, 0, 0, 5);
+        assertThrows(IllegalStateException.class, () -> commit.sentAppend(1, 0, 0, 4), "a commit index going back");
     }
 
     @Test
     @DisplayName("invariant: the window holds messages in log order and frees only what it holds")
     void inflightsRefuseDisorder() {
-        Inflights window = new Inflights(WINDOW);
-        window.add(5);
-        assertThrows(IllegalStateException.class, () -> window.add(5));
-        assertThrows(IllegalStateException.class, () -> window.add(4));
+        Inflights window = new Inflights(WINDOW, 0);
+        window.add(5, 10);
+        assertThrows(IllegalStateException.class, () -> window.add(5, 10));
+        assertThrows(IllegalStateException.class, () -> window.add(4, 10));
         window.freeOldest();
         assertThrows(IllegalStateException.class, window::freeOldest);
         assertThrows(IllegalStateException.class, window::oldest);
+    }
+
+    @Test
+    @DisplayName("the window is full once its bytes reach the bound, and one message over it is admitted (etcd's MaxInflightBytes)")
+    void inflightBytesBoundTheWindow() {
+        Inflights window = new Inflights(WINDOW, 100);
+        window.add(1, 60);
+        assertTrue(!window.full());
+        window.add(2, 60); // admitted while below the bound: the bytes may pass it by one message at most
+        assertTrue(window.full());
+        assertEquals(120, window.bytesInFlight());
+        window.freeUpTo(1);
+        assertTrue(!window.full());
+        assertEquals(60, window.bytesInFlight());
+        window.reset();
+        assertEquals(0, window.bytesInFlight());
     }
 
     @Test
@@ -264,7 +280,7 @@ class ProgressTest {
         for (int run = 0; run < 200; run++) {
             long leaderLastIndex = 1 + random.nextInt(50);
             long commit = 0;
-            Progress pr = new Progress(2, 1 + random.nextInt(WINDOW));
+            Progress pr = new Progress(2, 1 + random.nextInt(WINDOW), random.nextBoolean() ? 0 : 1 + random.nextInt(1000));
             pr.reset(leaderLastIndex + 1);
             for (int step = 0; step < 200; step++) {
                 switch (random.nextInt(6)) {
@@ -273,7 +289,7 @@ class ProgressTest {
                         long prevIndex = pr.next() - 1;
                         int entries = (int) Math.min(random.nextInt(4), Math.max(0, leaderLastIndex - prevIndex));
                         commit = Math.min(leaderLastIndex, commit + random.nextInt(2));
-                        pr.sentAppend(prevIndex, entries, commit);
+                        pr.sentAppend(prevIndex, entries, entries * (1 + random.nextInt(200)), commit);
                     }
                     // Acknowledgements within the leader's log (the core drops others); any rejection or heartbeat answer.
                     case 1 -> {
@@ -295,18 +311,18 @@ class ProgressTest {
     // ---------------------------------------------------------------- helpers
 
     private static Progress probing(long next) {
-        Progress pr = new Progress(2, WINDOW);
+        Progress pr = new Progress(2, WINDOW, 0);
         pr.reset(next);
         return pr;
     }
 
     /** A follower known to match up to {@code match}, replicating from {@code next - 1} sent (next = sent + 1). */
     private static Progress replicating(long match, long sent) {
-        Progress pr = new Progress(2, WINDOW);
+        Progress pr = new Progress(2, WINDOW, 0);
         pr.reset(match + 1);
         pr.maybeUpdate(match);
         pr.becomeReplicate();
-        if (sent > match) pr.sentAppend(match, (int) (sent - match), 0);
+        if (sent > match) pr.sentAppend(match, (int) (sent - match), 0, 0);
         return pr;
     }
 }

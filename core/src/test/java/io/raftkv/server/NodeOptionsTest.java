@@ -52,7 +52,7 @@ class NodeOptionsTest {
     @Test
     void aPeerQueueTooSmallForTwoAppendsIsRefused() {
         String m = refusal(with(D.frameBytesMax(), D.valueBytesMax(), D.connectionsMax(), D.clientOutboundBytesMax(), 2 << 20), 2);
-        assertTrue(m.contains("outboundBytesPerConnectionMax (2097152) must hold two of the largest APPENDs"), m);
+        assertTrue(m.contains("outboundBytesPerConnectionMax (2097152) must hold two of the largest frames"), m);
     }
 
     @Test
@@ -63,13 +63,18 @@ class NodeOptionsTest {
 
     @Test
     void theRaftWindowFitsHalfThePeerQueue() {
-        // 1 MiB values: a window of single-entry APPENDs of about 1 MiB must fit in 32 MiB.
-        int window = D.raftInflightMessagesMax();
-        assertTrue(window * D.singleEntryAppendBytesMax() <= D.outboundBytesPerConnectionMax() / 2, window + " in flight");
-        assertEquals(31, window);
-        // Small values: the full window of 64 batches of half a frame at most, capped at 1/128 of the queue.
-        NodeOptions small = with(D.frameBytesMax(), 1024, D.connectionsMax(), D.clientOutboundBytesMax(), D.outboundBytesPerConnectionMax());
-        assertEquals(64, small.raftInflightMessagesMax());
-        assertEquals(512 << 10, small.raftBytesPerMessageMax());
+        // 64 APPENDs in flight, but never more entry bytes than half the peer link's queue (plus one message, which
+        // the other half holds): catching up on large entries cannot overflow the queue.
+        assertEquals(64, D.raftInflightMessagesMax());
+        assertEquals(D.outboundBytesPerConnectionMax() / 2, D.raftInflightBytesMax());
+        assertTrue(D.raftInflightBytesMax() + D.frameBytesMax() + 4 <= D.outboundBytesPerConnectionMax());
+        assertEquals(512 << 10, D.raftBytesPerMessageMax());
+    }
+
+    @Test
+    void aTransactionMayFillAWholeAppend() {
+        // A compare-and-swap of the largest value carries it twice: the limit is what one APPEND frame carries.
+        assertTrue(D.commandBytesMax() >= 2L * D.valueBytesMax() + 2L * D.keyBytesMax() + 64);
+        assertTrue(D.commandBytesMax() < D.frameBytesMax());
     }
 }

@@ -33,6 +33,7 @@ final class SafetyChecker {
     private long committedLast;
     /** Per applied index: the state machine's revision, digest and size there, as the first node to apply it had them. */
     private long[] appliedRevision = new long[1024];
+    private long[] appliedCompactRevision = new long[1024];
     private long[] appliedDigest = new long[1024];
     private long[] appliedSize = new long[1024];
     private long appliedLast;
@@ -62,10 +63,14 @@ final class SafetyChecker {
         agreeCommitted(node, e.index(), term, "applied");
     }
 
-    /** The node's state machine, just after applying {@code index}, is at this revision with this digest and size. */
-    void onAppliedState(SimNode node, long index, long revision, long digest, long size) {
+    /** The node's state machine, just after applying {@code index}: its revision, compaction point, digest and size. */
+    void onAppliedState(SimNode node, long index, long revision, long compactRevision, long digest, long size) {
         if (index <= appliedLast) {
             int i = (int) index;
+            if (appliedCompactRevision[i] != compactRevision) {
+                fail("compactions diverge: node " + node.id + " compacted to " + compactRevision + " after applying " + index + ", another node to "
+                        + appliedCompactRevision[i]);
+            }
             if (appliedRevision[i] != revision || appliedDigest[i] != digest || appliedSize[i] != size) {
                 fail("state machines diverge: node " + node.id + " is at revision " + revision + " with " + size + " keys (digest " + Long.toHexString(digest)
                         + ") after applying " + index + ", another node was at " + appliedRevision[i] + " with " + appliedSize[i]
@@ -76,10 +81,12 @@ final class SafetyChecker {
         if (index != appliedLast + 1) fail("node " + node.id + " applied " + index + " before anyone applied " + (appliedLast + 1));
         if (index >= appliedDigest.length) {
             appliedRevision = java.util.Arrays.copyOf(appliedRevision, appliedRevision.length * 2);
+            appliedCompactRevision = java.util.Arrays.copyOf(appliedCompactRevision, appliedCompactRevision.length * 2);
             appliedDigest = java.util.Arrays.copyOf(appliedDigest, appliedDigest.length * 2);
             appliedSize = java.util.Arrays.copyOf(appliedSize, appliedSize.length * 2);
         }
         appliedRevision[(int) index] = revision;
+        appliedCompactRevision[(int) index] = compactRevision;
         appliedDigest[(int) index] = digest;
         appliedSize[(int) index] = size;
         appliedLast = index;

@@ -25,6 +25,7 @@ import io.raftkv.raft.Role;
 import io.raftkv.raft.SubmitResult;
 import io.raftkv.replica.InjectedDriverBug;
 import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.AutoCompactor;
 import io.raftkv.server.ClientRequests;
 import io.raftkv.server.InjectedRequestBug;
 
@@ -86,6 +87,7 @@ public final class Simulation {
     static final long OP_TIMEOUT_MS = 1_000;
     static final long READ_ATTEMPT_MS = 300;
     static final long RECOVERY_MS_MAX = 50 * ELECTION_TICKS * TICK_MS;
+    static final long AUTO_COMPACTION_RETENTION_REVISIONS = 20;
     /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
     static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS, 16,
             KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024, 1 << 16);
@@ -211,6 +213,8 @@ public final class Simulation {
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
         n.start(new SimNode.Life(core, kv, requests, driver, timers));
         timers.schedule(0, requests::startBarrier);
+        // A small retention, so that compaction runs often, under every fault, and must agree on every node.
+        new AutoCompactor(core, kv, timers, AUTO_COMPACTION_RETENTION_REVISIONS, 5 * TICK_MS).start();
         process(n);
     }
 
@@ -244,7 +248,7 @@ public final class Simulation {
             public ApplyResult apply(Entry e) {
                 checker.onApply(n, e, n.core().term());
                 ApplyResult result = kv.apply(e);
-                checker.onAppliedState(n, e.index(), kv.revision(), kv.hash(), kv.size());
+                checker.onAppliedState(n, e.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
                 return result;
             }
 
@@ -382,6 +386,10 @@ public final class Simulation {
             Map<String, String> found = new HashMap<>();
             for (KeyValue kv : range.kvs()) found.put(new String(kv.key(), StandardCharsets.UTF_8), new String(kv.value(), StandardCharsets.UTF_8));
             if (range.count() != found.size() || range.more()) SafetyChecker.fail(op + " was answered with " + range.count() + " keys, more=" + range.more());
+            for (KeyValue kv : range.kvs()) {
+                // One moment: every key as of the header's revision, none changed after it.
+                if (kv.modRevision() > range.header().revision()) SafetyChecker.fail(op + " read " + kv + " from after its revision " + range.header().revision());
+            }
             List<Operation> reads = new ArrayList<>();
             long completed = historyClock++;
             ranges++;

@@ -66,15 +66,20 @@ public final class Frames {
         return b;
     }
 
-    /** A key or value for messages and logs: as text when it is printable ASCII, else as hex. */
+    /** The bytes of a key or value an error message shows at most: its message must fit a {@code str} field. */
+    private static final int PRINTABLE_BYTES_MAX = 64;
+
+    /** A key or value for messages and logs: as text when it is printable ASCII, else as hex; long ones cut. */
     public static String printable(byte[] b) {
         if (b == null) return "null";
+        int shown = Math.min(b.length, PRINTABLE_BYTES_MAX);
+        String more = shown < b.length ? "... (" + b.length + " bytes)" : "";
         boolean text = true;
-        for (byte c : b) if (c < 0x20 || c > 0x7e) text = false;
-        if (text) return '"' + new String(b, StandardCharsets.US_ASCII) + '"';
+        for (int i = 0; i < shown; i++) if (b[i] < 0x20 || b[i] > 0x7e) text = false;
+        if (text) return '"' + new String(b, 0, shown, StandardCharsets.US_ASCII) + '"' + more;
         StringBuilder hex = new StringBuilder("0x");
-        for (byte c : b) hex.append(String.format("%02x", c));
-        return hex.toString();
+        for (int i = 0; i < shown; i++) hex.append(String.format("%02x", b[i]));
+        return hex + more;
     }
 
     /** A count of elements read from a body, each at least {@code elementBytesMin} long, that must fit what is left. */

@@ -26,6 +26,11 @@ public final class KvCodec {
 
     /** The smallest encodings, to check that a count of them can fit what is left of a body. */
     private static final int KEY_VALUE_BYTES_MIN = 4 + 8 * 3 + 4;
+
+    /** Bytes a key-value takes in an answer. */
+    public static long keyValueBytes(KeyValue kv) {
+        return KEY_VALUE_BYTES_MIN + (long) kv.key().length + kv.value().length;
+    }
     private static final int COMPARE_BYTES_MIN = 2 + 4 + 4 + 8 + 4;
     private static final int OP_BYTES_MIN = 1 + 4 + 4 + 1;
     private static final int OP_RESULT_BYTES_MIN = 1 + 1;

@@ -15,8 +15,8 @@ public record TxnRequest(List<Compare> compares, List<TxnOp> success, List<TxnOp
         failure = List.copyOf(failure);
     }
 
-    /** Operations in both branches and compares: what the node's txnOpsMax bounds. */
+    /** The longest of its lists (compares, success, failure): what the node's txnOpsMax bounds, as etcd's --max-txn-ops. */
     public int size() {
-        return compares.size() + success.size() + failure.size();
+        return Math.max(compares.size(), Math.max(success.size(), failure.size()));
     }
 }
