@@ -52,17 +52,20 @@ public final class CompareReport {
             Row e = etcd.get(name);
             if (e == null || (r.increments == 0 && e.increments == 0)) continue;
             if (cas.isEmpty()) {
-                System.out.printf(Locale.ROOT, "%n%-24s %14s %14s %12s %12s %14s%n", "case", "r increments", "e increments", "r confl/inc",
-                        "e confl/inc", "counters r/e");
+                System.out.printf(Locale.ROOT, "%n%-24s %12s %12s %11s %11s %12s %12s %8s %12s%n", "case", "r incr/s", "e incr/s", "r confl/inc",
+                        "e confl/inc", "r req/s", "e req/s", "ratio", "counters r/e");
                 cas.append("\n| case | raftkv increments/s | etcd increments/s | raftkv failed compares per increment | ")
-                        .append("etcd failed compares per increment | counter check r/e |\n|---|---:|---:|---:|---:|---|\n");
+                        .append("etcd failed compares per increment | raftkv requests/s | etcd requests/s | requests ratio | counter check r/e |\n")
+                        .append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
             }
             double rs = r.increments * r.throughput / Math.max(1, r.ops);
             double es = e.increments * e.throughput / Math.max(1, e.ops);
-            System.out.printf(Locale.ROOT, "%-24s %14.0f %14.0f %12.2f %12.2f %14s%n", name, rs, es, perIncrement(r), perIncrement(e),
-                    r.counterCheck + "/" + e.counterCheck);
-            cas.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f | %.2f | %s/%s |%n", name, rs, es, perIncrement(r), perIncrement(e),
-                    r.counterCheck, e.counterCheck));
+            double rq = requestsPerSecond(r);
+            double eq = requestsPerSecond(e);
+            System.out.printf(Locale.ROOT, "%-24s %12.0f %12.0f %11.2f %11.2f %12.0f %12.0f %7.2fx %12s%n", name, rs, es, perIncrement(r),
+                    perIncrement(e), rq, eq, rq / eq, r.counterCheck + "/" + e.counterCheck);
+            cas.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f× | %s/%s |%n", name, rs, es, perIncrement(r),
+                    perIncrement(e), rq, eq, rq / eq, r.counterCheck, e.counterCheck));
         }
         md.append(cas);
         if (fsync != null) {
@@ -70,6 +73,14 @@ public final class CompareReport {
             md.append("\nDisk: fio 4 KiB write + fdatasync at queue depth 1, p50 ").append(fsync).append(" ms.\n");
         }
         Files.writeString(dir.resolve("table.md"), md);
+    }
+
+    /**
+     * Requests the store served per second: an increment is a read and one transaction per attempt (each failed
+     * compare one more), every other operation one request.
+     */
+    private static double requestsPerSecond(Row r) {
+        return (r.ops + r.increments + r.conflicts) * r.throughput / Math.max(1, r.ops);
     }
 
     private static double perIncrement(Row r) {
