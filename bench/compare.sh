@@ -3,20 +3,29 @@
 # the same disk, fsync on in both), the same cases against each in turn with one load generator, then a
 # table with the ratio raftkv/etcd per case, the disk's fsync latency, and a latency chart.
 #
-#   bench/compare.sh [--seconds N] [--out DIR]      (default 10 s per case, results in bench/target/compare)
+#   bench/compare.sh [--seconds N] [--warmup-seconds N] [--workloads LIST] [--out DIR]
 #
-# Installs Debian's etcd-server, etcd-client, fio and jq when missing (needs root). Everything it starts is
-# stopped by pid when it exits.
+# Defaults: 10 s measured per case after 3 s of warm-up, every workload (LIST is a comma-separated subset of
+# put,get,get-serializable,txn-cas,range,mix), results in bench/target/compare. Installs Debian's etcd-server,
+# etcd-client, fio and jq when missing (needs root). Everything it starts is stopped by pid when it exits.
 set -euo pipefail
 ROOT="$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")"
 SECONDS_PER_CASE=10
+WARMUP_SECONDS=3
+ALL_WORKLOADS="put,get,get-serializable,txn-cas,range,mix"
+WORKLOADS="$ALL_WORKLOADS"
 OUT="$ROOT/bench/target/compare"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) SECONDS_PER_CASE="$2"; shift 2 ;;
+    --warmup-seconds) WARMUP_SECONDS="$2"; shift 2 ;;
+    --workloads) WORKLOADS="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    *) sed -n '2,9p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,10p' "$0" >&2; exit 2 ;;
   esac
+done
+for w in ${WORKLOADS//,/ }; do
+  if [[ ",$ALL_WORKLOADS," != *",$w,"* ]]; then echo "unknown workload '$w': choose from $ALL_WORKLOADS" >&2; exit 2; fi
 done
 
 KEYS=100000
@@ -107,25 +116,36 @@ echo "fsync p50: $FSYNC_MS ms"
 start_etcd
 start_raftkv
 
-# Each case runs against etcd, then raftkv, so that both see the same machine state in turn.
+# Each case runs against etcd, then raftkv, so that both see the same machine state in turn. The first field is
+# the workload the case belongs to (for --workloads). txn-cas increments 8 hot counters (read, then a txn on the
+# counter's mod revision, retried on a failed compare); range reads 100 keys under a prefix; mix is 50 % get,
+# 30 % put, 10 % range, 10 % txn-cas (LoadGenerator's Javadoc says how each is counted).
 CASES=(
-  "put-c1 --workload put --concurrency 1 --connections 1"
-  "put-c16 --workload put --concurrency 16 --connections 1"
-  "put-c64 --workload put --concurrency 64 --connections 4"
-  "put-c256 --workload put --concurrency 256 --connections 4"
-  "get-c1 --workload get --concurrency 1 --connections 1"
-  "get-c256 --workload get --concurrency 256 --connections 4"
-  "get-serializable-c1 --workload get-serializable --concurrency 1 --connections 1"
-  "get-serializable-c256 --workload get-serializable --concurrency 256 --connections 4"
+  "put put-c1 --workload put --concurrency 1 --connections 1"
+  "put put-c16 --workload put --concurrency 16 --connections 1"
+  "put put-c64 --workload put --concurrency 64 --connections 4"
+  "put put-c256 --workload put --concurrency 256 --connections 4"
+  "get get-c1 --workload get --concurrency 1 --connections 1"
+  "get get-c256 --workload get --concurrency 256 --connections 4"
+  "get-serializable get-serializable-c1 --workload get-serializable --concurrency 1 --connections 1"
+  "get-serializable get-serializable-c256 --workload get-serializable --concurrency 256 --connections 4"
+  "txn-cas txn-cas-c64 --workload txn-cas --concurrency 64 --connections 4"
+  "txn-cas txn-cas-c256 --workload txn-cas --concurrency 256 --connections 4"
+  "range range-c64 --workload range --concurrency 64 --connections 4"
+  "range range-c256 --workload range --concurrency 256 --connections 4"
+  "mix mix-c64 --workload mix --concurrency 64 --connections 4"
+  "mix mix-c256 --workload mix --concurrency 256 --connections 4"
 )
 PRELOADED=""
 for spec in "${CASES[@]}"; do
-  read -r name args <<< "$spec"
+  read -r workload name args <<< "$spec"
+  [[ ",$WORKLOADS," == *",$workload,"* ]] || continue
   for system in etcd raftkv; do
     extra=()
-    if [[ "$name" == get* && "$PRELOADED" != *"$system"* ]]; then extra+=(--preload); PRELOADED+=" $system"; fi
+    # Reads, ranges and the mix need the keys: written once per system, before the first case that reads.
+    if [[ "$workload" =~ ^(get|get-serializable|range|mix)$ && "$PRELOADED" != *"$system"* ]]; then extra+=(--preload); PRELOADED+=" $system"; fi
     # shellcheck disable=SC2086
-    bench "$system" "$name" $args --duration "$SECONDS_PER_CASE" --warmup 200 "${extra[@]}"
+    bench "$system" "$name" $args --duration "$SECONDS_PER_CASE" --warmup 200 --warmup-seconds "$WARMUP_SECONDS" "${extra[@]}"
   done
 done
 

@@ -2,7 +2,12 @@ package io.raftkv.bench;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,6 +41,32 @@ final class EtcdTarget implements KvTarget {
     @Override
     public CompletableFuture<?> get(byte[] key, boolean serializable) {
         return client().getKVClient().get(ByteSequence.from(key), serializable ? SERIALIZABLE : LINEARIZABLE);
+    }
+
+    @Override
+    public CompletableFuture<Versioned> read(byte[] key) {
+        return client().getKVClient().get(ByteSequence.from(key), LINEARIZABLE).thenApply(r -> versioned(r.getKvs()));
+    }
+
+    @Override
+    public CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value) {
+        ByteSequence k = ByteSequence.from(key);
+        return client().getKVClient().txn()
+                .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.modRevision(expectedModRevision)))
+                .Then(Op.put(k, ByteSequence.from(value), PutOption.DEFAULT))
+                .Else(Op.get(k, LINEARIZABLE))
+                .commit()
+                .thenApply(t -> t.isSucceeded() ? CasResult.SUCCEEDED : new CasResult(false, versioned(t.getGetResponses().get(0).getKvs())));
+    }
+
+    @Override
+    public CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd) {
+        GetOption range = GetOption.builder().withSerializable(false).withRange(ByteSequence.from(rangeEnd)).build();
+        return client().getKVClient().get(ByteSequence.from(key), range).thenApply(r -> r.getKvs().size());
+    }
+
+    private static Versioned versioned(List<KeyValue> kvs) {
+        return kvs.isEmpty() ? Versioned.ABSENT : new Versioned(kvs.get(0).getValue().getBytes(), kvs.get(0).getModRevision());
     }
 
     @Override

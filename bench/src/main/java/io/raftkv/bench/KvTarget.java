@@ -2,13 +2,38 @@ package io.raftkv.bench;
 
 import java.util.concurrent.CompletableFuture;
 
-/** A key/value store the load generator drives: raftkv or etcd, through each one's own Java client. */
+/**
+ * A key/value store the load generator drives: raftkv or etcd, through each one's own Java client. Every
+ * operation is the one a user of that client would write; both targets ask the same thing of their store.
+ */
 interface KvTarget extends AutoCloseable {
+
+    /** A key as read: its value (null when absent) and its mod revision (0 when absent, as in a compare). */
+    record Versioned(byte[] value, long modRevision) {
+        static final Versioned ABSENT = new Versioned(null, 0);
+    }
+
+    /** A compare-and-put's outcome: {@code current} is the key as the failed compare found it (null on success). */
+    record CasResult(boolean succeeded, Versioned current) {
+        static final CasResult SUCCEEDED = new CasResult(true, null);
+    }
 
     CompletableFuture<?> put(byte[] key, byte[] value);
 
     /** Linearizable unless {@code serializable}. */
     CompletableFuture<?> get(byte[] key, boolean serializable);
+
+    /** A linearizable read of one key with its mod revision. */
+    CompletableFuture<Versioned> read(byte[] key);
+
+    /**
+     * One transaction: if {@code key}'s mod revision is still {@code expectedModRevision} (0: the key is absent),
+     * put {@code value}; else read the key, so that a retry needs no second read (etcd's STM pattern).
+     */
+    CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value);
+
+    /** A linearizable range read of {@code [key, rangeEnd)}; completes with the number of keys returned. */
+    CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd);
 
     @Override
     void close();

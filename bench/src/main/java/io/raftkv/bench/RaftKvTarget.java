@@ -1,6 +1,11 @@
 package io.raftkv.bench;
 
 import io.raftkv.client.RaftKvClient;
+import io.raftkv.protocol.Compare;
+import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.RangeRequest;
+import io.raftkv.protocol.TxnOp;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,6 +35,30 @@ final class RaftKvTarget implements KvTarget {
     @Override
     public CompletableFuture<?> get(byte[] key, boolean serializable) {
         return client().getAsync(key, serializable);
+    }
+
+    @Override
+    public CompletableFuture<Versioned> read(byte[] key) {
+        return client().rangeAsync(RangeRequest.key(key)).thenApply(r -> versioned(r.kvs()));
+    }
+
+    @Override
+    public CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value) {
+        return client().txn()
+                .If(Compare.modRevision(key, Compare.Result.EQUAL, expectedModRevision))
+                .Then(new TxnOp.Put(key, value, false))
+                .Else(new TxnOp.Range(RangeRequest.key(key)))
+                .commitAsync()
+                .thenApply(t -> t.succeeded() ? CasResult.SUCCEEDED : new CasResult(false, versioned(((OpResult.Range) t.results().get(0)).kvs())));
+    }
+
+    @Override
+    public CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd) {
+        return client().rangeAsync(RangeRequest.range(key, rangeEnd)).thenApply(r -> r.kvs().size());
+    }
+
+    private static Versioned versioned(List<KeyValue> kvs) {
+        return kvs.isEmpty() ? Versioned.ABSENT : new Versioned(kvs.get(0).value(), kvs.get(0).modRevision());
     }
 
     @Override

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -72,12 +73,15 @@ class LoadGeneratorTest {
     }
 
     @Test
-    void putsThenReadsWithPreloadAndWritesJsonAndHgrm() throws Exception {
-        for (String workload : List.of("put", "get", "get-serializable", "mix")) {
-            LoadGenerator.Options o = LoadGenerator.Options.parse(new String[]{"--endpoints", endpoints, "--workload", workload,
+    void everyWorkloadRunsWithPreloadAndWritesJsonAndHgrm() throws Exception {
+        // "mix-get-put" is the older form of mix (--read-ratio); "mix" is the default four-way mix.
+        for (String workload : List.of("put", "get", "get-serializable", "range", "txn-cas", "mix", "mix-get-put")) {
+            List<String> args = new ArrayList<>(List.of("--endpoints", endpoints, "--workload", workload.startsWith("mix") ? "mix" : workload,
                     "--ops", "300", "--concurrency", "8", "--connections", "2", "--keyspace", "100", "--warmup", "20",
                     "--json", dir.resolve(workload + ".json").toString(), "--hgrm-dir", dir.resolve("hgrm").toString(), "--name", workload,
-                    "--read-ratio", "0.5", "--preload"});
+                    "--preload"));
+            if (workload.equals("mix-get-put")) args.addAll(List.of("--read-ratio", "0.5"));
+            LoadGenerator.Options o = LoadGenerator.Options.parse(args.toArray(String[]::new));
             LoadGenerator.Result r;
             try (KvTarget target = new RaftKvTarget(o.endpoints(), o.connections())) {
                 r = LoadGenerator.run(o, target, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
@@ -89,7 +93,69 @@ class LoadGeneratorTest {
             LoadGenerator.writeHgrm(r, dir.resolve("hgrm"));
             assertTrue(Files.readString(dir.resolve(workload + ".json")).contains("\"ops\": 300"));
             assertTrue(Files.readString(dir.resolve("hgrm").resolve(workload + ".hgrm")).contains("Percentile"));
+            if (workload.equals("txn-cas")) {
+                assertEquals(300, r.increments(), "every txn-cas operation is one increment");
+                assertEquals("ok", r.counterCheck(), "the counters grew by exactly the increments acknowledged");
+                assertTrue(r.conflicts() > 0, "8 slots on 8 counters collide now and then: " + r.conflicts());
+            } else if (workload.equals("mix")) {
+                assertTrue(r.increments() > 0 && r.increments() < 300, "some of the mix are increments: " + r.increments());
+                assertEquals("ok", r.counterCheck());
+            } else {
+                assertEquals("", r.counterCheck(), workload + " has no counters to check");
+            }
         }
+    }
+
+    @Test
+    void aRangeThatReturnsTooFewKeysIsAnError() throws Exception {
+        LoadGenerator.Options o = LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--workload", "range", "--ops", "20",
+                "--concurrency", "2", "--keyspace", "1000"});
+        KvTarget missingKeys = new KvTarget() {
+            @Override
+            public CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd) {
+                return CompletableFuture.completedFuture(99);
+            }
+
+            @Override
+            public CompletableFuture<?> put(byte[] key, byte[] value) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public CompletableFuture<?> get(byte[] key, boolean serializable) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public CompletableFuture<Versioned> read(byte[] key) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        LoadGenerator.Result r = LoadGenerator.run(o, missingKeys, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        assertEquals(0, r.ops());
+        assertEquals(20, r.errors());
+    }
+
+    @Test
+    void mixPicksByWeight() {
+        LoadGenerator.Mix mix = LoadGenerator.Mix.parse("get=50,put=30,range=10,txn-cas=10");
+        assertEquals(LoadGenerator.Mix.DEFAULT, mix);
+        assertEquals(LoadGenerator.Op.GET, mix.pick(0.0));
+        assertEquals(LoadGenerator.Op.GET, mix.pick(0.49));
+        assertEquals(LoadGenerator.Op.PUT, mix.pick(0.5));
+        assertEquals(LoadGenerator.Op.RANGE, mix.pick(0.85));
+        assertEquals(LoadGenerator.Op.TXN_CAS, mix.pick(0.95));
+        assertEquals(LoadGenerator.Op.PUT, LoadGenerator.Mix.parse("put=1").pick(0.99));
+        assertEquals("get=50,put=30,range=10,txn-cas=10", mix.toString());
     }
 
     @Test
@@ -99,11 +165,25 @@ class LoadGeneratorTest {
         assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "scan"}));
         assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--keyspace", "1000", "--key-size", "2"}));
         assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "many"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--read-ratio", "0.5"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "mix", "--mix", "get=x"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "mix", "--mix", "scan=1"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "mix", "--mix", "get=0"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "mix", "--mix", "get=1", "--read-ratio", "0.5"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "txn-cas", "--key-size", "4", "--keyspace", "10", "--counters", "100"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--workload", "range", "--key-size", "2", "--keyspace", "10"}));
+        assertThrows(LoadGenerator.UsageException.class, () -> LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--ops", "1", "--warmup-seconds", "-1"}));
     }
 
     @Test
     void keysHaveTheirSizeAndAreDistinct() {
         assertEquals("0000000000000042", new String(LoadGenerator.key(42, 16), StandardCharsets.US_ASCII));
         assertEquals(16, LoadGenerator.key(99_999, 16).length);
+        assertEquals("ctr0000000000007", new String(LoadGenerator.counterKey(7, 16), StandardCharsets.US_ASCII));
+        // A counter sorts after the end of every range over the keyspace's keys.
+        assertTrue(java.util.Arrays.compareUnsigned(LoadGenerator.counterKey(0, 16),
+                io.raftkv.protocol.RangeRequest.prefixEnd("99999999999999".getBytes(StandardCharsets.US_ASCII))) > 0);
+        assertEquals(0, LoadGenerator.counterValue(null));
+        assertEquals(42, LoadGenerator.counterValue("42".getBytes(StandardCharsets.US_ASCII)));
     }
 }
