@@ -138,6 +138,14 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         };
     }
 
+    /**
+     * Frees a batch of the history that compactions dropped: the owner calls it once per loop turn, so that a
+     * compaction over many keys never stalls a turn. Changes no answer.
+     */
+    public void trimCompacted() {
+        store.trimCompacted(MvccStore.TRIM_KEYS_PER_CALL_MAX);
+    }
+
     public MvccStore store() {
         return store;
     }

@@ -6,6 +6,7 @@ import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -18,9 +19,10 @@ import java.util.zip.CRC32C;
  * etcd's data model in memory: every key with its versions since the compaction point, and one cluster-wide
  * revision that each write advances (an empty store is at revision 1, as etcd's).
  *
- * <p><b>Layout.</b> A concurrent sorted map (unsigned byte order) from key to its newest {@link Version}; versions
- * are immutable and link to the one before, newest first, so a key costs one map node and one version object
- * beside its bytes while it has no history. A delete is a version too (a tombstone) until compaction drops it.
+ * <p><b>Layout.</b> A concurrent sorted map (unsigned byte order) from key to a {@link KeyEntry} holding its newest
+ * {@link Version}; versions are immutable and link to the one before, newest first, so a key costs one map node,
+ * one entry and one version object beside its bytes while it has no history. A delete is a version too (a
+ * tombstone) until compaction drops it.
  *
  * <p><b>Point-in-time views without stopping the writer.</b> Only the loop thread writes. Every version carries the
  * revision that made it and is never changed, so a reader on any thread that reads "as of revision R" (walking
@@ -31,7 +33,8 @@ import java.util.zip.CRC32C;
  * (the snapshot writer, the next issue) has to hold the compaction point below its revision for its duration.
  *
  * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
- * counting needs every key, as in etcd. Compaction visits only the keys written since the previous one.
+ * counting needs every key, as in etcd. An overwrite is one search. Compaction visits only the keys that hold
+ * history, a bounded batch per loop turn.
  */
 public final class MvccStore {
 
@@ -60,15 +63,34 @@ public final class MvccStore {
         }
     }
 
-    private static final byte[] EMPTY = new byte[0];
+    /**
+     * A key in the map: its newest version, replaced in place by a write, so that overwriting a key is one search
+     * of the map, not two. {@code queued}: the key waits for a compaction to trim it (loop thread only).
+     */
+    static final class KeyEntry {
+        final byte[] key;
+        volatile Version head;
+        boolean queued;
 
-    private final ConcurrentSkipListMap<byte[], Version> keys = new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
+        KeyEntry(byte[] key, Version head) {
+            this.key = key;
+            this.head = head;
+        }
+    }
+
+    private static final byte[] EMPTY = new byte[0];
+    /** Keys a compaction trims at once; the rest, a batch per loop turn ({@link #trimCompacted}), so no turn stalls. */
+    public static final int TRIM_KEYS_PER_CALL_MAX = 1024;
+
+    private final ConcurrentSkipListMap<byte[], KeyEntry> keys = new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
     private volatile long revision = 1;
     private volatile long compactRevision;
     private long liveKeys;
     private long digest;
-    /** Keys written since the last compaction (duplicates allowed): the only ones compaction may have to trim. */
-    private ArrayList<byte[]> written = new ArrayList<>();
+    /** Keys that hold more than one version or a delete: the only ones a compaction may have to trim. */
+    private ArrayList<KeyEntry> withHistory = new ArrayList<>();
+    /** Keys of past compactions not trimmed yet; trimmed to the current compaction point, a batch at a time. */
+    private final ArrayDeque<KeyEntry> toTrim = new ArrayDeque<>();
 
     public long revision() {
         return revision;
@@ -95,8 +117,9 @@ public final class MvccStore {
 
     /** The key as of the current revision, or null. */
     public KeyValue get(byte[] key) {
-        Version v = keys.get(key);
-        return v == null || v.isTombstone() ? null : keyValue(key, v);
+        KeyEntry e = keys.get(key);
+        Version v = e == null ? null : e.head;
+        return v == null || v.isTombstone() ? null : keyValue(e.key, v);
     }
 
     /**
@@ -129,17 +152,17 @@ public final class MvccStore {
         RangeRequest.SortOrder order = r.sortOrder();
         if (order == RangeRequest.SortOrder.NONE && r.sortTarget() != RangeRequest.SortTarget.KEY) order = RangeRequest.SortOrder.ASCEND;
         boolean byKey = r.sortTarget() == RangeRequest.SortTarget.KEY;
-        NavigableMap<byte[], Version> view = view(r.key(), r.rangeEnd());
+        NavigableMap<byte[], KeyEntry> view = view(r.key(), r.rangeEnd());
         if (byKey && order == RangeRequest.SortOrder.DESCEND) view = view.descendingMap();
         // Sorting by anything but the key needs every key first; by key, the limit can cut while iterating.
         long keep = byKey && r.limit() > 0 ? r.limit() : Long.MAX_VALUE;
         List<KeyValue> kvs = new ArrayList<>();
         long count = 0;
-        for (var e : view.entrySet()) {
-            Version v = at(e.getValue(), at);
+        for (KeyEntry e : view.values()) {
+            Version v = at(e.head, at);
             if (v == null || v.isTombstone()) continue;
             count++;
-            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.getKey(), v));
+            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.key, v));
         }
         if (!byKey && order != RangeRequest.SortOrder.NONE) {
             Comparator<KeyValue> c = comparator(r.sortTarget());
@@ -165,8 +188,9 @@ public final class MvccStore {
     /** The live keys in a range as of the current revision (compares, deletes). */
     List<KeyValue> live(byte[] key, byte[] rangeEnd) {
         List<KeyValue> kvs = new ArrayList<>();
-        for (var e : view(key, rangeEnd).entrySet()) {
-            if (!e.getValue().isTombstone()) kvs.add(keyValue(e.getKey(), e.getValue()));
+        for (KeyEntry e : view(key, rangeEnd).values()) {
+            Version v = e.head;
+            if (!v.isTombstone()) kvs.add(keyValue(e.key, v));
         }
         return kvs;
     }
@@ -184,7 +208,7 @@ public final class MvccStore {
     }
 
     /** The keys of {@code [key, rangeEnd)} by etcd's conventions: no end, one key; "\0", every key from {@code key} on. */
-    private NavigableMap<byte[], Version> view(byte[] key, byte[] rangeEnd) {
+    private NavigableMap<byte[], KeyEntry> view(byte[] key, byte[] rangeEnd) {
         if (rangeEnd.length == 0) return keys.subMap(key, true, key, true);
         if (rangeEnd.length == 1 && rangeEnd[0] == 0) return keys.tailMap(key, true);
         if (Arrays.compareUnsigned(key, rangeEnd) >= 0) return keys.subMap(key, true, key, false);
@@ -229,27 +253,37 @@ public final class MvccStore {
 
         /** Puts {@code value}; returns the key as it was (null when absent). */
         public KeyValue put(byte[] key, byte[] value) {
-            Version head = keys.get(key);
-            boolean live = head != null && !head.isTombstone();
-            Version v = new Version(live ? head.createRevision : at, at, live ? head.version + 1 : 1, value, head);
-            keys.put(key, v);
-            if (live) digest -= hash(key, head);
-            else liveKeys++;
-            digest += hash(key, v);
-            if (head != null) written.add(key);
+            KeyEntry e = keys.get(key);
             changed = true;
-            return live ? keyValue(key, head) : null;
+            if (e == null) {
+                Version v = new Version(at, at, 1, value, null);
+                keys.put(key, new KeyEntry(key, v));
+                liveKeys++;
+                digest += hash(key, v);
+                return null;
+            }
+            Version head = e.head;
+            boolean live = !head.isTombstone();
+            Version v = new Version(live ? head.createRevision : at, at, live ? head.version + 1 : 1, value, head);
+            e.head = v;
+            if (live) digest -= hash(e.key, head);
+            else liveKeys++;
+            digest += hash(e.key, v);
+            queueForCompaction(e);
+            return live ? keyValue(e.key, head) : null;
         }
 
         /** Deletes the live keys of {@code [key, rangeEnd)}; returns them as they were. */
         public List<KeyValue> deleteRange(byte[] key, byte[] rangeEnd) {
-            List<KeyValue> deleted = live(key, rangeEnd);
-            for (KeyValue kv : deleted) {
-                Version head = keys.get(kv.key());
-                keys.put(kv.key(), new Version(0, at, 0, null, head));
-                digest -= hash(kv.key(), head);
+            List<KeyValue> deleted = new ArrayList<>();
+            for (KeyEntry e : view(key, rangeEnd).values()) {
+                Version head = e.head;
+                if (head.isTombstone()) continue;
+                deleted.add(keyValue(e.key, head));
+                e.head = new Version(0, at, 0, null, head);
+                digest -= hash(e.key, head);
                 liveKeys--;
-                written.add(kv.key());
+                queueForCompaction(e);
                 changed = true;
             }
             return deleted;
@@ -262,29 +296,45 @@ public final class MvccStore {
         }
     }
 
+    private void queueForCompaction(KeyEntry e) {
+        if (e.queued) return;
+        e.queued = true;
+        withHistory.add(e);
+    }
+
     /**
      * Drops the history below {@code at}: every version a read at {@code at} or later can still see stays (for
-     * each key the newest version at or below {@code at}, unless it is a delete, and every newer one). Throws
+     * each key the newest version at or below {@code at}, unless it is a delete, and every newer one). Reads below
+     * {@code at} are refused from now on; the versions they needed are freed {@link #TRIM_KEYS_PER_CALL_MAX} keys at
+     * a time, now and at each {@link #trimCompacted} (what is freed when changes no answer). Throws
      * {@link KvException} when {@code at} is not above the compaction point or is beyond the current revision.
      */
     public void compact(long at) {
         if (at <= compactRevision) throw new KvException(ErrorCode.COMPACTED, "revision " + at + " has been compacted: the compact revision is " + compactRevision);
         if (at > revision) throw new KvException(ErrorCode.FUTURE_REVISION, "revision " + at + " is a future revision: the store is at " + revision);
         compactRevision = at;
-        ArrayList<byte[]> stillWithHistory = new ArrayList<>();
-        for (byte[] key : written) {
-            Version head = keys.get(key);
-            if (head == null) continue; // an earlier duplicate of this key already removed it
-            Version trimmed = trim(head, at);
+        toTrim.addAll(withHistory);
+        withHistory = new ArrayList<>();
+        trimCompacted(TRIM_KEYS_PER_CALL_MAX);
+    }
+
+    /** Trims up to {@code keysMax} keys waiting since a compaction; returns how many still wait. Loop thread only. */
+    public int trimCompacted(int keysMax) {
+        long at = compactRevision;
+        for (int n = 0; n < keysMax && !toTrim.isEmpty(); n++) {
+            KeyEntry e = toTrim.poll();
+            Version trimmed = trim(e.head, at);
             if (trimmed == null) {
-                keys.remove(key, head);
+                keys.remove(e.key, e);
+                e.queued = false;
                 continue;
             }
-            if (trimmed != head) keys.put(key, trimmed);
+            e.head = trimmed;
             // Versions newer than the compaction point, or a delete, wait for a later compaction.
-            if (trimmed.prev != null || trimmed.isTombstone()) stillWithHistory.add(key);
+            if (trimmed.prev != null || trimmed.isTombstone()) withHistory.add(e);
+            else e.queued = false;
         }
-        written = stillWithHistory;
+        return toTrim.size();
     }
 
     /** The chain {@code newest} with the versions no read at or after {@code at} can see removed; null if none is left. */
@@ -305,8 +355,9 @@ public final class MvccStore {
 
     /** Versions kept for {@code key}, newest first: for tests of compaction. */
     int versionsOf(byte[] key) {
+        KeyEntry e = keys.get(key);
         int n = 0;
-        for (Version v = keys.get(key); v != null; v = v.prev) n++;
+        for (Version v = e == null ? null : e.head; v != null; v = v.prev) n++;
         return n;
     }
 

@@ -41,6 +41,7 @@ public final class Node {
     private final ReplicaDriver driver;
     private final InboundConnections inbound;
     private final AutoCompactor autoCompactor;
+    private final KvStateMachine kv;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private String lastLeaderSeen;
 
@@ -74,7 +75,7 @@ public final class Node {
                 .inflightBytesMax(options.raftInflightBytesMax())
                 .randomSeed(System.nanoTime());
         this.core = new RaftCore(config, storage);
-        KvStateMachine kv = new KvStateMachine(options.resultBytesMax());
+        this.kv = new KvStateMachine(options.resultBytesMax());
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -153,6 +154,7 @@ public final class Node {
         } catch (IOException e) {
             fatal("write-ahead log failed: the node stops rather than acknowledge what may not be durable", e);
         }
+        kv.trimCompacted();
         reportLeaderChange();
     }
 

@@ -136,6 +136,23 @@ class KvStateMachineTest {
     }
 
     @Test
+    void aCompactionOverManyKeysIsTrimmedABatchAtATimeWithoutChangingAnAnswer() {
+        int keys = 3 * MvccStore.TRIM_KEYS_PER_CALL_MAX;
+        for (int i = 0; i < keys; i++) put("t/" + i, "1");
+        for (int i = 0; i < keys; i++) put("t/" + i, "2");
+        long rev = store.revision();
+        OpResult.Range before = store.range(RangeRequest.prefix(b("t/")).atRevision(rev));
+        apply(new KvCommand.Compact(rev));
+        assertEquals(2, store.versionsOf(b("t/" + (keys - 1))), "the last keys wait for their batch");
+        assertEquals(before.kvs(), store.range(RangeRequest.prefix(b("t/"))).kvs(), "an answer does not depend on what is trimmed yet");
+        assertEquals(ErrorCode.COMPACTED, assertThrows(KvException.class, () -> store.range(RangeRequest.key(b("t/0")).atRevision(rev - 1))).code());
+        assertEquals(MvccStore.TRIM_KEYS_PER_CALL_MAX, store.trimCompacted(MvccStore.TRIM_KEYS_PER_CALL_MAX), "one batch per call");
+        assertEquals(0, store.trimCompacted(MvccStore.TRIM_KEYS_PER_CALL_MAX));
+        assertEquals(1, store.versionsOf(b("t/" + (keys - 1))));
+        assertEquals(before.kvs(), store.range(RangeRequest.prefix(b("t/"))).kvs());
+    }
+
+    @Test
     void txnCompareAndSwapTakesOneRevision() {
         put("counter", "1"); // 2
         ApplyResult.TxnDone swapped = txn(List.of(Compare.modRevision(b("counter"), Compare.Result.EQUAL, 2)),

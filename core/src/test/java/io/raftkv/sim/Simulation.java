@@ -264,6 +264,7 @@ public final class Simulation {
         if (!n.up) return;
         try {
             n.life.driver().process();
+            n.kv().trimCompacted();
         } catch (CrashDuringSync e) {
             crash(n, e.getMessage());
         } catch (IOException e) {
