@@ -1,0 +1,40 @@
+package io.raftkv.kv;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+/** The store's hash index against a HashMap, through random adds and removes that grow it and shift its runs. */
+class KeyIndexTest {
+
+    @Test
+    void agreesWithAHashMapThroughAddsAndRemoves() {
+        Random random = new Random(7);
+        KeyIndex index = new KeyIndex();
+        Map<ByteBuffer, MvccStore.KeyEntry> oracle = new HashMap<>();
+        for (int step = 0; step < 200_000; step++) {
+            // Few distinct keys of 1 or 2 bytes: many collisions and long runs, so removals shift entries back.
+            byte[] key = random.nextBoolean() ? new byte[]{(byte) random.nextInt(256)} : new byte[]{(byte) random.nextInt(40), (byte) random.nextInt(40)};
+            MvccStore.KeyEntry held = oracle.get(ByteBuffer.wrap(key));
+            if (held == null && random.nextInt(3) > 0) {
+                MvccStore.KeyEntry e = new MvccStore.KeyEntry(key, null);
+                index.add(e);
+                oracle.put(ByteBuffer.wrap(key), e);
+            } else if (held != null && random.nextBoolean()) {
+                index.remove(held);
+                oracle.remove(ByteBuffer.wrap(key));
+            }
+            assertSame(oracle.get(ByteBuffer.wrap(key)), index.get(key.clone()));
+        }
+        assertEquals(oracle.size(), index.size());
+        for (var e : oracle.entrySet()) assertSame(e.getValue(), index.get(e.getKey().array().clone()));
+        assertNull(index.get(new byte[]{1, 2, 3}));
+    }
+}
