@@ -3,14 +3,20 @@ package io.raftkv.protocol;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
-/** A growable big-endian buffer for bodies whose size is not known up front (ranges, transactions, results). */
+/**
+ * A growable big-endian buffer for bodies whose size is not known up front (ranges, transactions, results). It
+ * keeps room for a frame's length and type in front of the body, so that {@link #toFrame} wraps its array
+ * instead of copying a large answer once more; a caller that can estimate the body's size avoids the regrowths.
+ */
 public final class BodyWriter {
 
+    private static final int HEADER_BYTES = Frames.LENGTH_BYTES + 1;
+
     private byte[] bytes;
-    private int size;
+    private int size = HEADER_BYTES;
 
     public BodyWriter(int initialBytes) {
-        bytes = new byte[Math.max(16, initialBytes)];
+        bytes = new byte[HEADER_BYTES + Math.max(16, initialBytes)];
     }
 
     private void room(int n) {
@@ -48,17 +54,24 @@ public final class BodyWriter {
         return u8(v ? 1 : 0);
     }
 
+    /** Bytes of body written so far. */
     public int size() {
-        return size;
+        return size - HEADER_BYTES;
     }
 
     /** The body written so far. */
     public byte[] toBytes() {
-        return Arrays.copyOf(bytes, size);
+        return Arrays.copyOfRange(bytes, HEADER_BYTES, size);
     }
 
-    /** A whole frame of {@code type} around the body written so far, ready to send. */
+    /**
+     * A whole frame of {@code type} around the body written so far, ready to send, backed by an array of exactly its
+     * size: a writer sized right up front hands over its own array, others copy it once. The writer is done with.
+     */
     public ByteBuffer toFrame(byte type) {
-        return Frames.frame(type, size).put(bytes, 0, size).flip();
+        if (bytes.length != size) bytes = Arrays.copyOf(bytes, size);
+        ByteBuffer frame = ByteBuffer.wrap(bytes);
+        frame.putInt(0, size - Frames.LENGTH_BYTES).put(Frames.LENGTH_BYTES, type);
+        return frame;
     }
 }

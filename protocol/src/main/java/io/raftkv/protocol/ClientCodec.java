@@ -96,7 +96,10 @@ public final class ClientCodec {
             return w.toFrame(FrameType.VALUE);
         }
         if (r instanceof ClientResponse.RangeResult range) {
-            BodyWriter w = withHeader(range.requestId(), range.header(), 256);
+            long kvBytes = 0;
+            for (KeyValue kv : range.kvs()) kvBytes += KvCodec.keyValueBytes(kv);
+            // Sized exactly (count, key-values, more, count), so the answer's array is sent as it is, not copied.
+            BodyWriter w = withHeader(range.requestId(), range.header(), (int) Math.min(Integer.MAX_VALUE - 64, 4 + kvBytes + 1 + 8));
             KvCodec.writeKeyValues(w, range.kvs());
             return w.bool(range.more()).i64(range.count()).toFrame(FrameType.RANGE_RESULT);
         }
