@@ -113,7 +113,24 @@ final class LocalCluster implements AutoCloseable {
     /** Sends a signal by process id, e.g. "STOP" or "CONT". */
     void signal(int id, String signal) throws IOException, InterruptedException {
         Process kill = new ProcessBuilder("kill", "-" + signal, String.valueOf(processes[id].pid())).inheritIO().start();
-        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) throw new IllegalStateException("kill -" + signal + " of node " + id + " failed");
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + signal + " of node " + id + " failed" + whyGone(id));
+        }
+    }
+
+    /** For a failure report: how a node that should be running ended, and the end of its log. */
+    String whyGone(int id) {
+        Process p = processes[id];
+        if (p == null || p.isAlive()) return "";
+        String log;
+        try {
+            log = log(id);
+        } catch (IOException e) {
+            log = "(its log cannot be read: " + e.getMessage() + ")";
+        }
+        List<String> lines = log.lines().toList();
+        return ": the process exited with code " + p.exitValue() + "; the last lines of its log:\n  "
+                + String.join("\n  ", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
     }
 
     /** Waits for a node that exits by itself (e.g. refuses to start); returns its exit code. */
