@@ -237,11 +237,38 @@ final class LocalCluster implements AutoCloseable {
         return String.join(java.io.File.pathSeparator, entries);
     }
 
+    /** Ports this JVM handed out already: a node's port is free only until its process binds it. */
+    private static final java.util.Set<Integer> PORTS_HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int PORT_MIN = 10_000;
+
+    /**
+     * A free port for a node process, below the kernel's range of ephemeral ports. A node binds its port a JVM start
+     * later; a port from the ephemeral range could meanwhile be handed to a socket of this JVM (a fault proxy's
+     * bind to port 0, a client's connect), and the node would fail to start. One chaos run lost a node that way.
+     */
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(false);
-            s.bind(new InetSocketAddress("127.0.0.1", 0));
-            return s.getLocalPort();
+        int ephemeralMin = ephemeralPortMin();
+        java.util.Random random = new java.util.Random();
+        for (int attempt = 0; attempt < 1_000; attempt++) {
+            int port = PORT_MIN + random.nextInt(ephemeralMin - PORT_MIN);
+            if (!PORTS_HANDED_OUT.add(port)) continue;
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress("127.0.0.1", port));
+                return port;
+            } catch (IOException taken) {
+                // In use: draw another.
+            }
+        }
+        throw new IOException("no free port found below " + ephemeralMin);
+    }
+
+    private static int ephemeralPortMin() {
+        try {
+            String[] range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+");
+            return Math.max(PORT_MIN + 1_000, Integer.parseInt(range[0]));
+        } catch (IOException | RuntimeException e) {
+            return 32_768; // Linux's default
         }
     }
 }
