@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static io.raftkv.protocol.Frames.bad;
+import static io.raftkv.protocol.Frames.bool;
 import static io.raftkv.protocol.Frames.bytes;
 import static io.raftkv.protocol.Frames.decode;
 import static io.raftkv.protocol.Frames.frame;
@@ -62,9 +63,7 @@ public final class PeerCodec {
             long logTerm = b.getLong();
             long index = b.getLong();
             long commit = b.getLong();
-            byte rejectByte = b.get();
-            if (rejectByte != 0 && rejectByte != 1) throw bad("reject flag " + rejectByte + " is neither 0 nor 1");
-            boolean reject = rejectByte == 1;
+            boolean reject = bool(b);
             long hintTerm = b.getLong();
             long hintIndex = b.getLong();
             long context = b.getLong();

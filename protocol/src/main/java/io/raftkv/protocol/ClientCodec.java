@@ -3,6 +3,7 @@ package io.raftkv.protocol;
 import java.nio.ByteBuffer;
 
 import static io.raftkv.protocol.Frames.bad;
+import static io.raftkv.protocol.Frames.bool;
 import static io.raftkv.protocol.Frames.bytes;
 import static io.raftkv.protocol.Frames.decode;
 import static io.raftkv.protocol.Frames.frame;
@@ -131,8 +132,8 @@ public final class ClientCodec {
             case FrameType.NOT_FOUND -> new ClientResponse.NotFound(b.getLong(), KvCodec.readHeader(b));
             case FrameType.VALUE -> new ClientResponse.Value(b.getLong(), KvCodec.readHeader(b), KvCodec.readKeyValue(b));
             case FrameType.RANGE_RESULT -> new ClientResponse.RangeResult(b.getLong(), KvCodec.readHeader(b), KvCodec.readKeyValues(b),
-                    readFlag(b), b.getLong());
-            case FrameType.TXN_RESULT -> new ClientResponse.TxnResult(b.getLong(), KvCodec.readHeader(b), readFlag(b), KvCodec.readOpResults(b));
+                    bool(b), b.getLong());
+            case FrameType.TXN_RESULT -> new ClientResponse.TxnResult(b.getLong(), KvCodec.readHeader(b), bool(b), KvCodec.readOpResults(b));
             case FrameType.NOT_LEADER -> new ClientResponse.NotLeader(b.getLong(), b.getInt(), string(b), Short.toUnsignedInt(b.getShort()));
             case FrameType.ERROR -> new ClientResponse.Error(b.getLong(), Short.toUnsignedInt(b.getShort()), string(b));
             case FrameType.STATUS_RESULT -> new ClientResponse.StatusResult(b.getLong(), b.getInt(), string(b), b.getLong(),
@@ -145,11 +146,5 @@ public final class ClientCodec {
         BodyWriter w = new BodyWriter(8 + 20 + moreBytes).i64(requestId);
         KvCodec.writeHeader(w, header);
         return w;
-    }
-
-    private static boolean readFlag(ByteBuffer b) {
-        byte v = b.get();
-        if (v != 0 && v != 1) throw bad("flag " + v + " is neither 0 nor 1");
-        return v == 1;
     }
 }

@@ -50,6 +50,13 @@ public final class Frames {
         return out;
     }
 
+    /** A {@code bool} field: one byte, 0 or 1; anything else is refused. */
+    public static boolean bool(ByteBuffer b) {
+        byte v = b.get();
+        if (v != 0 && v != 1) throw bad("flag " + v + " is neither 0 nor 1");
+        return v == 1;
+    }
+
     /** A {@code [u16 length][UTF-8]} field. */
     public static String string(ByteBuffer b) {
         int n = Short.toUnsignedInt(b.getShort());

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static io.raftkv.protocol.Frames.bad;
+import static io.raftkv.protocol.Frames.bool;
 import static io.raftkv.protocol.Frames.bytes;
 import static io.raftkv.protocol.Frames.count;
 
@@ -171,9 +172,4 @@ public final class KvCodec {
         return results;
     }
 
-    private static boolean bool(ByteBuffer b) {
-        byte v = b.get();
-        if (v != 0 && v != 1) throw bad("flag " + v + " is neither 0 nor 1");
-        return v == 1;
-    }
 }
