@@ -5,12 +5,16 @@ import java.util.List;
 
 /**
  * A {@link Storage} kept in memory: the simulator's "disk", and the in-memory view a WAL-backed node keeps
- * of what it has made durable.
+ * of what it has made durable. Holds the entries after a boundary (index and term of the last entry
+ * compacted away, (0, 0) while nothing is) and the newest snapshot.
  */
 public final class MemoryStorage implements Storage {
 
     private final ArrayList<Entry> entries = new ArrayList<>();
     private HardState hardState = HardState.EMPTY;
+    private long boundaryIndex;
+    private long boundaryTerm;
+    private SnapshotId snapshot = SnapshotId.NONE;
 
     @Override
     public HardState hardState() {
@@ -22,25 +26,38 @@ public final class MemoryStorage implements Storage {
     }
 
     @Override
+    public long firstIndex() {
+        return boundaryIndex + 1;
+    }
+
+    @Override
     public long lastIndex() {
-        return entries.size();
+        return boundaryIndex + entries.size();
     }
 
     @Override
     public long term(long index) {
-        if (index == 0) return 0;
-        if (index < 0 || index > entries.size()) throw new IndexOutOfBoundsException("no entry " + index + ", last is " + entries.size());
-        return entries.get((int) index - 1).term();
+        if (index == boundaryIndex) return boundaryTerm;
+        checkHeld(index);
+        return entry(index).term();
     }
 
     public Entry entry(long index) {
-        return entries.get((int) index - 1);
+        checkHeld(index);
+        return entries.get((int) (index - boundaryIndex - 1));
     }
 
     @Override
     public List<Entry> entries(long lo, long hi, long maxBytes) {
-        if (lo < 1 || hi > entries.size() + 1 || lo > hi) throw new IndexOutOfBoundsException("[" + lo + ", " + hi + ") outside [1, " + (entries.size() + 1) + ")");
-        return limitBytes(entries.subList((int) lo - 1, (int) hi - 1), maxBytes);
+        if (lo <= boundaryIndex || hi > lastIndex() + 1 || lo > hi) {
+            throw new IndexOutOfBoundsException("[" + lo + ", " + hi + ") outside [" + firstIndex() + ", " + (lastIndex() + 1) + ")");
+        }
+        return limitBytes(entries.subList((int) (lo - boundaryIndex - 1), (int) (hi - boundaryIndex - 1)), maxBytes);
+    }
+
+    @Override
+    public SnapshotId snapshot() {
+        return snapshot;
     }
 
     /**
@@ -50,17 +67,58 @@ public final class MemoryStorage implements Storage {
     public void append(List<Entry> newEntries) {
         if (newEntries.isEmpty()) return;
         long first = newEntries.get(0).index();
-        if (first < 1 || first > entries.size() + 1) throw new IllegalArgumentException("append at " + first + " leaves a gap after " + entries.size());
+        if (first <= boundaryIndex || first > lastIndex() + 1) {
+            throw new IllegalArgumentException("append at " + first + " outside [" + firstIndex() + ", " + (lastIndex() + 1) + "]");
+        }
         truncateFrom(first);
         for (Entry e : newEntries) {
-            if (e.index() != entries.size() + 1) throw new IllegalArgumentException("entries not contiguous at " + e.index());
+            if (e.index() != lastIndex() + 1) throw new IllegalArgumentException("entries not contiguous at " + e.index());
             entries.add(e);
         }
     }
 
     /** Drops the entries at {@code index} and after. */
     public void truncateFrom(long index) {
-        while (entries.size() >= index) entries.remove(entries.size() - 1);
+        long from = Math.max(index, boundaryIndex + 1);
+        if (from > lastIndex()) return;
+        entries.subList((int) (from - boundaryIndex - 1), entries.size()).clear();
+    }
+
+    /** A snapshot up to {@code id} is durable: followers too far behind get it from now on. */
+    public void setSnapshot(SnapshotId id) {
+        if (id.index() < snapshot.index()) throw new IllegalArgumentException("snapshot " + id + " is older than " + snapshot);
+        if (id.index() < boundaryIndex) throw new IllegalArgumentException("snapshot " + id + " ends before the log's boundary " + boundaryIndex);
+        snapshot = id;
+    }
+
+    /**
+     * Drops the entries up to and including {@code index} (which must be held, and covered by the snapshot): only
+     * its term stays known. A call at or below the current boundary changes nothing.
+     */
+    public void compactTo(long index) {
+        if (index <= boundaryIndex) return;
+        if (index > snapshot.index()) throw new IllegalArgumentException("compacting to " + index + " past the snapshot " + snapshot);
+        if (index > lastIndex()) throw new IllegalArgumentException("compacting to " + index + " past the last index " + lastIndex());
+        long term = term(index);
+        entries.subList(0, (int) (index - boundaryIndex)).clear();
+        entries.trimToSize();
+        boundaryIndex = index;
+        boundaryTerm = term;
+    }
+
+    /** The log is replaced by the snapshot {@code id}: nothing held, the next entry is id.index() + 1. */
+    public void installSnapshot(SnapshotId id) {
+        entries.clear();
+        entries.trimToSize();
+        boundaryIndex = id.index();
+        boundaryTerm = id.term();
+        snapshot = id;
+    }
+
+    private void checkHeld(long index) {
+        if (index <= boundaryIndex || index > lastIndex()) {
+            throw new IndexOutOfBoundsException("no entry " + index + ": the log holds [" + firstIndex() + ", " + lastIndex() + "]");
+        }
     }
 
     static List<Entry> limitBytes(List<Entry> candidates, long maxBytes) {

@@ -16,6 +16,9 @@ import java.util.List;
  * HEARTBEAT_RESP          term, index = the follower's last log index, context = the read round echoed
  * READ_INDEX              term, context = the follower's read request
  * READ_INDEX_RESP         term, index = the read index, context = the follower's read request
+ * SNAPSHOT                term, index/logTerm = the last entry the leader's snapshot replaces; the snapshot's
+ *                         data is not in the message: the transport carries it, and delivers the message only
+ *                         once the data is durable at the receiver (answered by APPEND_RESP)
  * </pre>
  */
 public record Message(MessageType type, int from, int to, long term, long logTerm, long index,
@@ -43,6 +46,7 @@ public record Message(MessageType type, int from, int to, long term, long logTer
             case HEARTBEAT_RESP -> b.append(" last=").append(index).append(" round=").append(context);
             case READ_INDEX -> b.append(" ctx=").append(context);
             case READ_INDEX_RESP -> b.append(" index=").append(index).append(" ctx=").append(context);
+            case SNAPSHOT -> b.append(" snapshot=").append(index).append('@').append(logTerm);
         }
         return b.toString();
     }

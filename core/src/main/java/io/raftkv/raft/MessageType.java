@@ -17,7 +17,8 @@ public enum MessageType {
     HEARTBEAT(6),
     HEARTBEAT_RESP(7),
     READ_INDEX(8),
-    READ_INDEX_RESP(9);
+    READ_INDEX_RESP(9),
+    SNAPSHOT(10);
 
     /** Codes travel in one unsigned byte. */
     private static final int CODE_MAX = 0xFF;

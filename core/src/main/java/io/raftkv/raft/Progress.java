@@ -3,7 +3,8 @@ package io.raftkv.raft;
 /**
  * The leader's view of one follower (etcd's tracker.Progress). In PROBE the leader sends one APPEND at a
  * time and waits for the answer, walking {@code next} back to where the logs agree; in REPLICATE it sends
- * optimistically, up to a bounded window of messages in flight.
+ * optimistically, up to a bounded window of messages in flight; in SNAPSHOT the follower needs entries the
+ * leader compacted away, a snapshot is on its way, and nothing else is sent until it is reported.
  *
  * <p>Progress owns its transitions, as in etcd's tracker/progress.go: the core calls them and only reads
  * the state. After every transition these invariants are checked, and a violation throws
@@ -20,7 +21,7 @@ package io.raftkv.raft;
  */
 final class Progress {
 
-    enum State { PROBE, REPLICATE }
+    enum State { PROBE, REPLICATE, SNAPSHOT }
 
     private final int peerId;
     private final Inflights inflights;
@@ -39,6 +40,8 @@ final class Progress {
     private boolean sendPending;
     /** Send an APPEND at the next flush even if it carries nothing, to learn where the follower is. */
     private boolean probeWanted;
+    /** In SNAPSHOT: the index of the snapshot being sent. */
+    private long pendingSnapshot;
 
     Progress(int peerId, int inflightMessagesMax, long inflightBytesMax) {
         this.peerId = peerId;
@@ -87,9 +90,17 @@ final class Progress {
         return inflights.count();
     }
 
-    /** No APPEND may go out now: a probe is unanswered (PROBE), or the window is full (REPLICATE). */
+    long pendingSnapshot() {
+        return pendingSnapshot;
+    }
+
+    /** No APPEND may go out now: a probe is unanswered (PROBE), the window is full (REPLICATE), a snapshot is on its way. */
     boolean paused() {
-        return state == State.PROBE ? probeSent : inflights.full();
+        return switch (state) {
+            case PROBE -> probeSent;
+            case REPLICATE -> inflights.full();
+            case SNAPSHOT -> true;
+        };
     }
 
     // ---------------------------------------------------------------- transitions
@@ -105,6 +116,7 @@ final class Progress {
         sentCommit = 0;
         sendPending = false;
         probeWanted = false;
+        pendingSnapshot = 0;
         inflights.reset();
         checkInvariants("reset");
     }
@@ -120,6 +132,8 @@ final class Progress {
             match = index;
             probeSent = false;
             if (state == State.REPLICATE) inflights.freeUpTo(index);
+            // The follower holds the snapshot's last entry: the transfer is over, the core goes on from the log.
+            if (state == State.SNAPSHOT && index >= pendingSnapshot) becomeProbe();
         }
         // Not a clamp: next never moves back on an acknowledgement (an old answer may be below what was sent).
         next = Math.max(next, index + 1);
@@ -134,7 +148,12 @@ final class Progress {
      * returns true; a stale rejection changes nothing and returns false.
      */
     boolean maybeDecrTo(long rejected, long nextHint) {
-        boolean stale = state == State.REPLICATE ? rejected <= match : rejected != next - 1;
+        // In SNAPSHOT nothing but the snapshot is outstanding: any rejection is of an older APPEND.
+        boolean stale = switch (state) {
+            case REPLICATE -> rejected <= match;
+            case PROBE -> rejected != next - 1;
+            case SNAPSHOT -> true;
+        };
         if (stale) return false;
         becomeProbe();
         // Protocol bounds, not a clamp: the logs agree up to match, so next stays above it; they disagree at
@@ -149,6 +168,7 @@ final class Progress {
         state = State.PROBE;
         next = match + 1;
         probeSent = false;
+        pendingSnapshot = 0;
         inflights.reset();
         checkInvariants("becomeProbe");
     }
@@ -158,8 +178,34 @@ final class Progress {
         state = State.REPLICATE;
         next = match + 1;
         probeSent = false;
+        pendingSnapshot = 0;
         inflights.reset();
         checkInvariants("becomeReplicate");
+    }
+
+    /** The snapshot ending at {@code snapshotIndex} is being sent: nothing else until it is reported or acknowledged. */
+    void becomeSnapshot(long snapshotIndex) {
+        if (snapshotIndex <= match) throw new IllegalStateException("snapshot " + snapshotIndex + " sent to a follower at match " + match);
+        state = State.SNAPSHOT;
+        pendingSnapshot = snapshotIndex;
+        next = snapshotIndex + 1;
+        probeSent = false;
+        inflights.reset();
+        checkInvariants("becomeSnapshot(" + snapshotIndex + ")");
+    }
+
+    /**
+     * The transport reports how the snapshot transfer ended. Either way the leader probes again, but only after
+     * the next heartbeat answer (etcd's rule): after a success the follower's acknowledgement usually comes first,
+     * after a failure it keeps a dead or cut-off follower from being sent snapshot after snapshot.
+     */
+    void snapshotReported(boolean delivered) {
+        if (state != State.SNAPSHOT) return;
+        long sent = pendingSnapshot;
+        becomeProbe();
+        if (delivered) next = Math.max(next, sent + 1);
+        probeSent = true;
+        checkInvariants("snapshotReported(" + delivered + ")");
     }
 
     /**
@@ -192,6 +238,12 @@ final class Progress {
      * cut at restart): match comes down to what it holds and the leader probes from there.
      */
     void heartbeatAnswered(long followerLastIndex) {
+        if (state == State.SNAPSHOT) {
+            // Only its report, or the follower showing it holds the snapshot, ends a transfer.
+            if (followerLastIndex >= pendingSnapshot) becomeProbe();
+            checkInvariants("heartbeatAnswered(" + followerLastIndex + ")");
+            return;
+        }
         if (followerLastIndex < match) {
             match = followerLastIndex;
             becomeProbe();
@@ -238,7 +290,11 @@ final class Progress {
     private void checkInvariants(String transition) {
         if (match < 0) fail(transition, "match is negative");
         if (match >= next) fail(transition, "match is not below next");
-        if (state == State.PROBE) {
+        if (state != State.SNAPSHOT && pendingSnapshot != 0) fail(transition, "a pending snapshot outside SNAPSHOT");
+        if (state == State.SNAPSHOT) {
+            if (!inflights.isEmpty() || probeSent) fail(transition, "appends outstanding while a snapshot is sent");
+            if (pendingSnapshot <= match) fail(transition, "a snapshot pending at or below match");
+        } else if (state == State.PROBE) {
             if (!inflights.isEmpty()) fail(transition, "messages in flight while probing");
         } else {
             if (probeSent) fail(transition, "a probe outstanding while replicating");
@@ -255,6 +311,6 @@ final class Progress {
     @Override
     public String toString() {
         return peerId + ":" + state + " match=" + match + " next=" + next + " inflight=" + inflights.count()
-                + (probeSent ? " probeSent" : "");
+                + (probeSent ? " probeSent" : "") + (pendingSnapshot != 0 ? " snapshot=" + pendingSnapshot : "");
     }
 }

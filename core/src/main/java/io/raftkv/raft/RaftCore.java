@@ -106,12 +106,11 @@ public final class RaftCore {
             boolean termStays = m.type() == MessageType.PRE_VOTE
                     || (m.type() == MessageType.PRE_VOTE_RESP && !m.reject());
             if (!termStays) {
-                boolean fromLeader = m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT;
+                boolean fromLeader = isFromLeader(m.type());
                 becomeFollower(m.term(), fromLeader ? m.from() : NONE);
             }
         } else if (m.term() < term) {
-            if ((config.checkQuorum || config.preVote)
-                    && (m.type() == MessageType.APPEND || m.type() == MessageType.HEARTBEAT)) {
+            if ((config.checkQuorum || config.preVote) && isFromLeader(m.type())) {
                 // A stale leader: with PreVote and CheckQuorum it may never see our term otherwise, since we
                 // do not campaign against it. Our answer carries the term that makes it step down.
                 send(message(MessageType.APPEND_RESP, m.from()).build());
@@ -164,6 +163,18 @@ public final class RaftCore {
         return SubmitResult.accepted(0, term);
     }
 
+    /**
+     * The transport tells how sending a snapshot to {@code peer} ended ({@code delivered}: the peer has it on
+     * disk). Only a leader cares; either way it probes the peer again after its next heartbeat answer.
+     */
+    public void reportSnapshot(int peer, boolean delivered) {
+        checkNoReadyOutstanding();
+        int i = indexOf(peer);
+        if (role != Role.LEADER || i < 0 || progress[i] == self) return;
+        progress[i].snapshotReported(delivered);
+        checkInvariants();
+    }
+
     // ---------------------------------------------------------------- outputs
 
     /**
@@ -189,7 +200,7 @@ public final class RaftCore {
         HardState hs = hardState();
         boolean changed = !hs.equals(lastHardState);
         boolean mustSync = hs.term() != lastHardState.term() || hs.vote() != lastHardState.vote() || log.hasUnstable();
-        Ready rd = new Ready(changed ? hs : null, mustSync, log.unstableEntries(), messages, messagesAfterPersist,
+        Ready rd = new Ready(changed ? hs : null, mustSync, log.unstableSnapshot(), log.unstableEntries(), messages, messagesAfterPersist,
                 log.nextCommitted(config.applyBytesPerReadyMax), readStates);
         if (announced == isEmpty(rd)) {
             // A driver loops while hasReady(): a false true would spin it, a false false would strand the work.
@@ -207,6 +218,7 @@ public final class RaftCore {
     public void advance(Ready rd) {
         if (!readyOutstanding) throw new IllegalStateException("advance without a ready");
         readyOutstanding = false;
+        if (rd.snapshot() != null) log.snapshotInstalled(rd.snapshot());
         if (!rd.entries().isEmpty()) {
             Entry last = rd.entries().get(rd.entries().size() - 1);
             log.stableTo(last.index(), last.term());
@@ -389,6 +401,11 @@ public final class RaftCore {
                 handleHeartbeat(m);
             }
             case READ_INDEX_RESP -> readStates.add(new ReadState(m.index(), m.context()));
+            case SNAPSHOT -> {
+                electionElapsed = 0;
+                leader = m.from();
+                handleSnapshot(m);
+            }
             default -> { }
         }
     }
@@ -402,6 +419,10 @@ public final class RaftCore {
             case HEARTBEAT -> {
                 becomeFollower(m.term(), m.from());
                 handleHeartbeat(m);
+            }
+            case SNAPSHOT -> {
+                becomeFollower(m.term(), m.from());
+                handleSnapshot(m);
             }
             case PRE_VOTE_RESP, VOTE_RESP -> handleVoteResponse(m);
             default -> { }
@@ -471,6 +492,27 @@ public final class RaftCore {
         // which matches the leader, and its answer names its last index so that the leader resends the rest.
         log.commitTo(Math.min(m.commit(), log.lastIndex()));
         send(message(MessageType.HEARTBEAT_RESP, m.from()).index(log.lastIndex()).context(m.context()).build());
+    }
+
+    /**
+     * §7: the leader sent its snapshot because it no longer holds the entries we need. When our log already holds
+     * the snapshot's last entry, the entries up to it are committed and nothing is restored (etcd does the same);
+     * otherwise the whole log is replaced by the snapshot. The answer names our commit, or the snapshot's index
+     * once it is installed (sent after the driver persisted it).
+     */
+    private void handleSnapshot(Message m) {
+        SnapshotId id = new SnapshotId(m.index(), m.logTerm());
+        if (id.index() <= log.committed) {
+            send(message(MessageType.APPEND_RESP, m.from()).index(log.committed).build());
+            return;
+        }
+        if (log.matchTerm(id.index(), id.term())) {
+            log.commitTo(id.index());
+            send(message(MessageType.APPEND_RESP, m.from()).index(log.committed).build());
+            return;
+        }
+        log.restore(id);
+        send(message(MessageType.APPEND_RESP, m.from()).index(log.lastIndex()).build());
     }
 
     // ---------------------------------------------------------------- replication, leader side
@@ -571,6 +613,13 @@ public final class RaftCore {
     /** Sends {@code pr} APPENDs while it is not paused and one would carry something. */
     private void sendAppends(Progress pr) {
         while (appendWanted(pr)) {
+            if (pr.next() < log.firstIndex()) {
+                // The entries it needs were compacted away: the snapshot replaces them (§7).
+                SnapshotId snapshot = log.snapshot();
+                send(message(MessageType.SNAPSHOT, pr.peerId()).index(snapshot.index()).logTerm(snapshot.term()).build());
+                pr.becomeSnapshot(snapshot.index());
+                return;
+            }
             long prevIndex = pr.next() - 1;
             long last = log.lastIndex();
             // Batching limits (entries, then bytes), not a clamp: the rest goes in the next message.
@@ -641,7 +690,7 @@ public final class RaftCore {
         // and heartbeats (its term is durable since it campaigned) and read-index traffic. Votes and
         // acknowledgements promise what is being persisted, so they wait for it.
         boolean immediate = switch (m.type()) {
-            case APPEND, HEARTBEAT, READ_INDEX, READ_INDEX_RESP, PRE_VOTE -> true;
+            case APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX, READ_INDEX_RESP, PRE_VOTE -> true;
             default -> false;
         };
         (immediate ? messages : messagesAfterPersist).add(m);
@@ -649,6 +698,10 @@ public final class RaftCore {
 
     private MessageBuilder message(MessageType type, int to) {
         return new MessageBuilder(type, id, to, term);
+    }
+
+    private static boolean isFromLeader(MessageType type) {
+        return type == MessageType.APPEND || type == MessageType.HEARTBEAT || type == MessageType.SNAPSHOT;
     }
 
     private int indexOf(int nodeId) {
@@ -662,6 +715,7 @@ public final class RaftCore {
      */
     private static boolean wellFormed(Message m) {
         if (m.term() < 0 || m.index() < 0 || m.logTerm() < 0 || m.commit() < 0) return false;
+        if (m.type() == MessageType.SNAPSHOT && (m.index() < 1 || m.logTerm() < 1 || m.logTerm() > m.term())) return false;
         long term = m.logTerm();
         for (int i = 0; i < m.entries().size(); i++) {
             Entry e = m.entries().get(i);
@@ -672,7 +726,7 @@ public final class RaftCore {
     }
 
     private static boolean isEmpty(Ready rd) {
-        return rd.hardState() == null && rd.entries().isEmpty() && rd.messages().isEmpty()
+        return rd.hardState() == null && rd.snapshot() == null && rd.entries().isEmpty() && rd.messages().isEmpty()
                 && rd.messagesAfterPersist().isEmpty() && rd.committedEntries().isEmpty() && rd.readStates().isEmpty();
     }
 

@@ -7,7 +7,8 @@ import java.util.List;
  * The log as the core sees it: what {@link Storage} holds durably, followed by the unstable entries that
  * were appended since and are waiting to be handed out in a {@link Ready} and persisted. Unstable entries
  * may replace a suffix of the stored ones (a follower's conflicting tail); storage is only read below
- * {@link #unstableOffset}.
+ * {@link #unstableOffset}. A snapshot received from the leader and not yet handed out ({@link #unstableSnapshot})
+ * replaces the whole stored log: while it waits, storage is not read at all.
  */
 final class RaftLog {
 
@@ -15,6 +16,8 @@ final class RaftLog {
     private final ArrayList<Entry> unstable = new ArrayList<>();
     /** Index of the first unstable entry; when none, one past the last stored entry. */
     private long unstableOffset;
+    /** A snapshot to install, waiting to be handed out in a Ready and persisted; null when none. */
+    private SnapshotId unstableSnapshot;
     long committed;
     long applied;
 
@@ -22,10 +25,24 @@ final class RaftLog {
         this.storage = storage;
         this.unstableOffset = storage.lastIndex() + 1;
         // A commit index past the log means the log lost a tail it had (a damaged disk cut at recovery): what is
-        // left was committed, and the leader tells the rest again.
-        this.committed = Math.min(storage.hardState().commit(), storage.lastIndex());
+        // left was committed, and the leader tells the rest again. Everything a snapshot covers was committed.
+        this.committed = Math.max(storage.firstIndex() - 1, Math.min(storage.hardState().commit(), storage.lastIndex()));
         if (applied > committed) throw new IllegalArgumentException("applied " + applied + " is past commit " + committed);
+        if (applied < storage.firstIndex() - 1) {
+            throw new IllegalArgumentException("applied " + applied + " is before the log's first index " + storage.firstIndex()
+                    + ": the state machine must be restored from the snapshot first");
+        }
         this.applied = applied;
+    }
+
+    /** The first index whose entry the log can hand out; the term of the one before it is still known. */
+    long firstIndex() {
+        return unstableSnapshot != null ? unstableSnapshot.index() + 1 : storage.firstIndex();
+    }
+
+    /** The snapshot a follower that needs entries before {@link #firstIndex()} must be sent. */
+    SnapshotId snapshot() {
+        return unstableSnapshot != null ? unstableSnapshot : storage.snapshot();
     }
 
     long lastIndex() {
@@ -36,11 +53,12 @@ final class RaftLog {
         return term(lastIndex());
     }
 
-    /** Term at {@code index}, or -1 when the log does not hold that index. */
+    /** Term at {@code index}, or -1 when the log does not hold that index (compacted away, or past its end). */
     long term(long index) {
         if (index == 0) return 0;
-        if (index < 0 || index > lastIndex()) return -1;
+        if (index < firstIndex() - 1 || index > lastIndex()) return -1;
         if (index >= unstableOffset) return unstable.get((int) (index - unstableOffset)).term();
+        if (unstableSnapshot != null) return unstableSnapshot.term();
         return storage.term(index);
     }
 
@@ -56,7 +74,7 @@ final class RaftLog {
 
     /** Entries in [lo, hi) up to about {@code maxBytes} (at least one when lo &lt; hi). */
     List<Entry> entries(long lo, long hi, long maxBytes) {
-        if (lo < 1 || hi > lastIndex() + 1 || lo > hi) throw new IndexOutOfBoundsException("[" + lo + ", " + hi + ") outside the log, last " + lastIndex());
+        if (lo < firstIndex() || hi > lastIndex() + 1 || lo > hi) throw new IndexOutOfBoundsException("[" + lo + ", " + hi + ") outside the log, last " + lastIndex());
         if (lo == hi) return List.of();
         List<Entry> result;
         if (lo < unstableOffset) {
@@ -134,12 +152,35 @@ final class RaftLog {
         return i > 0 && term(i) == term ? i : -1;
     }
 
+    /**
+     * The leader's snapshot {@code id} replaces this log, which does not hold its last entry (§7): everything
+     * goes, the log continues after the snapshot, committed and applied move to it (the driver restores the state
+     * machine before it applies anything after).
+     */
+    void restore(SnapshotId id) {
+        if (id.index() <= committed) throw new IllegalStateException("restoring snapshot " + id + " at or below commit " + committed);
+        unstableSnapshot = id;
+        unstable.clear();
+        unstableOffset = id.index() + 1;
+        committed = id.index();
+        applied = id.index();
+    }
+
+    SnapshotId unstableSnapshot() {
+        return unstableSnapshot;
+    }
+
+    /** The driver installed the snapshot it was handed: storage now starts after it. */
+    void snapshotInstalled(SnapshotId id) {
+        if (id.equals(unstableSnapshot)) unstableSnapshot = null;
+    }
+
     List<Entry> unstableEntries() {
         return List.copyOf(unstable);
     }
 
     boolean hasUnstable() {
-        return !unstable.isEmpty();
+        return !unstable.isEmpty() || unstableSnapshot != null;
     }
 
     /** Index of the last entry known durable. */

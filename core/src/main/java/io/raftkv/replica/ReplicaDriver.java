@@ -6,6 +6,7 @@ import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.ReadState;
 import io.raftkv.raft.Ready;
+import io.raftkv.raft.SnapshotId;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -51,6 +52,16 @@ public final class ReplicaDriver<R> {
         long appliedIndex();
     }
 
+    /** Installs the snapshots a leader sends, which the transport received and made durable before delivering them. */
+    public interface SnapshotInstaller {
+        /**
+         * Replaces the durable log with an empty one that continues after {@code id} (durable with the Ready's sync
+         * at the latest), and the state machine's state with the snapshot's: on return its
+         * {@link StateMachine#appliedIndex()} is {@code id.index()}. An exception stops the replica.
+         */
+        void install(SnapshotId id) throws IOException;
+    }
+
     /** Who waits on the replica: the client request table. */
     public interface Listener<R> {
         /** {@code e} was just applied, with this result. */
@@ -65,6 +76,7 @@ public final class ReplicaDriver<R> {
     private final DurableLog log;
     private final StateMachine<R> stateMachine;
     private final Listener<R> listener;
+    private final SnapshotInstaller snapshots;
     private final InjectedDriverBug bug;
     /**
      * Read states kept waiting for apply at most. A follower whose apply lags may collect answers to reads whose
@@ -75,18 +87,27 @@ public final class ReplicaDriver<R> {
     /** Read states released by the core, waiting for the applied index to reach them. */
     private final ArrayDeque<ReadState> readsWaitingForApply = new ArrayDeque<>();
 
+    /** A replica whose log is never compacted, so that it is never sent a snapshot: scripted tests and benchmarks. */
     public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener) {
-        this(core, transport, log, stateMachine, listener, InjectedDriverBug.NONE);
+        this(core, transport, log, stateMachine, listener, id -> {
+            throw new IllegalStateException("snapshot " + id + " sent to a replica that takes none");
+        }, InjectedDriverBug.NONE);
+    }
+
+    public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener,
+                         SnapshotInstaller snapshots) {
+        this(core, transport, log, stateMachine, listener, snapshots, InjectedDriverBug.NONE);
     }
 
     /** Tests only: a driver with a deliberate bug, to show that the simulator finds it. */
     public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener,
-                         InjectedDriverBug bug) {
+                         SnapshotInstaller snapshots, InjectedDriverBug bug) {
         this.core = core;
         this.transport = transport;
         this.log = log;
         this.stateMachine = stateMachine;
         this.listener = listener;
+        this.snapshots = snapshots;
         this.bug = bug;
     }
 
@@ -101,6 +122,12 @@ public final class ReplicaDriver<R> {
             send(rd.messages());
             if (bug == InjectedDriverBug.ACKNOWLEDGE_BEFORE_SYNC) send(rd.messagesAfterPersist());
             if (rd.mustSync()) transport.flush();
+            if (rd.snapshot() != null) {
+                snapshots.install(rd.snapshot());
+                if (stateMachine.appliedIndex() != rd.snapshot().index()) {
+                    throw new IllegalStateException("snapshot " + rd.snapshot() + " installed, but the state machine is at " + stateMachine.appliedIndex());
+                }
+            }
             log.persist(rd.hardState(), rd.entries(), rd.mustSync());
             if (bug != InjectedDriverBug.ACKNOWLEDGE_BEFORE_SYNC) send(rd.messagesAfterPersist());
             for (Entry e : rd.committedEntries()) {

@@ -33,6 +33,10 @@ final class RaftTestCluster {
     private final Map<Integer, MemoryStorage> disks = new HashMap<>();
     private final Map<Integer, List<Entry>> applied = new HashMap<>();
     private final Map<Integer, List<ReadState>> readStates = new HashMap<>();
+    /** Each node's newest snapshot: the entries it had applied when it took it (or installed it). */
+    private final Map<Integer, List<Entry>> snapshots = new HashMap<>();
+    /** The snapshot each node last received from a leader, not installed yet. */
+    private final Map<Integer, List<Entry>> received = new HashMap<>();
     private final ArrayDeque<Message> queue = new ArrayDeque<>();
     private final Set<Long> cutLinks = new HashSet<>();
     /** Every message handed to the network, delivered or not, in order. */
@@ -140,9 +144,28 @@ final class RaftTestCluster {
         start(id);
     }
 
+    /** Snapshots what {@code id} applied, as a real node would write its state machine to disk. */
+    SnapshotId snapshot(int id) {
+        List<Entry> state = List.copyOf(applied.get(id));
+        Entry last = state.get(state.size() - 1);
+        SnapshotId snapshot = new SnapshotId(last.index(), last.term());
+        snapshots.put(id, state);
+        disks.get(id).setSnapshot(snapshot);
+        return snapshot;
+    }
+
+    /** Drops {@code id}'s entries up to {@code index}, which a snapshot must cover. */
+    void compact(int id, long index) {
+        disks.get(id).compactTo(index);
+    }
+
     private void start(int id) {
-        RaftCore core = new RaftCore(config(id), disks.get(id));
-        List<Entry> appliedEntries = new ArrayList<>();
+        MemoryStorage disk = disks.get(id);
+        RaftConfig config = config(id);
+        // A restart begins from the snapshot: the state machine holds what it covers.
+        List<Entry> appliedEntries = new ArrayList<>(disk.snapshot().index() > 0 ? snapshots.get(id) : List.of());
+        config.appliedIndex(disk.snapshot().index());
+        RaftCore core = new RaftCore(config, disk);
         List<ReadState> released = new ArrayList<>();
         cores.put(id, core);
         applied.put(id, appliedEntries);
@@ -180,7 +203,15 @@ final class RaftTestCluster {
                 released.add(read);
             }
         };
-        drivers.put(id, new ReplicaDriver<>(core, network, new MemoryDurableLog(disks.get(id)), recorder, reads));
+        ReplicaDriver.SnapshotInstaller installer = snapshot -> {
+            List<Entry> state = received.remove(id);
+            if (state == null || state.get(state.size() - 1).index() != snapshot.index()) throw new AssertionError("node " + id + " did not receive " + snapshot);
+            disk.installSnapshot(snapshot);
+            snapshots.put(id, state);
+            appliedEntries.clear();
+            appliedEntries.addAll(state);
+        };
+        drivers.put(id, new ReplicaDriver<>(core, network, new MemoryDurableLog(disk), recorder, reads, installer));
     }
 
     // ---------------------------------------------------------------- client requests
@@ -214,9 +245,17 @@ final class RaftTestCluster {
         Message m = queue.poll();
         if (m == null) return null;
         RaftCore to = cores.get(m.to());
-        if (to != null && !cutLinks.contains(link(m.from(), m.to())) && !drop.test(m)) {
+        boolean delivered = to != null && !cutLinks.contains(link(m.from(), m.to())) && !drop.test(m);
+        if (delivered) {
+            // A snapshot's data travels with its message, as the node's transport streams the file before it.
+            if (m.type() == MessageType.SNAPSHOT) received.put(m.to(), snapshots.get(m.from()));
             to.step(m);
             process(m.to());
+        }
+        RaftCore from = cores.get(m.from());
+        if (m.type() == MessageType.SNAPSHOT && from != null) {
+            from.reportSnapshot(m.to(), delivered);
+            process(m.from());
         }
         return m;
     }

@@ -210,7 +210,8 @@ public final class Simulation {
         KvStateMachine kv = new KvStateMachine(REQUEST_LIMITS.resultBytesMax(), options.kvBug());
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
         ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
-        ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests, options.driverBug());
+        ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
+                id -> { throw new IllegalStateException("no snapshots in the simulator yet"); }, options.driverBug());
         n.start(new SimNode.Life(core, kv, requests, driver, timers));
         timers.schedule(0, requests::startBarrier);
         // A small retention, so that compaction runs often, under every fault, and must agree on every node.
