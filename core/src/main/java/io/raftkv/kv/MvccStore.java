@@ -28,9 +28,9 @@ import java.util.zip.CRC32C;
  * revision that made it and is never changed, so a reader on any thread that reads "as of revision R" (walking
  * each key's chain to the newest version at or below R) sees exactly the store at R while writes go on: what a
  * snapshot or a watch catching up from history needs. Compaction replaces chains instead of cutting them, but a
- * reader as of R must keep compaction from passing R while it reads (keys it has not reached yet would lose the
- * versions it needs): today every read runs on the loop thread, between compactions; a reader on another thread
- * (the snapshot writer, the next issue) has to hold the compaction point below its revision for its duration.
+ * reader as of R must keep trimming from passing R while it reads (keys it has not reached yet would lose the
+ * versions it needs, or leave the map): a read on the loop thread runs between compactions; a reader on another
+ * thread (the snapshot writer, {@code KvSnapshot}) takes a trim hold ({@link #holdTrim}) for its duration.
  *
  * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
  * counting needs every key, as in etcd. The loop thread finds a key for a write or a point read through a hash
@@ -96,6 +96,8 @@ public final class MvccStore {
     private ArrayList<KeyEntry> withHistory = new ArrayList<>();
     /** Keys of past compactions not trimmed yet; trimmed to the current compaction point, a batch at a time. */
     private final ArrayDeque<KeyEntry> toTrim = new ArrayDeque<>();
+    /** Trim holds taken and not released (loop thread only): while there is one, no version is freed. */
+    private int trimHolds;
 
     public long revision() {
         return revision;
@@ -313,8 +315,9 @@ public final class MvccStore {
      * Drops the history below {@code at}: every version a read at {@code at} or later can still see stays (for
      * each key the newest version at or below {@code at}, unless it is a delete, and every newer one). Reads below
      * {@code at} are refused from now on; the versions they needed are freed {@link #TRIM_KEYS_PER_CALL_MAX} keys at
-     * a time, now and at each {@link #trimCompacted} (what is freed when changes no answer). Throws
-     * {@link KvException} when {@code at} is not above the compaction point or is beyond the current revision.
+     * a time, now and at each {@link #trimCompacted} (what is freed when changes no answer), or after the last trim
+     * hold is released. Throws {@link KvException} when {@code at} is not above the compaction point or is beyond
+     * the current revision.
      */
     public void compact(long at) {
         if (at <= compactRevision) throw new KvException(ErrorCode.COMPACTED, "revision " + at + " has been compacted: the compact revision is " + compactRevision);
@@ -325,8 +328,12 @@ public final class MvccStore {
         trimCompacted(TRIM_KEYS_PER_CALL_MAX);
     }
 
-    /** Trims up to {@code keysMax} keys waiting since a compaction; returns how many still wait. Loop thread only. */
+    /**
+     * Trims up to {@code keysMax} keys waiting since a compaction, none while a trim hold is taken; returns how many
+     * still wait. Loop thread only.
+     */
     public int trimCompacted(int keysMax) {
+        if (trimHolds > 0) return toTrim.size();
         long at = compactRevision;
         for (int n = 0; n < keysMax && !toTrim.isEmpty(); n++) {
             KeyEntry e = toTrim.poll();
@@ -343,6 +350,27 @@ public final class MvccStore {
             else e.queued = false;
         }
         return toTrim.size();
+    }
+
+    /**
+     * Stops trimming until the matching {@link #releaseTrim}: a reader on another thread reading as of R walks chains
+     * the loop thread may otherwise replace, and a compaction past R would drop versions (or whole keys) it has not
+     * reached yet. Compactions meanwhile still move the compaction point, so reads below it are refused at once, and
+     * queue their keys; only the freeing waits. Holds nest. Loop thread only.
+     */
+    public void holdTrim() {
+        trimHolds++;
+    }
+
+    /** Drops one hold taken by {@link #holdTrim}; after the last one, {@link #trimCompacted} frees again. Loop thread only. */
+    public void releaseTrim() {
+        if (trimHolds == 0) throw new IllegalStateException("releasing a trim hold that was never taken");
+        trimHolds--;
+    }
+
+    /** Whether a trim hold is taken. Loop thread only. */
+    public boolean trimHeld() {
+        return trimHolds > 0;
     }
 
     /** The chain {@code newest} with the versions no read at or after {@code at} can see removed; null if none is left. */
