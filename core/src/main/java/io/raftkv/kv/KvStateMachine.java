@@ -10,6 +10,8 @@ import io.raftkv.protocol.TxnRequest;
 import io.raftkv.raft.Entry;
 import io.raftkv.replica.ReplicaDriver;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -22,7 +24,8 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
 
     private static final KeyValue MISSING = new KeyValue(new byte[0], 0, 0, 0, new byte[0]);
 
-    private final MvccStore store = new MvccStore();
+    /** Replaced as a whole by {@link #restore}; otherwise changed only by {@link #apply}. */
+    private MvccStore store = new MvccStore();
     /** Bytes of key-values the ranges of one transaction may answer with; past it they are cut and say more. */
     private final long resultBytesMax;
     private final InjectedKvBug bug;
@@ -146,6 +149,31 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         store.trimCompacted(MvccStore.TRIM_KEYS_PER_CALL_MAX);
     }
 
+    /**
+     * Captures the state machine now (applied index, revision, compaction point) for a writer on any thread, and
+     * holds the store's trimming until {@link KvSnapshot#release()}: call release as soon as it is written. Loop
+     * thread only.
+     */
+    public KvSnapshot snapshot() {
+        return KvSnapshot.take(store, appliedIndex);
+    }
+
+    /**
+     * Replaces the state with the snapshot in {@code in} (written by {@link KvSnapshot#writeTo}), taken at log index
+     * {@code appliedIndex}: the next entry applied must be {@code appliedIndex + 1}. The stream is read into a new
+     * store and swapped in only once it is whole and checked; a malformed stream throws
+     * {@link KvSnapshotFormatException} and leaves this state machine as it was. A key or value longer than
+     * {@code keyBytesMax} / {@code valueBytesMax} is refused as damage, so they must be at least the limits the
+     * writes were accepted with. Loop thread only; a {@link KvSnapshot} taken before keeps reading the old store.
+     */
+    public void restore(long appliedIndex, InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
+        if (appliedIndex < 0) throw new IllegalArgumentException("applied index " + appliedIndex + " is negative");
+        MvccStore restored = KvSnapshotReader.read(in, keyBytesMax, valueBytesMax);
+        store = restored;
+        this.appliedIndex = appliedIndex;
+    }
+
+    /** The current store: {@link #restore} replaces it, so hold on to it no longer than a loop turn. */
     public MvccStore store() {
         return store;
     }

@@ -30,7 +30,7 @@ import java.util.zip.CRC32C;
  * snapshot or a watch catching up from history needs. Compaction replaces chains instead of cutting them, but a
  * reader as of R must keep trimming from passing R while it reads (keys it has not reached yet would lose the
  * versions it needs, or leave the map): a read on the loop thread runs between compactions; a reader on another
- * thread (the snapshot writer, {@code KvSnapshot}) takes a trim hold ({@link #holdTrim}) for its duration.
+ * thread (the snapshot writer, {@link KvSnapshot}) takes a trim hold ({@link #holdTrim}) for its duration.
  *
  * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
  * counting needs every key, as in etcd. The loop thread finds a key for a write or a point read through a hash
@@ -387,6 +387,52 @@ public final class MvccStore {
         Version chain = base == null ? null : base.withPrev(null);
         for (int i = newer.size() - 1; i >= 0; i--) chain = newer.get(i).withPrev(chain);
         return chain;
+    }
+
+    /**
+     * Every key held, in key order (unsigned), deleted ones not compacted away yet included. Safe on any thread: the
+     * map's iteration is weakly consistent, and a key that leaves it (only through trimming) or joins it while
+     * iterating is one a reader as of an earlier revision under a trim hold does not need.
+     */
+    Iterable<KeyEntry> entries() {
+        return keys.values();
+    }
+
+    /**
+     * Builds a new store from a snapshot ({@link KvSnapshotReader}): the keys in ascending order, each with its
+     * chain as a fully trimmed store at {@code revision} holds it. The bookkeeping comes out as the writes and
+     * compactions that made those chains would have left it, so later writes and compactions behave the same.
+     */
+    static final class Loader {
+        private final MvccStore store = new MvccStore();
+        private byte[] lastKey;
+
+        Loader(long revision, long compactRevision) {
+            if (revision < 1 || compactRevision < 0 || compactRevision > revision) {
+                throw new IllegalArgumentException("revision " + revision + " and compact revision " + compactRevision + " do not make a store");
+            }
+            store.revision = revision;
+            store.compactRevision = compactRevision;
+        }
+
+        void add(byte[] key, Version head) {
+            if (lastKey != null && Arrays.compareUnsigned(lastKey, key) >= 0) throw new IllegalArgumentException("keys must come in ascending order");
+            if (head.modRevision > store.revision) throw new IllegalArgumentException("a version at " + head.modRevision + " beyond the store's revision " + store.revision);
+            lastKey = key;
+            KeyEntry e = new KeyEntry(key, head);
+            store.keys.put(key, e);
+            store.index.add(e);
+            if (!head.isTombstone()) {
+                store.liveKeys++;
+                store.digest += hash(key, head);
+            }
+            // What a write leaves: a key with history or a delete waits for the next compaction.
+            if (head.prev != null || head.isTombstone()) store.queueForCompaction(e);
+        }
+
+        MvccStore store() {
+            return store;
+        }
     }
 
     /** Versions kept for {@code key}, newest first: for tests of compaction. */
