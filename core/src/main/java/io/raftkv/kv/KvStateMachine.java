@@ -158,19 +158,43 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         return KvSnapshot.take(store, appliedIndex);
     }
 
+    /** A store read from a snapshot stream, on any thread, waiting to be {@link #install installed}. */
+    public static final class Restored {
+        private final MvccStore store;
+
+        private Restored(MvccStore store) {
+            this.store = store;
+        }
+
+        public long revision() {
+            return store.revision();
+        }
+    }
+
     /**
-     * Replaces the state with the snapshot in {@code in} (written by {@link KvSnapshot#writeTo}), taken at log index
-     * {@code appliedIndex}: the next entry applied must be {@code appliedIndex + 1}. The stream is read into a new
-     * store and swapped in only once it is whole and checked; a malformed stream throws
-     * {@link KvSnapshotFormatException} and leaves this state machine as it was. A key or value longer than
-     * {@code keyBytesMax} / {@code valueBytesMax} is refused as damage, so they must be at least the limits the
-     * writes were accepted with. Loop thread only; a {@link KvSnapshot} taken before keeps reading the old store.
+     * Reads a snapshot stream (written by {@link KvSnapshot#writeTo}) into a new store, on any thread: a big snapshot
+     * is read while the loop goes on. A malformed stream throws {@link KvSnapshotFormatException}. A key or value
+     * longer than {@code keyBytesMax} / {@code valueBytesMax} is refused as damage, so they must be at least the
+     * limits the writes were accepted with.
      */
-    public void restore(long appliedIndex, InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
+    public static Restored read(InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
+        return new Restored(KvSnapshotReader.read(in, keyBytesMax, valueBytesMax));
+    }
+
+    /**
+     * Replaces the state with {@code restored}, a snapshot taken at log index {@code appliedIndex}: the next entry
+     * applied must be {@code appliedIndex + 1}. Loop thread only; a {@link KvSnapshot} taken before keeps reading the
+     * old store.
+     */
+    public void install(long appliedIndex, Restored restored) {
         if (appliedIndex < 0) throw new IllegalArgumentException("applied index " + appliedIndex + " is negative");
-        MvccStore restored = KvSnapshotReader.read(in, keyBytesMax, valueBytesMax);
-        store = restored;
+        store = restored.store;
         this.appliedIndex = appliedIndex;
+    }
+
+    /** {@link #read} then {@link #install}, on the loop thread: a restart, tests. A malformed stream leaves the state as it was. */
+    public void restore(long appliedIndex, InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
+        install(appliedIndex, read(in, keyBytesMax, valueBytesMax));
     }
 
     /** The current store: {@link #restore} replaces it, so hold on to it no longer than a loop turn. */

@@ -32,6 +32,9 @@ public final class Connection {
         default void onBadFrame(Connection c, FrameException e) {
             c.close(e.getMessage());
         }
+
+        /** Everything queued was written to the socket: a sender that paces itself may queue more. */
+        default void onDrained(Connection c) { }
     }
 
     private final EventLoop loop;
@@ -71,6 +74,11 @@ public final class Connection {
 
     public boolean isOpen() {
         return !closed;
+    }
+
+    /** Bytes queued and not yet taken by the socket. */
+    public long queuedBytes() {
+        return outboundBytes;
     }
 
     /**
@@ -174,6 +182,7 @@ public final class Connection {
             }
             if (key.isValid()) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
             if (closeAfterFlush) close(null);
+            else handler.onDrained(this);
         } catch (IOException e) {
             close(e.getMessage());
         }

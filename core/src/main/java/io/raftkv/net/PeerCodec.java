@@ -34,12 +34,44 @@ public final class PeerCodec {
 
     public record PeerHello(long clusterId, int nodeId) { }
 
+    /**
+     * A piece of a snapshot file on its way to a follower: bytes [offset, offset + data.remaining()) of a file of
+     * {@code totalBytes}. {@code data} is a view of the frame: valid only while the frame is handled.
+     */
+    public record SnapshotChunk(long index, long term, long offset, long totalBytes, ByteBuffer data) { }
+
+    private static final int SNAPSHOT_CHUNK_HEADER_BYTES = 8 * 4 + 4;
+
+    /** Bytes a SNAPSHOT_CHUNK frame adds around its data. */
+    public static final int SNAPSHOT_CHUNK_OVERHEAD_BYTES = 4 + 1 + SNAPSHOT_CHUNK_HEADER_BYTES;
+
     public static ByteBuffer helloPeer(long clusterId, int nodeId) {
         return frame(FrameType.HELLO_PEER, 12).putLong(clusterId).putInt(nodeId).flip();
     }
 
     public static PeerHello decodeHelloPeer(ByteBuffer body) {
         return decode(body, b -> new PeerHello(b.getLong(), b.getInt()));
+    }
+
+    public static ByteBuffer snapshotChunk(long index, long term, long offset, long totalBytes, ByteBuffer data) {
+        return frame(FrameType.SNAPSHOT_CHUNK, SNAPSHOT_CHUNK_HEADER_BYTES + data.remaining())
+                .putLong(index).putLong(term).putLong(offset).putLong(totalBytes).putInt(data.remaining()).put(data).flip();
+    }
+
+    public static SnapshotChunk decodeSnapshotChunk(ByteBuffer body) {
+        return decode(body, b -> {
+            long index = b.getLong();
+            long term = b.getLong();
+            long offset = b.getLong();
+            long total = b.getLong();
+            int length = b.getInt();
+            if (index < 1 || term < 1 || offset < 0 || length < 0 || length > b.remaining() || offset + length > total) {
+                throw bad("snapshot chunk " + index + "@t" + term + " [" + offset + ", +" + length + ") of " + total + " bytes does not add up");
+            }
+            ByteBuffer data = b.slice(b.position(), length);
+            b.position(b.position() + length);
+            return new SnapshotChunk(index, term, offset, total, data);
+        });
     }
 
     public static ByteBuffer raft(Message m) {

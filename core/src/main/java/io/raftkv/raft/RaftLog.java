@@ -26,7 +26,10 @@ final class RaftLog {
         this.unstableOffset = storage.lastIndex() + 1;
         // A commit index past the log means the log lost a tail it had (a damaged disk cut at recovery): what is
         // left was committed, and the leader tells the rest again. Everything a snapshot covers was committed.
-        this.committed = Math.max(storage.firstIndex() - 1, Math.min(storage.hardState().commit(), storage.lastIndex()));
+        this.committed = Math.max(storage.snapshot().index(), Math.min(storage.hardState().commit(), storage.lastIndex()));
+        if (storage.snapshot().index() > storage.lastIndex() || storage.snapshot().index() < storage.firstIndex() - 1) {
+            throw new IllegalArgumentException("snapshot " + storage.snapshot() + " outside the log [" + storage.firstIndex() + ", " + storage.lastIndex() + "]");
+        }
         if (applied > committed) throw new IllegalArgumentException("applied " + applied + " is past commit " + committed);
         if (applied < storage.firstIndex() - 1) {
             throw new IllegalArgumentException("applied " + applied + " is before the log's first index " + storage.firstIndex()

@@ -10,8 +10,12 @@ import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.FrameException;
 import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Message;
+import io.raftkv.raft.MessageType;
+import io.raftkv.raft.SnapshotId;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
@@ -29,7 +33,16 @@ final class InboundConnections {
 
     private record Client(ClientRequests.Channel channel) implements Role { }
 
-    private record Peer(int peerId) implements Role { }
+    /** A peer's link to us: its Raft messages, and the snapshot it may be sending us. */
+    private record Peer(int peerId, SnapshotReceiver snapshot) implements Role { }
+
+    /** Where snapshots that peers send go. */
+    interface SnapshotInbox {
+        SnapshotReceiver receiverFor(int peerId);
+
+        /** The whole file of the snapshot that {@code m} (a SNAPSHOT message) announces arrived, unchecked and unsynced. */
+        void received(Message m, Path file);
+    }
 
     /** Reports an error that means the node's state can no longer be trusted: the node stops. */
     interface Fatal {
@@ -47,10 +60,11 @@ final class InboundConnections {
     private final long helloTimeoutMs;
     private final ClientRequests requests;
     private final Consumer<Message> core;
+    private final SnapshotInbox snapshots;
     private final Fatal fatal;
 
     InboundConnections(int selfId, ClusterConfig cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
-                       ClientRequests requests, Consumer<Message> core, Fatal fatal) {
+                       ClientRequests requests, Consumer<Message> core, SnapshotInbox snapshots, Fatal fatal) {
         this.selfId = selfId;
         this.cluster = cluster;
         this.loop = loop;
@@ -60,6 +74,7 @@ final class InboundConnections {
         this.helloTimeoutMs = helloTimeoutMs;
         this.requests = requests;
         this.core = core;
+        this.snapshots = snapshots;
         this.fatal = fatal;
     }
 
@@ -113,24 +128,58 @@ final class InboundConnections {
             // Pending requests of a closed client are answered into the void (Channel.reply drops them).
             if (role instanceof AwaitingHello hello) loop.cancel(hello.timerId());
             if (role instanceof Client) clients--;
+            if (role instanceof Peer peer) abandon(peer);
+        }
+
+        private void abandon(Peer peer) {
+            try {
+                peer.snapshot().abandon();
+            } catch (IOException e) {
+                log.warn("could not drop the snapshot received in part from node " + peer.peerId() + ": " + e.getMessage());
+            }
         }
 
         private void route(Connection c, byte type, ByteBuffer body) {
             if (role instanceof Client client) {
                 requests.handle(client.channel(), ClientCodec.decodeRequest(type, body));
             } else if (role instanceof Peer peer) {
-                if (type != FrameType.RAFT) throw new FrameException(ErrorCode.UNKNOWN_TYPE, "peers send RAFT frames, not " + FrameType.name(type));
+                if (type == FrameType.SNAPSHOT_CHUNK) {
+                    snapshotChunk(peer, PeerCodec.decodeSnapshotChunk(body));
+                    return;
+                }
+                if (type != FrameType.RAFT) throw new FrameException(ErrorCode.UNKNOWN_TYPE, "peers send RAFT and SNAPSHOT_CHUNK frames, not " + FrameType.name(type));
                 Message m = PeerCodec.decodeRaft(body);
                 if (m.from() != peer.peerId() || m.to() != selfId) {
                     throw new FrameException(ErrorCode.BAD_REQUEST, "message from " + m.from() + " to " + m.to() + " on the link of peer " + peer.peerId());
                 }
-                core.accept(m);
+                if (m.type() == MessageType.SNAPSHOT) snapshotDone(peer, m);
+                else core.accept(m);
             } else if (role instanceof AwaitingHello hello) {
                 Role next = hello(c, type, body);
                 loop.cancel(hello.timerId());
                 role = next;
             }
             // A refused connection has no role; the loop delivers it nothing more.
+        }
+
+        private void snapshotChunk(Peer peer, PeerCodec.SnapshotChunk chunk) {
+            try {
+                peer.snapshot().accept(chunk);
+            } catch (IOException e) {
+                log.warn("dropping the snapshot node " + peer.peerId() + " sends: " + e.getMessage());
+                abandon(peer);
+            }
+        }
+
+        /** The leader's SNAPSHOT message follows the last chunk: without the whole file it is dropped, and the leader sends again. */
+        private void snapshotDone(Peer peer, Message m) {
+            try {
+                Path file = peer.snapshot().takeComplete(new SnapshotId(m.index(), m.logTerm()));
+                if (file != null) snapshots.received(m, file);
+                else log.warn("node " + peer.peerId() + " announced snapshot " + m.index() + "@t" + m.logTerm() + " without sending all of it; dropped");
+            } catch (IOException e) {
+                log.warn("dropping the snapshot node " + peer.peerId() + " sent: " + e.getMessage());
+            }
         }
 
         private Role hello(Connection c, byte type, ByteBuffer body) {
@@ -153,7 +202,7 @@ final class InboundConnections {
                     throw new FrameException(ErrorCode.REFUSED, "cluster id " + Long.toHexString(hello.clusterId()) + " is not this cluster's " + Long.toHexString(cluster.clusterId()));
                 }
                 if (hello.nodeId() == selfId || cluster.member(hello.nodeId()) == null) throw new FrameException(ErrorCode.REFUSED, "node " + hello.nodeId() + " is not a peer of node " + selfId);
-                return new Peer(hello.nodeId());
+                return new Peer(hello.nodeId(), snapshots.receiverFor(hello.nodeId()));
             }
             throw new FrameException(ErrorCode.BAD_REQUEST, "the first frame must be HELLO_CLIENT or HELLO_PEER, not " + FrameType.name(type));
         }

@@ -91,9 +91,28 @@ public final class Node {
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
                 options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
-        this.peers = new PeerLinks(loop, cluster, id, log);
+        this.peers = new PeerLinks(loop, cluster, id, log, new PeerLinks.Snapshots() {
+            @Override
+            public java.nio.file.Path fileOf(io.raftkv.raft.SnapshotId snapshot) {
+                return null;
+            }
+
+            @Override
+            public void report(int peer, boolean delivered) {
+                core.reportSnapshot(peer, delivered);
+            }
+        }, options.snapshotChunkBytesMax());
         this.driver = new ReplicaDriver(core, peers, new WalDurableLog(wal, storage, marker), kv, requests);
-        this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step, this::fatal);
+        this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step, new InboundConnections.SnapshotInbox() {
+            @Override
+            public SnapshotReceiver receiverFor(int peerId) {
+                return new SnapshotReceiver(dataDir.resolve("snap"), peerId, options.snapshotBytesMax());
+            }
+
+            @Override
+            public void received(io.raftkv.raft.Message m, java.nio.file.Path file) {
+            }
+        }, this::fatal);
     }
 
     /** Opens the data directory, binds the node's port and runs the node on a thread of its own. */

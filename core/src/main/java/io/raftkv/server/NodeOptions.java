@@ -17,17 +17,27 @@ import io.raftkv.wal.WalOptions;
  * {@code txnOpsMax}: compares and operations in one transaction (etcd's --max-txn-ops, 128).
  * {@code autoCompactionRetentionRevisions}: the leader compacts the history to this many revisions behind the
  * current one, checking every {@code autoCompactionIntervalMs} (0 turns it off; see docs/architecture.md).
+ * {@code snapshotEntries}: entries applied since the last snapshot that make the node take the next one (etcd's
+ * --snapshot-count; 10,000 as etcd 3.6); {@code snapshotCatchUpEntries}: entries kept in memory before the snapshot,
+ * so that a follower a little behind catches up from the log, not with a whole snapshot (etcd's 5,000);
+ * {@code snapshotBytesMax}: the largest snapshot this node accepts from a leader (docs/snapshots.md).
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
-                          long autoCompactionRetentionRevisions, long autoCompactionIntervalMs) {
+                          long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
+                          long snapshotCatchUpEntries, long snapshotBytesMax) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 5_000);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 5_000, 10_000, 5_000, 64L << 30);
+    }
+
+    /** Snapshot chunks: big enough that a transfer costs few loop turns, well inside a frame and the link's queue. */
+    int snapshotChunkBytesMax() {
+        return (int) Math.min(1 << 20, Math.min(frameBytesMax - PeerCodec.SNAPSHOT_CHUNK_OVERHEAD_BYTES, outboundBytesPerConnectionMax / 4));
     }
 
     /** Timers the loop keeps besides those the limits count: the Raft tick, the start-up barrier, auto compaction. */
@@ -122,6 +132,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 + peers + " peers and one client (" + (2 * peers + 1) + ")");
         require((long) pendingRequestsMax + connectionsMax + peers + FIXED_TIMERS <= TimerWheel.TIMERS_MAX_LIMIT, "pendingRequestsMax ("
                 + pendingRequestsMax + ") + connectionsMax (" + connectionsMax + ") must stay below the timer wheel's " + TimerWheel.TIMERS_MAX_LIMIT + " timers");
+        require(snapshotEntries >= 1, "snapshotEntries (" + snapshotEntries + ") must be at least 1");
+        require(snapshotCatchUpEntries >= 0, "snapshotCatchUpEntries (" + snapshotCatchUpEntries + ") must not be negative");
+        require(snapshotBytesMax >= 1 << 20, "snapshotBytesMax (" + snapshotBytesMax + ") must be at least 1 MiB");
         try {
             walOptions();
         } catch (IllegalArgumentException e) {
@@ -137,7 +150,14 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withTickMs(long ms) {
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs);
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax);
+    }
+
+    /** The same options with other snapshot thresholds (tests that want snapshots often). */
+    public NodeOptions withSnapshotEntries(long entries, long catchUpEntries) {
+        return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
+                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax);
     }
 
     /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
@@ -158,6 +178,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 Long.getLong("raftkv.clientOutboundBytesMax", d.clientOutboundBytesMax),
                 Integer.getInteger("raftkv.txnOpsMax", d.txnOpsMax),
                 Long.getLong("raftkv.autoCompactionRetentionRevisions", d.autoCompactionRetentionRevisions),
-                Long.getLong("raftkv.autoCompactionIntervalMs", d.autoCompactionIntervalMs));
+                Long.getLong("raftkv.autoCompactionIntervalMs", d.autoCompactionIntervalMs),
+                Long.getLong("raftkv.snapshotEntries", d.snapshotEntries),
+                Long.getLong("raftkv.snapshotCatchUpEntries", d.snapshotCatchUpEntries),
+                Long.getLong("raftkv.snapshotBytesMax", d.snapshotBytesMax));
     }
 }

@@ -6,9 +6,12 @@ import io.raftkv.net.PeerCodec;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.raft.Message;
+import io.raftkv.raft.MessageType;
+import io.raftkv.raft.SnapshotId;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 
 /**
  * The connection this node dials to one peer, used to send it Raft messages (what the peer sends us
@@ -32,13 +35,20 @@ final class PeerLink implements Connection.Handler {
     private boolean reportedUp;
     private boolean reportedDown;
     private long backoffMs = BACKOFF_MS_MIN;
+    private final PeerLinks.Snapshots snapshots;
+    private final int snapshotChunkBytesMax;
+    /** The snapshot on its way to the peer, if one is. */
+    private SnapshotSender snapshot;
 
-    PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log) {
+    PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
+             int snapshotChunkBytesMax) {
         this.loop = loop;
         this.peer = peer;
         this.clusterId = clusterId;
         this.selfId = selfId;
         this.log = log;
+        this.snapshots = snapshots;
+        this.snapshotChunkBytesMax = snapshotChunkBytesMax;
     }
 
     void start() {
@@ -47,9 +57,68 @@ final class PeerLink implements Connection.Handler {
     }
 
     void send(Message m) {
+        if (m.type() == MessageType.SNAPSHOT) {
+            startSnapshot(m);
+            return;
+        }
         if (!connected) return;
         ByteBuffer frame = PeerCodec.raft(m);
         connection.send(frame);
+    }
+
+    /**
+     * Starts streaming the snapshot {@code m} names. Called while the driver handles a Ready, so the chunks go
+     * out from loop tasks, and the outcome reaches the core through one too.
+     */
+    private void startSnapshot(Message m) {
+        if (snapshot != null) snapshot.close();
+        snapshot = null;
+        SnapshotId id = new SnapshotId(m.index(), m.logTerm());
+        Path file = snapshots.fileOf(id);
+        if (!connected || file == null) {
+            report(false, connected ? "snapshot " + id + " is no longer on disk" : null);
+            return;
+        }
+        try {
+            snapshot = new SnapshotSender(file, m, snapshotChunkBytesMax);
+        } catch (IOException e) {
+            report(false, "cannot read " + file + ": " + e.getMessage());
+            return;
+        }
+        log.info("sending snapshot " + id + " to node " + peer.id());
+        if (!loop.execute(this::pumpSnapshot)) finishSnapshot(false, "the loop's task queue is full");
+    }
+
+    private void pumpSnapshot() {
+        if (snapshot == null) return;
+        if (!connected) {
+            finishSnapshot(false, "link down");
+            return;
+        }
+        try {
+            if (snapshot.pump(connection)) finishSnapshot(true, null);
+        } catch (IOException e) {
+            finishSnapshot(false, e.getMessage());
+        }
+    }
+
+    private void finishSnapshot(boolean delivered, String problem) {
+        if (snapshot == null) return;
+        snapshot.close();
+        snapshot = null;
+        report(delivered, problem);
+    }
+
+    private void report(boolean delivered, String problem) {
+        if (problem != null) log.warn("snapshot to node " + peer.id() + " failed: " + problem);
+        int peerId = peer.id();
+        // Through a task: this may run inside the driver's Ready, when the core takes no input.
+        loop.execute(() -> snapshots.report(peerId, delivered));
+    }
+
+    @Override
+    public void onDrained(Connection c) {
+        if (snapshot != null && c == connection) loop.execute(this::pumpSnapshot);
     }
 
     private void dial() {
@@ -80,6 +149,7 @@ final class PeerLink implements Connection.Handler {
     @Override
     public void onClosed(Connection c, String reason) {
         connected = false;
+        finishSnapshot(false, "link closed: " + reason);
         if (!loop.isRunning()) return; // the node is stopping: no redial, no "peer is down" line
         retryLater(reason);
     }

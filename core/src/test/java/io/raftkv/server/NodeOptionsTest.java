@@ -15,7 +15,8 @@ class NodeOptionsTest {
     private static NodeOptions with(int frameBytesMax, int valueBytesMax, int connectionsMax, long clientOutboundBytesMax, long outboundBytesPerConnectionMax) {
         return new NodeOptions(D.tickMs(), D.electionTicks(), D.heartbeatTicks(), frameBytesMax, D.keyBytesMax(), valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(), clientOutboundBytesMax,
-                D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs());
+                D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
+                D.snapshotCatchUpEntries(), D.snapshotBytesMax());
     }
 
     private static String refusal(NodeOptions o, int peers) {

@@ -33,7 +33,7 @@ class RaftSimulationTest {
 
     /** Totals printed once, for the record of what a run covered. */
     static final class Totals {
-        private static long runs, events, operations, unknown, faults, crashes, commits, ranges, swapsWon, swapsLost;
+        private static long runs, events, operations, unknown, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled;
         private static final long startNanos = System.nanoTime();
 
         static synchronized void add(Simulation.Stats s) {
@@ -47,10 +47,14 @@ class RaftSimulationTest {
             ranges += s.ranges();
             swapsWon += s.swapsWon();
             swapsLost += s.swapsLost();
+            snapshotsTaken += s.snapshotsTaken();
+            snapshotsInstalled += s.snapshotsInstalled();
             if (runs == seeds().count()) {
                 System.out.printf("simulation: %d seeds, %d events, %d client operations checked (%d unknown outcome; %d ranges, "
-                                + "%d compare-and-swaps won, %d lost), %d faults, %d crashes, %d entries committed, %.1f s%n",
-                        runs, events, operations, unknown, ranges, swapsWon, swapsLost, faults, crashes, commits, (System.nanoTime() - startNanos) / 1e9);
+                                + "%d compare-and-swaps won, %d lost), %d faults, %d crashes, %d entries committed, %d snapshots taken, "
+                                + "%d installed from a leader, %.1f s%n",
+                        runs, events, operations, unknown, ranges, swapsWon, swapsLost, faults, crashes, commits, snapshotsTaken, snapshotsInstalled,
+                        (System.nanoTime() - startNanos) / 1e9);
             }
         }
     }

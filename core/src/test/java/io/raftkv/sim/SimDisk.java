@@ -3,12 +3,13 @@ package io.raftkv.sim;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.MemoryStorage;
+import io.raftkv.raft.SnapshotId;
 
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * What survives a simulated crash: the hard state and the log the node persisted, nothing else. A hard
+ * What survives a simulated crash: the hard state and the log the node persisted, its newest snapshot, nothing else. A hard
  * state written without a sync (only its commit index changed, which the driver may write lazily) survives a
  * process crash but may be lost in a power loss, as in a real page cache. Entries always come with a sync.
  * Keeps a hash of every log prefix, so two logs can be compared at any index in O(1).
@@ -19,6 +20,39 @@ final class SimDisk {
     private long[] prefixHashes = new long[1024];
     /** The hard state as of the last sync: what a power loss goes back to. */
     private HardState syncedHardState = HardState.EMPTY;
+    /** The newest snapshot's state machine bytes ({@link #storage} names it); null while there is none. */
+    private byte[] snapshotData;
+
+    /** A snapshot the node wrote is durable; the log keeps the entries after {@code compactTo}. */
+    void saveSnapshot(SnapshotId id, byte[] data, long compactTo) {
+        storage.setSnapshot(id);
+        snapshotData = data;
+        storage.compactTo(compactTo);
+    }
+
+    /**
+     * A leader's snapshot replaces the log. {@code prefixHashes}: the sender's hashes of the log prefixes it covers,
+     * bookkeeping for the checker only (the node never had those entries).
+     */
+    void installSnapshot(SnapshotId id, byte[] data, long[] prefixes) {
+        storage.installSnapshot(id);
+        snapshotData = data;
+        ensureHashCapacity(id.index());
+        System.arraycopy(prefixes, 0, prefixHashes, 0, (int) id.index() + 1);
+    }
+
+    SnapshotId snapshot() {
+        return storage.snapshot();
+    }
+
+    byte[] snapshotData() {
+        return snapshotData;
+    }
+
+    /** Hashes of the prefixes up to {@code index}, for a snapshot sent to another node. */
+    long[] prefixHashesUpTo(long index) {
+        return Arrays.copyOf(prefixHashes, (int) index + 1);
+    }
 
     void persist(HardState hardState, List<Entry> entries, boolean sync) {
         if (!entries.isEmpty() && !sync) throw new IllegalStateException("entries persisted without a sync");
@@ -26,9 +60,12 @@ final class SimDisk {
         if (sync) syncedHardState = storage.hardState();
         if (entries.isEmpty()) return;
         storage.append(entries);
-        long last = storage.lastIndex();
-        if (last >= prefixHashes.length) prefixHashes = Arrays.copyOf(prefixHashes, (int) Math.max(last + 1, prefixHashes.length * 2L));
+        ensureHashCapacity(storage.lastIndex());
         for (Entry e : entries) prefixHashes[(int) e.index()] = extend(prefixHashes[(int) e.index() - 1], e);
+    }
+
+    private void ensureHashCapacity(long index) {
+        if (index >= prefixHashes.length) prefixHashes = Arrays.copyOf(prefixHashes, (int) Math.max(index + 1, prefixHashes.length * 2L));
     }
 
     HardState syncedHardState() {

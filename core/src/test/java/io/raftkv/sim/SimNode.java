@@ -21,6 +21,13 @@ final class SimNode {
     boolean up;
     /** Crash at the next sync, after the leader's pre-sync messages went out and before anything is durable. */
     boolean crashAtNextSync;
+    /** This life is writing a snapshot (one at a time, as a node's snapshot thread). */
+    boolean snapshotting;
+    /** A snapshot received from a leader, on disk, that the core has not installed yet. */
+    ReceivedSnapshot received;
+
+    /** What a SNAPSHOT message carried: the state machine bytes, and (for the checker) the sender's log prefix hashes. */
+    record ReceivedSnapshot(io.raftkv.raft.SnapshotId id, byte[] data, long[] prefixHashes) { }
     long lastCommitSeen;
     long lastPersistedCommit;
     /** The applied index at which the node last answered a serializable read: its answers never go back, across lives too. */
@@ -46,6 +53,7 @@ final class SimNode {
         lives++;
         lastCommitSeen = 0;
         crashAtNextSync = false;
+        snapshotting = false;
     }
 
     /** Everything but the disk is lost; the life's timers never fire. */

@@ -3,6 +3,7 @@ package io.raftkv.sim;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.InjectedKvBug;
 import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.KvSnapshot;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.linearizability.CheckResult;
 import io.raftkv.linearizability.LinearizabilityChecker;
@@ -18,10 +19,12 @@ import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.InjectedBug;
 import io.raftkv.raft.Message;
+import io.raftkv.raft.MessageType;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
 import io.raftkv.raft.Role;
+import io.raftkv.raft.SnapshotId;
 import io.raftkv.raft.SubmitResult;
 import io.raftkv.replica.InjectedDriverBug;
 import io.raftkv.replica.ReplicaDriver;
@@ -29,6 +32,8 @@ import io.raftkv.server.AutoCompactor;
 import io.raftkv.server.ClientRequests;
 import io.raftkv.server.InjectedRequestBug;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -80,7 +85,7 @@ public final class Simulation {
 
     /** What a passing run covered. */
     public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits,
-                        long ranges, long swapsWon, long swapsLost) { }
+                        long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled) { }
 
     static final long TICK_MS = 10;
     static final int ELECTION_TICKS = 10;
@@ -133,9 +138,14 @@ public final class Simulation {
     private long ranges;
     private long swapsWon;
     private long swapsLost;
+    private long snapshotsTaken;
+    private long snapshotsInstalled;
     /** Drawn per run, so that seeds cover one-entry appends and deep pipelines alike. */
     private final int entriesPerMessageMax;
     private final int inflightMessagesMax;
+    /** Snapshot thresholds, drawn per run: entries applied since the last snapshot, and entries kept before it. */
+    private final long snapshotEntries;
+    private final long snapshotCatchUpEntries;
     private final Role[] lastRole;
     private final long[] lastTerm;
 
@@ -149,6 +159,8 @@ public final class Simulation {
         this.lastTerm = new long[options.nodes() + 1];
         this.entriesPerMessageMax = new int[]{1, 2, 8, 64}[random.nextInt(4)];
         this.inflightMessagesMax = new int[]{1, 4, 16}[random.nextInt(3)];
+        this.snapshotEntries = new long[]{3, 10, 40, Long.MAX_VALUE}[random.nextInt(4)];
+        this.snapshotCatchUpEntries = new long[]{0, 2, 10}[random.nextInt(3)];
         for (int id = 1; id <= options.nodes(); id++) nodes.add(new SimNode(id));
         for (int c = 1; c <= options.clients(); c++) clients.add(new SimClient(c));
     }
@@ -170,7 +182,7 @@ public final class Simulation {
             long commits = checkRecovery();
             checkConvergence();
             checkLinearizable();
-            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost);
+            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled);
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -182,6 +194,7 @@ public final class Simulation {
         return "simulation failed: " + e.getMessage() + "\n"
                 + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug() + ", kv bug " + options.kvBug()
                 + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
+                + ", snapshot every " + snapshotEntries + " entries keeping " + snapshotCatchUpEntries
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
                 + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed() + "\n"
                 + "  network: " + network.describe() + "\n"
@@ -206,12 +219,18 @@ public final class Simulation {
     }
 
     private void start(SimNode n) {
-        RaftCore core = new RaftCore(config(n), n.disk.storage);
         KvStateMachine kv = new KvStateMachine(REQUEST_LIMITS.resultBytesMax(), options.kvBug());
+        SnapshotId snapshot = n.disk.snapshot();
+        if (snapshot.index() > 0) {
+            // A restart begins from the newest snapshot, which must hold what applying the log up to it gave.
+            restore(kv, snapshot, n.disk.snapshotData());
+            checker.onAppliedState(n, snapshot.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
+        }
+        RaftCore core = new RaftCore(config(n).appliedIndex(snapshot.index()), n.disk.storage);
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
         ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
-                id -> { throw new IllegalStateException("no snapshots in the simulator yet"); }, options.driverBug());
+                id -> install(n, kv, id), options.driverBug());
         n.start(new SimNode.Life(core, kv, requests, driver, timers));
         timers.schedule(0, requests::startBarrier);
         // A small retention, so that compaction runs often, under every fault, and must agree on every node.
@@ -219,12 +238,64 @@ public final class Simulation {
         process(n);
     }
 
+    private static void restore(KvStateMachine kv, SnapshotId id, byte[] data) {
+        try {
+            kv.restore(id.index(), new ByteArrayInputStream(data), REQUEST_LIMITS.keyBytesMax(), REQUEST_LIMITS.valueBytesMax());
+        } catch (IOException e) {
+            throw new IllegalStateException("snapshot " + id + " does not restore", e);
+        }
+    }
+
+    /** The driver installs the snapshot the node received: its state must be what applying the log up to it gave. */
+    private void install(SimNode n, KvStateMachine kv, SnapshotId id) {
+        SimNode.ReceivedSnapshot r = n.received;
+        if (r == null || !r.id().equals(id)) throw new IllegalStateException("node " + n.id + " installs " + id + " but received " + (r == null ? "none" : r.id()));
+        n.received = null;
+        restore(kv, id, r.data());
+        n.disk.installSnapshot(id, r.data(), r.prefixHashes());
+        snapshotsInstalled++;
+        checker.onAppliedState(n, id.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
+    }
+
+    /**
+     * Takes a snapshot once enough was applied since the last one, as a node's snapshot thread does: the state is
+     * captured now, written some time later while the node goes on applying and compacting (the trim hold keeps
+     * the versions it needs), and only then durable and the log compacted. A crash before that loses it.
+     */
+    private void maybeSnapshot(SimNode n) {
+        KvStateMachine kv = n.kv();
+        if (n.snapshotting || kv.appliedIndex() - n.disk.snapshot().index() < snapshotEntries) return;
+        SimNode.Life life = n.life;
+        KvSnapshot snapshot = kv.snapshot();
+        SnapshotId id = new SnapshotId(snapshot.appliedIndex(), n.disk.storage.term(snapshot.appliedIndex()));
+        n.snapshotting = true;
+        events.after(random.nextInt(30), "snapshot n" + n.id + " at " + id + " durable", () -> {
+            if (n.life != life) return;
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try {
+                snapshot.writeTo(out);
+            } catch (IOException e) {
+                throw new IllegalStateException("writing a snapshot to memory failed", e);
+            }
+            snapshot.release();
+            n.snapshotting = false;
+            // A leader's newer snapshot may have been installed meanwhile: this one is then of no use.
+            if (id.index() > n.disk.snapshot().index()) {
+                n.disk.saveSnapshot(id, out.toByteArray(), Math.max(0, id.index() - snapshotCatchUpEntries));
+                snapshotsTaken++;
+            }
+            process(n);
+        });
+    }
+
     private ReplicaDriver.Transport transport() {
         return new ReplicaDriver.Transport() {
             @Override
             public void send(Message m) {
+                SimNode.ReceivedSnapshot snapshot = m.type() == MessageType.SNAPSHOT ? outgoingSnapshot(m) : null;
                 int copies = network.copies();
-                for (int i = 0; i < copies; i++) events.after(network.delayMs(m.from(), m.to()), m, () -> deliver(m));
+                for (int i = 0; i < copies; i++) events.after(network.delayMs(m.from(), m.to()), m, () -> deliver(m, snapshot));
+                if (m.type() == MessageType.SNAPSHOT && copies == 0) reportSnapshot(m, false);
             }
 
             @Override
@@ -266,6 +337,7 @@ public final class Simulation {
         try {
             n.life.driver().process();
             n.kv().trimCompacted();
+            maybeSnapshot(n);
         } catch (CrashDuringSync e) {
             crash(n, e.getMessage());
         } catch (IOException e) {
@@ -292,11 +364,33 @@ public final class Simulation {
         events.after(TICK_MS, "tick n" + n.id, () -> tick(n));
     }
 
-    private void deliver(Message m) {
+    /** The data a SNAPSHOT message carries: the sender's snapshot it names, as its transport streams the file. */
+    private SimNode.ReceivedSnapshot outgoingSnapshot(Message m) {
+        SimDisk disk = nodes.get(m.from() - 1).disk;
+        SnapshotId id = new SnapshotId(m.index(), m.logTerm());
+        if (!id.equals(disk.snapshot())) throw new IllegalStateException("node " + m.from() + " sends snapshot " + id + " but holds " + disk.snapshot());
+        return new SimNode.ReceivedSnapshot(id, disk.snapshotData(), disk.prefixHashesUpTo(id.index()));
+    }
+
+    private void deliver(Message m, SimNode.ReceivedSnapshot snapshot) {
         SimNode to = nodes.get(m.to() - 1);
-        if (!to.up || !network.delivers(m.from(), m.to())) return;
+        boolean delivered = to.up && network.delivers(m.from(), m.to());
+        if (snapshot != null) reportSnapshot(m, delivered);
+        if (!delivered) return;
+        if (snapshot != null) to.received = snapshot;
         to.core().step(m);
         process(to);
+    }
+
+    /** The sender's transport learns how the transfer ended: a stream that breaks, or one that was all written. */
+    private void reportSnapshot(Message m, boolean delivered) {
+        SimNode from = nodes.get(m.from() - 1);
+        SimNode.Life life = from.life;
+        events.after(1, "snapshot " + m.from() + "->" + m.to() + (delivered ? " delivered" : " failed"), () -> {
+            if (!from.up || from.life != life) return;
+            from.core().reportSnapshot(m.to(), delivered);
+            process(from);
+        });
     }
 
     private void afterEvent() {

@@ -6,6 +6,7 @@ public final class FrameType {
     public static final byte HELLO_PEER = 0x01;
     public static final byte HELLO_CLIENT = 0x02;
     public static final byte RAFT = 0x03;
+    public static final byte SNAPSHOT_CHUNK = 0x04;
 
     public static final byte PUT = 0x10;
     public static final byte DELETE = 0x11;
@@ -32,6 +33,7 @@ public final class FrameType {
             case HELLO_PEER -> "HELLO_PEER";
             case HELLO_CLIENT -> "HELLO_CLIENT";
             case RAFT -> "RAFT";
+            case SNAPSHOT_CHUNK -> "SNAPSHOT_CHUNK";
             case PUT -> "PUT";
             case DELETE -> "DELETE";
             case GET -> "GET";
