@@ -67,6 +67,12 @@ final class RecordBuffer {
         endRecord(start);
     }
 
+    void putLogStart(LogStart start) {
+        int startAt = beginRecord(WalFormat.TYPE_LOG_START, WalFormat.LOG_START_BODY_BYTES);
+        buffer.putLong(start.index()).putLong(start.term());
+        endRecord(startAt);
+    }
+
     private int beginRecord(byte type, int bodyBytes) {
         if (buffer.remaining() < WalFormat.RECORD_HEADER_BYTES + bodyBytes) throw new IllegalStateException("reserve() first");
         int start = buffer.position();

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
  *                             length = 1 + payload bytes; the CRC covers type and payload
  * ENTRY payload:              [0] term u64  [8] index u64  [16] dataLength u32  [20] data
  * HARD_STATE payload:         [0] term u64  [8] vote u32  [12] commit u64
+ * LOG_START payload:          [0] index u64  [8] term u64
  * </pre>
  */
 final class WalFormat {
@@ -30,11 +31,15 @@ final class WalFormat {
     /** Type 0 is never written, so a run of zero bytes is never a valid record. */
     static final byte TYPE_ENTRY = 1;
     static final byte TYPE_HARD_STATE = 2;
+    static final byte TYPE_LOG_START = 3;
 
     /** type (1) + term (8) + index (8) + dataLength (4), before the data. */
     static final int ENTRY_BODY_FIXED_BYTES = 21;
     /** type (1) + term (8) + vote (4) + commit (8). */
     static final int HARD_STATE_BODY_BYTES = 21;
+    /** type (1) + index (8) + term (8). */
+    static final int LOG_START_BODY_BYTES = 17;
+
 
     private WalFormat() {
     }

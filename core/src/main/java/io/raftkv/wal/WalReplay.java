@@ -22,12 +22,14 @@ final class WalReplay {
     /**
      * What replay found.
      *
+     * @param entries          the log after {@code logStart}, in index order
      * @param lastSegment      number of the last segment, 0 when the directory holds none
      * @param lastSegmentBytes its size after any torn tail was cut off: where the next record goes
      * @param tornTailBytes    bytes cut off the end of the last segment (0 when it ended cleanly)
      */
-    record Result(HardState hardState, ArrayList<Entry> entries, long lastSegment, long lastSegmentBytes, long tornTailBytes) {
+    record Result(HardState hardState, LogStart logStart, ArrayList<Entry> entries, long lastSegment, long lastSegmentBytes, long tornTailBytes) {
     }
+
 
     private final Path dir;
     private final WalOptions options;
@@ -35,6 +37,7 @@ final class WalReplay {
     private final CRC32C crc = new CRC32C();
     private final ArrayList<Entry> entries = new ArrayList<>();
     private HardState hardState = HardState.EMPTY;
+    private LogStart logStart = LogStart.INITIAL;
     private long tornTailBytes;
 
     private WalReplay(Path dir, WalOptions options, System.Logger logger) {
@@ -62,7 +65,7 @@ final class WalReplay {
             lastSegmentBytes = replaySegment(numbers.get(i), i == numbers.size() - 1);
         }
         long lastSegment = numbers.isEmpty() ? 0 : numbers.get(numbers.size() - 1);
-        return new Result(hardState, entries, lastSegment, lastSegmentBytes, tornTailBytes);
+        return new Result(hardState, logStart, entries, lastSegment, lastSegmentBytes, tornTailBytes);
     }
 
     /** Replays one segment; returns the offset where its clean records end. */
@@ -150,6 +153,7 @@ final class WalReplay {
         switch (type) {
             case WalFormat.TYPE_ENTRY -> decodeEntry(file, position, w, body, length);
             case WalFormat.TYPE_HARD_STATE -> decodeHardState(file, position, w, body, length);
+            case WalFormat.TYPE_LOG_START -> decodeLogStart(file, position, w, body, length);
             default -> throw new WalCorruptionException(file, position, "unknown record type " + type);
         }
     }
@@ -165,20 +169,38 @@ final class WalReplay {
             throw new WalCorruptionException(file, position, "entry data length " + Integer.toUnsignedLong(dataLength) + " does not match record length " + length);
         }
         if (term < 1 || index < 1) throw new WalCorruptionException(file, position, "entry term " + term + " and index " + index + " must start at 1");
-        long lastIndex = entries.size();
+        long lastIndex = logStart.index() + entries.size();
         if (index > lastIndex + 1) {
             throw new WalCorruptionException(file, position, "entry index " + index + " leaves a gap after last index " + lastIndex);
         }
-        long previousTerm = index == 1 ? 0 : entries.get((int) index - 2).term();
+        if (index <= logStart.index()) {
+            throw new WalCorruptionException(file, position, "entry index " + index + " is at or below the log start index " + logStart.index());
+        }
+        int slot = (int) (index - logStart.index() - 1); // where index goes in entries
+        long previousTerm = slot == 0 ? logStart.term() : entries.get(slot - 1).term();
         if (term < previousTerm) {
             throw new WalCorruptionException(file, position, "entry " + index + " has term " + term + ", below term " + previousTerm + " of the entry before it");
         }
         byte[] data = new byte[dataLength];
         w.get(body + WalFormat.ENTRY_BODY_FIXED_BYTES, data);
         // Raft's conflicting-suffix rule, exactly as append applied it before the crash.
-        entries.subList((int) index - 1, entries.size()).clear();
+        entries.subList(slot, entries.size()).clear();
         entries.add(new Entry(term, index, data));
-        if (entries.size() != index) throw new IllegalStateException("log holds " + entries.size() + " entries after replaying index " + index);
+        if (logStart.index() + entries.size() != index) {
+            throw new IllegalStateException("log ends at " + (logStart.index() + entries.size()) + " after replaying index " + index);
+        }
+    }
+
+    private void decodeLogStart(Path file, long position, ByteBuffer w, int body, int length) throws WalCorruptionException {
+        if (length != WalFormat.LOG_START_BODY_BYTES) {
+            throw new WalCorruptionException(file, position, "log start record of " + length + " bytes, expected " + WalFormat.LOG_START_BODY_BYTES);
+        }
+        long index = w.getLong(body + 1);
+        long term = w.getLong(body + 9);
+        // resetTo refuses an index or term below 1, so the writer never produces one.
+        if (index < 1 || term < 1) throw new WalCorruptionException(file, position, "log start index " + index + " and term " + term + " must be at least 1");
+        entries.clear();
+        logStart = new LogStart(index, term);
     }
 
     private void decodeHardState(Path file, long position, ByteBuffer w, int body, int length) throws WalCorruptionException {

@@ -17,13 +17,15 @@ import java.util.List;
  *
  * <p>Contract for the caller (the node's loop thread; this class is not thread-safe):
  * <ul>
- *   <li>{@link #append} and {@link #saveHardState} only buffer; nothing is durable until {@link #sync()}
- *       returns. Call sync once per loop turn for everything the turn produced (group commit).</li>
+ *   <li>{@link #append}, {@link #saveHardState} and {@link #resetTo} only buffer; nothing is durable until
+ *       {@link #sync()} returns. Call sync once per loop turn for everything the turn produced (group commit).</li>
  *   <li>After any I/O error from a write or a sync, the WAL refuses further use: what reached the disk is
  *       unknown (a failed fsync may have dropped dirty pages), so the node must stop and recover by
  *       replaying on restart.</li>
- *   <li>{@link #hardState()} and {@link #entries()} are what replay found, updated by every append and
- *       save since, durable or not.</li>
+ *   <li>{@link #hardState()}, {@link #logStart()} and {@link #entries()} are what replay found, updated by
+ *       every call since, durable or not.</li>
+ *   <li>The log need not start at index 1: after {@link #resetTo} (a snapshot from the leader replaced the
+ *       log) it starts after {@link #logStart()}.</li>
  * </ul>
  *
  * <p>Opening continues the last segment after the last clean record (a torn tail is cut off first); it does
@@ -38,9 +40,11 @@ public final class WriteAheadLog implements Closeable {
     private final DirectoryLock lock;
     private final SegmentWriter writer;
     private final RecordBuffer records;
+    /** The entries after logStart, in index order: log.get(i) has index logStart.index() + 1 + i. */
     private final ArrayList<Entry> log;
     private final long tornTailBytes;
     private HardState hardState;
+    private LogStart logStart;
     private IOException failure;
     private boolean closed;
 
@@ -51,6 +55,7 @@ public final class WriteAheadLog implements Closeable {
         this.writer = writer;
         this.records = new RecordBuffer(options.recordBytesMax());
         this.log = replayed.entries();
+        this.logStart = replayed.logStart();
         this.hardState = replayed.hardState();
         this.tornTailBytes = replayed.tornTailBytes();
     }
@@ -96,14 +101,24 @@ public final class WriteAheadLog implements Closeable {
         return hardState;
     }
 
-    /** The log from index 1, in index order, with replaced suffixes already dropped. A copy: O(n). */
+    /** The entries held, from {@link #firstIndex()} in index order, with replaced suffixes already dropped. A copy: O(n). */
     public List<Entry> entries() {
         return List.copyOf(log);
     }
 
-    /** Index of the last entry, 0 when the log is empty. */
+    /** The last log start in effect: {@link LogStart#INITIAL} for a log from index 1. */
+    public LogStart logStart() {
+        return logStart;
+    }
+
+    /** Index of the first entry held; {@code lastIndex() + 1} when none is. */
+    public long firstIndex() {
+        return logStart.index() + 1;
+    }
+
+    /** Index of the last entry; {@code logStart().index()} when none is held (0 for a new WAL). */
     public long lastIndex() {
-        return log.size();
+        return logStart.index() + log.size();
     }
 
     /** Bytes that open cut off the end of the last segment as a torn write (0 when it ended cleanly). */
@@ -120,15 +135,17 @@ public final class WriteAheadLog implements Closeable {
      * one (Raft's conflicting-suffix rule, §5.3); replay applies the same rule. The whole call is checked
      * before anything is buffered: on IllegalArgumentException the WAL is unchanged.
      *
-     * @throws IllegalArgumentException if the entries leave a gap, are not contiguous, lower the term, or
-     *                                  one of them passes recordBytesMax
+     * @throws IllegalArgumentException if the entries start below {@link #firstIndex()}, leave a gap, are not
+     *                                  contiguous, lower the term, or one of them passes recordBytesMax
      */
     public void append(List<Entry> entries) throws IOException {
         checkUsable();
         if (entries.isEmpty()) return;
         long first = entries.get(0).index();
-        if (first > log.size() + 1) throw new IllegalArgumentException("append at " + first + " leaves a gap after last index " + log.size());
-        long previousTerm = first == 1 ? 0 : log.get((int) first - 2).term();
+        // Below firstIndex the entry to replace is in a snapshot now: that history is no longer the WAL's to rewrite.
+        if (first < firstIndex()) throw new IllegalArgumentException("append at " + first + " is below the first index " + firstIndex());
+        if (first > lastIndex() + 1) throw new IllegalArgumentException("append at " + first + " leaves a gap after last index " + lastIndex());
+        long previousTerm = first == firstIndex() ? logStart.term() : termAt(first - 1);
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             if (e.index() != first + i) throw new IllegalArgumentException("entries not contiguous: " + e.index() + " after " + (first + i - 1));
@@ -144,8 +161,29 @@ public final class WriteAheadLog implements Closeable {
             reserve(WalFormat.entryBodyBytes(e.data().length));
             records.putEntry(e);
         }
-        log.subList((int) first - 1, log.size()).clear();
+        log.subList(slot(first), log.size()).clear();
         log.addAll(entries);
+    }
+
+    /**
+     * Buffers a LOG_START record and drops every entry held: the log now holds nothing at or below
+     * {@code index} (whose entry had {@code term} and is inside a snapshot the caller installed), and the next
+     * append must be at {@code index + 1}. Replay applies it the same way.
+     *
+     * @throws IllegalArgumentException if index or term is below 1, index is below the current log start (the
+     *                                  WAL was told that point is already in a snapshot), or term is below
+     *                                  the log start's term (terms never fall along a log)
+     */
+    public void resetTo(long index, long term) throws IOException {
+        checkUsable();
+        if (index < 1 || term < 1) throw new IllegalArgumentException("log start index " + index + " and term " + term + " must be at least 1");
+        if (index < logStart.index()) throw new IllegalArgumentException("reset to " + index + " is below the log start " + logStart.index());
+        if (term < logStart.term()) throw new IllegalArgumentException("reset to term " + term + " is below the log start's term " + logStart.term());
+        LogStart start = new LogStart(index, term);
+        reserve(WalFormat.LOG_START_BODY_BYTES);
+        records.putLogStart(start);
+        log.clear();
+        logStart = start;
     }
 
     /** Buffers the hard state; the last one saved is what replay returns. */
@@ -187,6 +225,16 @@ public final class WriteAheadLog implements Closeable {
                 lock.close();
             }
         }
+    }
+
+    /** Term of an entry held (firstIndex ≤ index ≤ lastIndex). */
+    private long termAt(long index) {
+        return log.get(slot(index)).term();
+    }
+
+    /** Position of {@code index} in {@code log}. */
+    private int slot(long index) {
+        return (int) (index - firstIndex());
     }
 
     private void reserve(int bodyBytes) throws IOException {

@@ -38,4 +38,17 @@ class WalFormatTest {
         expected.writeBytes(entry);
         assertArrayEquals(expected.toByteArray(), Files.readAllBytes(WalTestFiles.segment(dir, 1)));
     }
+
+    @Test
+    void aLogStartRecordIsItsIndexThenItsTerm() throws Exception {
+        Path dir = tmp.resolve("wal");
+        try (WriteAheadLog wal = WriteAheadLog.open(dir, WalOptions.defaults())) {
+            wal.resetTo(7, 3);
+            wal.sync();
+        }
+        byte[] segment = Files.readAllBytes(WalTestFiles.segment(dir, 1));
+        byte[] logStart = WalTestFiles.frame(3, WalTestFiles.logStartPayload(7, 3));
+        assertArrayEquals(new byte[] {0, 0, 0, 17}, java.util.Arrays.copyOf(logStart, 4));
+        assertArrayEquals(logStart, java.util.Arrays.copyOfRange(segment, 16, segment.length));
+    }
 }

@@ -242,6 +242,33 @@ class WalRecoveryTest {
     }
 
     @Test
+    void afterALogStartAnEntryThatLeavesAGapOrFallsAtOrBelowItIsCorruption() throws Exception {
+        for (long badIndex : new long[] {12, 10, 4}) {
+            Path dir = tmp.resolve("log-start-" + badIndex);
+            try (WriteAheadLog wal = WriteAheadLog.open(dir, WalOptions.defaults())) {
+                wal.append(entries(1, 1, 5, DATA_BYTES));
+                wal.resetTo(10, 2);
+                wal.sync();
+            }
+            long offset = Files.size(segment(dir, 1));
+            WalTestFiles.append(segment(dir, 1), WalTestFiles.frame(1, WalTestFiles.entryPayload(2, badIndex, new byte[2])));
+            String message = assertCorrupt(dir, segment(dir, 1), offset).getMessage();
+            assertTrue(message.contains(badIndex > 10 ? "gap after last index 10" : "at or below the log start index 10"), message);
+        }
+    }
+
+    @Test
+    void aLogStartRecordOfTheWrongLengthOrBelowIndexOneIsCorruption() throws Exception {
+        Path length = writeOneSegment("log-start-length", 2);
+        WalTestFiles.append(segment(length, 1), WalTestFiles.frame(3, new byte[20]));
+        assertCorrupt(length, segment(length, 1), entryRecordOffset(3));
+
+        Path zero = writeOneSegment("log-start-zero", 2);
+        WalTestFiles.append(segment(zero, 1), WalTestFiles.frame(3, WalTestFiles.logStartPayload(0, 0)));
+        assertCorrupt(zero, segment(zero, 1), entryRecordOffset(3));
+    }
+
+    @Test
     void aCutOrBadCrcOrZeroTailInAnEarlierSegmentIsCorruption() throws Exception {
         long lastRecord = SEGMENT_HEADER_BYTES + (RECORDS_PER_SEGMENT - 1) * FRAME_BYTES;
         long segmentEnd = SEGMENT_HEADER_BYTES + RECORDS_PER_SEGMENT * FRAME_BYTES;

@@ -115,4 +115,8 @@ final class WalTestFiles {
     static byte[] hardStatePayload(long term, int vote, long commit) {
         return ByteBuffer.allocate(20).putLong(term).putInt(vote).putLong(commit).array();
     }
+
+    static byte[] logStartPayload(long index, long term) {
+        return ByteBuffer.allocate(16).putLong(index).putLong(term).array();
+    }
 }
