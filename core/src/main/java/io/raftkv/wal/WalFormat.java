@@ -40,12 +40,28 @@ final class WalFormat {
     /** type (1) + index (8) + term (8). */
     static final int LOG_START_BODY_BYTES = 17;
 
+    /** Where, from the start of a record, the type byte and the index an ENTRY or LOG_START names sit. */
+    static final int TYPE_OFFSET = RECORD_HEADER_BYTES;
+    static final int ENTRY_INDEX_OFFSET = TYPE_OFFSET + 1 + 8;
+    static final int LOG_START_INDEX_OFFSET = TYPE_OFFSET + 1;
 
     private WalFormat() {
     }
 
     static int entryBodyBytes(int dataBytes) {
         return ENTRY_BODY_FIXED_BYTES + dataBytes;
+    }
+
+    /**
+     * The log index that the record at {@code recordStart} of {@code records} names (an ENTRY's index, a
+     * LOG_START's index), 0 for a record that names none. Releasing segments needs the highest one per segment.
+     */
+    static long indexNamed(ByteBuffer records, int recordStart) {
+        return switch (records.get(recordStart + TYPE_OFFSET)) {
+            case TYPE_ENTRY -> records.getLong(recordStart + ENTRY_INDEX_OFFSET);
+            case TYPE_LOG_START -> records.getLong(recordStart + LOG_START_INDEX_OFFSET);
+            default -> 0;
+        };
     }
 
     static ByteBuffer segmentHeader(long number) {

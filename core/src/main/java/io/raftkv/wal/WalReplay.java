@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 /**
@@ -22,22 +23,38 @@ final class WalReplay {
     /**
      * What replay found.
      *
-     * @param entries          the log after {@code logStart}, in index order
-     * @param lastSegment      number of the last segment, 0 when the directory holds none
-     * @param lastSegmentBytes its size after any torn tail was cut off: where the next record goes
-     * @param tornTailBytes    bytes cut off the end of the last segment (0 when it ended cleanly)
+     * @param entries               the log after {@code logStart}, in index order
+     * @param highestIndexBySegment for every segment, the highest index any of its records names (0 for none):
+     *                              what releasing segments goes by
+     * @param lastSegment           number of the last segment, 0 when the directory holds none
+     * @param lastSegmentBytes      its size after any torn tail was cut off: where the next record goes
+     * @param tornTailBytes         bytes cut off the end of the last segment (0 when it ended cleanly)
      */
-    record Result(HardState hardState, LogStart logStart, ArrayList<Entry> entries, long lastSegment, long lastSegmentBytes, long tornTailBytes) {
+    record Result(HardState hardState, LogStart logStart, ArrayList<Entry> entries, TreeMap<Long, Long> highestIndexBySegment,
+                  long lastSegment, long lastSegmentBytes, long tornTailBytes) {
     }
 
+    /** What fixed where the log starts, which decides whether an entry below the start is corruption. */
+    private enum StartSource {
+        /** Segment 1 is gone and no ENTRY or LOG_START has been read yet. */
+        NOT_YET,
+        /** The first entry found, in a segment after released ones: its term before it is unknown. */
+        FIRST_ENTRY,
+        /** Segment 1 (a log from index 1) or a LOG_START record. */
+        RECORDED
+    }
 
     private final Path dir;
     private final WalOptions options;
     private final System.Logger logger;
     private final CRC32C crc = new CRC32C();
     private final ArrayList<Entry> entries = new ArrayList<>();
+    private final TreeMap<Long, Long> highestIndexBySegment = new TreeMap<>();
     private HardState hardState = HardState.EMPTY;
     private LogStart logStart = LogStart.INITIAL;
+    private StartSource startSource;
+    /** Highest index named by a record of the segment being replayed. */
+    private long segmentIndexHighest;
     private long tornTailBytes;
 
     private WalReplay(Path dir, WalOptions options, System.Logger logger) {
@@ -52,20 +69,25 @@ final class WalReplay {
 
     private Result replayAll() throws IOException {
         List<Long> numbers = SegmentFiles.list(dir);
-        // Segments are numbered from 1 without gaps (no compaction yet); a gap is a lost segment.
-        for (int i = 0; i < numbers.size(); i++) {
-            long expected = i + 1;
+        // Released segments go from the front, oldest first, so what is left is numbered without gaps from
+        // any first number; a gap between two present segments is a lost segment.
+        for (int i = 1; i < numbers.size(); i++) {
+            long expected = numbers.get(0) + i;
             if (numbers.get(i) != expected) {
                 throw new WalCorruptionException(SegmentFiles.path(dir, expected), 0,
                         "segment missing (the next one present is " + SegmentFiles.name(numbers.get(i)) + ")");
             }
         }
+        // Segment 1 is the first a WAL ever writes, so with it present nothing was released: the log starts at 1.
+        startSource = numbers.isEmpty() || numbers.get(0) == 1 ? StartSource.RECORDED : StartSource.NOT_YET;
         long lastSegmentBytes = 0;
         for (int i = 0; i < numbers.size(); i++) {
+            segmentIndexHighest = 0;
             lastSegmentBytes = replaySegment(numbers.get(i), i == numbers.size() - 1);
+            highestIndexBySegment.put(numbers.get(i), segmentIndexHighest);
         }
         long lastSegment = numbers.isEmpty() ? 0 : numbers.get(numbers.size() - 1);
-        return new Result(hardState, logStart, entries, lastSegment, lastSegmentBytes, tornTailBytes);
+        return new Result(hardState, logStart, entries, highestIndexBySegment, lastSegment, lastSegmentBytes, tornTailBytes);
     }
 
     /** Replays one segment; returns the offset where its clean records end. */
@@ -169,12 +191,25 @@ final class WalReplay {
             throw new WalCorruptionException(file, position, "entry data length " + Integer.toUnsignedLong(dataLength) + " does not match record length " + length);
         }
         if (term < 1 || index < 1) throw new WalCorruptionException(file, position, "entry term " + term + " and index " + index + " must start at 1");
+        if (startSource == StartSource.NOT_YET) {
+            // The segments before this one were released: the log starts here, after a boundary whose term only
+            // the caller's snapshot knows.
+            logStart = new LogStart(index - 1, 0);
+            startSource = StartSource.FIRST_ENTRY;
+        }
         long lastIndex = logStart.index() + entries.size();
         if (index > lastIndex + 1) {
             throw new WalCorruptionException(file, position, "entry index " + index + " leaves a gap after last index " + lastIndex);
         }
         if (index <= logStart.index()) {
-            throw new WalCorruptionException(file, position, "entry index " + index + " is at or below the log start index " + logStart.index());
+            if (startSource == StartSource.RECORDED) {
+                throw new WalCorruptionException(file, position, "entry index " + index + " is at or below the log start index " + logStart.index());
+            }
+            // A start found from the first entry is only as low as the oldest segment kept. This record replaced
+            // entries from index on (§5.3) while the segment holding the ones before it still existed; that
+            // segment was released since, so the log now starts here.
+            entries.clear();
+            logStart = new LogStart(index - 1, 0);
         }
         int slot = (int) (index - logStart.index() - 1); // where index goes in entries
         long previousTerm = slot == 0 ? logStart.term() : entries.get(slot - 1).term();
@@ -186,6 +221,7 @@ final class WalReplay {
         // Raft's conflicting-suffix rule, exactly as append applied it before the crash.
         entries.subList(slot, entries.size()).clear();
         entries.add(new Entry(term, index, data));
+        segmentIndexHighest = Math.max(segmentIndexHighest, index);
         if (logStart.index() + entries.size() != index) {
             throw new IllegalStateException("log ends at " + (logStart.index() + entries.size()) + " after replaying index " + index);
         }
@@ -197,10 +233,12 @@ final class WalReplay {
         }
         long index = w.getLong(body + 1);
         long term = w.getLong(body + 9);
-        // resetTo refuses an index or term below 1, so the writer never produces one.
+        // resetTo and releaseUpTo write a log start only past at least one entry, so both are at least 1.
         if (index < 1 || term < 1) throw new WalCorruptionException(file, position, "log start index " + index + " and term " + term + " must be at least 1");
         entries.clear();
         logStart = new LogStart(index, term);
+        startSource = StartSource.RECORDED;
+        segmentIndexHighest = Math.max(segmentIndexHighest, index);
     }
 
     private void decodeHardState(Path file, long position, ByteBuffer w, int body, int length) throws WalCorruptionException {

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The durable log and hard state of one node: segment files in one directory (format and recovery rules in
@@ -25,7 +27,9 @@ import java.util.List;
  *   <li>{@link #hardState()}, {@link #logStart()} and {@link #entries()} are what replay found, updated by
  *       every call since, durable or not.</li>
  *   <li>The log need not start at index 1: after {@link #resetTo} (a snapshot from the leader replaced the
- *       log) it starts after {@link #logStart()}.</li>
+ *       log) or {@link #releaseUpTo} (a local snapshot made old entries redundant) it starts after
+ *       {@link #logStart()}. The caller keeps the snapshot and, after a reopen, checks that the log starts at or
+ *       before the entry after it: a lost oldest segment looks exactly like a released one.</li>
  * </ul>
  *
  * <p>Opening continues the last segment after the last clean record (a torn tail is cut off first); it does
@@ -42,6 +46,11 @@ public final class WriteAheadLog implements Closeable {
     private final RecordBuffer records;
     /** The entries after logStart, in index order: log.get(i) has index logStart.index() + 1 + i. */
     private final ArrayList<Entry> log;
+    /**
+     * Every segment present, oldest first, with the highest index any of its records names (an entry or a log
+     * start; 0 for none): a segment can be released once that is inside the snapshot.
+     */
+    private final TreeMap<Long, Long> highestIndexBySegment;
     private final long tornTailBytes;
     private HardState hardState;
     private LogStart logStart;
@@ -56,6 +65,8 @@ public final class WriteAheadLog implements Closeable {
         this.records = new RecordBuffer(options.recordBytesMax());
         this.log = replayed.entries();
         this.logStart = replayed.logStart();
+        this.highestIndexBySegment = replayed.highestIndexBySegment();
+        highestIndexBySegment.putIfAbsent(writer.number(), 0L); // a new WAL's segment 1
         this.hardState = replayed.hardState();
         this.tornTailBytes = replayed.tornTailBytes();
     }
@@ -186,6 +197,68 @@ public final class WriteAheadLog implements Closeable {
         logStart = start;
     }
 
+    /**
+     * Tells the WAL that every entry at or below {@code index} is safe in a durable snapshot, and deletes the
+     * segments that then hold nothing else. In memory the entries up to index are dropped and the log starts
+     * after (index, its term). On disk, the oldest segments other than the current one whose records name no
+     * index above {@code index} are deleted, oldest first, stopping at the first that must stay; before that
+     * the hard state (and, when no entry is left, the log start) is written again into the current segment and
+     * synced, since the newest copy may be in a segment about to go. Writes and syncs only when some segment
+     * can go.
+     *
+     * <p>A reopen finds the log starting at the first entry of the oldest segment kept, which may be at or below
+     * {@code index} (those entries shared a segment with later ones), with the boundary's term unknown (0).
+     * A crash part-way leaves a contiguous run of newer segments, which replays the same way.
+     *
+     * @return how many segments were deleted
+     * @throws IllegalArgumentException if index is negative or past {@link #lastIndex()}
+     */
+    public int releaseUpTo(long index) throws IOException {
+        checkUsable();
+        if (index < 0 || index > lastIndex()) throw new IllegalArgumentException("release up to " + index + " outside [0, " + lastIndex() + "]");
+        if (index > logStart.index()) {
+            LogStart start = new LogStart(index, termAt(index));
+            log.subList(0, slot(index) + 1).clear();
+            logStart = start;
+        }
+        if (releasableSegments(index) == 0) return 0;
+        saveHardState(hardState);
+        // A LOG_START drops every entry before it on replay, so it is written only when none is held after it;
+        // otherwise replay finds the start from the first entry of the oldest segment kept.
+        if (log.isEmpty() && logStart.index() > 0) {
+            // An empty log's start came from resetTo or from a release past a held entry: its term is known.
+            if (logStart.term() < 1) throw new IllegalStateException("empty log after " + logStart + " with an unknown term");
+            reserve(WalFormat.LOG_START_BODY_BYTES);
+            records.putLogStart(logStart);
+        }
+        sync();
+        int released = releasableSegments(index);
+        try {
+            for (int i = 0; i < released; i++) {
+                long number = highestIndexBySegment.firstKey();
+                Files.delete(SegmentFiles.path(dir, number));
+                // One directory sync per deletion: without it the file system may persist a later deletion
+                // before an earlier one, and a crash would leave a gap that replay takes for a lost segment.
+                SegmentFiles.syncDirectory(dir);
+                highestIndexBySegment.remove(number);
+            }
+        } catch (IOException e) {
+            failure = e;
+            throw e;
+        }
+        return released;
+    }
+
+    /** How many of the oldest segments, never the current one, name no index above {@code index}. */
+    private int releasableSegments(long index) {
+        int count = 0;
+        for (Map.Entry<Long, Long> segment : highestIndexBySegment.entrySet()) {
+            if (segment.getKey() == writer.number() || segment.getValue() > index) break;
+            count++;
+        }
+        return count;
+    }
+
     /** Buffers the hard state; the last one saved is what replay returns. */
     public void saveHardState(HardState hs) throws IOException {
         checkUsable();
@@ -257,20 +330,24 @@ public final class WriteAheadLog implements Closeable {
         ByteBuffer pending = records.contents();
         while (pending.hasRemaining()) {
             int runEnd = pending.position();
+            long runIndexHighest = 0;
             while (runEnd < pending.limit()) {
                 int frameBytes = WalFormat.RECORD_HEADER_BYTES + pending.getInt(runEnd);
                 if (!writer.fits(runEnd - pending.position() + (long) frameBytes)) break;
+                runIndexHighest = Math.max(runIndexHighest, WalFormat.indexNamed(pending, runEnd));
                 runEnd += frameBytes;
             }
             if (runEnd == pending.position()) {
                 // WalOptions guarantees one largest record fits in an empty segment.
                 if (writer.holdsNoRecord()) throw new IllegalStateException("a record does not fit in an empty segment");
                 writer.roll();
+                highestIndexBySegment.put(writer.number(), 0L);
                 continue;
             }
             ByteBuffer run = pending.duplicate().limit(runEnd);
             writer.write(run);
             pending.position(runEnd);
+            highestIndexBySegment.merge(writer.number(), runIndexHighest, Math::max);
         }
         records.clear();
     }

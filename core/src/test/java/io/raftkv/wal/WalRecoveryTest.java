@@ -235,10 +235,37 @@ class WalRecoveryTest {
         Files.delete(segment(dir, 2));
         WalCorruptionException e = assertCorrupt(dir, SMALL, segment(dir, 2), 0);
         assertTrue(e.getMessage().contains("missing"), e.getMessage());
+    }
 
-        Path first = writeThreeSegments("missing-first");
-        Files.delete(segment(first, 1));
-        assertCorrupt(first, SMALL, segment(first, 1), 0);
+    @Test
+    void aGapBetweenTheSegmentsLeftAfterAReleaseIsCorruptionNamingTheMissingOne() throws Exception {
+        Path dir = tmp.resolve("gap-after-release");
+        try (WriteAheadLog wal = WriteAheadLog.open(dir, SMALL)) {
+            wal.append(entries(1, 1, 5L * RECORDS_PER_SEGMENT, DATA_BYTES));
+            wal.sync();
+            assertEquals(2, wal.releaseUpTo(2L * RECORDS_PER_SEGMENT));
+        }
+        Files.delete(segment(dir, 4));
+        assertCorrupt(dir, SMALL, segment(dir, 4), 0);
+    }
+
+    @Test
+    void withoutSegmentOneTheLogStartsAtTheFirstEntryFoundAsAfterARelease() throws Exception {
+        // A lost first segment looks exactly like a released one: only the caller's snapshot can tell them apart.
+        Path dir = writeThreeSegments("missing-first");
+        Files.delete(segment(dir, 1));
+        try (WriteAheadLog wal = WriteAheadLog.open(dir, SMALL)) {
+            assertEquals(new LogStart(RECORDS_PER_SEGMENT, 0), wal.logStart());
+            assertSameEntries(entries(1, RECORDS_PER_SEGMENT + 1, 3L * RECORDS_PER_SEGMENT, DATA_BYTES), wal.entries());
+        }
+    }
+
+    @Test
+    void inSegmentOneTheFirstEntryMustBeIndexOne() throws Exception {
+        // Segment 1 is the first a WAL writes: with it present nothing was released, so a later start is a gap.
+        Path dir = writeOneSegment("late-start", 0);
+        WalTestFiles.append(segment(dir, 1), WalTestFiles.frame(1, WalTestFiles.entryPayload(1, 5, new byte[2])));
+        assertTrue(assertCorrupt(dir, segment(dir, 1), entryRecordOffset(1)).getMessage().contains("gap after last index 0"));
     }
 
     @Test
