@@ -118,6 +118,16 @@ class SnapshotFileTest {
     }
 
     @Test
+    void aFileOf100kKeysOf16BytesWith256ByteValuesTakes309BytesAKeyPlusItsFraming() throws Exception {
+        KvStateMachine kv = new KvStateMachine();
+        for (int i = 0; i < 100_000; i++) kv.apply(new Entry(1, i + 1, KvCommand.put(b(String.format("key/%012d", i)), new byte[256]).encode()));
+        Path file = writeSnapshot(SnapshotDirectory.open(dataDir).path(), kv, 1);
+        long payload = 40 + 100_000L * 309 + 4;
+        assertEquals(28 + 4 * VOTERS.size() + payload + 18, Files.size(file));
+        assertEquals(30_900_102, Files.size(file));
+    }
+
+    @Test
     void aFailingPayloadWriterLeavesNoFile() throws IOException {
         Path dir = SnapshotDirectory.open(dataDir).path();
         IOException e = assertThrows(IOException.class, () -> SnapshotFile.write(dir, new SnapshotMeta(3, 1, VOTERS), out -> {
@@ -152,11 +162,11 @@ class SnapshotFileTest {
         Path good = writeSnapshot(SnapshotDirectory.open(dataDir).path(), machine(200), 2);
         String name = good.getFileName().toString();
         int size = (int) Files.size(good);
-        int header = 30 + 4 * VOTERS.size();
-        int[] cuts = {0, 3, 6, 20, 29, 30, header - 1, header, header + 10, size / 2, size - 18, size - 14, size - 10, size - 3, size - 1};
+        int header = 28 + 4 * VOTERS.size();
+        int[] cuts = {0, 3, 6, 20, 27, 28, 30, 45, 46, header - 1, header, header + 10, size / 2, size - 18, size - 14, size - 10, size - 3, size - 1};
         for (int cut : cuts) {
             Path torn = damaged(good, name, bytes -> Arrays.copyOf(bytes, cut));
-            assertRefused(torn, cut == 0 ? "torn: empty file" : cut < 48 ? "torn: the file ends after " + cut + " bytes" : "torn: trailer missing");
+            assertRefused(torn, cut == 0 ? "torn: empty file" : cut < 28 + 18 ? "torn: the file ends after " + cut + " bytes" : "torn: trailer missing");
         }
     }
 
@@ -171,9 +181,9 @@ class SnapshotFileTest {
                 {7, "bad CRC"},          // format version
                 {15, "bad CRC"},         // index
                 {23, "bad CRC"},         // term
-                {29, "bad CRC"},         // voter count
-                {33, "bad CRC"},         // a voter id
-                {42, "bad CRC"},         // the payload's first bytes
+                {27, "bad CRC"},         // voter count
+                {29, "bad CRC"},         // a voter id
+                {40, "bad CRC"},         // the payload's first byte
                 {size / 2, "bad CRC"},
                 {size - 19, "bad CRC"},  // the payload's last byte
                 {size - 11, "bad CRC"},  // payload length
