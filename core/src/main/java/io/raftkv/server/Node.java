@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.net.EventLoop;
 import io.raftkv.protocol.ClusterConfig;
@@ -9,6 +10,7 @@ import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
 import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.snapshot.SnapshotDirectory;
 import io.raftkv.wal.WriteAheadLog;
 
 import java.io.IOException;
@@ -38,7 +40,8 @@ public final class Node {
     private final RaftCore core;
     private final ClientRequests requests;
     private final PeerLinks peers;
-    private final ReplicaDriver driver;
+    private final ReplicaDriver<ApplyResult> driver;
+    private final Snapshots snapshots;
     private final InboundConnections inbound;
     private final AutoCompactor autoCompactor;
     private final KvStateMachine kv;
@@ -55,27 +58,31 @@ public final class Node {
         options.validate(peerCount);
         this.wal = WriteAheadLog.open(dataDir, options.walOptions());
         MemberMarker marker = new MemberMarker(dataDir, cluster.clusterId(), id);
-        MemoryStorage storage = new MemoryStorage();
+        this.kv = new KvStateMachine(options.resultBytesMax());
+        Snapshots.Recovered recovered;
         try {
-            marker.check(wal.entries().isEmpty() && wal.hardState().equals(HardState.EMPTY));
+            recovered = Snapshots.recover(SnapshotDirectory.open(dataDir), wal, kv, options, log);
+            marker.check(wal.entries().isEmpty() && wal.hardState().equals(HardState.EMPTY) && recovered.snapshot().index() == 0);
             this.loop = new EventLoop(new EventLoop.Limits(options.frameBytesMax(), options.outboundBytesPerConnectionMax(),
                     options.clientOutboundBytesMax(), 100_000, options.timersMax(peerCount), 10_000));
         } catch (IOException | RuntimeException e) {
             wal.close();
             throw e;
         }
-        storage.setHardState(wal.hardState());
-        storage.append(wal.entries());
-        log.info("recovered " + storage.lastIndex() + " log entries, " + wal.hardState() + " from " + dataDir);
+        MemoryStorage storage = recovered.storage();
+        log.info("recovered " + (storage.lastIndex() - storage.firstIndex() + 1) + " log entries after snapshot " + recovered.snapshot() + ", "
+                + wal.hardState() + " from " + dataDir);
+        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, wal, cluster.ids(), id, log, options);
         RaftConfig config = new RaftConfig(id, cluster.ids())
                 .electionTicks(options.electionTicks())
                 .heartbeatTicks(options.heartbeatTicks())
                 .bytesPerMessageMax(options.raftBytesPerMessageMax())
                 .inflightMessagesMax(options.raftInflightMessagesMax())
                 .inflightBytesMax(options.raftInflightBytesMax())
-                .randomSeed(System.nanoTime());
+                .randomSeed(System.nanoTime())
+                .appliedIndex(kv.appliedIndex());
         this.core = new RaftCore(config, storage);
-        this.kv = new KvStateMachine(options.resultBytesMax());
+        snapshots.setCore(core);
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -91,28 +98,10 @@ public final class Node {
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
                 options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
-        this.peers = new PeerLinks(loop, cluster, id, log, new PeerLinks.Snapshots() {
-            @Override
-            public java.nio.file.Path fileOf(io.raftkv.raft.SnapshotId snapshot) {
-                return null;
-            }
-
-            @Override
-            public void report(int peer, boolean delivered) {
-                core.reportSnapshot(peer, delivered);
-            }
-        }, options.snapshotChunkBytesMax());
-        this.driver = new ReplicaDriver(core, peers, new WalDurableLog(wal, storage, marker), kv, requests);
-        this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step, new InboundConnections.SnapshotInbox() {
-            @Override
-            public SnapshotReceiver receiverFor(int peerId) {
-                return new SnapshotReceiver(dataDir.resolve("snap"), peerId, options.snapshotBytesMax());
-            }
-
-            @Override
-            public void received(io.raftkv.raft.Message m, java.nio.file.Path file) {
-            }
-        }, this::fatal);
+        this.peers = new PeerLinks(loop, cluster, id, log, snapshots, options.snapshotChunkBytesMax());
+        this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, requests, snapshots);
+        this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step,
+                snapshots, this::fatal);
     }
 
     /** Opens the data directory, binds the node's port and runs the node on a thread of its own. */
@@ -153,6 +142,7 @@ public final class Node {
             loop.schedule(0, requests::startBarrier);
             autoCompactor.start();
             loop.run();
+            snapshots.close();
             wal.close();
             log.info("stopped");
         } catch (Throwable t) {
@@ -173,6 +163,7 @@ public final class Node {
         } catch (IOException e) {
             fatal("write-ahead log failed: the node stops rather than acknowledge what may not be durable", e);
         }
+        snapshots.afterTurn();
         kv.trimCompacted();
         reportLeaderChange();
     }

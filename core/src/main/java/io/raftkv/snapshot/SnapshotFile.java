@@ -211,7 +211,7 @@ public final class SnapshotFile {
     }
 
     /** fsync of the directory itself: a created, renamed or deleted file is durable only after it. */
-    static void syncDirectory(Path dir) throws IOException {
+    public static void syncDirectory(Path dir) throws IOException {
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
             channel.force(true);
         }

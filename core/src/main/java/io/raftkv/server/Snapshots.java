@@ -1,0 +1,300 @@
+package io.raftkv.server;
+
+import io.raftkv.kv.KvSnapshot;
+import io.raftkv.kv.KvStateMachine;
+import io.raftkv.net.EventLoop;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.MemoryStorage;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.RaftCore;
+import io.raftkv.raft.SnapshotId;
+import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.snapshot.SnapshotDirectory;
+import io.raftkv.snapshot.SnapshotFile;
+import io.raftkv.snapshot.SnapshotMeta;
+import io.raftkv.wal.WriteAheadLog;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The node's snapshots (docs/snapshots.md). On the loop thread: taking one once {@code snapshotEntries} were applied
+ * since the last, compacting the in-memory log and the WAL behind it once it is durable, naming the file a follower
+ * must be sent, installing the snapshots a leader sends. On the snapshot thread, so that the loop never waits for
+ * it: writing a snapshot, and checking, syncing and reading a received one. The two talk through loop tasks only.
+ *
+ * <p>Two snapshots are kept on disk, and the WAL keeps the entries after the older one: a damaged newest snapshot
+ * falls back to the older one and the WAL replays the rest.
+ */
+final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snapshots, InboundConnections.SnapshotInbox {
+
+    /** Snapshot files kept: the newest, and one to fall back to. */
+    static final int FILES_KEPT = 2;
+    /** Jobs waiting for the snapshot thread: one write and a received snapshot or two; past it a received one is dropped. */
+    private static final int THREAD_QUEUE_MAX = 4;
+
+    /** The state a start found: the snapshot it began from (NONE if none) and the log after it. */
+    record Recovered(SnapshotId snapshot, MemoryStorage storage) { }
+
+    private final SnapshotDirectory dir;
+    private final EventLoop loop;
+    private final KvStateMachine kv;
+    private final MemoryStorage storage;
+    private final WriteAheadLog wal;
+    private final List<Integer> voters;
+    private final Log log;
+    private final NodeOptions options;
+    private final ThreadPoolExecutor thread;
+    private RaftCore core;
+    private boolean writing;
+    /** Applied index of the last snapshot attempt that failed: the next waits for as many entries again. */
+    private long failedAt;
+    /** The snapshot before the newest: the WAL keeps the entries after it (fallback). */
+    private SnapshotId older;
+    /** Received snapshots, checked and read on the snapshot thread, that the core may install in this turn. */
+    private final Map<SnapshotId, KvStateMachine.Restored> received = new HashMap<>();
+
+    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WriteAheadLog wal, List<Integer> voters,
+              int nodeId, Log log, NodeOptions options) {
+        this.dir = dir;
+        this.loop = loop;
+        this.kv = kv;
+        this.storage = recovered.storage();
+        this.older = recovered.snapshot();
+        this.wal = wal;
+        this.voters = voters;
+        this.log = log;
+        this.options = options;
+        this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(THREAD_QUEUE_MAX), r -> {
+            Thread t = new Thread(r, "raftkv-snapshot-" + nodeId);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    void setCore(RaftCore core) {
+        this.core = core;
+    }
+
+    // ---------------------------------------------------------------- start
+
+    /**
+     * Opens the snapshot directory and rebuilds the state a node starts from: the newest snapshot that loads (an
+     * older one when the newest is damaged) into {@code kv}, and the WAL's entries after it. Throws an IOException
+     * naming the files when the WAL does not continue where the snapshot ends (a damaged newest snapshot and a WAL
+     * that was released past the older one, or a lost WAL segment): starting would lose committed entries.
+     */
+    static Recovered recover(SnapshotDirectory dir, WriteAheadLog wal, KvStateMachine kv, NodeOptions options, Log log) throws IOException {
+        dir.deleteTemps();
+        deleteParts(dir.path());
+        KvStateMachine.Restored[] restored = new KvStateMachine.Restored[1];
+        Optional<SnapshotDirectory.Loaded> loaded = dir.loadNewestValid(
+                (meta, in) -> restored[0] = KvStateMachine.read(in, options.keyBytesMax(), options.valueBytesMax()));
+        SnapshotId snapshot = loaded.map(l -> new SnapshotId(l.meta().index(), l.meta().term())).orElse(SnapshotId.NONE);
+        if (wal.firstIndex() > snapshot.index() + 1) {
+            String damaged = loaded.map(l -> l.damaged().isEmpty() ? "" : ", and these newer snapshots are damaged: " + l.damaged()).orElse("");
+            throw new IOException("the write-ahead log in " + wal.dir() + " starts at entry " + wal.firstIndex() + ", but "
+                    + (loaded.isPresent() ? "the newest snapshot that loads, " + loaded.get().file() + ", ends at " + snapshot.index() : "there is no snapshot in " + dir.path())
+                    + damaged + ": entries in between are lost. Restore the data directory from a backup (docs/snapshots.md)");
+        }
+        MemoryStorage storage = new MemoryStorage();
+        if (loaded.isPresent()) {
+            kv.install(snapshot.index(), restored[0]);
+            storage.installSnapshot(snapshot);
+            log.info("started from snapshot " + loaded.get().file().getFileName() + " (index " + snapshot.index() + ", revision " + kv.revision() + ")");
+        }
+        storage.setHardState(wal.hardState());
+        List<Entry> entries = wal.entries();
+        // The WAL entry at the snapshot's index, if it holds one, must be the snapshot's: otherwise what follows it
+        // is a history the leader replaced when it sent the snapshot (the reset was not synced before a crash).
+        int from = 0;
+        while (from < entries.size() && entries.get(from).index() <= snapshot.index()) from++;
+        boolean continues = from == 0 ? entries.isEmpty() || entries.get(0).index() == snapshot.index() + 1
+                : entries.get(from - 1).term() == snapshot.term();
+        if (continues) storage.append(entries.subList(from, entries.size()));
+        return new Recovered(snapshot, storage);
+    }
+
+    /** Received snapshots a crash left before they were checked: never trusted, so deleted. */
+    private static void deleteParts(Path dir) throws IOException {
+        try (DirectoryStream<Path> parts = Files.newDirectoryStream(dir, "*" + SnapshotReceiver.PART_SUFFIX)) {
+            for (Path part : parts) Files.delete(part);
+        }
+    }
+
+    // ---------------------------------------------------------------- taking snapshots
+
+    /** End of a loop turn, after the driver: drops received snapshots the core did not want, and maybe starts one. */
+    void afterTurn() {
+        received.clear();
+        long applied = kv.appliedIndex();
+        long since = applied - Math.max(storage.snapshot().index(), failedAt);
+        if (writing || since < options.snapshotEntries()) return;
+        KvSnapshot snapshot = kv.snapshot();
+        SnapshotId id = new SnapshotId(applied, storage.term(applied));
+        writing = true;
+        try {
+            thread.execute(() -> write(snapshot, id));
+        } catch (RejectedExecutionException e) {
+            written(snapshot, id, e);
+        }
+    }
+
+    /** On the snapshot thread. */
+    private void write(KvSnapshot snapshot, SnapshotId id) {
+        Exception failure = null;
+        try {
+            long startNanos = System.nanoTime();
+            Path file = dir.write(new SnapshotMeta(id.index(), id.term(), voters), snapshot::writeTo);
+            log.info("snapshot " + file.getFileName() + " written: " + Files.size(file) + " bytes, revision " + snapshot.revision() + ", in "
+                    + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
+        } catch (IOException | RuntimeException e) {
+            failure = e;
+        }
+        Exception outcome = failure;
+        post(() -> written(snapshot, id, outcome));
+    }
+
+    /** On the loop thread: the snapshot is durable (or failed); the log behind it may go. */
+    private void written(KvSnapshot snapshot, SnapshotId id, Exception failure) {
+        snapshot.release();
+        writing = false;
+        if (failure != null) {
+            failedAt = id.index();
+            log.warn("snapshot at " + id + " failed, retrying after " + options.snapshotEntries() + " more entries: " + failure);
+            return;
+        }
+        SnapshotId newest = storage.snapshot();
+        // A leader's newer snapshot may have been installed meanwhile.
+        if (id.index() <= newest.index()) return;
+        older = newest;
+        storage.setSnapshot(id);
+        storage.compactTo(Math.max(storage.firstIndex() - 1, id.index() - options.snapshotCatchUpEntries()));
+        try {
+            wal.releaseUpTo(Math.min(older.index(), id.index() - options.snapshotCatchUpEntries()));
+        } catch (IOException e) {
+            throw new IllegalStateException("the WAL failed while releasing segments", e);
+        }
+        prune();
+    }
+
+    private void prune() {
+        try {
+            thread.execute(() -> {
+                try {
+                    dir.pruneOlderThan(FILES_KEPT);
+                } catch (IOException e) {
+                    log.warn("could not delete old snapshots: " + e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // The next snapshot prunes.
+        }
+    }
+
+    // ---------------------------------------------------------------- sending (PeerLinks.Snapshots)
+
+    @Override
+    public Path fileOf(SnapshotId id) {
+        Path file = SnapshotFile.path(dir.path(), id.index(), id.term());
+        return Files.exists(file) ? file : null;
+    }
+
+    @Override
+    public void report(int peer, boolean delivered) {
+        core.reportSnapshot(peer, delivered);
+    }
+
+    // ---------------------------------------------------------------- receiving (InboundConnections.SnapshotInbox)
+
+    @Override
+    public SnapshotReceiver receiverFor(int peerId) {
+        return new SnapshotReceiver(dir.path(), peerId, options.snapshotBytesMax());
+    }
+
+    @Override
+    public void received(Message m, Path part) {
+        SnapshotId id = new SnapshotId(m.index(), m.logTerm());
+        try {
+            thread.execute(() -> check(m, id, part));
+        } catch (RejectedExecutionException e) {
+            log.warn("dropping snapshot " + id + " from node " + m.from() + ": the snapshot thread is busy");
+            deleteQuietly(part);
+        }
+    }
+
+    /** On the snapshot thread: sync, check and read the received file; the core hears of it only if all went well. */
+    private void check(Message m, SnapshotId id, Path part) {
+        try {
+            try (FileChannel c = FileChannel.open(part, StandardOpenOption.WRITE)) {
+                c.force(true);
+            }
+            // Under the name the message gives it, which the file's header must match: verified there, or deleted.
+            Path file = SnapshotFile.path(dir.path(), id.index(), id.term());
+            Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            part = file;
+            KvStateMachine.Restored[] restored = new KvStateMachine.Restored[1];
+            SnapshotFile.read(file, (fileMeta, in) -> restored[0] = KvStateMachine.read(in, options.keyBytesMax(), options.valueBytesMax()));
+            SnapshotFile.syncDirectory(dir.path());
+            log.info("snapshot " + id + " from node " + m.from() + " received: " + Files.size(file) + " bytes, revision " + restored[0].revision());
+            post(() -> {
+                received.put(id, restored[0]);
+                core.step(m);
+            });
+        } catch (IOException | RuntimeException e) {
+            log.warn("dropping snapshot " + id + " from node " + m.from() + ": " + e.getMessage());
+            deleteQuietly(part);
+        }
+    }
+
+    // ---------------------------------------------------------------- installing (ReplicaDriver.SnapshotInstaller)
+
+    @Override
+    public void install(SnapshotId id) throws IOException {
+        KvStateMachine.Restored restored = received.remove(id);
+        if (restored == null) throw new IllegalStateException("the core installs snapshot " + id + ", which was not received in this turn");
+        wal.resetTo(id.index(), id.term());
+        storage.installSnapshot(id);
+        kv.install(id.index(), restored);
+        // The WAL now starts after this snapshot: it is the only one a restart can use.
+        older = id;
+        log.info("installed snapshot " + id + ": revision " + kv.revision() + ", " + kv.size() + " keys");
+        prune();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Hands a task to the loop from the snapshot thread; a stopped loop needs it no more. */
+    private void post(Runnable task) {
+        while (loop.isRunning() && !loop.execute(task)) {
+            // The loop's task queue is full: it drains every turn.
+            Thread.onSpinWait();
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // A leftover part file is deleted at the next start.
+        }
+    }
+
+    /** Stops the snapshot thread; a snapshot being written is abandoned (its temporary file is deleted at the next start). */
+    void close() {
+        thread.shutdownNow();
+    }
+}
