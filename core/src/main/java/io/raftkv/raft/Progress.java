@@ -239,8 +239,12 @@ final class Progress {
      */
     void heartbeatAnswered(long followerLastIndex) {
         if (state == State.SNAPSHOT) {
-            // Only its report, or the follower showing it holds the snapshot, ends a transfer.
-            if (followerLastIndex >= pendingSnapshot) becomeProbe();
+            // Only its report, or the follower showing it holds the snapshot, ends a transfer: probe from after it.
+            if (followerLastIndex >= pendingSnapshot) {
+                long sent = pendingSnapshot;
+                becomeProbe();
+                next = sent + 1;
+            }
             checkInvariants("heartbeatAnswered(" + followerLastIndex + ")");
             return;
         }

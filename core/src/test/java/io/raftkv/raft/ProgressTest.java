@@ -310,6 +310,68 @@ class ProgressTest {
 
     // ---------------------------------------------------------------- helpers
 
+    // ---------------------------------------------------------------- snapshots (§7)
+
+    @Test
+    @DisplayName("§7 while a snapshot is on its way nothing else is sent, and rejections of older appends are stale")
+    void snapshotPausesTheFollower() {
+        Progress pr = replicating(3, 5);
+        pr.becomeSnapshot(20);
+
+        assertEquals(Progress.State.SNAPSHOT, pr.state());
+        assertEquals(20, pr.pendingSnapshot());
+        assertTrue(pr.paused());
+        assertEquals(0, pr.inflightCount(), "the window is emptied: the snapshot replaces what was in flight");
+        assertFalse(pr.maybeDecrTo(5, 4), "a rejection can only be of an append sent before the snapshot");
+        assertEquals(Progress.State.SNAPSHOT, pr.state());
+        assertThrows(IllegalStateException.class, () -> pr.becomeSnapshot(2), "a snapshot at or below match is a leader bug");
+    }
+
+    @Test
+    @DisplayName("§7 the follower acknowledging the snapshot's index ends the transfer: the leader probes from after it")
+    void acknowledgementOfTheSnapshotEndsIt() {
+        Progress pr = replicating(3, 3);
+        pr.becomeSnapshot(20);
+        assertTrue(pr.maybeUpdate(10), "an older acknowledgement raises match");
+        assertEquals(Progress.State.SNAPSHOT, pr.state(), "but the snapshot is still on its way");
+
+        assertTrue(pr.maybeUpdate(20));
+        assertEquals(Progress.State.PROBE, pr.state());
+        assertEquals(21, pr.next());
+        assertFalse(pr.paused());
+    }
+
+    @Test
+    @DisplayName("§7 a reported transfer, delivered or failed, leads to a probe only after the next heartbeat answer")
+    void reportWaitsForHeartbeat() {
+        Progress failed = replicating(3, 3);
+        failed.becomeSnapshot(20);
+        failed.snapshotReported(false);
+        assertEquals(Progress.State.PROBE, failed.state());
+        assertEquals(4, failed.next(), "a failed transfer probes from match again");
+        assertTrue(failed.paused(), "until a heartbeat answer shows the follower alive");
+        failed.heartbeatAnswered(3);
+        assertFalse(failed.paused());
+
+        Progress delivered = replicating(3, 3);
+        delivered.becomeSnapshot(20);
+        delivered.snapshotReported(true);
+        assertEquals(21, delivered.next(), "a delivered one probes from after the snapshot");
+        assertTrue(delivered.paused());
+    }
+
+    @Test
+    @DisplayName("§7 a heartbeat answer ends a transfer only when the follower holds the snapshot's index")
+    void heartbeatDuringSnapshot() {
+        Progress pr = replicating(3, 3);
+        pr.becomeSnapshot(20);
+        pr.heartbeatAnswered(3);
+        assertEquals(Progress.State.SNAPSHOT, pr.state(), "still receiving");
+        pr.heartbeatAnswered(20);
+        assertEquals(Progress.State.PROBE, pr.state());
+        assertEquals(21, pr.next(), "a probe from after the snapshot: a rejection walks back if the logs disagree");
+    }
+
     private static Progress probing(long next) {
         Progress pr = new Progress(2, WINDOW, 0);
         pr.reset(next);
