@@ -93,6 +93,10 @@ public final class RaftKvCtl {
               compaction REV         drops the history before revision REV
               status                 a row per node: id, address, role, term, leader, commit, applied, keys
               leader                 prints the leader's id and address
+              snapshot save FILE     a backup of the first node that answers, as of now, into FILE (checked whole
+                                     before it gets its name); bin/raftkv restore builds a new cluster from it
+              snapshot status FILE   checks FILE and prints its hash (CRC-32C), revision, keys (a deleted key counts
+                                     until a compaction passes its delete), size, index, term
               help                   this text
 
             global flags (before or after the command):
@@ -200,6 +204,7 @@ public final class RaftKvCtl {
         COMMANDS.put("compaction", new Command(List.of(), ALL_FORMATS));
         COMMANDS.put("status", new Command(List.of(), ALL_FORMATS));
         COMMANDS.put("leader", new Command(List.of(), Set.of(Format.SIMPLE)));
+        COMMANDS.put("snapshot", new Command(List.of(), ALL_FORMATS));
         COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
     }
 
@@ -442,6 +447,7 @@ public final class RaftKvCtl {
                     case "compaction" -> compaction(command);
                     case "status" -> status(command, format);
                     case "leader" -> leader(command);
+                    case "snapshot" -> snapshot(command, format);
                     default -> throw new IllegalStateException("command " + command.name);
                 };
             } catch (UsageException e) {
@@ -575,6 +581,46 @@ public final class RaftKvCtl {
             }
             if (answered == 0) return fail(EXIT_FAILED, "no node answered");
             return EXIT_OK;
+        }
+
+        private int snapshot(Parsed c, Format format) throws UsageException {
+            if (c.args.size() != 2 || !List.of("save", "status").contains(c.args.get(0).text())) {
+                throw new UsageException("usage: snapshot save FILE | snapshot status FILE");
+            }
+            Path file = Path.of(c.args.get(1).text());
+            if (c.args.get(0).text().equals("status")) {
+                try {
+                    printSnapshotStatus(SnapshotBackup.status(file), format);
+                    return EXIT_OK;
+                } catch (IOException e) {
+                    return fail(EXIT_FAILED, oneLine(e.getMessage()));
+                }
+            }
+            IOException last = null;
+            for (Endpoint e : endpoints()) {
+                try {
+                    SnapshotBackup.Status s = SnapshotBackup.save(e.address(), file, settings.timeout());
+                    out.println("Snapshot saved at " + file + " (from " + hostPort(e.address()) + ": revision " + s.revision() + ", "
+                            + s.keys() + " keys, " + s.totalBytes() + " bytes)");
+                    return EXIT_OK;
+                } catch (IOException ex) {
+                    last = ex;
+                }
+            }
+            return fail(EXIT_FAILED, "no backup: " + oneLine(last == null ? "no endpoint" : last.getMessage()));
+        }
+
+        private void printSnapshotStatus(SnapshotBackup.Status s, Format format) {
+            List<String> header = List.of("HASH", "REVISION", "TOTAL KEYS", "TOTAL SIZE", "INDEX", "TERM");
+            List<String> row = List.of(s.hash(), Long.toString(s.revision()), Long.toString(s.keys()), Long.toString(s.totalBytes()),
+                    Long.toString(s.index()), Long.toString(s.term()));
+            switch (format) {
+                case SIMPLE -> out.println(String.join(", ", row));
+                case TABLE -> CtlPrinter.Table.render(out, header, List.of(row));
+                // etcdutl's fields, with raftkv's index and term.
+                case JSON -> out.println("{\"hash\":" + Integer.toUnsignedLong(s.crc()) + ",\"revision\":" + s.revision() + ",\"totalKey\":" + s.keys()
+                        + ",\"totalSize\":" + s.totalBytes() + ",\"index\":" + s.index() + ",\"term\":" + s.term() + "}");
+            }
         }
 
         /** The node that says it is LEADER in the highest term: a deposed leader may not know yet. */

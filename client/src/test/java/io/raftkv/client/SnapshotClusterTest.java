@@ -5,7 +5,14 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.RangeRequest;
+import io.raftkv.server.RestoreMain;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -136,6 +143,78 @@ class SnapshotClusterTest {
         assertEquals(1, cluster.awaitExit(2, DEADLINE));
         String log = cluster.log(2);
         for (Path s : snapshots) assertTrue(log.contains(s.getFileName().toString()), "the refusal names " + s + ":\n" + log);
+    }
+
+    @Test
+    @DisplayName("raftkvctl snapshot save, snapshot status, then raftkv restore into a new cluster: every key and the revision come back")
+    void backupAndRestore() throws Exception {
+        cluster = new LocalCluster(Files.createDirectories(dir.resolve("old")), 3).startAll();
+        Path backup = dir.resolve("backup.snap");
+        long revision;
+        try (RaftKvClient client = cluster.client()) {
+            cluster.awaitLeader(client, DEADLINE);
+            for (int i = 0; i < 200; i++) client.put("key" + i, "value" + i);
+            client.delete("key7");
+            revision = client.range(RangeRequest.range("key".getBytes(), "kez".getBytes())).header().revision();
+            assertEquals(0, ctl("--endpoints", endpoints(cluster), "snapshot", "save", backup.toString()));
+        }
+        String status = ctlOutput("snapshot", "status", backup.toString(), "-w", "json");
+        // 200 keys: key7 is deleted, and its delete is history the snapshot keeps until a compaction passes it.
+        assertTrue(status.contains("\"revision\":" + revision) && status.contains("\"totalKey\":200"), status);
+        cluster.close();
+
+        Path fresh = Files.createDirectories(dir.resolve("new"));
+        cluster = new LocalCluster(fresh, 3);
+        assertEquals(0, RestoreMain.run(new String[]{backup.toString(), "--config", cluster.config().toString(), "--data-dir", fresh.toString()}));
+        assertEquals(1, RestoreMain.run(new String[]{backup.toString(), "--config", cluster.config().toString(), "--data-dir", fresh.toString()}),
+                "a restore never overwrites a node");
+        cluster.startAll();
+        try (RaftKvClient client = cluster.client()) {
+            cluster.awaitLeader(client, DEADLINE);
+            ClientResponse.RangeResult all = client.range(RangeRequest.range("key".getBytes(), "kez".getBytes()));
+            assertEquals(199, all.count());
+            assertEquals(revision, all.header().revision(), "the restored cluster goes on from the backup's revision");
+            assertEquals("value42", client.get("key42"));
+            assertEquals(revision + 1, client.put("after".getBytes(), "restore".getBytes(), false).header().revision());
+        }
+    }
+
+    @Test
+    @DisplayName("a damaged backup: raftkvctl snapshot status and raftkv restore refuse it, and no directory is made")
+    void damagedBackupIsRefused() throws Exception {
+        cluster = new LocalCluster(Files.createDirectories(dir.resolve("old")), 3).startAll();
+        Path backup = dir.resolve("backup.snap");
+        try (RaftKvClient client = cluster.client()) {
+            cluster.awaitLeader(client, DEADLINE);
+            for (int i = 0; i < 50; i++) client.put("key" + i, "value" + i);
+            assertEquals(0, ctl("--endpoints", endpoints(cluster), "snapshot", "save", backup.toString()));
+        }
+        flipByte(backup, Files.size(backup) / 2);
+        assertEquals(1, ctl("snapshot", "status", backup.toString()));
+        Path fresh = dir.resolve("new");
+        assertEquals(1, RestoreMain.run(new String[]{backup.toString(), "--config", cluster.config().toString(), "--data-dir", fresh.toString()}));
+        assertTrue(!Files.exists(fresh.resolve("node1")), "nothing restored from a damaged backup");
+    }
+
+    private static String endpoints(LocalCluster c) {
+        return String.join(",", c.endpoints().stream().map(a -> a.getHostString() + ":" + a.getPort()).toList());
+    }
+
+    private static int ctl(String... args) {
+        return RaftKvCtl.run(args, new ByteArrayInputStream(new byte[0]), new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(new ByteArrayOutputStream()), false);
+    }
+
+    private static String ctlOutput(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream printOut = new PrintStream(out, true);
+        PrintStream printErr = new PrintStream(err, true);
+        int code = RaftKvCtl.run(args, new ByteArrayInputStream(new byte[0]), printOut, printErr, false);
+        printOut.flush();
+        printErr.flush();
+        assertEquals(0, code, err.toString());
+        return out.toString();
     }
 
     private static String tail(String log) {

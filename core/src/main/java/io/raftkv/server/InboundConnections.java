@@ -61,10 +61,22 @@ final class InboundConnections {
     private final ClientRequests requests;
     private final Consumer<Message> core;
     private final SnapshotInbox snapshots;
+    private final Backups backups;
     private final Fatal fatal;
 
+    /** Backups that clients ask for (SNAPSHOT requests), streamed at the pace the connection takes them. */
+    interface Backups {
+        void startBackup(Connection c, long requestId);
+
+        /** The connection took what was queued: the next piece may go. */
+        void pumpBackup(Connection c);
+
+        /** The connection closed: whatever backup it had is dropped. */
+        void endBackup(Connection c);
+    }
+
     InboundConnections(int selfId, ClusterConfig cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
-                       ClientRequests requests, Consumer<Message> core, SnapshotInbox snapshots, Fatal fatal) {
+                       ClientRequests requests, Consumer<Message> core, SnapshotInbox snapshots, Backups backups, Fatal fatal) {
         this.selfId = selfId;
         this.cluster = cluster;
         this.loop = loop;
@@ -75,6 +87,7 @@ final class InboundConnections {
         this.requests = requests;
         this.core = core;
         this.snapshots = snapshots;
+        this.backups = backups;
         this.fatal = fatal;
     }
 
@@ -119,6 +132,11 @@ final class InboundConnections {
         }
 
         @Override
+        public void onDrained(Connection c) {
+            if (role instanceof Client) backups.pumpBackup(c);
+        }
+
+        @Override
         public void onBadFrame(Connection c, FrameException e) {
             c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, e.code(), e.getMessage())));
         }
@@ -127,7 +145,10 @@ final class InboundConnections {
         public void onClosed(Connection c, String reason) {
             // Pending requests of a closed client are answered into the void (Channel.reply drops them).
             if (role instanceof AwaitingHello hello) loop.cancel(hello.timerId());
-            if (role instanceof Client) clients--;
+            if (role instanceof Client) {
+                clients--;
+                backups.endBackup(c);
+            }
             if (role instanceof Peer peer) abandon(peer);
         }
 
@@ -141,7 +162,8 @@ final class InboundConnections {
 
         private void route(Connection c, byte type, ByteBuffer body) {
             if (role instanceof Client client) {
-                requests.handle(client.channel(), ClientCodec.decodeRequest(type, body));
+                if (type == FrameType.SNAPSHOT) backups.startBackup(c, ClientCodec.decodeSnapshotRequest(body));
+                else requests.handle(client.channel(), ClientCodec.decodeRequest(type, body));
             } else if (role instanceof Peer peer) {
                 if (type == FrameType.SNAPSHOT_CHUNK) {
                     snapshotChunk(peer, PeerCodec.decodeSnapshotChunk(body));

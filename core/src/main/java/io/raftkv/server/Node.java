@@ -101,7 +101,7 @@ public final class Node {
         this.peers = new PeerLinks(loop, cluster, id, log, snapshots, options.snapshotChunkBytesMax());
         this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, requests, snapshots);
         this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step,
-                snapshots, this::fatal);
+                snapshots, snapshots, this::fatal);
     }
 
     /** Opens the data directory, binds the node's port and runs the node on a thread of its own. */

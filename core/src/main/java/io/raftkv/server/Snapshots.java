@@ -2,7 +2,11 @@ package io.raftkv.server;
 
 import io.raftkv.kv.KvSnapshot;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.net.Connection;
 import io.raftkv.net.EventLoop;
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ErrorCode;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.MemoryStorage;
 import io.raftkv.raft.Message;
@@ -39,7 +43,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Two snapshots are kept on disk, and the WAL keeps the entries after the older one: a damaged newest snapshot
  * falls back to the older one and the WAL replays the rest.
  */
-final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snapshots, InboundConnections.SnapshotInbox {
+final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snapshots, InboundConnections.SnapshotInbox,
+        InboundConnections.Backups {
 
     /** Snapshot files kept: the newest, and one to fall back to. */
     static final int FILES_KEPT = 2;
@@ -66,6 +71,23 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     private SnapshotId older;
     /** Received snapshots, checked and read on the snapshot thread, that the core may install in this turn. */
     private final Map<SnapshotId, KvStateMachine.Restored> received = new HashMap<>();
+    /** Backups being written or streamed to clients, by connection. */
+    private final Map<Connection, Backup> backups = new HashMap<>();
+    /** Backups served at once; past it a client is told OVERLOADED. */
+    static final int BACKUPS_MAX = 2;
+
+    /** A backup for one client: the file the snapshot thread wrote (null until then) streamed in paced chunks. */
+    private static final class Backup {
+        final long requestId;
+        Path file;
+        FileChannel channel;
+        long sent;
+        long total;
+
+        Backup(long requestId) {
+            this.requestId = requestId;
+        }
+    }
 
     Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WriteAheadLog wal, List<Integer> voters,
               int nodeId, Log log, NodeOptions options) {
@@ -100,6 +122,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     static Recovered recover(SnapshotDirectory dir, WriteAheadLog wal, KvStateMachine kv, NodeOptions options, Log log) throws IOException {
         dir.deleteTemps();
         deleteParts(dir.path());
+        deleteBackups(dir.path().resolve(BACKUP_DIRECTORY));
         KvStateMachine.Restored[] restored = new KvStateMachine.Restored[1];
         Optional<SnapshotDirectory.Loaded> loaded = dir.loadNewestValid(
                 (meta, in) -> restored[0] = KvStateMachine.read(in, options.keyBytesMax(), options.valueBytesMax()));
@@ -273,6 +296,115 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         older = id;
         log.info("installed snapshot " + id + ": revision " + kv.revision() + ", " + kv.size() + " keys");
         prune();
+    }
+
+    // ---------------------------------------------------------------- backups (InboundConnections.Backups)
+
+    /** Where backups for clients are written before they are streamed; emptied at start. */
+    static final String BACKUP_DIRECTORY = "backup";
+
+    /**
+     * A client asks for a backup: the store as of now is written to a file on the snapshot thread (the same format
+     * as every snapshot, docs/snapshots.md), then streamed to the client in SNAPSHOT_DATA frames, one queued at a
+     * time, and deleted.
+     */
+    @Override
+    public void startBackup(Connection c, long requestId) {
+        if (backups.containsKey(c) || backups.size() >= BACKUPS_MAX) {
+            c.send(ClientCodec.response(new ClientResponse.Error(requestId, ErrorCode.OVERLOADED,
+                    backups.containsKey(c) ? "a backup is already streaming on this connection" : BACKUPS_MAX + " backups are already being served")));
+            return;
+        }
+        Backup backup = new Backup(requestId);
+        backups.put(c, backup);
+        KvSnapshot snapshot = kv.snapshot();
+        SnapshotMeta meta = new SnapshotMeta(snapshot.appliedIndex(), storage.term(snapshot.appliedIndex()), voters);
+        try {
+            thread.execute(() -> {
+                Path file = null;
+                Exception failure = null;
+                try {
+                    Path backupDir = dir.path().resolve(BACKUP_DIRECTORY);
+                    Files.createDirectories(backupDir);
+                    file = Files.move(SnapshotFile.write(backupDir, meta, snapshot::writeTo),
+                            backupDir.resolve("backup-" + System.nanoTime() + ".snap"));
+                } catch (IOException | RuntimeException e) {
+                    failure = e;
+                }
+                Path written = file;
+                Exception outcome = failure;
+                post(() -> backupWritten(c, backup, snapshot, written, outcome));
+            });
+        } catch (RejectedExecutionException e) {
+            backupWritten(c, backup, snapshot, null, e);
+        }
+    }
+
+    private void backupWritten(Connection c, Backup backup, KvSnapshot snapshot, Path file, Exception failure) {
+        snapshot.release();
+        backup.file = file;
+        if (backups.get(c) != backup) {
+            // The client left meanwhile.
+            if (file != null) deleteQuietly(file);
+            return;
+        }
+        try {
+            if (failure != null) throw new IOException("writing the backup failed: " + failure.getMessage(), failure);
+            backup.channel = FileChannel.open(file, StandardOpenOption.READ);
+            backup.total = backup.channel.size();
+            log.info("backup at index " + snapshot.appliedIndex() + " (revision " + snapshot.revision() + ", " + backup.total + " bytes) streaming to " + c.remote());
+            pumpBackup(c);
+        } catch (IOException e) {
+            c.send(ClientCodec.response(new ClientResponse.Error(backup.requestId, ErrorCode.UNAVAILABLE, e.getMessage())));
+            endBackup(c);
+        }
+    }
+
+    /** Queues the next piece when the connection took the last. */
+    @Override
+    public void pumpBackup(Connection c) {
+        Backup backup = backups.get(c);
+        if (backup == null || backup.channel == null || c.queuedBytes() > 0) return;
+        try {
+            int n = (int) Math.min(backupChunkBytes(), backup.total - backup.sent);
+            java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(n);
+            while (data.hasRemaining()) {
+                if (backup.channel.read(data, backup.sent + data.position()) < 0) throw new IOException("the backup file ended early");
+            }
+            if (!c.send(ClientCodec.snapshotData(backup.requestId, backup.sent, backup.total, data.flip()))) {
+                endBackup(c);
+                return;
+            }
+            backup.sent += n;
+            if (backup.sent == backup.total) endBackup(c);
+        } catch (IOException e) {
+            c.send(ClientCodec.response(new ClientResponse.Error(backup.requestId, ErrorCode.UNAVAILABLE, e.getMessage())));
+            endBackup(c);
+        }
+    }
+
+    private int backupChunkBytes() {
+        return (int) Math.max(1, Math.min(1 << 20, Math.min(options.clientOutboundBytesMax() / 4, options.frameBytesMax() - 64)));
+    }
+
+    /** The backup of {@code c} is over (streamed, failed, or the client left): its file goes. */
+    @Override
+    public void endBackup(Connection c) {
+        Backup backup = backups.remove(c);
+        if (backup == null) return;
+        try {
+            if (backup.channel != null) backup.channel.close();
+        } catch (IOException ignored) {
+            // Read only.
+        }
+        if (backup.file != null) deleteQuietly(backup.file);
+    }
+
+    private static void deleteBackups(Path backupDir) throws IOException {
+        if (!Files.isDirectory(backupDir)) return;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(backupDir)) {
+            for (Path f : files) Files.delete(f);
+        }
     }
 
     // ---------------------------------------------------------------- helpers

@@ -109,7 +109,24 @@ public final class SnapshotFile {
      * IOException if the reader leaves part of the payload unread (it does not read the format that was written).
      */
     public static SnapshotMeta read(Path file, PayloadReader reader) throws IOException {
-        Verified v = verified(file);
+        return read(file, verified(file), reader);
+    }
+
+    /**
+     * {@link #read} for a file outside a snapshot directory, whose name is the operator's choice (a backup made by
+     * {@code raftkvctl snapshot save}): every check but the name's.
+     */
+    public static SnapshotMeta readBackup(Path file, PayloadReader reader) throws IOException {
+        Verified v;
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            v = verified(file, null, channel);
+        } catch (NoSuchFileException e) {
+            throw new SnapshotCorruptionException(file, "missing: no such file");
+        }
+        return read(file, v, reader);
+    }
+
+    private static SnapshotMeta read(Path file, Verified v, PayloadReader reader) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             channel.position(v.payloadOffset);
             // The bound sits above the buffer, so that it counts what the reader took, not what the buffer read ahead.
@@ -175,8 +192,8 @@ public final class SnapshotFile {
             throw new SnapshotCorruptionException(file, size - SnapshotFormat.TRAILER_BYTES, "the trailer says the payload takes " + payloadLength
                     + " bytes, the file holds " + payloadBytes + " between header and trailer");
         }
-        if (index != name.index()) throw new SnapshotCorruptionException(file, SnapshotFormat.INDEX_OFFSET, "header says index " + index + " but the name says " + name.index());
-        if (term != name.term()) throw new SnapshotCorruptionException(file, SnapshotFormat.TERM_OFFSET, "header says term " + term + " but the name says " + name.term());
+        if (name != null && index != name.index()) throw new SnapshotCorruptionException(file, SnapshotFormat.INDEX_OFFSET, "header says index " + index + " but the name says " + name.index());
+        if (name != null && term != name.term()) throw new SnapshotCorruptionException(file, SnapshotFormat.TERM_OFFSET, "header says term " + term + " but the name says " + name.term());
         ByteBuffer ids = readAt(channel, SnapshotFormat.HEADER_FIXED_BYTES, headerBytes - SnapshotFormat.HEADER_FIXED_BYTES);
         List<Integer> voters = new ArrayList<>((int) voterCount);
         while (ids.hasRemaining()) voters.add(ids.getInt());

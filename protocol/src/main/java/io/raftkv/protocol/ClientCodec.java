@@ -39,6 +39,38 @@ public final class ClientCodec {
 
     // ------------------------------------------------------------------ client requests
 
+    /** A piece of a backup: bytes [offset, offset + data.remaining()) of a snapshot file of {@code totalBytes}. */
+    public record SnapshotData(long requestId, long offset, long totalBytes, ByteBuffer data) { }
+
+    /** SNAPSHOT: asks the node for a backup of its store, answered by SNAPSHOT_DATA frames or an ERROR. */
+    public static ByteBuffer snapshotRequest(long requestId) {
+        return frame(FrameType.SNAPSHOT, 8).putLong(requestId).flip();
+    }
+
+    public static long decodeSnapshotRequest(ByteBuffer body) {
+        return decode(body, ByteBuffer::getLong);
+    }
+
+    public static ByteBuffer snapshotData(long requestId, long offset, long totalBytes, ByteBuffer data) {
+        return frame(FrameType.SNAPSHOT_DATA, 8 * 3 + 4 + data.remaining())
+                .putLong(requestId).putLong(offset).putLong(totalBytes).putInt(data.remaining()).put(data).flip();
+    }
+
+    public static SnapshotData decodeSnapshotData(ByteBuffer body) {
+        return decode(body, b -> {
+            long requestId = b.getLong();
+            long offset = b.getLong();
+            long total = b.getLong();
+            int n = b.getInt();
+            if (offset < 0 || n < 0 || n > b.remaining() || offset + n > total) {
+                throw Frames.bad("snapshot data [" + offset + ", +" + n + ") of " + total + " bytes does not add up");
+            }
+            ByteBuffer data = b.slice(b.position(), n);
+            b.position(b.position() + n);
+            return new SnapshotData(requestId, offset, total, data);
+        });
+    }
+
     public static ByteBuffer request(ClientRequest r) {
         if (r instanceof ClientRequest.Put p) {
             return frame(FrameType.PUT, 8 + 4 + p.key().length + 4 + p.value().length)

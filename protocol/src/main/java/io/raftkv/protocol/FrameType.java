@@ -15,6 +15,7 @@ public final class FrameType {
     public static final byte RANGE = 0x14;
     public static final byte TXN = 0x15;
     public static final byte COMPACT = 0x16;
+    public static final byte SNAPSHOT = 0x17;
 
     public static final byte OK = 0x20;
     public static final byte VALUE = 0x21;
@@ -24,6 +25,7 @@ public final class FrameType {
     public static final byte STATUS_RESULT = 0x25;
     public static final byte RANGE_RESULT = 0x26;
     public static final byte TXN_RESULT = 0x27;
+    public static final byte SNAPSHOT_DATA = 0x28;
 
     private FrameType() {
     }
@@ -41,6 +43,7 @@ public final class FrameType {
             case RANGE -> "RANGE";
             case TXN -> "TXN";
             case COMPACT -> "COMPACT";
+            case SNAPSHOT -> "SNAPSHOT";
             case OK -> "OK";
             case VALUE -> "VALUE";
             case NOT_FOUND -> "NOT_FOUND";
@@ -49,6 +52,7 @@ public final class FrameType {
             case STATUS_RESULT -> "STATUS_RESULT";
             case RANGE_RESULT -> "RANGE_RESULT";
             case TXN_RESULT -> "TXN_RESULT";
+            case SNAPSHOT_DATA -> "SNAPSHOT_DATA";
             default -> String.format("0x%02x", type);
         };
     }
