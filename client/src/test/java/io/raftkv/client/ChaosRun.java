@@ -33,12 +33,13 @@ import java.util.concurrent.locks.LockSupport;
 final class ChaosRun {
 
     record Report(long seed, int nodes, int operations, int unknown, int serializableReads, Map<String, Integer> faults,
-                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, double seconds) {
+                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, int snapshotsInstalled, double seconds) {
         @Override
         public String toString() {
             return "chaos seed " + seed + ", " + nodes + " nodes: " + operations + " operations checked (" + unknown
                     + " with unknown outcome), " + serializableReads + " serializable reads; CAS counters: " + casAttempts + " transactions ("
                     + casCompareFailures + " failed their compare), " + cas.summary() + "; faults " + faults
+                    + "; " + snapshotsInstalled + " snapshots installed by followers"
                     + String.format(", violations 0, %.0f s", seconds);
         }
     }
@@ -51,6 +52,8 @@ final class ChaosRun {
     private static final int CAS_CLIENTS = 6;
     private static final int COUNTERS = 3;
     private static final Duration CLIENT_DEADLINE = Duration.ofSeconds(2);
+    private static final int SNAPSHOT_ENTRIES = 200;
+    private static final int SNAPSHOT_CATCH_UP_ENTRIES = 50;
 
     private final long seed;
     private final int size;
@@ -112,6 +115,8 @@ final class ChaosRun {
             Files.writeString(configs[from], conf);
         }
         cluster.configOf = id -> configs[id];
+        // Small snapshot thresholds: a node cut off or killed for a while comes back through a snapshot.
+        cluster.jvmOptions.addAll(List.of("-Draftkv.snapshotEntries=" + SNAPSHOT_ENTRIES, "-Draftkv.snapshotCatchUpEntries=" + SNAPSHOT_CATCH_UP_ENTRIES));
         cluster.jvmOptions.addAll(nodeJvmOptions);
         cluster.nodeMain = nodeMain;
         cas = new CasCounterWorkload(COUNTERS, cluster.endpoints(), CLIENT_DEADLINE);
@@ -150,8 +155,10 @@ final class ChaosRun {
             if (!casResult.ok()) failures.add(casResult.describe());
             if (!failures.isEmpty()) throw new AssertionError(String.join("\n  ", failures));
             int unknown = (int) history.stream().filter(Operation::unknown).count();
+            int installs = 0;
+            for (int id = 1; id <= size; id++) installs += (int) cluster.log(id).lines().filter(l -> l.contains("installed snapshot")).count();
             return new Report(seed, size, history.size(), unknown, localReads.size(), faults, casResult, cas.attempts(), cas.compareFailures(),
-                    (System.nanoTime() - startNanos) / 1e9);
+                    installs, (System.nanoTime() - startNanos) / 1e9);
         } catch (Throwable t) {
             Path file = writeHistory();
             throw new AssertionError("chaos run failed: " + t.getMessage() + "\n  seed " + seed + ", " + size + " nodes, "
