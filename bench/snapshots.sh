@@ -104,6 +104,7 @@ case "$mode" in
     for id in 1 2 3; do echo "node $id before the kill: $(bytes_of "$WORK"/node"$id"/snap/*.snap) snapshot bytes, $(bytes_of "$WORK"/node"$id"/wal-*.log) WAL bytes"; done
     stop_all
     start=$(date +%s.%N)
+    echo "processes started at $(date -u +%H:%M:%S.%N)"
     for id in 1 2 3; do start_node "$id"; done
     deadline=$((SECONDS + 120))
     until ctl get "$(printf 'k%015d' 0)" > /dev/null 2>&1; do
@@ -112,7 +113,7 @@ case "$mode" in
     done
     end=$(date +%s.%N)
     echo "serving again $(echo "$end - $start" | bc) s after the processes were started ($keys keys)"
-    grep -h "started from snapshot\|recovered" "$WORK"/node*.log | tail -6
+    grep -h "started from snapshot\|recovered\|leader is" "$WORK"/node*.log | tail -9
     ;;
   catchup)
     keys="${1:-4000000}"

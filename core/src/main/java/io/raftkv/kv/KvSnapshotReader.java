@@ -1,6 +1,5 @@
 package io.raftkv.kv;
 
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -23,9 +22,22 @@ final class KvSnapshotReader {
     private final int keyBytesMax;
     private final int valueBytesMax;
     private final CRC32C crc = new CRC32C();
-    private final byte[] scratch = new byte[8];
-    /** Bytes read so far: where the next field starts. */
-    private long offset;
+    /**
+     * The reader's own buffer: fields are decoded from it directly and the CRC is taken over whole runs of it, so a
+     * key costs no per-field stream call or CRC update (a million-key snapshot is read while a node starts).
+     */
+    private final byte[] buf = new byte[READ_BUFFER_BYTES];
+    private int pos;
+    private int lim;
+    /** The first byte of {@link #buf} not yet in the CRC. */
+    private int crcFrom;
+    /** Bytes of the stream before {@code buf[0]}: {@code base + pos} is where the next field starts. */
+    private long base;
+    /** Where the reader is, for messages: the key (from 1; 0 in the header) and the version (from 1; 0 outside one). */
+    private long keyNumber;
+    private long keyCount;
+    private int versionNumber;
+    private long versionCount;
 
     private KvSnapshotReader(InputStream in, int keyBytesMax, int valueBytesMax) {
         this.in = in;
@@ -36,7 +48,7 @@ final class KvSnapshotReader {
     /** The store the stream holds; throws {@link KvSnapshotFormatException} when it is malformed. Reads to its end. */
     static MvccStore read(InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
         if (keyBytesMax < 0 || valueBytesMax < 0) throw new IllegalArgumentException("keyBytesMax and valueBytesMax must not be negative");
-        return new KvSnapshotReader(new BufferedInputStream(in, READ_BUFFER_BYTES), keyBytesMax, valueBytesMax).store();
+        return new KvSnapshotReader(in, keyBytesMax, valueBytesMax).store();
     }
 
     private MvccStore store() throws IOException {
@@ -44,62 +56,79 @@ final class KvSnapshotReader {
         if (!Arrays.equals(magic, KvSnapshotFormat.MAGIC)) throw bad(0, "not a key-value snapshot: the magic is " + HexFormat.of().formatHex(magic));
         int formatVersion = u16("the format version");
         if (formatVersion != KvSnapshotFormat.FORMAT_VERSION) {
-            throw bad(offset - 2, "format version " + formatVersion + ", this build reads " + KvSnapshotFormat.FORMAT_VERSION);
+            throw bad(offset() - 2, "format version " + formatVersion + ", this build reads " + KvSnapshotFormat.FORMAT_VERSION);
         }
         long revision = i64("the revision");
-        if (revision < 1) throw bad(offset - 8, "revision " + revision + ", a store is at 1 or more");
+        if (revision < 1) throw bad(offset() - 8, "revision " + revision + ", a store is at 1 or more");
         long compactRevision = i64("the compact revision");
-        if (compactRevision < 0 || compactRevision > revision) throw bad(offset - 8, "compact revision " + compactRevision + " outside [0, revision " + revision + "]");
+        if (compactRevision < 0 || compactRevision > revision) throw bad(offset() - 8, "compact revision " + compactRevision + " outside [0, revision " + revision + "]");
         long digest = i64("the digest");
         long keyCount = i64("the key count");
-        if (keyCount < 0) throw bad(offset - 8, "key count " + keyCount + " is negative");
+        if (keyCount < 0) throw bad(offset() - 8, "key count " + keyCount + " is negative");
 
         MvccStore.Loader loader = new MvccStore.Loader(revision, compactRevision);
         // Every version but the oldest is above the compaction point and at most the revision, all distinct.
         long versionsMax = revision - compactRevision + 1;
         byte[] previousKey = null;
         ArrayList<MvccStore.Version> versions = new ArrayList<>();
+        this.keyCount = keyCount;
         for (long k = 0; k < keyCount; k++) {
-            long keyStart = offset;
-            String where = "key " + (k + 1) + " of " + keyCount;
-            byte[] key = bytes(length(keyBytesMax, where + ": key length", "keyBytesMax"), where);
-            if (previousKey != null && Arrays.compareUnsigned(previousKey, key) >= 0) throw bad(keyStart, where + " is not after the key before it");
+            keyNumber = k + 1;
+            versionNumber = 0;
+            long keyStart = offset();
+            byte[] key = bytes(length(keyBytesMax, "key length", "keyBytesMax"), "key");
+            if (previousKey != null && Arrays.compareUnsigned(previousKey, key) >= 0) throw bad(keyStart, where() + " is not after the key before it");
             previousKey = key;
-            long count = Integer.toUnsignedLong(i32(where + ": version count"));
-            if (count < 1 || count > versionsMax) throw bad(offset - 4, where + ": version count " + count + " outside [1, " + versionsMax + "]");
+            long count = Integer.toUnsignedLong(i32("version count"));
+            if (count < 1 || count > versionsMax) throw bad(offset() - 4, where() + ": version count " + count + " outside [1, " + versionsMax + "]");
+            versionCount = count;
             versions.clear();
-            for (int i = 0; i < count; i++) versions.add(version(where + ": version " + (i + 1) + " of " + count, versions, i == count - 1, revision, compactRevision));
+            for (int i = 0; i < count; i++) {
+                versionNumber = i + 1;
+                versions.add(version(versions, i == count - 1, revision, compactRevision));
+            }
+            versionNumber = 0;
             MvccStore.Version chain = null;
             for (int i = versions.size() - 1; i >= 0; i--) chain = versions.get(i).withPrev(chain);
             loader.add(key, chain);
         }
-        long trailerAt = offset;
+        keyNumber = 0;
+        long trailerAt = offset();
+        crc.update(buf, crcFrom, pos - crcFrom);
+        crcFrom = pos;
         int computed = (int) crc.getValue();
         int stored = i32("the trailer's CRC");
         if (stored != computed) throw bad(trailerAt, "bad CRC32C: the trailer says " + hex(stored) + ", the bytes give " + hex(computed));
-        if (in.read() >= 0) throw bad(offset, "bytes after the trailer");
+        if (pos < lim || in.read() >= 0) throw bad(offset(), "bytes after the trailer");
         MvccStore store = loader.store();
         if (store.digest() != digest) throw bad(0, "the keys give digest " + Long.toHexString(store.digest()) + ", the header says " + Long.toHexString(digest));
         return store;
     }
 
     /** One version, checked against the newer ones of its key already read ({@code newer}, newest first). */
-    private MvccStore.Version version(String where, ArrayList<MvccStore.Version> newer, boolean oldest, long revision, long compactRevision) throws IOException {
-        long start = offset;
-        long create = i64(where + ": create revision");
-        long mod = i64(where + ": mod revision");
-        long version = i64(where + ": version");
-        int kind = u8(where + ": kind");
+    private MvccStore.Version version(ArrayList<MvccStore.Version> newer, boolean oldest, long revision, long compactRevision) throws IOException {
+        long start = offset();
+        long create = i64("create revision");
+        long mod = i64("mod revision");
+        long version = i64("version");
+        int kind = u8("kind");
         byte[] value = switch (kind) {
-            case KvSnapshotFormat.KIND_VALUE -> bytes(length(valueBytesMax, where + ": value length", "valueBytesMax"), where + ": value");
+            case KvSnapshotFormat.KIND_VALUE -> bytes(length(valueBytesMax, "value length", "valueBytesMax"), "value");
             case KvSnapshotFormat.KIND_TOMBSTONE -> null;
-            default -> throw bad(offset - 1, where + ": unknown kind " + kind);
+            default -> throw bad(offset() - 1, where() + ": unknown kind " + kind);
         };
         MvccStore.Version v = new MvccStore.Version(create, mod, version, value, null);
         MvccStore.Version next = newer.isEmpty() ? null : newer.get(newer.size() - 1);
         String wrong = broken(v, next, oldest, revision, compactRevision);
-        if (wrong != null) throw bad(start, where + ": " + wrong);
+        if (wrong != null) throw bad(start, where() + ": " + wrong);
         return v;
+    }
+
+    /** Where the reader is, in words: built only for a message. */
+    private String where() {
+        if (keyNumber == 0) return "the header";
+        String key = "key " + keyNumber + " of " + keyCount;
+        return versionNumber == 0 ? key : key + ": version " + versionNumber + " of " + versionCount;
     }
 
     /**
@@ -134,47 +163,85 @@ final class KvSnapshotReader {
 
     private int length(int max, String what, String limitName) throws IOException {
         long length = Integer.toUnsignedLong(i32(what));
-        if (length > max) throw bad(offset - 4, what + " " + length + " over " + limitName + " " + max);
+        if (length > max) throw bad(offset() - 4, where() + ": " + what + " " + length + " over " + limitName + " " + max);
         return (int) length;
+    }
+
+    private long offset() {
+        return base + pos;
+    }
+
+    /** Makes {@code n} bytes (at most the buffer's size) readable at {@code pos}; {@code what} names the field for a message. */
+    private void need(int n, String what) throws IOException {
+        if (lim - pos >= n) return;
+        crc.update(buf, crcFrom, pos - crcFrom);
+        System.arraycopy(buf, pos, buf, 0, lim - pos);
+        base += pos;
+        lim -= pos;
+        pos = 0;
+        crcFrom = 0;
+        while (lim < n) {
+            int r = in.read(buf, lim, buf.length - lim);
+            if (r < 0) throw truncated(lim, n, what);
+            lim += r;
+        }
+    }
+
+    private KvSnapshotFormatException truncated(int have, int n, String what) {
+        return bad(offset() + have, "the stream ends " + have + " bytes into " + (keyNumber == 0 ? what : where() + ": " + what) + " (" + n
+                + " bytes): truncated");
     }
 
     private byte[] bytes(int n, String what) throws IOException {
         byte[] b = new byte[n];
-        readFully(b, n, what);
+        if (n <= buf.length) {
+            need(n, what);
+            System.arraycopy(buf, pos, b, 0, n);
+            pos += n;
+            return b;
+        }
+        // Longer than the buffer (a large value): what is buffered, then the rest straight from the stream.
+        int buffered = lim - pos;
+        System.arraycopy(buf, pos, b, 0, buffered);
+        pos = lim;
+        crc.update(buf, crcFrom, pos - crcFrom);
+        crcFrom = pos;
+        int done = buffered;
+        while (done < n) {
+            int r = in.read(b, done, n - done);
+            if (r < 0) throw truncated(done, n, what);
+            done += r;
+        }
+        crc.update(b, buffered, n - buffered);
+        base += n - buffered;
         return b;
     }
 
     private int u8(String what) throws IOException {
-        readFully(scratch, 1, what);
-        return scratch[0] & 0xff;
+        need(1, what);
+        return buf[pos++] & 0xff;
     }
 
     private int u16(String what) throws IOException {
-        readFully(scratch, 2, what);
-        return (scratch[0] & 0xff) << 8 | (scratch[1] & 0xff);
-    }
-
-    private int i32(String what) throws IOException {
-        readFully(scratch, 4, what);
-        return (scratch[0] & 0xff) << 24 | (scratch[1] & 0xff) << 16 | (scratch[2] & 0xff) << 8 | (scratch[3] & 0xff);
-    }
-
-    private long i64(String what) throws IOException {
-        readFully(scratch, 8, what);
-        long v = 0;
-        for (int i = 0; i < 8; i++) v = v << 8 | (scratch[i] & 0xff);
+        need(2, what);
+        int v = (buf[pos] & 0xff) << 8 | (buf[pos + 1] & 0xff);
+        pos += 2;
         return v;
     }
 
-    private void readFully(byte[] b, int n, String what) throws IOException {
-        int done = 0;
-        while (done < n) {
-            int r = in.read(b, done, n - done);
-            if (r < 0) throw bad(offset, "the stream ends " + done + " bytes into " + what + " (" + n + " bytes): truncated");
-            done += r;
-        }
-        crc.update(b, 0, n);
-        offset += n;
+    private int i32(String what) throws IOException {
+        need(4, what);
+        int v = (buf[pos] & 0xff) << 24 | (buf[pos + 1] & 0xff) << 16 | (buf[pos + 2] & 0xff) << 8 | (buf[pos + 3] & 0xff);
+        pos += 4;
+        return v;
+    }
+
+    private long i64(String what) throws IOException {
+        need(8, what);
+        long v = 0;
+        for (int i = 0; i < 8; i++) v = v << 8 | (buf[pos + i] & 0xff);
+        pos += 8;
+        return v;
     }
 
     private static String hex(int crc) {

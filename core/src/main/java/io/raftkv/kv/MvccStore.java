@@ -6,12 +6,17 @@ import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 
+import java.util.AbstractMap;
+import java.util.AbstractSet;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.List;
 import java.util.NavigableMap;
+import java.util.Set;
+import java.util.SortedMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.zip.CRC32C;
 
@@ -85,7 +90,9 @@ public final class MvccStore {
     /** Keys a compaction trims at once; the rest, a batch per loop turn ({@link #trimCompacted}), so no turn stalls. */
     public static final int TRIM_KEYS_PER_CALL_MAX = 1024;
 
-    private final ConcurrentSkipListMap<byte[], KeyEntry> keys = new ConcurrentSkipListMap<>(Arrays::compareUnsigned);
+    private static final Comparator<byte[]> KEY_ORDER = Arrays::compareUnsigned;
+
+    private final ConcurrentSkipListMap<byte[], KeyEntry> keys;
     /** The same entries by key content, for the loop thread's point lookups. */
     private final KeyIndex index = new KeyIndex();
     private volatile long revision = 1;
@@ -98,6 +105,14 @@ public final class MvccStore {
     private final ArrayDeque<KeyEntry> toTrim = new ArrayDeque<>();
     /** Trim holds taken and not released (loop thread only): while there is one, no version is freed. */
     private int trimHolds;
+
+    public MvccStore() {
+        this(new ConcurrentSkipListMap<>(KEY_ORDER));
+    }
+
+    private MvccStore(ConcurrentSkipListMap<byte[], KeyEntry> keys) {
+        this.keys = keys;
+    }
 
     public long revision() {
         return revision;
@@ -404,34 +419,114 @@ public final class MvccStore {
      * compactions that made those chains would have left it, so later writes and compactions behave the same.
      */
     static final class Loader {
-        private final MvccStore store = new MvccStore();
-        private byte[] lastKey;
+        private final long revision;
+        private final long compactRevision;
+        private final ArrayList<KeyEntry> entries = new ArrayList<>();
 
         Loader(long revision, long compactRevision) {
             if (revision < 1 || compactRevision < 0 || compactRevision > revision) {
                 throw new IllegalArgumentException("revision " + revision + " and compact revision " + compactRevision + " do not make a store");
             }
-            store.revision = revision;
-            store.compactRevision = compactRevision;
+            this.revision = revision;
+            this.compactRevision = compactRevision;
         }
 
         void add(byte[] key, Version head) {
-            if (lastKey != null && Arrays.compareUnsigned(lastKey, key) >= 0) throw new IllegalArgumentException("keys must come in ascending order");
-            if (head.modRevision > store.revision) throw new IllegalArgumentException("a version at " + head.modRevision + " beyond the store's revision " + store.revision);
-            lastKey = key;
-            KeyEntry e = new KeyEntry(key, head);
-            store.keys.put(key, e);
-            store.index.add(e);
-            if (!head.isTombstone()) {
-                store.liveKeys++;
-                store.digest += hash(key, head);
+            if (!entries.isEmpty() && Arrays.compareUnsigned(entries.get(entries.size() - 1).key, key) >= 0) {
+                throw new IllegalArgumentException("keys must come in ascending order");
             }
-            // What a write leaves: a key with history or a delete waits for the next compaction.
-            if (head.prev != null || head.isTombstone()) store.queueForCompaction(e);
+            if (head.modRevision > revision) throw new IllegalArgumentException("a version at " + head.modRevision + " beyond the store's revision " + revision);
+            entries.add(new KeyEntry(key, head));
         }
 
+        /**
+         * The store: its map built from the keys in order in linear time (ConcurrentSkipListMap's constructor from a
+         * sorted map), where inserting them one by one would search the map for each.
+         */
         MvccStore store() {
+            MvccStore store = new MvccStore(new ConcurrentSkipListMap<>(new SortedEntries(entries)));
+            store.revision = revision;
+            store.compactRevision = compactRevision;
+            for (KeyEntry e : entries) {
+                store.index.add(e);
+                Version head = e.head;
+                if (!head.isTombstone()) {
+                    store.liveKeys++;
+                    store.digest += hash(e.key, head);
+                }
+                // What a write leaves: a key with history or a delete waits for the next compaction.
+                if (head.prev != null || head.isTombstone()) store.queueForCompaction(e);
+            }
             return store;
+        }
+    }
+
+    /**
+     * Key entries already in key order, seen as the sorted map ConcurrentSkipListMap builds itself from: it reads
+     * only the comparator and the entries in order.
+     */
+    private static final class SortedEntries extends AbstractMap<byte[], KeyEntry> implements SortedMap<byte[], KeyEntry> {
+        private final List<KeyEntry> entries;
+
+        SortedEntries(List<KeyEntry> entries) {
+            this.entries = entries;
+        }
+
+        @Override
+        public Comparator<? super byte[]> comparator() {
+            return KEY_ORDER;
+        }
+
+        @Override
+        public Set<Entry<byte[], KeyEntry>> entrySet() {
+            return new AbstractSet<>() {
+                @Override
+                public Iterator<Entry<byte[], KeyEntry>> iterator() {
+                    Iterator<KeyEntry> it = entries.iterator();
+                    return new Iterator<>() {
+                        @Override
+                        public boolean hasNext() {
+                            return it.hasNext();
+                        }
+
+                        @Override
+                        public Entry<byte[], KeyEntry> next() {
+                            KeyEntry e = it.next();
+                            return new SimpleImmutableEntry<>(e.key, e);
+                        }
+                    };
+                }
+
+                @Override
+                public int size() {
+                    return entries.size();
+                }
+            };
+        }
+
+        @Override
+        public SortedMap<byte[], KeyEntry> subMap(byte[] from, byte[] to) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public SortedMap<byte[], KeyEntry> headMap(byte[] to) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public SortedMap<byte[], KeyEntry> tailMap(byte[] from) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public byte[] firstKey() {
+            return entries.get(0).key;
+        }
+
+        @Override
+        public byte[] lastKey() {
+            return entries.get(entries.size() - 1).key;
         }
     }
 

@@ -123,6 +123,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         dir.deleteTemps();
         deleteParts(dir.path());
         deleteBackups(dir.path().resolve(BACKUP_DIRECTORY));
+        long startNanos = System.nanoTime();
         KvStateMachine.Restored[] restored = new KvStateMachine.Restored[1];
         Optional<SnapshotDirectory.Loaded> loaded = dir.loadNewestValid(
                 (meta, in) -> restored[0] = KvStateMachine.read(in, options.keyBytesMax(), options.valueBytesMax()));
@@ -137,7 +138,8 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         if (loaded.isPresent()) {
             kv.install(snapshot.index(), restored[0]);
             storage.installSnapshot(snapshot);
-            log.info("started from snapshot " + loaded.get().file().getFileName() + " (index " + snapshot.index() + ", revision " + kv.revision() + ")");
+            log.info("started from snapshot " + loaded.get().file().getFileName() + " (index " + snapshot.index() + ", revision " + kv.revision() + ", "
+                    + kv.size() + " keys), read in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
         }
         storage.setHardState(wal.hardState());
         List<Entry> entries = wal.entries();
