@@ -138,6 +138,11 @@ public final class Node {
             log.info("listening on " + cluster.member(id) + ", peers " + cluster.members());
             peers.start();
             loop.setTurnHook(this::endOfTurn);
+            // etcd's --initial-election-tick-advance: a node just started has heard no leader, so it counts all but
+            // one tick of the election timeout as passed and a restarted cluster elects in [1, electionTicks] ticks
+            // instead of [electionTicks, 2 electionTicks). Safe whatever the others do: with PreVote a node that
+            // campaigns while a leader is alive is refused without disturbing anyone.
+            for (int i = 0; i < options.electionTicks() - 1; i++) core.tick();
             loop.schedule(options.tickMs(), this::tick);
             loop.schedule(0, requests::startBarrier);
             autoCompactor.start();
