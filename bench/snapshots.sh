@@ -87,6 +87,7 @@ case "$mode" in
     for id in 1 2 3; do start_node "$id"; done
     leader="$(await_leader)"
     echo "writes,leader_heap_mib_after_gc,leader_wal_bytes,leader_snapshot_bytes,leader_snapshot_files"
+    echo "0,$(heap_mib "$leader"),$(bytes_of "$WORK"/node"$leader"/wal-*.log),0,0"
     done_writes=0
     while (( done_writes < writes )); do
       bench --workload put --ops 1000000 --concurrency 256 --keyspace 100000 > "$WORK/bench.out" 2>&1 \
