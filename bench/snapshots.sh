@@ -143,7 +143,7 @@ case "$mode" in
   latency)
     keys="${1:-1000000}"
     for entries in 1000000000000 20000 1000000000000 20000; do
-      rm -rf "$WORK"/node*
+      rm -rf "$WORK"/node[0-9]*
       for id in 1 2 3; do start_node "$id" "-Draftkv.snapshotEntries=$entries"; done
       await_leader > /dev/null
       bench --workload put --preload --keyspace "$keys" --ops 1 --concurrency 256 > /dev/null 2>&1

@@ -20,19 +20,21 @@ import io.raftkv.wal.WalOptions;
  * {@code snapshotEntries}: entries applied since the last snapshot that make the node take the next one (etcd's
  * --snapshot-count; 10,000 as etcd 3.6); {@code snapshotCatchUpEntries}: entries kept in memory before the snapshot,
  * so that a follower a little behind catches up from the log, not with a whole snapshot (etcd's 5,000);
- * {@code snapshotBytesMax}: the largest snapshot this node accepts from a leader (docs/snapshots.md).
+ * {@code snapshotBytesMax}: the largest snapshot this node accepts from a leader; {@code snapshotLogPercentMin}: the log
+ * since the last snapshot must also reach this percentage of that snapshot's size, so that writing snapshots of a
+ * large store costs at most twice the log's bytes (docs/snapshots.md).
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
                           long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
-                          long snapshotCatchUpEntries, long snapshotBytesMax) {
+                          long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 5_000, 10_000, 5_000, 64L << 30);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 5_000, 10_000, 5_000, 64L << 30, 50);
     }
 
     /** Snapshot chunks: big enough that a transfer costs few loop turns, well inside a frame and the link's queue. */
@@ -135,6 +137,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(snapshotEntries >= 1, "snapshotEntries (" + snapshotEntries + ") must be at least 1");
         require(snapshotCatchUpEntries >= 0, "snapshotCatchUpEntries (" + snapshotCatchUpEntries + ") must not be negative");
         require(snapshotBytesMax >= 1 << 20, "snapshotBytesMax (" + snapshotBytesMax + ") must be at least 1 MiB");
+        require(snapshotLogPercentMin >= 0, "snapshotLogPercentMin (" + snapshotLogPercentMin + ") must not be negative");
         try {
             walOptions();
         } catch (IllegalArgumentException e) {
@@ -150,14 +153,14 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withTickMs(long ms) {
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax);
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin);
     }
 
     /** The same options with other snapshot thresholds (tests that want snapshots often). */
     public NodeOptions withSnapshotEntries(long entries, long catchUpEntries) {
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax);
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin);
     }
 
     /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
@@ -181,6 +184,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 Long.getLong("raftkv.autoCompactionIntervalMs", d.autoCompactionIntervalMs),
                 Long.getLong("raftkv.snapshotEntries", d.snapshotEntries),
                 Long.getLong("raftkv.snapshotCatchUpEntries", d.snapshotCatchUpEntries),
-                Long.getLong("raftkv.snapshotBytesMax", d.snapshotBytesMax));
+                Long.getLong("raftkv.snapshotBytesMax", d.snapshotBytesMax),
+                Integer.getInteger("raftkv.snapshotLogPercentMin", d.snapshotLogPercentMin));
     }
 }

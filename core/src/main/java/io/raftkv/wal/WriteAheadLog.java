@@ -216,16 +216,13 @@ public final class WriteAheadLog implements Closeable {
     public int releaseUpTo(long index) throws IOException {
         checkUsable();
         if (index < 0 || index > lastIndex()) throw new IllegalArgumentException("release up to " + index + " outside [0, " + lastIndex() + "]");
-        if (index > logStart.index()) {
-            LogStart start = new LogStart(index, termAt(index));
-            log.subList(0, slot(index) + 1).clear();
-            logStart = start;
-        }
+        forgetUpTo(index);
         if (releasableSegments(index) == 0) return 0;
         saveHardState(hardState);
-        // A LOG_START drops every entry before it on replay, so it is written only when none is held after it;
+        // A LOG_START drops every entry before it on replay, so it is written only when none is held after it, and
+        // only when it is no later than what is released (entries forgotten from memory stay on disk until then);
         // otherwise replay finds the start from the first entry of the oldest segment kept.
-        if (log.isEmpty() && logStart.index() > 0) {
+        if (log.isEmpty() && logStart.index() > 0 && logStart.index() <= index) {
             // An empty log's start came from resetTo or from a release past a held entry: its term is known.
             if (logStart.term() < 1) throw new IllegalStateException("empty log after " + logStart + " with an unknown term");
             reserve(WalFormat.LOG_START_BODY_BYTES);
@@ -301,6 +298,22 @@ public final class WriteAheadLog implements Closeable {
     }
 
     /** Term of an entry held (firstIndex ≤ index ≤ lastIndex). */
+    /**
+     * Drops the entries up to and including {@code index} from memory only: the caller holds them elsewhere or no
+     * longer needs them (a snapshot covers them), while the segments keep them on disk until {@link #releaseUpTo}.
+     * Appends below the new {@link #firstIndex()} are refused from then on. A call at or below the log start changes
+     * nothing.
+     *
+     * @throws IllegalArgumentException if index is past {@link #lastIndex()}
+     */
+    public void forgetUpTo(long index) {
+        if (index > lastIndex()) throw new IllegalArgumentException("forget up to " + index + " past the last index " + lastIndex());
+        if (index <= logStart.index()) return;
+        LogStart start = new LogStart(index, termAt(index));
+        log.subList(0, slot(index) + 1).clear();
+        logStart = start;
+    }
+
     private long termAt(long index) {
         return log.get(slot(index)).term();
     }

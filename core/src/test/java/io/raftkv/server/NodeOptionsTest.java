@@ -16,7 +16,7 @@ class NodeOptionsTest {
         return new NodeOptions(D.tickMs(), D.electionTicks(), D.heartbeatTicks(), frameBytesMax, D.keyBytesMax(), valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(), clientOutboundBytesMax,
                 D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
-                D.snapshotCatchUpEntries(), D.snapshotBytesMax());
+                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin());
     }
 
     private static String refusal(NodeOptions o, int peers) {

@@ -76,6 +76,26 @@ class WalLogStartTest {
     }
 
     @Test
+    void forgetUpToDropsEntriesFromMemoryOnlyAndAReopenFindsThemOnDisk() throws Exception {
+        try (WriteAheadLog wal = WriteAheadLog.open(dir(), SMALL)) {
+            wal.append(entries(1, 1, 20, DATA_BYTES));
+            wal.sync();
+            wal.forgetUpTo(15);
+            assertLogStartsAfter(wal, new LogStart(15, 1));
+            assertSameEntries(entries(1, 16, 20, DATA_BYTES), wal.entries());
+            assertThrows(IllegalArgumentException.class, () -> wal.append(entries(1, 15, 16, DATA_BYTES)), "below what memory holds");
+            assertThrows(IllegalArgumentException.class, () -> wal.forgetUpTo(21));
+            wal.forgetUpTo(3); // at or below the log start: nothing
+            assertEquals(16, wal.firstIndex());
+            assertTrue(wal.releaseUpTo(5) > 0, "the segments of entries 1..5 go, from disk");
+        }
+        try (WriteAheadLog wal = WriteAheadLog.open(dir(), SMALL)) {
+            assertTrue(wal.firstIndex() <= 6, "what was forgotten but not released is on disk: " + wal.firstIndex());
+            assertEquals(20, wal.lastIndex());
+        }
+    }
+
+    @Test
     void appendsThatLeaveAGapOrReachBelowTheLogStartOrLowerItsTermAreRefused() throws Exception {
         try (WriteAheadLog wal = WriteAheadLog.open(dir(), WalOptions.defaults())) {
             wal.resetTo(10, 3);
