@@ -9,8 +9,9 @@
 #   bench/snapshots.sh catchup [KEYS]       a follower down while KEYS keys (default 4 M, about 1 GiB) are written comes
 #                                           back through a snapshot; the time it takes, and the leader's put throughput
 #                                           and latency meanwhile against the same load just before
-#   bench/snapshots.sh latency [KEYS]       put latency over KEYS keys (default 1 M) with snapshots written back to back
-#                                           (snapshotEntries 20,000) against never (snapshotEntries 10^12), same run
+#   bench/snapshots.sh latency [KEYS]       put latency over KEYS keys (default 1 M): snapshots never (snapshotEntries
+#                                           10^12), back to back (every 20,000 entries whatever their size), and with the
+#                                           default policy, twice each, interleaved
 # Node JVM options in NODE_JAVA_OPTS (default -Xmx4g).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -142,14 +143,21 @@ case "$mode" in
     ;;
   latency)
     keys="${1:-1000000}"
-    for entries in 1000000000000 20000 1000000000000 20000; do
+    for policy in never back-to-back default never back-to-back default; do
       rm -rf "$WORK"/node[0-9]*
-      for id in 1 2 3; do start_node "$id" "-Draftkv.snapshotEntries=$entries"; done
+      case "$policy" in
+        never) opts="-Draftkv.snapshotEntries=1000000000000" ;;
+        back-to-back) opts="-Draftkv.snapshotEntries=20000 -Draftkv.snapshotLogPercentMin=0" ;;
+        default) opts="" ;;
+      esac
+      # shellcheck disable=SC2086
+      for id in 1 2 3; do start_node "$id" $opts; done
       await_leader > /dev/null
       bench --workload put --preload --keyspace "$keys" --ops 1 --concurrency 256 > /dev/null 2>&1
-      echo "snapshotEntries=$entries:"
-      bench --workload put --duration 20 --warmup-seconds 5 --concurrency 64 --keyspace "$keys" 2>&1 | grep -i "ops/s\|p99\|max" | head -5
-      echo "  snapshots written during the run: $(grep -c 'snapshot snap-.* written' "$WORK"/node*.log | awk -F: '{ s += $2 } END { print s }')"
+      before=$(cat "$WORK"/node*.log | grep -c 'snapshot snap-.* written' || true)
+      bench --workload put --duration 20 --warmup-seconds 5 --concurrency 64 --keyspace "$keys" --name "$policy" > "$WORK/lat.out" 2>&1
+      after=$(cat "$WORK"/node*.log | grep -c 'snapshot snap-.* written' || true)
+      echo "$(grep -A1 '^case' "$WORK/lat.out" | tail -1)   snapshots written meanwhile: $((after - before))"
       stop_all
     done
     ;;
