@@ -143,7 +143,7 @@ case "$mode" in
     ;;
   latency)
     keys="${1:-1000000}"
-    for policy in never back-to-back default never back-to-back default; do
+    for policy in ${POLICIES:-never back-to-back default never back-to-back default}; do
       rm -rf "$WORK"/node[0-9]*
       case "$policy" in
         never) opts="-Draftkv.snapshotEntries=1000000000000" ;;

@@ -66,7 +66,7 @@ public final class SnapshotFile {
         try {
             try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
                 CRC32C crc = new CRC32C();
-                DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(Channels.newOutputStream(channel), crc), BUFFER_BYTES));
+                DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(new SyncingOutput(channel), crc), BUFFER_BYTES));
                 out.write(SnapshotFormat.MAGIC);
                 out.writeShort(SnapshotFormat.FORMAT_VERSION);
                 out.writeLong(meta.index());
@@ -231,6 +231,44 @@ public final class SnapshotFile {
     public static void syncDirectory(Path dir) throws IOException {
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
             channel.force(true);
+        }
+    }
+
+    /** Bytes a snapshot's writer leaves unsynced at most (see {@link SyncingOutput}). */
+    static final long SYNC_INTERVAL_BYTES = 8L << 20;
+
+    /**
+     * The file, synced every {@link #SYNC_INTERVAL_BYTES}: a snapshot of a large store would otherwise leave hundreds of
+     * megabytes of dirty pages for its final fsync, and the node's WAL syncs would wait behind that flush on a shared
+     * disk (a put's tail latency went from 21 ms to 81 ms at p99.9 while 300 MB snapshots were written).
+     */
+    private static final class SyncingOutput extends OutputStream {
+        private final FileChannel channel;
+        private final OutputStream out;
+        private long unsynced;
+
+        SyncingOutput(FileChannel channel) {
+            this.channel = channel;
+            this.out = Channels.newOutputStream(channel);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            written(1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            written(len);
+        }
+
+        private void written(long n) throws IOException {
+            unsynced += n;
+            if (unsynced < SYNC_INTERVAL_BYTES) return;
+            channel.force(false);
+            unsynced = 0;
         }
     }
 
