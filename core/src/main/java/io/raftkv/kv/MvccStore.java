@@ -98,6 +98,8 @@ public final class MvccStore {
     private volatile long revision = 1;
     private volatile long compactRevision;
     private long liveKeys;
+    /** Bytes of the live keys and their values: what the store holds beyond its bookkeeping and history. */
+    private long liveBytes;
     private long digest;
     /** Keys that hold more than one version or a delete: the only ones a compaction may have to trim. */
     private ArrayList<KeyEntry> withHistory = new ArrayList<>();
@@ -125,6 +127,11 @@ public final class MvccStore {
 
     public long liveKeys() {
         return liveKeys;
+    }
+
+    /** Bytes of the live keys and their current values. O(1). */
+    public long liveBytes() {
+        return liveBytes;
     }
 
     /**
@@ -283,6 +290,7 @@ public final class MvccStore {
                 keys.put(key, created);
                 index.add(created);
                 liveKeys++;
+                liveBytes += key.length + value.length;
                 digest += hash(key, v);
                 return null;
             }
@@ -290,8 +298,14 @@ public final class MvccStore {
             boolean live = !head.isTombstone();
             Version v = new Version(live ? head.createRevision : at, at, live ? head.version + 1 : 1, value, head);
             e.head = v;
-            if (live) digest -= hash(e.key, head);
-            else liveKeys++;
+            if (live) {
+                digest -= hash(e.key, head);
+                liveBytes -= head.value.length;
+            } else {
+                liveKeys++;
+                liveBytes += e.key.length;
+            }
+            liveBytes += value.length;
             digest += hash(e.key, v);
             queueForCompaction(e);
             return live ? keyValue(e.key, head) : null;
@@ -307,6 +321,7 @@ public final class MvccStore {
                 e.head = new Version(0, at, 0, null, head);
                 digest -= hash(e.key, head);
                 liveKeys--;
+                liveBytes -= e.key.length + head.value.length;
                 queueForCompaction(e);
                 changed = true;
             }
@@ -452,6 +467,7 @@ public final class MvccStore {
                 Version head = e.head;
                 if (!head.isTombstone()) {
                     store.liveKeys++;
+                    store.liveBytes += e.key.length + head.value.length;
                     store.digest += hash(e.key, head);
                 }
                 // What a write leaves: a key with history or a delete waits for the next compaction.

@@ -21,8 +21,8 @@ import io.raftkv.wal.WalOptions;
  * --snapshot-count; 10,000 as etcd 3.6); {@code snapshotCatchUpEntries}: entries kept in memory before the snapshot,
  * so that a follower a little behind catches up from the log, not with a whole snapshot (etcd's 5,000);
  * {@code snapshotBytesMax}: the largest snapshot this node accepts from a leader; {@code snapshotLogPercentMin}: the log
- * since the last snapshot must also reach this percentage of that snapshot's size, so that writing snapshots of a
- * large store costs at most twice the log's bytes (docs/snapshots.md).
+ * since the last snapshot must also reach this percentage of the store's live bytes, so that a large store is not
+ * copied every {@code snapshotEntries} (docs/snapshots.md).
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,

@@ -52,7 +52,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     private static final int THREAD_QUEUE_MAX = 4;
 
     /** The state a start found: the snapshot it began from (NONE if none) and the log after it. */
-    record Recovered(SnapshotId snapshot, long snapshotBytes, MemoryStorage storage) { }
+    record Recovered(SnapshotId snapshot, MemoryStorage storage) { }
 
     private final SnapshotDirectory dir;
     private final EventLoop loop;
@@ -68,17 +68,12 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     /** Bytes of the entries applied since the newest snapshot, counted up to {@link #countedUpTo}. */
     private long bytesSinceSnapshot;
     private long countedUpTo;
-    /** Size of the newest snapshot's file (0 until this node wrote or received one). */
-    private long snapshotBytes;
     /** Applied index of the last snapshot attempt that failed: the next waits for as many entries again. */
     private long failedAt;
     /** The snapshot before the newest: the WAL keeps the entries after it (fallback). */
     private SnapshotId older;
     /** Received snapshots, checked and read on the snapshot thread, that the core may install in this turn. */
-    private final Map<SnapshotId, Received> received = new HashMap<>();
-
-    /** A snapshot a leader sent, read and checked, and the size of its file. */
-    private record Received(KvStateMachine.Restored store, long fileBytes) { }
+    private final Map<SnapshotId, KvStateMachine.Restored> received = new HashMap<>();
     /** Backups being written or streamed to clients, by connection. */
     private final Map<Connection, Backup> backups = new HashMap<>();
     /** Backups served at once; past it a client is told OVERLOADED. */
@@ -105,7 +100,6 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         this.storage = recovered.storage();
         this.older = recovered.snapshot();
         this.countedUpTo = recovered.snapshot().index();
-        this.snapshotBytes = recovered.snapshotBytes();
         this.wal = wal;
         this.voters = voters;
         this.log = log;
@@ -160,7 +154,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         boolean continues = from == 0 ? entries.isEmpty() || entries.get(0).index() == snapshot.index() + 1
                 : entries.get(from - 1).term() == snapshot.term();
         if (continues) storage.append(entries.subList(from, entries.size()));
-        return new Recovered(snapshot, loaded.isPresent() ? Files.size(loaded.get().file()) : 0, storage);
+        return new Recovered(snapshot, storage);
     }
 
     /** Received snapshots a crash left before they were checked: never trusted, so deleted. */
@@ -175,8 +169,9 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     /**
      * End of a loop turn, after the driver: drops received snapshots the core did not want, and starts a snapshot
      * once {@code snapshotEntries} entries were applied since the last one and their bytes reach
-     * {@code snapshotLogPercentMin} of its size: a snapshot costs the whole store, so a large store is written less
-     * often, and writing snapshots never costs more than a small multiple of the log it replaces.
+     * {@code snapshotLogPercentMin} of the store's live bytes: a snapshot costs the whole store, so a large store is
+     * written less often, and writing snapshots costs a small multiple of the log it replaces, while the log in
+     * memory stays proportional to the live data.
      */
     void afterTurn() {
         received.clear();
@@ -184,37 +179,34 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         for (long i = countedUpTo + 1; i <= applied; i++) bytesSinceSnapshot += storage.entry(i).sizeBytes();
         countedUpTo = applied;
         long since = applied - Math.max(storage.snapshot().index(), failedAt);
-        if (writing || since < options.snapshotEntries() || bytesSinceSnapshot * 100 < snapshotBytes * options.snapshotLogPercentMin()) return;
+        if (writing || since < options.snapshotEntries() || bytesSinceSnapshot * 100 < kv.store().liveBytes() * options.snapshotLogPercentMin()) return;
         KvSnapshot snapshot = kv.snapshot();
         SnapshotId id = new SnapshotId(applied, storage.term(applied));
         writing = true;
         try {
             thread.execute(() -> write(snapshot, id));
         } catch (RejectedExecutionException e) {
-            written(snapshot, id, 0, e);
+            written(snapshot, id, e);
         }
     }
 
     /** On the snapshot thread. */
     private void write(KvSnapshot snapshot, SnapshotId id) {
         Exception failure = null;
-        long size = 0;
         try {
             long startNanos = System.nanoTime();
             Path file = dir.write(new SnapshotMeta(id.index(), id.term(), voters), snapshot::writeTo);
-            size = Files.size(file);
             log.info("snapshot " + file.getFileName() + " written: " + Files.size(file) + " bytes, revision " + snapshot.revision() + ", in "
                     + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
         } catch (IOException | RuntimeException e) {
             failure = e;
         }
         Exception outcome = failure;
-        long bytes = size;
-        post(() -> written(snapshot, id, bytes, outcome));
+        post(() -> written(snapshot, id, outcome));
     }
 
     /** On the loop thread: the snapshot is durable (or failed); the log behind it may go. */
-    private void written(KvSnapshot snapshot, SnapshotId id, long size, Exception failure) {
+    private void written(KvSnapshot snapshot, SnapshotId id, Exception failure) {
         snapshot.release();
         writing = false;
         if (failure != null) {
@@ -226,7 +218,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         // A leader's newer snapshot may have been installed meanwhile.
         if (id.index() <= newest.index()) return;
         older = newest;
-        snapshotSaved(id, size);
+        snapshotSaved(id);
         long keepFrom = Math.max(storage.firstIndex() - 1, id.index() - options.snapshotCatchUpEntries());
         storage.compactTo(keepFrom);
         try {
@@ -253,10 +245,9 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         }
     }
 
-    /** The newest snapshot is now {@code id}, of {@code size} bytes: the next one is counted from it. */
-    private void snapshotSaved(SnapshotId id, long size) {
+    /** The newest snapshot is now {@code id}: the next one is counted from it. */
+    private void snapshotSaved(SnapshotId id) {
         if (id.index() > storage.snapshot().index()) storage.setSnapshot(id);
-        snapshotBytes = size;
         bytesSinceSnapshot = 0;
         for (long i = id.index() + 1; i <= countedUpTo; i++) bytesSinceSnapshot += storage.entry(i).sizeBytes();
         countedUpTo = Math.max(countedUpTo, id.index());
@@ -307,9 +298,8 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
             SnapshotFile.read(file, (fileMeta, in) -> restored[0] = KvStateMachine.read(in, options.keyBytesMax(), options.valueBytesMax()));
             SnapshotFile.syncDirectory(dir.path());
             log.info("snapshot " + id + " from node " + m.from() + " received: " + Files.size(file) + " bytes, revision " + restored[0].revision());
-            long fileBytes = Files.size(file);
             post(() -> {
-                received.put(id, new Received(restored[0], fileBytes));
+                received.put(id, restored[0]);
                 core.step(m);
             });
         } catch (IOException | RuntimeException e) {
@@ -322,12 +312,12 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
 
     @Override
     public void install(SnapshotId id) throws IOException {
-        Received restored = received.remove(id);
+        KvStateMachine.Restored restored = received.remove(id);
         if (restored == null) throw new IllegalStateException("the core installs snapshot " + id + ", which was not received in this turn");
         wal.resetTo(id.index(), id.term());
         storage.installSnapshot(id);
-        kv.install(id.index(), restored.store());
-        snapshotSaved(id, restored.fileBytes());
+        kv.install(id.index(), restored);
+        snapshotSaved(id);
         // The WAL now starts after this snapshot: it is the only one a restart can use.
         older = id;
         log.info("installed snapshot " + id + ": revision " + kv.revision() + ", " + kv.size() + " keys");

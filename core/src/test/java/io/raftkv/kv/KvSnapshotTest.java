@@ -369,6 +369,10 @@ class KvSnapshotTest {
         assertEquals(e.revision(), a.revision(), where + ": revision");
         assertEquals(e.compactRevision(), a.compactRevision(), where + ": compact revision");
         assertEquals(e.liveKeys(), a.liveKeys(), where + ": live keys");
+        assertEquals(e.liveBytes(), a.liveBytes(), where + ": live bytes");
+        long bytes = 0;
+        for (io.raftkv.protocol.KeyValue kv : a.range(EVERY_KEY).kvs()) bytes += kv.key().length + kv.value().length;
+        assertEquals(bytes, a.liveBytes(), where + ": live bytes are the live keys' and values'");
         assertEquals(e.digest(), a.digest(), where + ": digest");
         assertEquals(expected.appliedIndex(), actual.appliedIndex(), where + ": applied index");
         assertEquals(everyKeyAt(e, e.compactRevision(), e.revision(), 200), everyKeyAt(a, a.compactRevision(), a.revision(), 200), where + ": ranges");
