@@ -34,7 +34,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 5_000, 10_000, 5_000, 64L << 30, 50);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50);
     }
 
     /** Snapshot chunks: big enough that a transfer costs few loop turns, well inside a frame and the link's queue. */
