@@ -42,10 +42,21 @@ final class Progress {
     private boolean probeWanted;
     /** In SNAPSHOT: the index of the snapshot being sent. */
     private long pendingSnapshot;
+    /** In SNAPSHOT: the transport delivered it; the follower checks and installs it, which takes a while for a big one. */
+    private boolean snapshotDelivered;
+    /** In SNAPSHOT, once delivered: heartbeat answers since, none showing the snapshot installed. */
+    private int heartbeatsSinceDelivery;
+    /** Heartbeat answers a delivered snapshot may take to be installed before the leader sends it again. */
+    private final int snapshotInstallHeartbeatsMax;
 
     Progress(int peerId, int inflightMessagesMax, long inflightBytesMax) {
+        this(peerId, inflightMessagesMax, inflightBytesMax, RaftConfig.SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT);
+    }
+
+    Progress(int peerId, int inflightMessagesMax, long inflightBytesMax, int snapshotInstallHeartbeatsMax) {
         this.peerId = peerId;
         this.inflights = new Inflights(inflightMessagesMax, inflightBytesMax);
+        this.snapshotInstallHeartbeatsMax = snapshotInstallHeartbeatsMax;
     }
 
     // ---------------------------------------------------------------- reads
@@ -117,6 +128,7 @@ final class Progress {
         sendPending = false;
         probeWanted = false;
         pendingSnapshot = 0;
+        snapshotDelivered = false;
         inflights.reset();
         checkInvariants("reset");
     }
@@ -188,6 +200,8 @@ final class Progress {
         if (snapshotIndex <= match) throw new IllegalStateException("snapshot " + snapshotIndex + " sent to a follower at match " + match);
         state = State.SNAPSHOT;
         pendingSnapshot = snapshotIndex;
+        snapshotDelivered = false;
+        heartbeatsSinceDelivery = 0;
         next = snapshotIndex + 1;
         probeSent = false;
         inflights.reset();
@@ -195,16 +209,21 @@ final class Progress {
     }
 
     /**
-     * The transport reports how the snapshot transfer ended. Either way the leader probes again, but only after
-     * the next heartbeat answer (etcd's rule): after a success the follower's acknowledgement usually comes first,
-     * after a failure it keeps a dead or cut-off follower from being sent snapshot after snapshot.
+     * The transport reports how the snapshot transfer ended. Delivered: the follower now checks and installs it (a
+     * big one takes seconds), and its acknowledgement, or a heartbeat answer showing it installed, ends the wait; if
+     * neither comes within {@code snapshotInstallHeartbeatsMax} heartbeat answers, the leader probes and sends again.
+     * Failed: the leader probes again after the next heartbeat answer (etcd's rule), which keeps a dead or cut-off
+     * follower from being sent snapshot after snapshot.
      */
     void snapshotReported(boolean delivered) {
         if (state != State.SNAPSHOT) return;
-        long sent = pendingSnapshot;
-        becomeProbe();
-        if (delivered) next = Math.max(next, sent + 1);
-        probeSent = true;
+        if (delivered) {
+            snapshotDelivered = true;
+            heartbeatsSinceDelivery = 0;
+        } else {
+            becomeProbe();
+            probeSent = true;
+        }
         checkInvariants("snapshotReported(" + delivered + ")");
     }
 
@@ -244,6 +263,9 @@ final class Progress {
                 long sent = pendingSnapshot;
                 becomeProbe();
                 next = sent + 1;
+            } else if (snapshotDelivered && ++heartbeatsSinceDelivery >= snapshotInstallHeartbeatsMax) {
+                // Delivered but never installed (the follower restarted, or refused the file): probe, and send again.
+                becomeProbe();
             }
             checkInvariants("heartbeatAnswered(" + followerLastIndex + ")");
             return;

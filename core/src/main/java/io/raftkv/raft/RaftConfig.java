@@ -20,6 +20,9 @@ public final class RaftConfig {
     long uncommittedBytesMax = 64L << 20;
     int pendingReadsMax = 10_000;
     long applyBytesPerReadyMax = 16L << 20;
+    /** A minute of heartbeats at one a tick of 100 ms: time to check and read a snapshot of several GiB. */
+    static final int SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT = 600;
+    int snapshotInstallHeartbeatsMax = SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT;
     boolean preVote = true;
     boolean checkQuorum = true;
     long randomSeed = 0;
@@ -60,6 +63,12 @@ public final class RaftConfig {
     /** Bytes of committed entries handed out in one {@link Ready}. */
     public RaftConfig applyBytesPerReadyMax(long n) { applyBytesPerReadyMax = n; return this; }
 
+    /**
+     * Heartbeat answers a follower may take to install a snapshot the transport delivered before the leader sends it
+     * again (a follower that restarted meanwhile, or refused the file, never acknowledges it).
+     */
+    public RaftConfig snapshotInstallHeartbeatsMax(int n) { snapshotInstallHeartbeatsMax = n; return this; }
+
     public RaftConfig preVote(boolean on) { preVote = on; return this; }
 
     public RaftConfig checkQuorum(boolean on) { checkQuorum = on; return this; }
@@ -83,6 +92,7 @@ public final class RaftConfig {
         require(uncommittedBytesMax >= 1, "uncommittedBytesMax must be at least 1");
         require(pendingReadsMax >= 1, "pendingReadsMax must be at least 1");
         require(applyBytesPerReadyMax >= 1, "applyBytesPerReadyMax must be at least 1");
+        require(snapshotInstallHeartbeatsMax >= 1, "snapshotInstallHeartbeatsMax must be at least 1");
     }
 
     private static void require(boolean ok, String message) {

@@ -71,7 +71,8 @@ public final class RaftCore {
         this.voters = config.voters;
         this.majority = voters.length / 2 + 1;
         this.progress = new Progress[voters.length];
-        for (int i = 0; i < voters.length; i++) progress[i] = new Progress(voters[i], config.inflightMessagesMax, config.inflightBytesMax);
+        for (int i = 0; i < voters.length; i++) progress[i] = new Progress(voters[i], config.inflightMessagesMax, config.inflightBytesMax,
+                config.snapshotInstallHeartbeatsMax);
         this.self = progress[indexOf(id)];
         this.votes = new byte[voters.length];
         this.log = new RaftLog(storage, config.appliedIndex);

@@ -353,11 +353,31 @@ class ProgressTest {
         failed.heartbeatAnswered(3);
         assertFalse(failed.paused());
 
-        Progress delivered = replicating(3, 3);
-        delivered.becomeSnapshot(20);
-        delivered.snapshotReported(true);
-        assertEquals(21, delivered.next(), "a delivered one probes from after the snapshot");
-        assertTrue(delivered.paused());
+    }
+
+    @Test
+    @DisplayName("§7 a delivered snapshot is waited for while the follower installs it, then sent again if never installed")
+    void deliveredSnapshotWaitsForInstall() {
+        Progress pr = new Progress(2, WINDOW, 0, 3);
+        pr.reset(4);
+        pr.maybeUpdate(3);
+        pr.becomeReplicate();
+        pr.becomeSnapshot(20);
+        pr.snapshotReported(true);
+        pr.heartbeatAnswered(3);
+        pr.heartbeatAnswered(3);
+        assertEquals(Progress.State.SNAPSHOT, pr.state(), "the follower is still checking a big snapshot: nothing is sent meanwhile");
+        assertTrue(pr.paused());
+        pr.heartbeatAnswered(3);
+        assertEquals(Progress.State.PROBE, pr.state(), "three answers without it installed: probe, and send again if needed");
+        assertFalse(pr.paused());
+
+        Progress installed = replicating(3, 3);
+        installed.becomeSnapshot(20);
+        installed.snapshotReported(true);
+        assertTrue(installed.maybeUpdate(20), "the follower's acknowledgement of the snapshot");
+        assertEquals(Progress.State.PROBE, installed.state());
+        assertEquals(21, installed.next());
     }
 
     @Test
