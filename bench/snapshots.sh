@@ -127,7 +127,7 @@ case "$mode" in
     sleep 2
     echo "node $behind missed $keys keys; leader $leader holds $(bytes_of "$WORK"/node"$leader"/snap/*.snap) snapshot bytes"
     bench --workload put --duration 15 --warmup-seconds 3 --concurrency 64 --keyspace 100000 --name baseline > "$WORK/base.out" 2>&1
-    grep -i "ops/s\|p99\|max" "$WORK/base.out" | head -5
+    grep -A1 '^case' "$WORK/base.out" | tail -2
     target="$(ctl status -w json | grep -o '"raftAppliedIndex":[0-9]*' | cut -d: -f2 | sort -n | tail -1)"
     bench --workload put --duration 40 --concurrency 64 --keyspace 100000 --name during > "$WORK/during.out" 2>&1 &
     loadpid=$!
@@ -138,7 +138,7 @@ case "$mode" in
     end=$(date +%s.%N)
     echo "node $behind caught up to index $target in $(echo "$end - $start" | bc) s (process start included)"
     wait "$loadpid"
-    grep -i "ops/s\|p99\|max" "$WORK/during.out" | head -5
+    grep -A1 '^case' "$WORK/during.out" | tail -1
     grep -h "snapshot" "$WORK/node$behind.log" "$WORK/node$leader.log" | tail -6
     ;;
   latency)
