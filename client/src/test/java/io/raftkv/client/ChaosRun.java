@@ -116,7 +116,8 @@ final class ChaosRun {
         }
         cluster.configOf = id -> configs[id];
         // Small snapshot thresholds: a node cut off or killed for a while comes back through a snapshot.
-        cluster.jvmOptions.addAll(List.of("-Draftkv.snapshotEntries=" + SNAPSHOT_ENTRIES, "-Draftkv.snapshotCatchUpEntries=" + SNAPSHOT_CATCH_UP_ENTRIES));
+        cluster.jvmOptions.addAll(List.of("-Draftkv.snapshotEntries=" + SNAPSHOT_ENTRIES, "-Draftkv.snapshotCatchUpEntries=" + SNAPSHOT_CATCH_UP_ENTRIES,
+                "-Draftkv.snapshotLogPercentMin=0"));
         cluster.jvmOptions.addAll(nodeJvmOptions);
         cluster.nodeMain = nodeMain;
         cas = new CasCounterWorkload(COUNTERS, cluster.endpoints(), CLIENT_DEADLINE);

@@ -14,6 +14,7 @@ import static io.raftkv.protocol.Frames.bool;
 import static io.raftkv.protocol.Frames.bytes;
 import static io.raftkv.protocol.Frames.decode;
 import static io.raftkv.protocol.Frames.frame;
+import static io.raftkv.protocol.Frames.slice;
 
 /**
  * Encodes and decodes the peer side of the protocol: a node's hello to its peer and Raft messages, in the
@@ -68,9 +69,7 @@ public final class PeerCodec {
             if (index < 1 || term < 1 || offset < 0 || length < 0 || length > b.remaining() || offset + length > total) {
                 throw bad("snapshot chunk " + index + "@t" + term + " [" + offset + ", +" + length + ") of " + total + " bytes does not add up");
             }
-            ByteBuffer data = b.slice(b.position(), length);
-            b.position(b.position() + length);
-            return new SnapshotChunk(index, term, offset, total, data);
+            return new SnapshotChunk(index, term, offset, total, slice(b, length));
         });
     }
 

@@ -65,9 +65,7 @@ public final class ClientCodec {
             if (offset < 0 || n < 0 || n > b.remaining() || offset + n > total) {
                 throw Frames.bad("snapshot data [" + offset + ", +" + n + ") of " + total + " bytes does not add up");
             }
-            ByteBuffer data = b.slice(b.position(), n);
-            b.position(b.position() + n);
-            return new SnapshotData(requestId, offset, total, data);
+            return new SnapshotData(requestId, offset, total, Frames.slice(b, n));
         });
     }
 

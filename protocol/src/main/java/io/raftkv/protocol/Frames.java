@@ -50,6 +50,16 @@ public final class Frames {
         return out;
     }
 
+    /**
+     * The next {@code n} bytes of {@code b} as a view (no copy), {@code b} moved past them: a chunk of data that is
+     * written out while its frame is handled.
+     */
+    public static ByteBuffer slice(ByteBuffer b, int n) {
+        ByteBuffer data = b.slice(b.position(), n);
+        b.position(b.position() + n);
+        return data;
+    }
+
     /** A {@code bool} field: one byte, 0 or 1; anything else is refused. */
     public static boolean bool(ByteBuffer b) {
         byte v = b.get();
