@@ -270,7 +270,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
 
     @Override
     public SnapshotReceiver receiverFor(int peerId) {
-        return new SnapshotReceiver(dir.path(), peerId, options.snapshotBytesMax());
+        return new SnapshotReceiver(dir.path(), peerId, options.snapshotBytesMax(), thread);
     }
 
     @Override
