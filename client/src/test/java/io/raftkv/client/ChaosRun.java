@@ -52,8 +52,8 @@ final class ChaosRun {
     private static final int CAS_CLIENTS = 6;
     private static final int COUNTERS = 3;
     private static final Duration CLIENT_DEADLINE = Duration.ofSeconds(2);
-    private static final int SNAPSHOT_ENTRIES = 200;
-    private static final int SNAPSHOT_CATCH_UP_ENTRIES = 50;
+    private static final int SNAPSHOT_ENTRIES = 100;
+    private static final int SNAPSHOT_CATCH_UP_ENTRIES = 10;
 
     private final long seed;
     private final int size;
