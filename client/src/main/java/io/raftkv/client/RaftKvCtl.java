@@ -584,6 +584,10 @@ public final class RaftKvCtl {
         }
 
         private int snapshot(Parsed c, Format format) throws UsageException {
+            if (!c.args.isEmpty() && c.args.get(0).text().equals("restore")) {
+                throw new UsageException("raftkvctl does not restore (etcdctl's snapshot restore moved to etcdutl too): "
+                        + "use bin/raftkv restore FILE [--config FILE] [--data-dir DIR]");
+            }
             if (c.args.size() != 2 || !List.of("save", "status").contains(c.args.get(0).text())) {
                 throw new UsageException("usage: snapshot save FILE | snapshot status FILE");
             }

@@ -56,7 +56,11 @@ public final class SnapshotBackup {
     public static Status save(InetSocketAddress node, Path file, Duration timeout) throws IOException {
         Path part = file.resolveSibling(file.getFileName() + ".part");
         try (Socket socket = new Socket()) {
-            socket.connect(node, (int) timeout.toMillis());
+            try {
+                socket.connect(node, (int) timeout.toMillis());
+            } catch (IOException e) {
+                throw new IOException("cannot connect to " + node.getHostString() + ":" + node.getPort() + ": " + e.getMessage(), e);
+            }
             socket.setSoTimeout((int) timeout.toMillis());
             OutputStream out = socket.getOutputStream();
             out.write(bytes(ClientCodec.helloClient()));
@@ -105,6 +109,7 @@ public final class SnapshotBackup {
 
     /** Reads a snapshot file's headers and checks its CRC; an IOException names what is wrong. */
     public static Status status(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException(file + ": no such file");
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = c.size();
             if (size < FILE_HEADER_FIXED_BYTES + TRAILER_BYTES) throw new IOException(file + " is not a snapshot: " + size + " bytes");

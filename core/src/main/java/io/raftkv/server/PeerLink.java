@@ -37,8 +37,9 @@ final class PeerLink implements Connection.Handler {
     private long backoffMs = BACKOFF_MS_MIN;
     private final PeerLinks.Snapshots snapshots;
     private final int snapshotChunkBytesMax;
-    /** The snapshot on its way to the peer, if one is. */
-    private SnapshotSender snapshot;
+    /** The snapshot on its way to the peer, and the SNAPSHOT message that follows its last chunk. */
+    private FileStreamer snapshot;
+    private Message snapshotMessage;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
              int snapshotChunkBytesMax) {
@@ -80,7 +81,9 @@ final class PeerLink implements Connection.Handler {
             return;
         }
         try {
-            snapshot = new SnapshotSender(file, m, snapshotChunkBytesMax);
+            snapshot = new FileStreamer(file, snapshotChunkBytesMax,
+                    (offset, total, data) -> PeerCodec.snapshotChunk(m.index(), m.logTerm(), offset, total, data));
+            snapshotMessage = m;
         } catch (IOException e) {
             report(false, "cannot read " + file + ": " + e.getMessage());
             return;
@@ -96,7 +99,8 @@ final class PeerLink implements Connection.Handler {
             return;
         }
         try {
-            if (snapshot.pump(connection)) finishSnapshot(true, null);
+            // The follower's core hears of the snapshot only after the whole file (TCP keeps the order).
+            if (snapshot.pump(connection)) finishSnapshot(connection.send(PeerCodec.raft(snapshotMessage)), null);
         } catch (IOException e) {
             finishSnapshot(false, e.getMessage());
         }

@@ -79,13 +79,11 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     /** Backups served at once; past it a client is told OVERLOADED. */
     static final int BACKUPS_MAX = 2;
 
-    /** A backup for one client: the file the snapshot thread wrote (null until then) streamed in paced chunks. */
+    /** A backup for one client: the file the snapshot thread wrote (null until then), streamed in paced chunks. */
     private static final class Backup {
         final long requestId;
         Path file;
-        FileChannel channel;
-        long sent;
-        long total;
+        FileStreamer stream;
 
         Backup(long requestId) {
             this.requestId = requestId;
@@ -376,9 +374,10 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         }
         try {
             if (failure != null) throw new IOException("writing the backup failed: " + failure.getMessage(), failure);
-            backup.channel = FileChannel.open(file, StandardOpenOption.READ);
-            backup.total = backup.channel.size();
-            log.info("backup at index " + snapshot.appliedIndex() + " (revision " + snapshot.revision() + ", " + backup.total + " bytes) streaming to " + c.remote());
+            backup.stream = new FileStreamer(file, backupChunkBytes(),
+                    (offset, total, data) -> ClientCodec.snapshotData(backup.requestId, offset, total, data));
+            log.info("backup at index " + snapshot.appliedIndex() + " (revision " + snapshot.revision() + ", " + backup.stream.totalBytes()
+                    + " bytes) streaming to " + c.remote());
             pumpBackup(c);
         } catch (IOException e) {
             c.send(ClientCodec.response(new ClientResponse.Error(backup.requestId, ErrorCode.UNAVAILABLE, e.getMessage())));
@@ -390,19 +389,9 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     @Override
     public void pumpBackup(Connection c) {
         Backup backup = backups.get(c);
-        if (backup == null || backup.channel == null || c.queuedBytes() > 0) return;
+        if (backup == null || backup.stream == null) return;
         try {
-            int n = (int) Math.min(backupChunkBytes(), backup.total - backup.sent);
-            java.nio.ByteBuffer data = java.nio.ByteBuffer.allocate(n);
-            while (data.hasRemaining()) {
-                if (backup.channel.read(data, backup.sent + data.position()) < 0) throw new IOException("the backup file ended early");
-            }
-            if (!c.send(ClientCodec.snapshotData(backup.requestId, backup.sent, backup.total, data.flip()))) {
-                endBackup(c);
-                return;
-            }
-            backup.sent += n;
-            if (backup.sent == backup.total) endBackup(c);
+            if (backup.stream.pump(c)) endBackup(c);
         } catch (IOException e) {
             c.send(ClientCodec.response(new ClientResponse.Error(backup.requestId, ErrorCode.UNAVAILABLE, e.getMessage())));
             endBackup(c);
@@ -418,11 +407,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     public void endBackup(Connection c) {
         Backup backup = backups.remove(c);
         if (backup == null) return;
-        try {
-            if (backup.channel != null) backup.channel.close();
-        } catch (IOException ignored) {
-            // Read only.
-        }
+        if (backup.stream != null) backup.stream.close();
         if (backup.file != null) deleteQuietly(backup.file);
     }
 
