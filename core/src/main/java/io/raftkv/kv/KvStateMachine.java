@@ -8,6 +8,7 @@ import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
 import io.raftkv.raft.Entry;
+import io.raftkv.raft.Membership;
 import io.raftkv.replica.ReplicaDriver;
 
 import java.io.IOException;
@@ -51,7 +52,8 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     public ApplyResult apply(Entry e) {
         if (e.index() != appliedIndex + 1) throw new IllegalStateException("entry " + e.index() + " applied after " + appliedIndex);
         appliedIndex = e.index();
-        if (e.isNoop()) return new ApplyResult.Nothing(store.revision());
+        // A no-op and a configuration change only move the applied index: the core and the node act on the latter.
+        if (e.isNoop() || Membership.isConfigEntry(e)) return new ApplyResult.Nothing(store.revision());
         KvCommand c = KvCommand.decode(e.data());
         if (c instanceof KvCommand.Put p) {
             MvccStore.Write w = store.write();

@@ -15,6 +15,7 @@ public final class MemoryStorage implements Storage {
     private long boundaryIndex;
     private long boundaryTerm;
     private SnapshotId snapshot = SnapshotId.NONE;
+    private Membership snapshotMembership = Membership.EMPTY;
 
     @Override
     public HardState hardState() {
@@ -60,6 +61,11 @@ public final class MemoryStorage implements Storage {
         return snapshot;
     }
 
+    @Override
+    public Membership snapshotMembership() {
+        return snapshotMembership;
+    }
+
     /**
      * Appends entries, first dropping every stored entry at or after the first new index: a follower's
      * conflicting suffix is replaced as a whole (§5.3).
@@ -85,10 +91,11 @@ public final class MemoryStorage implements Storage {
     }
 
     /** A snapshot up to {@code id} is durable: followers too far behind get it from now on. */
-    public void setSnapshot(SnapshotId id) {
+    public void setSnapshot(SnapshotId id, Membership membership) {
         if (id.index() < snapshot.index()) throw new IllegalArgumentException("snapshot " + id + " is older than " + snapshot);
         if (id.index() < boundaryIndex) throw new IllegalArgumentException("snapshot " + id + " ends before the log's boundary " + boundaryIndex);
         snapshot = id;
+        snapshotMembership = membership;
     }
 
     /**
@@ -107,12 +114,13 @@ public final class MemoryStorage implements Storage {
     }
 
     /** The log is replaced by the snapshot {@code id}: nothing held, the next entry is id.index() + 1. */
-    public void installSnapshot(SnapshotId id) {
+    public void installSnapshot(SnapshotId id, Membership membership) {
         entries.clear();
         entries.trimToSize();
         boundaryIndex = id.index();
         boundaryTerm = id.term();
         snapshot = id;
+        snapshotMembership = membership;
     }
 
     private void checkHeld(long index) {

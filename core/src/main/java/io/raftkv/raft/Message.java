@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * A message between two Raft nodes. One shape for every type, as in etcd; the fields a type uses:
  * <pre>
- * PRE_VOTE, VOTE          term (proposed term for PRE_VOTE), index/logTerm = candidate's last entry
+ * PRE_VOTE, VOTE          term (proposed term for PRE_VOTE), index/logTerm = candidate's last entry,
+ *                         context = {@link RaftCore#CAMPAIGN_TRANSFER} when the leader asked for it (TIMEOUT_NOW)
  * PRE_VOTE_RESP, VOTE_RESP term, reject
  * APPEND                  term, index/logTerm = entry preceding {@code entries}, entries, commit
  * APPEND_RESP             term; success: index = last index now matching the leader;
@@ -18,7 +19,9 @@ import java.util.List;
  * READ_INDEX_RESP         term, index = the read index, context = the follower's read request
  * SNAPSHOT                term, index/logTerm = the last entry the leader's snapshot replaces; the snapshot's
  *                         data is not in the message: the transport carries it, and delivers the message only
- *                         once the data is durable at the receiver (answered by APPEND_RESP)
+ *                         once the data is durable at the receiver (answered by APPEND_RESP); entries = one
+ *                         configuration entry at the snapshot's index: the configuration the snapshot holds
+ * TIMEOUT_NOW             term: the leader hands leadership over, the receiver campaigns at once (thesis §3.10)
  * </pre>
  */
 public record Message(MessageType type, int from, int to, long term, long logTerm, long index,
@@ -47,6 +50,7 @@ public record Message(MessageType type, int from, int to, long term, long logTer
             case READ_INDEX -> b.append(" ctx=").append(context);
             case READ_INDEX_RESP -> b.append(" index=").append(index).append(" ctx=").append(context);
             case SNAPSHOT -> b.append(" snapshot=").append(index).append('@').append(logTerm);
+            case TIMEOUT_NOW -> { }
         }
         return b.toString();
     }

@@ -18,7 +18,8 @@ public enum MessageType {
     HEARTBEAT_RESP(7),
     READ_INDEX(8),
     READ_INDEX_RESP(9),
-    SNAPSHOT(10);
+    SNAPSHOT(10),
+    TIMEOUT_NOW(11);
 
     /** Codes travel in one unsigned byte. */
     private static final int CODE_MAX = 0xFF;

@@ -32,6 +32,8 @@ final class Progress {
     private boolean probeSent;
     /** Heard from since the last CheckQuorum round. */
     private boolean recentActive;
+    /** Heard from in the CheckQuorum round before the current one. */
+    private boolean activeLastRound;
     /** The highest heartbeat round the follower has answered (ReadIndex). */
     private long ackedReadRound;
     /** The commit index carried by the last APPEND sent. */
@@ -81,6 +83,11 @@ final class Progress {
         return recentActive;
     }
 
+    /** Heard from in this CheckQuorum round or the one before: within one to two election timeouts. */
+    boolean activeLately() {
+        return recentActive || activeLastRound;
+    }
+
     long ackedReadRound() {
         return ackedReadRound;
     }
@@ -123,6 +130,7 @@ final class Progress {
         this.next = next;
         probeSent = false;
         recentActive = false;
+        activeLastRound = false;
         ackedReadRound = 0;
         sentCommit = 0;
         sendPending = false;
@@ -292,6 +300,7 @@ final class Progress {
 
     /** A CheckQuorum round starts: the follower must be heard from again. */
     void clearRecentActive() {
+        activeLastRound = recentActive;
         recentActive = false;
     }
 

@@ -1,6 +1,5 @@
 package io.raftkv.raft;
 
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -10,7 +9,7 @@ import java.util.List;
 public final class RaftConfig {
 
     final int id;
-    final int[] voters;
+    final Membership bootstrap;
     int electionTicks = 10;
     int heartbeatTicks = 1;
     int entriesPerMessageMax = 256;
@@ -23,19 +22,29 @@ public final class RaftConfig {
     /** A minute of heartbeats at one a tick of 100 ms: time to check and read a snapshot of several GiB. */
     static final int SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT = 600;
     int snapshotInstallHeartbeatsMax = SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT;
+    /** A learner is promoted only once its log is within this many entries of the leader's commit (etcd asks 90%). */
+    long learnerPromoteLagEntriesMax = 1_000;
     boolean preVote = true;
     boolean checkQuorum = true;
     long randomSeed = 0;
     long appliedIndex = 0;
     InjectedBug injectedBug = InjectedBug.NONE;
 
+    /** A node of a cluster whose configuration at index 0 is these voters, this node among them. */
     public RaftConfig(int id, List<Integer> voters) {
+        this(id, Membership.ofVoters(voters));
+        if (!bootstrap.isVoter(id)) throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
+    }
+
+    /**
+     * A node whose log, while it holds no configuration entry and no snapshot, has {@code bootstrap} as its
+     * configuration: the cluster's first members for a node that helped start it, {@link Membership#EMPTY} for one
+     * that joined later (it takes no part until its leader's log or snapshot names it).
+     */
+    public RaftConfig(int id, Membership bootstrap) {
         if (id <= 0) throw new IllegalArgumentException("node ids start at 1, got " + id);
         this.id = id;
-        this.voters = voters.stream().mapToInt(Integer::intValue).sorted().distinct().toArray();
-        if (this.voters.length != voters.size()) throw new IllegalArgumentException("duplicate voter in " + voters);
-        if (Arrays.binarySearch(this.voters, id) < 0) throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
-        for (int v : this.voters) if (v <= 0) throw new IllegalArgumentException("node ids start at 1, got " + v);
+        this.bootstrap = bootstrap;
     }
 
     /** Ticks a follower waits without hearing a leader before campaigning; the actual timeout is randomized in [n, 2n). */
@@ -69,6 +78,8 @@ public final class RaftConfig {
      */
     public RaftConfig snapshotInstallHeartbeatsMax(int n) { snapshotInstallHeartbeatsMax = n; return this; }
 
+    public RaftConfig learnerPromoteLagEntriesMax(long n) { learnerPromoteLagEntriesMax = n; return this; }
+
     public RaftConfig preVote(boolean on) { preVote = on; return this; }
 
     public RaftConfig checkQuorum(boolean on) { checkQuorum = on; return this; }
@@ -93,6 +104,7 @@ public final class RaftConfig {
         require(pendingReadsMax >= 1, "pendingReadsMax must be at least 1");
         require(applyBytesPerReadyMax >= 1, "applyBytesPerReadyMax must be at least 1");
         require(snapshotInstallHeartbeatsMax >= 1, "snapshotInstallHeartbeatsMax must be at least 1");
+        require(learnerPromoteLagEntriesMax >= 0, "learnerPromoteLagEntriesMax must not be negative");
     }
 
     private static void require(boolean ok, String message) {

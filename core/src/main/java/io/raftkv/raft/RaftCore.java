@@ -20,6 +20,8 @@ public final class RaftCore {
 
     /** "No node": no vote cast, no leader known. Node ids start at 1. */
     public static final int NONE = 0;
+    /** The context of a VOTE sent because the leader handed over (TIMEOUT_NOW): voters in a leader's lease answer it. */
+    public static final long CAMPAIGN_TRANSFER = 1;
 
     private static final byte VOTE_UNKNOWN = 0;
     private static final byte VOTE_GRANTED = 1;
@@ -27,11 +29,16 @@ public final class RaftCore {
 
     private final RaftConfig config;
     private final int id;
-    private final int[] voters;
-    private final int majority;
-    private final Progress[] progress;
-    private final Progress self;
-    private final byte[] votes;
+    /** The configuration in force: the latest in the log ({@link RaftLog#membership()}), with the arrays below built for it. */
+    private Membership membership;
+    /** One per member, voters and learners, ascending by id. */
+    private Progress[] progress;
+    /** Whether progress[i] is a voter's. */
+    private boolean[] voting;
+    /** This node's progress; null while it is not a member (a node that is joining, or was removed). */
+    private Progress self;
+    /** Votes by voters, indexed as progress. */
+    private byte[] votes;
     private final RaftLog log;
     private final Random random;
 
@@ -42,6 +49,9 @@ public final class RaftCore {
     private int electionElapsed;
     private int heartbeatElapsed;
     private int randomizedElectionTimeout;
+    /** Leader only: the voter leadership is being handed to, NONE when no transfer is under way (thesis §3.10). */
+    private int leadTransferee = NONE;
+    private int transferElapsed;
     private Runnable tickFn;
     private Consumer<Message> stepFn;
 
@@ -68,20 +78,14 @@ public final class RaftCore {
         config.validate();
         this.config = config;
         this.id = config.id;
-        this.voters = config.voters;
-        this.majority = voters.length / 2 + 1;
-        this.progress = new Progress[voters.length];
-        for (int i = 0; i < voters.length; i++) progress[i] = new Progress(voters[i], config.inflightMessagesMax, config.inflightBytesMax,
-                config.snapshotInstallHeartbeatsMax);
-        this.self = progress[indexOf(id)];
-        this.votes = new byte[voters.length];
-        this.log = new RaftLog(storage, config.appliedIndex);
+        this.log = new RaftLog(storage, config.appliedIndex, config.bootstrap);
+        this.progress = new Progress[0];
         this.random = new Random(config.randomSeed * 1_000_003L + id);
         HardState hs = storage.hardState();
-        if (hs.vote() != NONE && indexOf(hs.vote()) < 0) throw new IllegalStateException("persisted vote for unknown node " + hs.vote());
         this.term = hs.term();
         this.vote = hs.vote();
         this.lastHardState = hs;
+        syncMembership();
         becomeFollower(term, NONE);
     }
 
@@ -97,12 +101,14 @@ public final class RaftCore {
     /** Feeds a message received from a peer. Messages from unknown nodes, or not addressed to us, are ignored. */
     public void step(Message m) {
         checkNoReadyOutstanding();
-        if (m.to() != id || m.from() == id || indexOf(m.from()) < 0 || !wellFormed(m)) return;
+        // Messages from nodes outside our configuration are taken as from any other: a node that joins hears from a
+        // leader it has no configuration for yet, and a leader answered by a node it removed just ignores the answer.
+        if (m.to() != id || m.from() == id || m.from() <= NONE || !wellFormed(m)) return;
         if (m.term() > term) {
             if (m.type() == MessageType.VOTE || m.type() == MessageType.PRE_VOTE) {
                 // §4.2.3 (thesis): while we hear from a live leader, ignore candidates that would depose it.
                 boolean inLease = config.checkQuorum && leader != NONE && electionElapsed < config.electionTicks;
-                if (inLease) return;
+                if (inLease && m.context() != CAMPAIGN_TRANSFER) return;
             }
             boolean termStays = m.type() == MessageType.PRE_VOTE
                     || (m.type() == MessageType.PRE_VOTE_RESP && !m.reject());
@@ -136,7 +142,10 @@ public final class RaftCore {
     public SubmitResult propose(byte[] data) {
         checkNoReadyOutstanding();
         if (data.length == 0) throw new IllegalArgumentException("a proposal must not be empty");
+        if (Membership.ENTRY_MARK == data[0]) throw new IllegalArgumentException("a command must not start with the configuration mark");
         if (role != Role.LEADER) return SubmitResult.notLeader(leader);
+        // While handing over, the leader takes nothing new, so that the target can catch up and take over (§3.10).
+        if (leadTransferee != NONE) return SubmitResult.notLeader(NONE);
         long size = Entry.OVERHEAD_BYTES + data.length;
         if (uncommittedBytes > 0 && uncommittedBytes + size > config.uncommittedBytesMax) return SubmitResult.overloaded(id);
         long index = appendEntry(data);
@@ -176,6 +185,124 @@ public final class RaftCore {
         checkInvariants();
     }
 
+    /**
+     * Proposes {@code next} as the cluster's configuration: one server added, removed or promoted at a time (thesis
+     * §4.1, with the fix from the raft-dev list: not before the leader committed an entry of its own term), so any
+     * majority of the old configuration overlaps any majority of the new. Refused, with the reason, when: another
+     * change is not yet committed; the change is not a single-server one; it removes the leader (hand over first);
+     * it promotes a learner whose log lags more than {@code learnerPromoteLagEntriesMax} behind the commit; or the
+     * new configuration's voters that answered within the last election timeout would not make a quorum of it
+     * (etcd's strict reconfiguration check). The new configuration is in force as soon as it is appended.
+     */
+    public SubmitResult proposeMembership(Membership next) {
+        checkNoReadyOutstanding();
+        if (role != Role.LEADER) return SubmitResult.notLeader(leader);
+        SubmitResult refusal = membershipRefusal(next);
+        if (refusal != null) return refusal;
+        long index = appendEntry(next.toEntryData());
+        checkInvariants();
+        return SubmitResult.accepted(index, term);
+    }
+
+    private SubmitResult membershipRefusal(Membership next) {
+        if (leadTransferee != NONE) return SubmitResult.refused(id, "leadership is being handed to node " + leadTransferee);
+        if (log.term(log.committed) != term) {
+            return SubmitResult.refused(id, "the leader has not yet committed an entry of its term; retry in a moment");
+        }
+        if (log.membershipIndex() > log.committed) {
+            return SubmitResult.refused(id, "the configuration change at index " + log.membershipIndex() + " is not yet committed; one change at a time");
+        }
+        if (next.equals(membership)) return SubmitResult.refused(id, "the configuration would not change");
+        if (!membership.isSingleServerChangeTo(next)) {
+            return SubmitResult.refused(id, "more than one voter would change (" + membership + " to " + next + "): one at a time");
+        }
+        if (!next.isVoter(id)) return SubmitResult.refused(id, "the change removes or demotes the leader: hand leadership over first");
+        for (Membership.Member m : next.members()) {
+            if (membership.isLearner(m.id()) && m.isVoter()) {
+                long lag = log.committed - progress[indexOf(m.id())].match();
+                if (lag > config.learnerPromoteLagEntriesMax) {
+                    return SubmitResult.refused(id, "learner " + m.id() + " is " + lag + " entries behind the commit index (at most "
+                            + config.learnerPromoteLagEntriesMax + " to be promoted): wait until it has caught up");
+                }
+            }
+        }
+        int reachable = 0;
+        for (int v : next.voterIds()) {
+            int i = indexOf(v);
+            if (i >= 0 && (progress[i] == self || progress[i].activeLately())) reachable++;
+        }
+        if (reachable < next.majority()) {
+            return SubmitResult.refused(id, "only " + reachable + " of the " + next.voterIds().length + " voters after the change answered lately, "
+                    + "below its quorum of " + next.majority());
+        }
+        return null;
+    }
+
+    /**
+     * Hands leadership to the voter {@code target} (thesis §3.10): the leader stops taking proposals, brings the
+     * target's log up to its own, then tells it to campaign at once (TIMEOUT_NOW); its VOTE is answered even by
+     * voters that still hear this leader. Abandoned after an election timeout. Only the leader accepts.
+     */
+    public SubmitResult transferLeadership(int target) {
+        checkNoReadyOutstanding();
+        if (role != Role.LEADER) return SubmitResult.notLeader(leader);
+        if (target == id) return SubmitResult.refused(id, "node " + id + " already leads");
+        if (!membership.isVoter(target)) return SubmitResult.refused(id, "node " + target + " is not a voter of " + membership);
+        if (leadTransferee != target) {
+            leadTransferee = target;
+            transferElapsed = 0;
+            Progress pr = progress[indexOf(target)];
+            if (pr.match() == log.lastIndex()) sendTimeoutNow(pr); else pr.markSendPending();
+        }
+        checkInvariants();
+        return SubmitResult.accepted(0, term);
+    }
+
+    /** The configuration in force: the latest in the log, committed or not. */
+    public Membership membership() {
+        return membership;
+    }
+
+    /** Index of the entry that set {@link #membership()} (0 for the bootstrap configuration, the snapshot's index for its). */
+    public long membershipIndex() {
+        return log.membershipIndex();
+    }
+
+    /** Whether a configuration change is in the log and not yet committed. */
+    public boolean membershipChangePending() {
+        return log.membershipIndex() > log.committed;
+    }
+
+    /** The configuration as of the applied index: the one a snapshot taken now holds. */
+    public Membership appliedMembership() {
+        return log.appliedMembership();
+    }
+
+    /**
+     * Leader only: the voter other than itself that answered lately and holds the most of the log, to hand
+     * leadership to; NONE when there is none (or this node does not lead).
+     */
+    public int mostCaughtUpVoter() {
+        if (role != Role.LEADER) return NONE;
+        int best = NONE;
+        long bestMatch = -1;
+        for (int i = 0; i < progress.length; i++) {
+            Progress pr = progress[i];
+            if (pr == self || !voting[i] || !pr.activeLately()) continue;
+            if (pr.match() > bestMatch) {
+                best = pr.peerId();
+                bestMatch = pr.match();
+            }
+        }
+        return best;
+    }
+
+    /** Leader only: the highest index known to be in {@code peer}'s log (-1 when it is not a member, or we do not lead). */
+    public long matchOf(int peer) {
+        int i = indexOf(peer);
+        return role == Role.LEADER && i >= 0 ? progress[i].match() : -1;
+    }
+
     // ---------------------------------------------------------------- outputs
 
     /**
@@ -201,7 +328,7 @@ public final class RaftCore {
         HardState hs = hardState();
         boolean changed = !hs.equals(lastHardState);
         boolean mustSync = hs.term() != lastHardState.term() || hs.vote() != lastHardState.vote() || log.hasUnstable();
-        Ready rd = new Ready(changed ? hs : null, mustSync, log.unstableSnapshot(), log.unstableEntries(), messages, messagesAfterPersist,
+        Ready rd = new Ready(changed ? hs : null, mustSync, log.unstableSnapshot(), log.unstableSnapshotMembership(), log.unstableEntries(), messages, messagesAfterPersist,
                 log.nextCommitted(config.applyBytesPerReadyMax), readStates);
         if (announced == isEmpty(rd)) {
             // A driver loops while hasReady(): a false true would spin it, a false false would strand the work.
@@ -268,6 +395,7 @@ public final class RaftCore {
         heartbeatElapsed = 0;
         randomizedElectionTimeout = config.electionTicks + random.nextInt(config.electionTicks);
         Arrays.fill(votes, VOTE_UNKNOWN);
+        leadTransferee = NONE;
         uncommittedBytes = 0;
         pendingReads.clear();
         readsAwaitingCommit.clear();
@@ -290,16 +418,21 @@ public final class RaftCore {
         role = Role.PRE_CANDIDATE;
         tickFn = this::tickElection;
         stepFn = this::stepCandidate;
-        requestVotes(MessageType.PRE_VOTE, term + 1);
+        requestVotes(MessageType.PRE_VOTE, term + 1, 0);
     }
 
     private void becomeCandidate() {
+        becomeCandidate(0);
+    }
+
+    /** {@code context}: {@link #CAMPAIGN_TRANSFER} when the leader handed over, else 0. */
+    private void becomeCandidate(long context) {
         reset(term + 1);
         vote = id;
         role = Role.CANDIDATE;
         tickFn = this::tickElection;
         stepFn = this::stepCandidate;
-        requestVotes(MessageType.VOTE, term);
+        requestVotes(MessageType.VOTE, term, context);
     }
 
     private void becomeLeader() {
@@ -314,21 +447,21 @@ public final class RaftCore {
         appendEntry(new byte[0]);
     }
 
-    private void requestVotes(MessageType type, long voteTerm) {
+    private void requestVotes(MessageType type, long voteTerm, long context) {
         votes[indexOf(id)] = VOTE_GRANTED;
-        if (tally(VOTE_GRANTED) >= majority) {
+        if (tally(VOTE_GRANTED) >= membership.majority()) {
             if (type == MessageType.PRE_VOTE) becomeCandidate(); else becomeLeader();
             return;
         }
-        for (int peer : voters) {
+        for (int peer : membership.voterIds()) {
             if (peer == id) continue;
-            send(message(type, peer).term(voteTerm).logTerm(log.lastTerm()).index(log.lastIndex()).build());
+            send(message(type, peer).term(voteTerm).logTerm(log.lastTerm()).index(log.lastIndex()).context(context).build());
         }
     }
 
     private int tally(byte outcome) {
         int n = 0;
-        for (byte v : votes) if (v == outcome) n++;
+        for (int i = 0; i < votes.length; i++) if (voting[i] && votes[i] == outcome) n++;
         return n;
     }
 
@@ -336,7 +469,8 @@ public final class RaftCore {
 
     private void tickElection() {
         electionElapsed++;
-        if (electionElapsed >= randomizedElectionTimeout) {
+        // Only voters campaign: a learner, a node that is joining or one that was removed only follows.
+        if (electionElapsed >= randomizedElectionTimeout && membership.isVoter(id)) {
             electionElapsed = 0;
             if (config.preVote) becomePreCandidate(); else becomeCandidate();
         }
@@ -345,6 +479,8 @@ public final class RaftCore {
     private void tickHeartbeat() {
         heartbeatElapsed++;
         electionElapsed++;
+        // A transfer that has not happened within an election timeout is given up: the leader serves again.
+        if (leadTransferee != NONE && ++transferElapsed >= config.electionTicks) leadTransferee = NONE;
         if (electionElapsed >= config.electionTicks) {
             electionElapsed = 0;
             // CheckQuorum (thesis §6.2): a leader that has not heard from a majority for an election timeout
@@ -362,11 +498,12 @@ public final class RaftCore {
 
     private boolean quorumRecentlyActive() {
         int active = 0;
-        for (Progress pr : progress) {
-            if (pr == self || pr.recentActive()) active++;
+        for (int i = 0; i < progress.length; i++) {
+            Progress pr = progress[i];
+            if (voting[i] && (pr == self || pr.recentActive())) active++;
             pr.clearRecentActive();
         }
-        return active >= majority;
+        return active >= membership.majority();
     }
 
     // ---------------------------------------------------------------- steps
@@ -407,6 +544,11 @@ public final class RaftCore {
                 leader = m.from();
                 handleSnapshot(m);
             }
+            case TIMEOUT_NOW -> {
+                // Our leader hands over: campaign now, without PreVote (it would be refused while the leader is
+                // alive), with a VOTE that voters in its lease still answer.
+                if (membership.isVoter(id)) becomeCandidate(CAMPAIGN_TRANSFER);
+            }
             default -> { }
         }
     }
@@ -436,16 +578,19 @@ public final class RaftCore {
         long askedTerm = preVote ? term + 1 : term;
         if (m.reject() ? m.term() != term : m.term() != askedTerm) return;
         int i = indexOf(m.from());
+        if (i < 0 || !voting[i]) return;
         if (votes[i] == VOTE_UNKNOWN) votes[i] = m.reject() ? VOTE_REJECTED : VOTE_GRANTED;
-        if (tally(VOTE_GRANTED) >= majority) {
+        if (tally(VOTE_GRANTED) >= membership.majority()) {
             if (preVote) becomeCandidate(); else becomeLeader();
-        } else if (tally(VOTE_REJECTED) >= majority) {
+        } else if (tally(VOTE_REJECTED) >= membership.majority()) {
             becomeFollower(term, NONE);
         }
     }
 
     private void stepLeader(Message m) {
-        Progress pr = progress[indexOf(m.from())];
+        int i = indexOf(m.from());
+        if (i < 0) return;
+        Progress pr = progress[i];
         pr.markRecentActive();
         switch (m.type()) {
             case APPEND_RESP -> handleAppendResponse(pr, m);
@@ -471,6 +616,7 @@ public final class RaftCore {
             return;
         }
         long lastNew = log.maybeAppend(m.index(), m.logTerm(), m.commit(), m.entries());
+        syncMembership();
         if (lastNew >= 0) {
             send(message(MessageType.APPEND_RESP, m.from()).index(lastNew).build());
             return;
@@ -512,7 +658,8 @@ public final class RaftCore {
             send(message(MessageType.APPEND_RESP, m.from()).index(log.committed).build());
             return;
         }
-        log.restore(id);
+        log.restore(id, Membership.fromEntry(m.entries().get(0)));
+        syncMembership();
         send(message(MessageType.APPEND_RESP, m.from()).index(log.lastIndex()).build());
     }
 
@@ -523,6 +670,7 @@ public final class RaftCore {
         Entry e = new Entry(term, index, data);
         log.append(List.of(e));
         uncommittedBytes += e.sizeBytes();
+        syncMembership();
         markAllPending();
         return index;
     }
@@ -539,6 +687,7 @@ public final class RaftCore {
             if (pr.state() == Progress.State.PROBE) pr.becomeReplicate();
             if (maybeCommit()) markAllPending();
         }
+        if (pr.peerId() == leadTransferee && pr.match() == log.lastIndex()) sendTimeoutNow(pr);
         pr.markSendPending();
     }
 
@@ -557,10 +706,11 @@ public final class RaftCore {
 
     /** §5.3/§5.4.2: commit the highest index a majority holds, but only counting replicas of the current term. */
     private boolean maybeCommit() {
-        long[] matches = new long[progress.length];
-        for (int i = 0; i < progress.length; i++) matches[i] = progress[i].match();
+        long[] matches = new long[membership.voterIds().length];
+        int n = 0;
+        for (int i = 0; i < progress.length; i++) if (voting[i]) matches[n++] = progress[i].match();
         Arrays.sort(matches);
-        long quorumIndex = matches[matches.length - majority];
+        long quorumIndex = matches[matches.length - membership.majority()];
         if (quorumIndex <= log.committed) return false;
         boolean currentTerm = log.term(quorumIndex) == term;
         if (!currentTerm && config.injectedBug != InjectedBug.COMMIT_PREVIOUS_TERM_BY_COUNTING) return false;
@@ -617,7 +767,8 @@ public final class RaftCore {
             if (pr.next() < log.firstIndex()) {
                 // The entries it needs were compacted away: the snapshot replaces them (§7).
                 SnapshotId snapshot = log.snapshot();
-                send(message(MessageType.SNAPSHOT, pr.peerId()).index(snapshot.index()).logTerm(snapshot.term()).build());
+                Entry config = new Entry(snapshot.term(), snapshot.index(), log.snapshotMembership().toEntryData());
+                send(message(MessageType.SNAPSHOT, pr.peerId()).index(snapshot.index()).logTerm(snapshot.term()).entries(List.of(config)).build());
                 pr.becomeSnapshot(snapshot.index());
                 return;
             }
@@ -670,10 +821,11 @@ public final class RaftCore {
     }
 
     private void releaseReads() {
-        long[] rounds = new long[progress.length];
-        for (int i = 0; i < progress.length; i++) rounds[i] = progress[i] == self ? readRound : progress[i].ackedReadRound();
+        long[] rounds = new long[membership.voterIds().length];
+        int n = 0;
+        for (int i = 0; i < progress.length; i++) if (voting[i]) rounds[n++] = progress[i] == self ? readRound : progress[i].ackedReadRound();
         Arrays.sort(rounds);
-        long confirmed = rounds[rounds.length - majority];
+        long confirmed = rounds[rounds.length - membership.majority()];
         while (!pendingReads.isEmpty() && pendingReads.peekFirst().round() <= confirmed) {
             PendingRead r = pendingReads.pollFirst();
             if (r.from() == id) {
@@ -691,7 +843,7 @@ public final class RaftCore {
         // and heartbeats (its term is durable since it campaigned) and read-index traffic. Votes and
         // acknowledgements promise what is being persisted, so they wait for it.
         boolean immediate = switch (m.type()) {
-            case APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX, READ_INDEX_RESP, PRE_VOTE -> true;
+            case APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX, READ_INDEX_RESP, PRE_VOTE, TIMEOUT_NOW -> true;
             default -> false;
         };
         (immediate ? messages : messagesAfterPersist).add(m);
@@ -702,12 +854,54 @@ public final class RaftCore {
     }
 
     private static boolean isFromLeader(MessageType type) {
-        return type == MessageType.APPEND || type == MessageType.HEARTBEAT || type == MessageType.SNAPSHOT;
+        return type == MessageType.APPEND || type == MessageType.HEARTBEAT || type == MessageType.SNAPSHOT || type == MessageType.TIMEOUT_NOW;
     }
 
     private int indexOf(int nodeId) {
-        for (int i = 0; i < voters.length; i++) if (voters[i] == nodeId) return i;
+        for (int i = 0; i < progress.length; i++) if (progress[i].peerId() == nodeId) return i;
         return -1;
+    }
+
+    private void sendTimeoutNow(Progress pr) {
+        send(message(MessageType.TIMEOUT_NOW, pr.peerId()).build());
+    }
+
+    /**
+     * Makes the configuration in force the latest in the log, after anything that may have changed it (an append,
+     * a cut tail, a snapshot): the progress of members that stay is kept, new members start as a new leader's
+     * followers do, those that left are forgotten; a transfer to a node no longer a voter is given up.
+     */
+    private void syncMembership() {
+        Membership latest = log.membership();
+        if (latest == membership) return;
+        membership = latest;
+        List<Membership.Member> members = latest.members();
+        Progress[] nextProgress = new Progress[members.size()];
+        boolean[] nextVoting = new boolean[members.size()];
+        byte[] nextVotes = new byte[members.size()];
+        for (int i = 0; i < members.size(); i++) {
+            Membership.Member m = members.get(i);
+            int old = indexOf(m.id());
+            if (old >= 0) {
+                nextProgress[i] = progress[old];
+                nextVotes[i] = votes[old];
+            } else {
+                nextProgress[i] = new Progress(m.id(), config.inflightMessagesMax, config.inflightBytesMax, config.snapshotInstallHeartbeatsMax);
+                nextProgress[i].reset(log.lastIndex() + 1);
+                if (role == Role.LEADER) nextProgress[i].markSendPending();
+            }
+            nextVoting[i] = m.isVoter();
+        }
+        progress = nextProgress;
+        voting = nextVoting;
+        votes = nextVotes;
+        int selfIndex = indexOf(id);
+        self = selfIndex >= 0 ? progress[selfIndex] : null;
+        if (role == Role.LEADER) {
+            if (self == null || !voting[selfIndex]) throw new IllegalStateException("leader " + id + " is not a voter of its configuration " + latest);
+            // The leader's own entries count once durable; a new Progress for itself cannot appear (it was a voter).
+        }
+        if (leadTransferee != NONE && !latest.isVoter(leadTransferee)) leadTransferee = NONE;
     }
 
     /**
@@ -716,14 +910,28 @@ public final class RaftCore {
      */
     private static boolean wellFormed(Message m) {
         if (m.term() < 0 || m.index() < 0 || m.logTerm() < 0 || m.commit() < 0) return false;
-        if (m.type() == MessageType.SNAPSHOT && (m.index() < 1 || m.logTerm() < 1 || m.logTerm() > m.term())) return false;
+        if (m.type() == MessageType.SNAPSHOT) {
+            if (m.index() < 1 || m.logTerm() < 1 || m.logTerm() > m.term() || m.entries().size() != 1) return false;
+            Entry config = m.entries().get(0);
+            return config.index() == m.index() && config.term() == m.logTerm() && decodes(config);
+        }
         long term = m.logTerm();
         for (int i = 0; i < m.entries().size(); i++) {
             Entry e = m.entries().get(i);
             if (e.index() != m.index() + 1 + i || e.term() < term || e.term() > m.term()) return false;
+            if (Membership.isConfigEntry(e) && !decodes(e)) return false;
             term = e.term();
         }
         return true;
+    }
+
+    private static boolean decodes(Entry config) {
+        try {
+            Membership.fromEntry(config);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private static boolean isEmpty(Ready rd) {
@@ -741,6 +949,7 @@ public final class RaftCore {
         if (log.applied > log.committed) throw new IllegalStateException("applied " + log.applied + " past commit " + log.committed);
         if ((role == Role.LEADER) != (leader == id)) throw new IllegalStateException("role " + role + " with leader " + leader);
         if (role == Role.LEADER && vote != id) throw new IllegalStateException("leader of term " + term + " voted for " + vote);
+        if (role != Role.FOLLOWER && !membership.isVoter(id)) throw new IllegalStateException(role + " " + id + " is not a voter of " + membership);
         if (role != Role.LEADER && uncommittedBytes != 0) throw new IllegalStateException(role + " counts " + uncommittedBytes + " uncommitted bytes");
         if (role == Role.LEADER) {
             // The leader's log only grows while it leads, and acknowledgements past it are dropped.

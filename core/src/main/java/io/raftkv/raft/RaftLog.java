@@ -18,10 +18,14 @@ final class RaftLog {
     private long unstableOffset;
     /** A snapshot to install, waiting to be handed out in a Ready and persisted; null when none. */
     private SnapshotId unstableSnapshot;
+    /** The configuration at {@link #unstableSnapshot}; null when none waits. */
+    private Membership unstableSnapshotMembership;
+    private final ConfigHistory configs;
     long committed;
     long applied;
 
-    RaftLog(Storage storage, long applied) {
+    /** {@code bootstrap}: the configuration at index 0, for a log that starts at 1. */
+    RaftLog(Storage storage, long applied, Membership bootstrap) {
         this.storage = storage;
         this.unstableOffset = storage.lastIndex() + 1;
         // A commit index past the log means the log lost a tail it had (a damaged disk cut at recovery): what is
@@ -36,6 +40,33 @@ final class RaftLog {
                     + ": the state machine must be restored from the snapshot first");
         }
         this.applied = applied;
+        long snapshotIndex = storage.snapshot().index();
+        this.configs = new ConfigHistory(snapshotIndex, snapshotIndex > 0 ? storage.snapshotMembership() : bootstrap);
+        for (long i = Math.max(snapshotIndex + 1, storage.firstIndex()); i <= storage.lastIndex(); ) {
+            List<Entry> batch = storage.entries(i, storage.lastIndex() + 1, 64L << 20);
+            for (Entry e : batch) noteConfig(e);
+            i += batch.size();
+        }
+        configs.pruneTo(applied);
+    }
+
+    private void noteConfig(Entry e) {
+        if (Membership.isConfigEntry(e)) configs.add(e.index(), Membership.fromEntry(e));
+    }
+
+    /** The node's configuration: the latest in the log, committed or not (thesis §4.1). */
+    Membership membership() {
+        return configs.latest();
+    }
+
+    /** Index of the entry that set {@link #membership()} (the snapshot's or 0 when none in the log did). */
+    long membershipIndex() {
+        return configs.latestIndex();
+    }
+
+    /** The configuration the state machine reflects: the one in force at the applied index. */
+    Membership appliedMembership() {
+        return configs.at(applied);
     }
 
     /** The first index whose entry the log can hand out; the term of the one before it is still known. */
@@ -46,6 +77,11 @@ final class RaftLog {
     /** The snapshot a follower that needs entries before {@link #firstIndex()} must be sent. */
     SnapshotId snapshot() {
         return unstableSnapshot != null ? unstableSnapshot : storage.snapshot();
+    }
+
+    /** The configuration at {@link #snapshot()}. */
+    Membership snapshotMembership() {
+        return unstableSnapshot != null ? unstableSnapshotMembership : storage.snapshotMembership();
     }
 
     long lastIndex() {
@@ -109,7 +145,9 @@ final class RaftLog {
         } else {
             while (unstableOffset + unstable.size() > first) unstable.remove(unstable.size() - 1);
         }
+        configs.truncateFrom(first);
         unstable.addAll(entries);
+        for (Entry e : entries) noteConfig(e);
     }
 
     /**
@@ -160,9 +198,11 @@ final class RaftLog {
      * goes, the log continues after the snapshot, committed and applied move to it (the driver restores the state
      * machine before it applies anything after).
      */
-    void restore(SnapshotId id) {
+    void restore(SnapshotId id, Membership membership) {
         if (id.index() <= committed) throw new IllegalStateException("restoring snapshot " + id + " at or below commit " + committed);
         unstableSnapshot = id;
+        unstableSnapshotMembership = membership;
+        configs.reset(id.index(), membership);
         unstable.clear();
         unstableOffset = id.index() + 1;
         committed = id.index();
@@ -175,7 +215,14 @@ final class RaftLog {
 
     /** The driver installed the snapshot it was handed: storage now starts after it. */
     void snapshotInstalled(SnapshotId id) {
-        if (id.equals(unstableSnapshot)) unstableSnapshot = null;
+        if (id.equals(unstableSnapshot)) {
+            unstableSnapshot = null;
+            unstableSnapshotMembership = null;
+        }
+    }
+
+    Membership unstableSnapshotMembership() {
+        return unstableSnapshotMembership;
     }
 
     List<Entry> unstableEntries() {
@@ -210,5 +257,6 @@ final class RaftLog {
     void appliedTo(long index) {
         if (index > committed || index < applied) throw new IllegalStateException("applied " + index + " outside [" + applied + ", " + committed + "]");
         applied = index;
+        configs.pruneTo(index);
     }
 }

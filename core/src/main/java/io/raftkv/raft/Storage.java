@@ -36,4 +36,7 @@ public interface Storage {
      * {@code firstIndex() - 1}: a log is compacted only up to a durable snapshot (minus a catch-up margin).
      */
     SnapshotId snapshot();
+
+    /** The cluster configuration at {@link #snapshot()}: the log it replaces can no longer tell. Unused while there is none. */
+    Membership snapshotMembership();
 }

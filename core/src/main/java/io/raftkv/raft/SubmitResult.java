@@ -6,26 +6,32 @@ package io.raftkv.raft;
  * only if an entry with that index and term is committed. It may still be lost (leader change): the caller
  * keeps a deadline.
  */
-public record SubmitResult(Status status, long index, long term, int leaderId) {
+public record SubmitResult(Status status, long index, long term, int leaderId, String reason) {
 
     public enum Status {
         ACCEPTED,
         /** This node cannot take it; {@code leaderId} names the leader when known ({@link RaftCore#NONE} if not). */
         NOT_LEADER,
         /** A bound was reached (uncommitted bytes, pending reads); retry later. */
-        OVERLOADED
+        OVERLOADED,
+        /** A configuration change or leadership transfer the leader will not make; {@code reason} says why. */
+        REFUSED
     }
 
     static SubmitResult accepted(long index, long term) {
-        return new SubmitResult(Status.ACCEPTED, index, term, RaftCore.NONE);
+        return new SubmitResult(Status.ACCEPTED, index, term, RaftCore.NONE, null);
     }
 
     static SubmitResult notLeader(int leaderId) {
-        return new SubmitResult(Status.NOT_LEADER, 0, 0, leaderId);
+        return new SubmitResult(Status.NOT_LEADER, 0, 0, leaderId, null);
     }
 
     static SubmitResult overloaded(int leaderId) {
-        return new SubmitResult(Status.OVERLOADED, 0, 0, leaderId);
+        return new SubmitResult(Status.OVERLOADED, 0, 0, leaderId, null);
+    }
+
+    static SubmitResult refused(int leaderId, String reason) {
+        return new SubmitResult(Status.REFUSED, 0, 0, leaderId, reason);
     }
 
     public boolean accepted() {

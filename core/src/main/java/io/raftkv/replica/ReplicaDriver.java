@@ -2,6 +2,7 @@ package io.raftkv.replica;
 
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.ReadState;
@@ -57,9 +58,10 @@ public final class ReplicaDriver<R> {
         /**
          * Replaces the durable log with an empty one that continues after {@code id} (durable with the Ready's sync
          * at the latest), and the state machine's state with the snapshot's: on return its
-         * {@link StateMachine#appliedIndex()} is {@code id.index()}. An exception stops the replica.
+         * {@link StateMachine#appliedIndex()} is {@code id.index()}; {@code membership} is the configuration at it, which
+         * the storage must report from now on. An exception stops the replica.
          */
-        void install(SnapshotId id) throws IOException;
+        void install(SnapshotId id, Membership membership) throws IOException;
     }
 
     /** Who waits on the replica: the client request table. */
@@ -89,7 +91,7 @@ public final class ReplicaDriver<R> {
 
     /** A replica whose log is never compacted, so that it is never sent a snapshot: scripted tests and benchmarks. */
     public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener) {
-        this(core, transport, log, stateMachine, listener, id -> {
+        this(core, transport, log, stateMachine, listener, (id, membership) -> {
             throw new IllegalStateException("snapshot " + id + " sent to a replica that takes none");
         }, InjectedDriverBug.NONE);
     }
@@ -123,7 +125,7 @@ public final class ReplicaDriver<R> {
             if (bug == InjectedDriverBug.ACKNOWLEDGE_BEFORE_SYNC) send(rd.messagesAfterPersist());
             if (rd.mustSync()) transport.flush();
             if (rd.snapshot() != null) {
-                snapshots.install(rd.snapshot());
+                snapshots.install(rd.snapshot(), rd.snapshotMembership());
                 if (stateMachine.appliedIndex() != rd.snapshot().index()) {
                     throw new IllegalStateException("snapshot " + rd.snapshot() + " installed, but the state machine is at " + stateMachine.appliedIndex());
                 }

@@ -22,6 +22,7 @@ import io.raftkv.replica.ReplicaDriver;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * The client request table of one replica: takes requests, hands writes and linearizable reads to the core,
@@ -77,7 +78,8 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private static final int BARRIER_ROUNDS_KEPT_MAX = 16;
 
     private final int selfId;
-    private final ClusterConfig cluster;
+    /** Addresses of the members, to name the leader in a NOT_LEADER answer. */
+    private final IntFunction<ClusterConfig.Member> members;
     private final RaftCore core;
     private final KvStateMachine kv;
     private final Timers timers;
@@ -102,16 +104,16 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
      * the next (a random number does): the leader's answer to a read a follower forwarded before a crash may
      * arrive after its restart, and must not serve a new read that happens to reuse the number.
      */
-    public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
+    public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
                           long firstReadContext) {
-        this(selfId, cluster, core, kv, timers, limits, firstReadContext, InjectedRequestBug.NONE);
+        this(selfId, members, core, kv, timers, limits, firstReadContext, InjectedRequestBug.NONE);
     }
 
     /** Tests only: a table with a deliberate bug, to show that the checks find it. */
-    public ClientRequests(int selfId, ClusterConfig cluster, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
+    public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
                           long firstReadContext, InjectedRequestBug bug) {
         this.selfId = selfId;
-        this.cluster = cluster;
+        this.members = members;
         this.core = core;
         this.kv = kv;
         this.timers = timers;
@@ -289,7 +291,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         if (result.status() == SubmitResult.Status.OVERLOADED) {
             return new ClientResponse.Error(requestId, ErrorCode.OVERLOADED, "too much uncommitted data or too many pending reads; retry later");
         }
-        ClusterConfig.Member leader = cluster.member(result.leaderId());
+        ClusterConfig.Member leader = members.apply(result.leaderId());
         return leader == null
                 ? new ClientResponse.NotLeader(requestId, 0, "", 0)
                 : new ClientResponse.NotLeader(requestId, leader.id(), leader.host(), leader.port());

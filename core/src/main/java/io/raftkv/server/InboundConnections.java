@@ -5,7 +5,7 @@ import io.raftkv.net.EventLoop;
 import io.raftkv.net.PeerCodec;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientResponse;
-import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.FrameException;
 import io.raftkv.protocol.FrameType;
@@ -16,6 +16,9 @@ import io.raftkv.raft.SnapshotId;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -50,13 +53,14 @@ final class InboundConnections {
     }
 
     private final int selfId;
-    private final ClusterConfig cluster;
+    private final ClusterView cluster;
     private final EventLoop loop;
     private final Log log;
     private final int connectionsMax;
-    /** Clients may hold every connection but those the peer links need (one each way per peer). */
-    private final int clientsMax;
     private int clients;
+    /** Accepted links from peers, by connection: closed when the peer leaves the configuration. */
+    private final Map<Connection, Integer> peerConnections = new HashMap<>();
+    private final MembershipRequests memberships;
     private final long helloTimeoutMs;
     private final ClientRequests requests;
     private final Consumer<Message> core;
@@ -75,14 +79,15 @@ final class InboundConnections {
         void endBackup(Connection c);
     }
 
-    InboundConnections(int selfId, ClusterConfig cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
-                       ClientRequests requests, Consumer<Message> core, SnapshotInbox snapshots, Backups backups, Fatal fatal) {
-        this.selfId = selfId;
+    InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
+                       ClientRequests requests, MembershipRequests memberships, Consumer<Message> core, SnapshotInbox snapshots,
+                       Backups backups, Fatal fatal) {
+        this.selfId = cluster.selfId();
         this.cluster = cluster;
+        this.memberships = memberships;
         this.loop = loop;
         this.log = log;
         this.connectionsMax = connectionsMax;
-        this.clientsMax = connectionsMax - 2 * (cluster.members().size() - 1);
         this.helloTimeoutMs = helloTimeoutMs;
         this.requests = requests;
         this.core = core;
@@ -112,6 +117,24 @@ final class InboundConnections {
 
     private static void refuse(Connection c, String reason) {
         c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, ErrorCode.REFUSED, reason)));
+    }
+
+    /** Clients may hold every connection but those the peer links need (one each way per peer). */
+    private int clientsMax() {
+        return connectionsMax - 2 * Math.max(0, cluster.membership().members().size() - 1);
+    }
+
+    /** The configuration changed: links from peers that left it are closed (a removed one is told so, and stops). */
+    void membersChanged() {
+        for (Map.Entry<Connection, Integer> e : new ArrayList<>(peerConnections.entrySet())) {
+            int peer = e.getValue();
+            if (cluster.membership().contains(peer)) continue;
+            if (cluster.membership().wasRemoved(peer)) {
+                e.getKey().sendAndClose(ClientCodec.response(new ClientResponse.Error(0, ErrorCode.REMOVED, "node " + peer + " was removed from the cluster")));
+            } else {
+                e.getKey().close("node " + peer + " is not a member");
+            }
+        }
     }
 
     /** The handler of one accepted connection; its role changes once, at HELLO. */
@@ -149,7 +172,10 @@ final class InboundConnections {
                 clients--;
                 backups.endBackup(c);
             }
-            if (role instanceof Peer peer) abandon(peer);
+            if (role instanceof Peer peer) {
+                peerConnections.remove(c);
+                abandon(peer);
+            }
         }
 
         private void abandon(Peer peer) {
@@ -162,8 +188,13 @@ final class InboundConnections {
 
         private void route(Connection c, byte type, ByteBuffer body) {
             if (role instanceof Client client) {
-                if (type == FrameType.SNAPSHOT) backups.startBackup(c, ClientCodec.decodeSnapshotRequest(body));
-                else requests.handle(client.channel(), ClientCodec.decodeRequest(type, body));
+                if (type == FrameType.SNAPSHOT) {
+                    backups.startBackup(c, ClientCodec.decodeSnapshotRequest(body));
+                    return;
+                }
+                ClientRequest r = ClientCodec.decodeRequest(type, body);
+                if (MembershipRequests.handles(r)) memberships.handle(client.channel(), r);
+                else requests.handle(client.channel(), r);
             } else if (role instanceof Peer peer) {
                 if (type == FrameType.SNAPSHOT_CHUNK) {
                     snapshotChunk(peer, PeerCodec.decodeSnapshotChunk(body));
@@ -208,9 +239,9 @@ final class InboundConnections {
             if (type == FrameType.HELLO_CLIENT) {
                 int version = ClientCodec.decodeHelloClient(body);
                 if (version != ClientCodec.PROTOCOL_VERSION) throw new FrameException(ErrorCode.REFUSED, "protocol version " + version + " is not " + ClientCodec.PROTOCOL_VERSION);
-                if (clients >= clientsMax) {
+                if (clients >= clientsMax()) {
                     // Idle clients never time out: without this, they could take the slots of the peers' links.
-                    throw new FrameException(ErrorCode.REFUSED, "client connection limit of " + clientsMax + " reached (the rest is kept for peer links)");
+                    throw new FrameException(ErrorCode.REFUSED, "client connection limit of " + clientsMax() + " reached (the rest is kept for peer links)");
                 }
                 clients++;
                 return new Client(response -> {
@@ -223,7 +254,12 @@ final class InboundConnections {
                     log.warn("refused a node of another cluster (cluster id " + Long.toHexString(hello.clusterId()) + ") from " + c.remote());
                     throw new FrameException(ErrorCode.REFUSED, "cluster id " + Long.toHexString(hello.clusterId()) + " is not this cluster's " + Long.toHexString(cluster.clusterId()));
                 }
+                if (cluster.membership().wasRemoved(hello.nodeId())) {
+                    log.warn("refused node " + hello.nodeId() + " from " + c.remote() + ": it was removed from the cluster");
+                    throw new FrameException(ErrorCode.REMOVED, "node " + hello.nodeId() + " was removed from the cluster");
+                }
                 if (hello.nodeId() == selfId || cluster.member(hello.nodeId()) == null) throw new FrameException(ErrorCode.REFUSED, "node " + hello.nodeId() + " is not a peer of node " + selfId);
+                peerConnections.put(c, hello.nodeId());
                 return new Peer(hello.nodeId(), snapshots.receiverFor(hello.nodeId()));
             }
             throw new FrameException(ErrorCode.BAD_REQUEST, "the first frame must be HELLO_CLIENT or HELLO_PEER, not " + FrameType.name(type));

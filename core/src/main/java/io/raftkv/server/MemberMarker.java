@@ -1,38 +1,77 @@
 package io.raftkv.server;
 
+import io.raftkv.raft.Membership;
+
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HexFormat;
 
 /**
- * A file in the data directory, {@code member}, naming the cluster and node the directory belongs to. It is
- * written once the node's WAL first holds something durable. Its presence with an empty WAL means the WAL
+ * A file in the data directory, {@code member}, naming the cluster and node the directory belongs to, and the
+ * configuration the node's log starts from (its bootstrap: the members {@code nodes.conf} listed when the cluster was
+ * first started, or none for a node that joined later). Two lines:
+ * <pre>
+ * cluster HEX node ID
+ * bootstrap HEX-OF-MEMBERSHIP | bootstrap joined
+ * </pre>
+ * Once it exists, {@code nodes.conf} no longer decides anything for this node: the configuration comes from the log,
+ * its snapshots and this bootstrap. (A marker of the first version has no second line: its bootstrap is nodes.conf.)
+ *
+ * <p>It is written once the node's WAL first holds something durable. Its presence with an empty WAL means the WAL
  * was wiped: the node may have voted in a term it no longer remembers, and voting again could elect two
  * leaders in one term, so it refuses to start.
  */
 final class MemberMarker {
 
     static final String FILE = "member";
+    private static final String JOINED = "joined";
+
+    /** What a marker says; {@code bootstrap} null for a first-version marker. */
+    record Stored(long clusterId, int nodeId, Membership bootstrap) { }
 
     private final Path file;
+    private final String identity;
     private final String content;
     private boolean present;
 
-    MemberMarker(Path dataDir, long clusterId, int nodeId) {
+    /** {@code bootstrap}: {@link Membership#EMPTY} for a node that joined a running cluster. */
+    MemberMarker(Path dataDir, long clusterId, int nodeId, Membership bootstrap) {
         this.file = dataDir.resolve(FILE);
-        this.content = "cluster " + Long.toHexString(clusterId) + " node " + nodeId + "\n";
+        this.identity = "cluster " + Long.toHexString(clusterId) + " node " + nodeId;
+        this.content = identity + "\nbootstrap " + (bootstrap.members().isEmpty() ? JOINED : HexFormat.of().formatHex(bootstrap.encode())) + "\n";
+    }
+
+    /** The marker in {@code dataDir}, or null when there is none; IOException when it cannot be read as one. */
+    static Stored read(Path dataDir) throws IOException {
+        Path file = dataDir.resolve(FILE);
+        if (!Files.exists(file)) return null;
+        String[] lines = Files.readString(file, StandardCharsets.UTF_8).split("\n");
+        try {
+            String[] first = lines[0].split(" ");
+            if (first.length != 4 || !first[0].equals("cluster") || !first[2].equals("node")) throw new IllegalArgumentException("first line '" + lines[0] + "'");
+            Membership bootstrap = null;
+            if (lines.length > 1) {
+                if (!lines[1].startsWith("bootstrap ")) throw new IllegalArgumentException("second line '" + lines[1] + "'");
+                String b = lines[1].substring("bootstrap ".length());
+                bootstrap = b.equals(JOINED) ? Membership.EMPTY : Membership.decode(HexFormat.of().parseHex(b));
+            }
+            return new Stored(Long.parseUnsignedLong(first[1], 16), Integer.parseInt(first[3]), bootstrap);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(file + " is damaged (" + e.getMessage() + "): it names the cluster and node of this data directory");
+        }
     }
 
     /** Checks the directory against the WAL just opened; throws with the reason the node must not start. */
     void check(boolean walEmpty) throws IOException {
         present = Files.exists(file);
         if (!present) return;
-        String found = Files.readString(file, StandardCharsets.UTF_8);
-        if (!found.equals(content)) {
-            throw new IOException(file + " says '" + found.strip() + "', but this is '" + content.strip() + "': the data directory belongs to another node or cluster");
+        String found = Files.readString(file, StandardCharsets.UTF_8).split("\n")[0];
+        if (!found.equals(identity)) {
+            throw new IOException(file + " says '" + found.strip() + "', but this is '" + identity + "': the data directory belongs to another node or cluster");
         }
         if (walEmpty) {
             throw new IOException("the write-ahead log in " + file.getParent() + " is gone, but " + file + " shows this node ran here before: "

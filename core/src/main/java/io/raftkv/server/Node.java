@@ -4,11 +4,15 @@ import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.net.EventLoop;
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.MemoryStorage;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
+import io.raftkv.raft.ReadState;
+import io.raftkv.raft.Role;
 import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.snapshot.SnapshotDirectory;
 import io.raftkv.wal.WriteAheadLog;
@@ -17,6 +21,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -31,7 +36,7 @@ public final class Node {
     private static final long HELLO_TIMEOUT_MS = 10_000;
     private static final long BARRIER_RETRY_MS = 200;
 
-    private final ClusterConfig cluster;
+    private final ClusterView cluster;
     private final int id;
     private final NodeOptions options;
     private final Log log;
@@ -45,26 +50,34 @@ public final class Node {
     private final InboundConnections inbound;
     private final AutoCompactor autoCompactor;
     private final KvStateMachine kv;
+    private final MembershipRequests memberships;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private String lastLeaderSeen;
+    private Membership lastMembership;
+    private boolean stopping;
 
-    private Node(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, InjectedRequestBug bug) throws IOException {
-        this.cluster = cluster;
+    /**
+     * Who this node is in which cluster, decided before it opens anything: the cluster id, the configuration its log
+     * starts from, and the members it knows before its log tells it any ({@code joinView}, null unless it joins).
+     */
+    private record Identity(long clusterId, Membership bootstrap, Membership joinView) { }
+
+    private Node(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
         this.id = id;
         this.options = options;
         this.log = new Log(id);
-        if (cluster.member(id) == null) throw new IllegalArgumentException("node " + id + " is not in the cluster config " + cluster.ids());
-        int peerCount = cluster.members().size() - 1;
-        options.validate(peerCount);
+        // Timers for the links to as many members as a configuration may list, and the membership requests' deadlines.
+        int peersMax = Membership.MEMBERS_MAX + MembershipRequests.PENDING_MAX + 1;
+        options.validate(0);
         this.wal = WriteAheadLog.open(dataDir, options.walOptions());
-        MemberMarker marker = new MemberMarker(dataDir, cluster.clusterId(), id);
+        MemberMarker marker = new MemberMarker(dataDir, identity.clusterId(), id, identity.bootstrap());
         this.kv = new KvStateMachine(options.resultBytesMax());
         Snapshots.Recovered recovered;
         try {
             recovered = Snapshots.recover(SnapshotDirectory.open(dataDir), wal, kv, options, log);
             marker.check(wal.entries().isEmpty() && wal.hardState().equals(HardState.EMPTY) && recovered.snapshot().index() == 0);
             this.loop = new EventLoop(new EventLoop.Limits(options.frameBytesMax(), options.outboundBytesPerConnectionMax(),
-                    options.clientOutboundBytesMax(), 100_000, options.timersMax(peerCount), 10_000));
+                    options.clientOutboundBytesMax(), 100_000, options.timersMax(peersMax), 10_000));
         } catch (IOException | RuntimeException e) {
             wal.close();
             throw e;
@@ -72,8 +85,8 @@ public final class Node {
         MemoryStorage storage = recovered.storage();
         log.info("recovered " + (storage.lastIndex() - storage.firstIndex() + 1) + " log entries after snapshot " + recovered.snapshot() + ", "
                 + wal.hardState() + " from " + dataDir);
-        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, wal, cluster.ids(), id, log, options);
-        RaftConfig config = new RaftConfig(id, cluster.ids())
+        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, wal, id, log, options);
+        RaftConfig config = new RaftConfig(id, identity.bootstrap())
                 .electionTicks(options.electionTicks())
                 .heartbeatTicks(options.heartbeatTicks())
                 .bytesPerMessageMax(options.raftBytesPerMessageMax())
@@ -83,6 +96,14 @@ public final class Node {
                 .appliedIndex(kv.appliedIndex());
         this.core = new RaftCore(config, storage);
         snapshots.setCore(core);
+        Membership known = core.membership().members().isEmpty() ? identity.joinView() : core.membership();
+        try {
+            checkMembership(known, identity, nodesConf);
+        } catch (IOException e) {
+            wal.close();
+            throw e;
+        }
+        this.cluster = new ClusterView(identity.clusterId(), id, known);
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -94,14 +115,48 @@ public final class Node {
                 loop.cancel(timerId);
             }
         };
-        this.requests = new ClientRequests(id, cluster, core, kv, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
+        this.requests = new ClientRequests(id, cluster::member, core, kv, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
                 options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
-        this.peers = new PeerLinks(loop, cluster, id, log, snapshots, options.snapshotChunkBytesMax());
-        this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, requests, snapshots);
-        this.inbound = new InboundConnections(id, cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, core::step,
+        this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
+        this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(),
+                () -> removed("a peer refused this node: the cluster removed it"));
+        ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
+            @Override
+            public void applied(Entry e, ApplyResult result) {
+                requests.applied(e, result);
+                if (Membership.isConfigEntry(e)) memberships.applied(e);
+            }
+
+            @Override
+            public void readable(ReadState read) {
+                requests.readable(read);
+            }
+        };
+        this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, listener, snapshots);
+        this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, memberships, core::step,
                 snapshots, snapshots, this::fatal);
+        this.lastMembership = core.membership();
+    }
+
+    /**
+     * Refuses to start a node that the configuration it knows leaves out (it was removed), and says when
+     * {@code nodes.conf} disagrees with the log: once a cluster has started, its log decides who the members are.
+     */
+    private void checkMembership(Membership known, Identity identity, ClusterConfig nodesConf) throws IOException {
+        if (known == null) {
+            throw new IOException("node " + id + " joined a cluster but holds no configuration yet: start it again with --join HOST:PORT of a member");
+        }
+        if (known.wasRemoved(id)) {
+            throw new IOException("node " + id + " was removed from the cluster: its data directory cannot serve again. "
+                    + "Add a new member with another id and an empty data directory (docs/membership.md)");
+        }
+        if (!known.contains(id)) throw new IOException("node " + id + " is not a member of the cluster's configuration " + known);
+        if (nodesConf != null && identity.joinView() == null && !ClusterView.bootstrapOf(nodesConf).equals(known)) {
+            log.info("nodes.conf lists " + ClusterView.bootstrapOf(nodesConf) + ", the log says " + known
+                    + ": the log wins (nodes.conf only starts a new cluster; see docs/membership.md)");
+        }
     }
 
     /** Opens the data directory, binds the node's port and runs the node on a thread of its own. */
@@ -111,8 +166,53 @@ public final class Node {
 
     /** Tests only: a node with a deliberate bug in its request table. */
     static Node start(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, InjectedRequestBug bug) throws IOException {
-        Node node = new Node(cluster, id, dataDir, options, bug);
-        ClusterConfig.Member self = cluster.member(id);
+        return run(identify(cluster, List.of(), id, dataDir, options), id, dataDir, options, cluster, bug);
+    }
+
+    /**
+     * Starts a node that joins a running cluster: with an empty data directory, it asks one of {@code members} for
+     * the configuration (the node must have been added with {@code raftkvctl member add} first) and catches up from
+     * the leader, by snapshot when the leader's log is compacted. A restart after that needs no {@code --join}.
+     */
+    public static Node join(List<InetSocketAddress> members, int id, Path dataDir, NodeOptions options) throws IOException {
+        return run(identify(null, members, id, dataDir, options), id, dataDir, options, null, InjectedRequestBug.NONE);
+    }
+
+    private static Identity identify(ClusterConfig nodesConf, List<InetSocketAddress> join, int id, Path dataDir, NodeOptions options) throws IOException {
+        MemberMarker.Stored stored = MemberMarker.read(dataDir);
+        if (stored != null) {
+            if (stored.nodeId() != id) throw new IOException(dataDir + " belongs to node " + stored.nodeId() + ", not " + id);
+            Membership bootstrap = stored.bootstrap();
+            if (bootstrap == null) {
+                if (nodesConf == null) throw new IOException(dataDir + " was started from nodes.conf: start it with --config");
+                bootstrap = ClusterView.bootstrapOf(nodesConf);
+            }
+            Membership joinView = null;
+            if (bootstrap.members().isEmpty() && !join.isEmpty()) {
+                JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
+                if (found.clusterId() != stored.clusterId()) {
+                    throw new IOException(dataDir + " belongs to cluster " + Long.toHexString(stored.clusterId()) + ", not " + Long.toHexString(found.clusterId()));
+                }
+                joinView = found.membership();
+            }
+            return new Identity(stored.clusterId(), bootstrap, joinView);
+        }
+        if (!join.isEmpty()) {
+            JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
+            if (!found.membership().contains(id)) {
+                throw new IOException("node " + id + " is not a member of the cluster " + found.membership()
+                        + ": add it first (raftkvctl member add " + id + " HOST:PORT --learner)");
+            }
+            return new Identity(found.clusterId(), Membership.EMPTY, found.membership());
+        }
+        if (nodesConf == null) throw new IllegalArgumentException("no nodes.conf and nothing to join");
+        if (nodesConf.member(id) == null) throw new IllegalArgumentException("node " + id + " is not in the cluster config " + nodesConf.ids());
+        return new Identity(nodesConf.clusterId(), ClusterView.bootstrapOf(nodesConf), null);
+    }
+
+    private static Node run(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
+        Node node = new Node(identity, id, dataDir, options, nodesConf, bug);
+        ClusterConfig.Member self = node.cluster.member(id);
         try {
             node.loop.listen(new InetSocketAddress(self.host(), self.port()), node.inbound::accept);
         } catch (IOException e) {
@@ -124,9 +224,42 @@ public final class Node {
         return node;
     }
 
-    /** Stops the node from any thread: the loop finishes its turn, the WAL is synced and closed. */
+    /**
+     * Stops the node from any thread: a leader first hands leadership to the most caught-up voter (thesis §3.10), so
+     * that a rolling restart has no election gap, waiting for it at most an election timeout; then the loop finishes
+     * its turn, the WAL is synced and closed.
+     */
     public void stop() {
-        if (!loop.execute(loop::stop)) loop.stop();
+        if (!loop.execute(this::handOverAndStop)) loop.stop();
+    }
+
+    private void handOverAndStop() {
+        if (stopping) return;
+        stopping = true;
+        int target = core.mostCaughtUpVoter();
+        if (target == RaftCore.NONE || !core.transferLeadership(target).accepted()) {
+            loop.stop();
+            return;
+        }
+        log.info("stopping: handing leadership to node " + target);
+        long deadline = System.nanoTime() + options.electionTicks() * options.tickMs() * 1_000_000L;
+        awaitHandOver(deadline);
+    }
+
+    private void awaitHandOver(long deadlineNanos) {
+        if (core.role() != Role.LEADER || System.nanoTime() >= deadlineNanos) {
+            loop.stop();
+            return;
+        }
+        loop.schedule(Math.max(1, options.tickMs() / 4), () -> awaitHandOver(deadlineNanos));
+    }
+
+    /** The cluster removed this node: it stops, and says why. */
+    private void removed(String why) {
+        if (stopping) return;
+        stopping = true;
+        log.warn("node " + id + " was removed from the cluster (" + why + "): stopping. Its data directory cannot serve again");
+        loop.stop();
     }
 
     public void awaitStopped() throws InterruptedException {
@@ -135,7 +268,7 @@ public final class Node {
 
     private void run() {
         try {
-            log.info("listening on " + cluster.member(id) + ", peers " + cluster.members());
+            log.info("listening on " + cluster.member(id) + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership());
             peers.start();
             loop.setTurnHook(this::endOfTurn);
             // etcd's --initial-election-tick-advance: a node just started has heard no leader, so it counts all but
@@ -170,7 +303,24 @@ public final class Node {
         }
         snapshots.afterTurn();
         kv.trimCompacted();
+        followMembership();
+        memberships.afterTurn();
         reportLeaderChange();
+    }
+
+    /** A configuration appended (or cut away) changes whom the node talks to; one applied without it removes it. */
+    private void followMembership() {
+        Membership latest = core.membership();
+        if (latest != lastMembership) {
+            lastMembership = latest;
+            if (!latest.members().isEmpty()) {
+                log.info("configuration at index " + core.membershipIndex() + ": " + latest);
+                cluster.update(latest);
+                peers.reconcile(cluster.peers());
+                inbound.membersChanged();
+            }
+        }
+        if (core.appliedMembership().wasRemoved(id)) removed("the configuration it applied leaves it out");
     }
 
     private void reportLeaderChange() {

@@ -4,7 +4,9 @@ import io.raftkv.net.Connection;
 import io.raftkv.net.EventLoop;
 import io.raftkv.net.PeerCodec;
 import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.ErrorCode;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
 import io.raftkv.raft.SnapshotId;
@@ -40,10 +42,15 @@ final class PeerLink implements Connection.Handler {
     /** The snapshot on its way to the peer, and the SNAPSHOT message that follows its last chunk. */
     private FileStreamer snapshot;
     private Message snapshotMessage;
+    /** Told when the peer refuses this node as removed from the cluster. */
+    private final Runnable removed;
+    /** The member left the configuration: no more dialling. */
+    private boolean closed;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
-             int snapshotChunkBytesMax) {
+             int snapshotChunkBytesMax, Runnable removed) {
         this.loop = loop;
+        this.removed = removed;
         this.peer = peer;
         this.clusterId = clusterId;
         this.selfId = selfId;
@@ -55,6 +62,18 @@ final class PeerLink implements Connection.Handler {
     void start() {
         address = peer.address();
         dial();
+    }
+
+    ClusterConfig.Member peer() {
+        return peer;
+    }
+
+    /** The peer left the configuration: the link closes and is not dialled again. */
+    void close() {
+        closed = true;
+        finishSnapshot(false, "node " + peer.id() + " left the configuration");
+        if (connection != null && connection.isOpen()) connection.close("node " + peer.id() + " left the configuration");
+        connected = false;
     }
 
     void send(Message m) {
@@ -126,6 +145,7 @@ final class PeerLink implements Connection.Handler {
     }
 
     private void dial() {
+        if (closed) return;
         if (address == null || address.isUnresolved()) address = peer.address();
         try {
             connection = loop.connect(address, this);
@@ -147,14 +167,16 @@ final class PeerLink implements Connection.Handler {
     @Override
     public void onFrame(Connection c, byte type, ByteBuffer body) {
         // The peer only answers on this connection to refuse us (an ERROR frame before closing).
-        log.warn("peer " + peer.id() + " says: " + ClientCodec.decodeResponse(type, body));
+        ClientResponse refusal = ClientCodec.decodeResponse(type, body);
+        log.warn("peer " + peer.id() + " says: " + refusal);
+        if (refusal instanceof ClientResponse.Error e && e.code() == ErrorCode.REMOVED) removed.run();
     }
 
     @Override
     public void onClosed(Connection c, String reason) {
         connected = false;
         finishSnapshot(false, "link closed: " + reason);
-        if (!loop.isRunning()) return; // the node is stopping: no redial, no "peer is down" line
+        if (!loop.isRunning() || closed) return; // the node is stopping: no redial, no "peer is down" line
         retryLater(reason);
     }
 

@@ -8,13 +8,25 @@ import io.raftkv.replica.ReplicaDriver;
 
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
-/** The replica's transport on a real network: one {@link PeerLink} dialled to each peer, on the node's loop. */
+/**
+ * The replica's transport on a real network: one {@link PeerLink} dialled to each member of the configuration the
+ * node knows, on the node's loop. A member added gets a link, one removed loses it.
+ */
 final class PeerLinks implements ReplicaDriver.Transport {
 
     private final EventLoop loop;
     private final Map<Integer, PeerLink> links = new HashMap<>();
+    private final long clusterId;
+    private final int selfId;
+    private final Log log;
+    private final Snapshots snapshots;
+    private final int snapshotChunkBytesMax;
+    private final Runnable removed;
+    private boolean started;
 
     /** Where the snapshots the core asks to send come from, and where the outcome of a transfer goes. */
     interface Snapshots {
@@ -25,11 +37,16 @@ final class PeerLinks implements ReplicaDriver.Transport {
         void report(int peer, boolean delivered);
     }
 
-    PeerLinks(EventLoop loop, ClusterConfig cluster, int selfId, Log log, Snapshots snapshots, int snapshotChunkBytesMax) {
+    /** {@code removed}: a peer refused this node because the cluster removed it. */
+    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, Runnable removed) {
         this.loop = loop;
-        for (ClusterConfig.Member m : cluster.members()) {
-            if (m.id() != selfId) links.put(m.id(), new PeerLink(loop, m, cluster.clusterId(), selfId, log, snapshots, snapshotChunkBytesMax));
-        }
+        this.clusterId = cluster.clusterId();
+        this.selfId = cluster.selfId();
+        this.log = log;
+        this.snapshots = snapshots;
+        this.snapshotChunkBytesMax = snapshotChunkBytesMax;
+        this.removed = removed;
+        reconcile(cluster.peers());
     }
 
     int size() {
@@ -37,7 +54,28 @@ final class PeerLinks implements ReplicaDriver.Transport {
     }
 
     void start() {
+        started = true;
         links.values().forEach(PeerLink::start);
+    }
+
+    /** Makes the links those to {@code peers}: new ones dialled, those to members gone (or moved) closed. */
+    void reconcile(List<ClusterConfig.Member> peers) {
+        Map<Integer, ClusterConfig.Member> wanted = new HashMap<>();
+        for (ClusterConfig.Member m : peers) wanted.put(m.id(), m);
+        for (Iterator<Map.Entry<Integer, PeerLink>> it = links.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, PeerLink> e = it.next();
+            ClusterConfig.Member m = wanted.get(e.getKey());
+            if (m == null || !m.equals(e.getValue().peer())) {
+                e.getValue().close();
+                it.remove();
+            }
+        }
+        for (ClusterConfig.Member m : peers) {
+            if (links.containsKey(m.id())) continue;
+            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, removed);
+            links.put(m.id(), link);
+            if (started) link.start();
+        }
     }
 
     @Override

@@ -68,7 +68,8 @@ public final class RestoreMain {
             Path dir = nodeDir(dataDir, m.id());
             if (Files.isDirectory(dir) && !isEmpty(dir)) throw new IOException(dir + " exists and is not empty: a restore never overwrites a node");
         }
-        SnapshotMeta restored = new SnapshotMeta(meta.index(), meta.term(), cluster.ids());
+        // As etcdutl's restore: a new cluster of the members nodes.conf lists, whatever the backup's cluster had.
+        SnapshotMeta restored = new SnapshotMeta(meta.index(), meta.term(), ClusterView.bootstrapOf(cluster));
         for (ClusterConfig.Member m : cluster.members()) {
             Path dir = nodeDir(dataDir, m.id());
             Files.createDirectories(dir);
@@ -79,7 +80,7 @@ public final class RestoreMain {
                 wal.saveHardState(new HardState(meta.term(), RaftCore.NONE, meta.index()));
                 wal.sync();
             }
-            new MemberMarker(dir, cluster.clusterId(), m.id()).writeIfAbsent();
+            new MemberMarker(dir, cluster.clusterId(), m.id(), ClusterView.bootstrapOf(cluster)).writeIfAbsent();
             System.out.println("restored node " + m.id() + " into " + dir + ": index " + meta.index() + ", term " + meta.term() + ", revision " + revision[0]);
         }
     }

@@ -8,6 +8,7 @@ import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.raft.Entry;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.MemoryStorage;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftCore;
@@ -59,7 +60,6 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     private final KvStateMachine kv;
     private final MemoryStorage storage;
     private final WriteAheadLog wal;
-    private final List<Integer> voters;
     private final Log log;
     private final NodeOptions options;
     private final ThreadPoolExecutor thread;
@@ -90,8 +90,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         }
     }
 
-    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WriteAheadLog wal, List<Integer> voters,
-              int nodeId, Log log, NodeOptions options) {
+    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WriteAheadLog wal, int nodeId, Log log, NodeOptions options) {
         this.dir = dir;
         this.loop = loop;
         this.kv = kv;
@@ -99,7 +98,6 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         this.older = recovered.snapshot();
         this.countedUpTo = recovered.snapshot().index();
         this.wal = wal;
-        this.voters = voters;
         this.log = log;
         this.options = options;
         this.thread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(THREAD_QUEUE_MAX), r -> {
@@ -139,7 +137,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         MemoryStorage storage = new MemoryStorage();
         if (loaded.isPresent()) {
             kv.install(snapshot.index(), restored[0]);
-            storage.installSnapshot(snapshot);
+            storage.installSnapshot(snapshot, loaded.get().meta().membership());
             log.info("started from snapshot " + loaded.get().file().getFileName() + " (index " + snapshot.index() + ", revision " + kv.revision() + ", "
                     + kv.size() + " keys), read in " + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
         }
@@ -179,32 +177,33 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         long since = applied - Math.max(storage.snapshot().index(), failedAt);
         if (writing || since < options.snapshotEntries() || bytesSinceSnapshot * 100 < kv.store().liveBytes() * options.snapshotLogPercentMin()) return;
         KvSnapshot snapshot = kv.snapshot();
-        SnapshotId id = new SnapshotId(applied, storage.term(applied));
+        SnapshotMeta meta = new SnapshotMeta(applied, storage.term(applied), core.appliedMembership());
         writing = true;
         try {
-            thread.execute(() -> write(snapshot, id));
+            thread.execute(() -> write(snapshot, meta));
         } catch (RejectedExecutionException e) {
-            written(snapshot, id, e);
+            written(snapshot, meta, e);
         }
     }
 
     /** On the snapshot thread. */
-    private void write(KvSnapshot snapshot, SnapshotId id) {
+    private void write(KvSnapshot snapshot, SnapshotMeta meta) {
         Exception failure = null;
         try {
             long startNanos = System.nanoTime();
-            Path file = dir.write(new SnapshotMeta(id.index(), id.term(), voters), snapshot::writeTo);
+            Path file = dir.write(meta, snapshot::writeTo);
             log.info("snapshot " + file.getFileName() + " written: " + Files.size(file) + " bytes, revision " + snapshot.revision() + ", in "
                     + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
         } catch (IOException | RuntimeException e) {
             failure = e;
         }
         Exception outcome = failure;
-        post(() -> written(snapshot, id, outcome));
+        post(() -> written(snapshot, meta, outcome));
     }
 
     /** On the loop thread: the snapshot is durable (or failed); the log behind it may go. */
-    private void written(KvSnapshot snapshot, SnapshotId id, Exception failure) {
+    private void written(KvSnapshot snapshot, SnapshotMeta meta, Exception failure) {
+        SnapshotId id = new SnapshotId(meta.index(), meta.term());
         snapshot.release();
         writing = false;
         if (failure != null) {
@@ -216,7 +215,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         // A leader's newer snapshot may have been installed meanwhile.
         if (id.index() <= newest.index()) return;
         older = newest;
-        snapshotSaved(id);
+        snapshotSaved(id, meta.membership());
         long keepFrom = Math.max(storage.firstIndex() - 1, id.index() - options.snapshotCatchUpEntries());
         storage.compactTo(keepFrom);
         try {
@@ -244,8 +243,8 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     }
 
     /** The newest snapshot is now {@code id}: the next one is counted from it. */
-    private void snapshotSaved(SnapshotId id) {
-        if (id.index() > storage.snapshot().index()) storage.setSnapshot(id);
+    private void snapshotSaved(SnapshotId id, Membership membership) {
+        if (id.index() > storage.snapshot().index()) storage.setSnapshot(id, membership);
         bytesSinceSnapshot = 0;
         for (long i = id.index() + 1; i <= countedUpTo; i++) bytesSinceSnapshot += storage.entry(i).sizeBytes();
         countedUpTo = Math.max(countedUpTo, id.index());
@@ -309,13 +308,13 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     // ---------------------------------------------------------------- installing (ReplicaDriver.SnapshotInstaller)
 
     @Override
-    public void install(SnapshotId id) throws IOException {
+    public void install(SnapshotId id, Membership membership) throws IOException {
         KvStateMachine.Restored restored = received.remove(id);
         if (restored == null) throw new IllegalStateException("the core installs snapshot " + id + ", which was not received in this turn");
         wal.resetTo(id.index(), id.term());
-        storage.installSnapshot(id);
+        storage.installSnapshot(id, membership);
         kv.install(id.index(), restored);
-        snapshotSaved(id);
+        snapshotSaved(id, membership);
         // The WAL now starts after this snapshot: it is the only one a restart can use.
         older = id;
         log.info("installed snapshot " + id + ": revision " + kv.revision() + ", " + kv.size() + " keys");
@@ -342,7 +341,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         Backup backup = new Backup(requestId);
         backups.put(c, backup);
         KvSnapshot snapshot = kv.snapshot();
-        SnapshotMeta meta = new SnapshotMeta(snapshot.appliedIndex(), storage.term(snapshot.appliedIndex()), voters);
+        SnapshotMeta meta = new SnapshotMeta(snapshot.appliedIndex(), storage.term(snapshot.appliedIndex()), core.appliedMembership());
         try {
             thread.execute(() -> {
                 Path file = null;

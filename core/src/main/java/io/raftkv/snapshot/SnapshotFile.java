@@ -1,5 +1,7 @@
 package io.raftkv.snapshot;
 
+import io.raftkv.raft.Membership;
+
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
@@ -71,8 +73,9 @@ public final class SnapshotFile {
                 out.writeShort(SnapshotFormat.FORMAT_VERSION);
                 out.writeLong(meta.index());
                 out.writeLong(meta.term());
-                out.writeInt(meta.voters().size());
-                for (int voter : meta.voters()) out.writeInt(voter);
+                byte[] membership = meta.membership().encode();
+                out.writeInt(membership.length);
+                out.write(membership);
                 PayloadOutput payloadOut = new PayloadOutput(out);
                 payload.writeTo(payloadOut);
                 out.writeLong(payloadOut.bytes);
@@ -182,11 +185,13 @@ public final class SnapshotFile {
         }
         long index = head.getLong(SnapshotFormat.INDEX_OFFSET);
         long term = head.getLong(SnapshotFormat.TERM_OFFSET);
-        long voterCount = Integer.toUnsignedLong(head.getInt(SnapshotFormat.VOTER_COUNT_OFFSET));
-        if (voterCount < 1 || voterCount > SnapshotFormat.VOTERS_MAX) {
-            throw new SnapshotCorruptionException(file, SnapshotFormat.VOTER_COUNT_OFFSET, "voter count " + voterCount + " outside [1, " + SnapshotFormat.VOTERS_MAX + "]");
+        long membershipBytes = Integer.toUnsignedLong(head.getInt(SnapshotFormat.MEMBERSHIP_LENGTH_OFFSET));
+        if (membershipBytes < 1 || membershipBytes > SnapshotFormat.MEMBERSHIP_BYTES_MAX
+                || SnapshotFormat.headerBytes((int) membershipBytes) + SnapshotFormat.TRAILER_BYTES > size) {
+            throw new SnapshotCorruptionException(file, SnapshotFormat.MEMBERSHIP_LENGTH_OFFSET, "membership length " + membershipBytes
+                    + " outside [1, " + SnapshotFormat.MEMBERSHIP_BYTES_MAX + "] or past the file's end");
         }
-        int headerBytes = SnapshotFormat.headerBytes((int) voterCount);
+        int headerBytes = SnapshotFormat.headerBytes((int) membershipBytes);
         long payloadBytes = size - headerBytes - SnapshotFormat.TRAILER_BYTES;
         if (payloadLength != payloadBytes) {
             throw new SnapshotCorruptionException(file, size - SnapshotFormat.TRAILER_BYTES, "the trailer says the payload takes " + payloadLength
@@ -194,11 +199,9 @@ public final class SnapshotFile {
         }
         if (name != null && index != name.index()) throw new SnapshotCorruptionException(file, SnapshotFormat.INDEX_OFFSET, "header says index " + index + " but the name says " + name.index());
         if (name != null && term != name.term()) throw new SnapshotCorruptionException(file, SnapshotFormat.TERM_OFFSET, "header says term " + term + " but the name says " + name.term());
-        ByteBuffer ids = readAt(channel, SnapshotFormat.HEADER_FIXED_BYTES, headerBytes - SnapshotFormat.HEADER_FIXED_BYTES);
-        List<Integer> voters = new ArrayList<>((int) voterCount);
-        while (ids.hasRemaining()) voters.add(ids.getInt());
+        ByteBuffer membership = readAt(channel, SnapshotFormat.HEADER_FIXED_BYTES, (int) membershipBytes);
         try {
-            return new Verified(new SnapshotMeta(index, term, voters), headerBytes, payloadBytes);
+            return new Verified(new SnapshotMeta(index, term, Membership.decode(membership)), headerBytes, payloadBytes);
         } catch (IllegalArgumentException e) {
             throw new SnapshotCorruptionException(file, SnapshotFormat.INDEX_OFFSET, "impossible header: " + e.getMessage());
         }

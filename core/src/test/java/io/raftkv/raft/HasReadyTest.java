@@ -129,7 +129,7 @@ class HasReadyTest {
         }
     }
 
-    private static final Ready EMPTY = new Ready(null, false, null, List.of(), List.of(), List.of(), List.of(), List.of());
+    private static final Ready EMPTY = new Ready(null, false, null, null, List.of(), List.of(), List.of(), List.of(), List.of());
 
     private static Twin twin(Consumer<RaftTestCluster> setUp, Consumer<RaftCore> lastInput) {
         return twin(setUp, lastInput, 1);

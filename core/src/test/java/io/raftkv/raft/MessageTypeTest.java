@@ -31,6 +31,7 @@ class MessageTypeTest {
         documented.put(MessageType.READ_INDEX, 8);
         documented.put(MessageType.READ_INDEX_RESP, 9);
         documented.put(MessageType.SNAPSHOT, 10);
+        documented.put(MessageType.TIMEOUT_NOW, 11);
 
         assertEquals(MessageType.values().length, documented.size(), "a new type needs a documented code");
         for (MessageType t : MessageType.values()) assertEquals(documented.get(t), t.code(), t.name());
@@ -51,7 +52,7 @@ class MessageTypeTest {
     @Test
     @DisplayName("protocol: a code no type has is refused with IllegalArgumentException")
     void unknownCodeIsRefused() {
-        for (int code : new int[]{-1, 11, 0x7F, 0xFF, 256, Integer.MIN_VALUE, Integer.MAX_VALUE}) {
+        for (int code : new int[]{-1, 12, 0x7F, 0xFF, 256, Integer.MIN_VALUE, Integer.MAX_VALUE}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MessageType.ofCode(code));
             assertTrue(e.getMessage().contains(Integer.toString(code)), e.getMessage());
         }

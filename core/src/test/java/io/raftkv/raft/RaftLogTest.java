@@ -17,6 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RaftLogTest {
 
+    private static final Membership VOTERS = Membership.ofVoters(List.of(1, 2, 3));
+
     private static final int DATA_BYTES = 10;
     private static final long ENTRY_BYTES = Entry.OVERHEAD_BYTES + DATA_BYTES;
 
@@ -25,7 +27,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 appended entries stay unstable after the stored ones until stableTo")
     void appendAfterStoredEntries() {
-        RaftLog log = new RaftLog(storage(1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1), 0, VOTERS);
         log.append(List.of(e(4, 2), e(5, 2)));
 
         assertEquals(5, log.lastIndex());
@@ -38,7 +40,7 @@ class RaftLogTest {
     @DisplayName("§5.3 unstable entries replacing a stored suffix hide it, and the stable part shrinks to before them")
     void appendOverStoredSuffix() {
         MemoryStorage disk = storage(1, 1, 1, 1, 1);
-        RaftLog log = new RaftLog(disk, 0);
+        RaftLog log = new RaftLog(disk, 0, VOTERS);
         log.append(List.of(e(3, 2)));
 
         assertEquals(3, log.lastIndex(), "indexes 4 and 5 of the old term are gone");
@@ -53,7 +55,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 an append inside the unstable entries truncates them at its first index")
     void appendTruncatesUnstable() {
-        RaftLog log = new RaftLog(storage(1), 0);
+        RaftLog log = new RaftLog(storage(1), 0, VOTERS);
         log.append(List.of(e(2, 1), e(3, 1), e(4, 1)));
         log.append(List.of(e(3, 2)));
 
@@ -65,14 +67,14 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 an append that would leave a gap after the last index throws")
     void appendWithGapThrows() {
-        RaftLog log = new RaftLog(storage(1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1), 0, VOTERS);
         assertThrows(IllegalStateException.class, () -> log.append(List.of(e(4, 1))));
     }
 
     @Test
     @DisplayName("§5.4 (State Machine Safety) an append at or below the commit index throws")
     void appendAtOrBelowCommitThrows() {
-        RaftLog log = new RaftLog(storage(1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1), 0, VOTERS);
         log.commitTo(2);
         assertThrows(IllegalStateException.class, () -> log.append(List.of(e(2, 2))));
         assertThrows(IllegalStateException.class, () -> log.append(List.of(e(1, 2))));
@@ -83,7 +85,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 term() gives 0 at index 0 and -1 outside the log, reading storage and unstable entries")
     void termOutsideRange() {
-        RaftLog log = new RaftLog(storage(1, 2), 0);
+        RaftLog log = new RaftLog(storage(1, 2), 0, VOTERS);
         log.append(List.of(e(3, 3)));
 
         assertEquals(0, log.term(0));
@@ -99,7 +101,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 AppendEntries whose preceding entry matches appends and returns the last new index")
     void maybeAppendMatching() {
-        RaftLog log = new RaftLog(storage(1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1), 0, VOTERS);
         assertEquals(4, log.maybeAppend(2, 1, 0, List.of(e(3, 2), e(4, 2))));
         assertEquals(4, log.lastIndex());
         assertEquals(2, log.term(4));
@@ -108,7 +110,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 AppendEntries whose preceding entry is missing or of another term is refused and changes nothing")
     void maybeAppendMismatch() {
-        RaftLog log = new RaftLog(storage(1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1), 0, VOTERS);
         assertEquals(-1, log.maybeAppend(2, 2, 2, List.of(e(3, 2))), "term differs at the preceding index");
         assertEquals(-1, log.maybeAppend(5, 1, 2, List.of(e(6, 1))), "preceding index beyond our log");
         assertEquals(2, log.lastIndex());
@@ -119,7 +121,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 a conflicting entry and all that follow it are replaced by the leader's")
     void maybeAppendConflict() {
-        RaftLog log = new RaftLog(storage(1, 1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1, 1), 0, VOTERS);
         assertEquals(3, log.maybeAppend(1, 1, 0, List.of(e(2, 1), e(3, 2))));
 
         assertEquals(3, log.lastIndex(), "the old index 4 followed the conflict and is gone");
@@ -130,7 +132,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 entries already present are kept, and a shorter stale AppendEntries does not truncate the log")
     void maybeAppendAlreadyPresent() {
-        RaftLog log = new RaftLog(storage(1, 1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1, 1), 0, VOTERS);
         assertEquals(3, log.maybeAppend(1, 1, 0, List.of(e(2, 1), e(3, 1))));
         assertEquals(4, log.lastIndex());
         assertFalse(log.hasUnstable());
@@ -139,7 +141,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 the follower's commit becomes min(leaderCommit, index of last new entry) and never moves back")
     void maybeAppendCommit() {
-        RaftLog log = new RaftLog(storage(1, 1, 1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1, 1, 1), 0, VOTERS);
         log.maybeAppend(1, 1, 10, List.of(e(2, 1)));
         assertEquals(2, log.committed, "bounded by the last entry the message vouches for, not by our longer log");
         log.maybeAppend(3, 1, 4, List.of());
@@ -153,7 +155,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 commitTo past the last index throws")
     void commitPastLastThrows() {
-        RaftLog log = new RaftLog(storage(1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1), 0, VOTERS);
         assertThrows(IllegalStateException.class, () -> log.commitTo(3));
     }
 
@@ -163,7 +165,7 @@ class RaftLogTest {
     @DisplayName("Ready contract: stableTo marks entries persisted up to (index, term), ignoring a stale term")
     void stableTo() {
         MemoryStorage disk = storage(1);
-        RaftLog log = new RaftLog(disk, 0);
+        RaftLog log = new RaftLog(disk, 0, VOTERS);
         log.append(List.of(e(2, 1), e(3, 1), e(4, 1)));
 
         log.stableTo(3, 2);
@@ -183,7 +185,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 entries() reads across the storage/unstable boundary")
     void entriesAcrossBoundary() {
-        RaftLog log = new RaftLog(storage(1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1), 0, VOTERS);
         log.append(List.of(e(4, 2), e(5, 2), e(6, 2)));
 
         assertEquals(List.of(2L, 3L, 4L, 5L), indexes(log.entries(2, 6, Long.MAX_VALUE)));
@@ -195,7 +197,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 entries() stops at the byte limit, in storage or past the boundary")
     void entriesByteLimit() {
-        RaftLog log = new RaftLog(storage(1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1), 0, VOTERS);
         log.append(List.of(e(4, 2), e(5, 2), e(6, 2)));
         long twoEntries = 2 * ENTRY_BYTES;
 
@@ -207,7 +209,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 entries() returns at least one entry even when it alone exceeds the byte limit")
     void entriesAtLeastOne() {
-        RaftLog log = new RaftLog(storage(1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1), 0, VOTERS);
         log.append(List.of(e(4, 2)));
 
         assertEquals(List.of(1L), indexes(log.entries(1, 5, 1)));
@@ -218,7 +220,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 entries() outside the log throws")
     void entriesOutsideLog() {
-        RaftLog log = new RaftLog(storage(1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1), 0, VOTERS);
         assertThrows(IndexOutOfBoundsException.class, () -> log.entries(0, 2, Long.MAX_VALUE));
         assertThrows(IndexOutOfBoundsException.class, () -> log.entries(1, 4, Long.MAX_VALUE));
         assertThrows(IndexOutOfBoundsException.class, () -> log.entries(2, 1, Long.MAX_VALUE));
@@ -227,7 +229,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 committed entries are handed out from applied+1 up to commit, bounded in bytes")
     void nextCommittedRespectsBytes() {
-        RaftLog log = new RaftLog(storage(1, 1, 1, 1), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 1, 1), 0, VOTERS);
         log.commitTo(3);
         assertEquals(List.of(1L, 2L), indexes(log.nextCommitted(2 * ENTRY_BYTES)));
         log.appliedTo(2);
@@ -242,7 +244,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 (thesis faster back-off) firstIndexOfTermAt finds where the term at an index starts, never at or below commit")
     void firstIndexOfTermAt() {
-        RaftLog log = new RaftLog(storage(1, 1, 2, 2, 2, 3), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 2, 2, 2, 3), 0, VOTERS);
         assertEquals(3, log.firstIndexOfTermAt(5));
         assertEquals(3, log.firstIndexOfTermAt(3));
         assertEquals(6, log.firstIndexOfTermAt(6));
@@ -255,7 +257,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.3 (thesis faster back-off) lastIndexOfTerm finds the last entry of a term at or below a bound, or -1")
     void lastIndexOfTerm() {
-        RaftLog log = new RaftLog(storage(1, 1, 3, 3, 3, 4), 0);
+        RaftLog log = new RaftLog(storage(1, 1, 3, 3, 3, 4), 0, VOTERS);
         assertEquals(5, log.lastIndexOfTerm(3, 6));
         assertEquals(4, log.lastIndexOfTerm(3, 4));
         assertEquals(2, log.lastIndexOfTerm(1, 6));
@@ -270,7 +272,7 @@ class RaftLogTest {
     @Test
     @DisplayName("§5.4.1 a log is at least as up-to-date if its last term is higher, or equal with an index at least as high")
     void isUpToDate() {
-        RaftLog log = new RaftLog(storage(1, 2, 2), 0);
+        RaftLog log = new RaftLog(storage(1, 2, 2), 0, VOTERS);
         assertTrue(log.isUpToDate(1, 3), "higher last term wins even if shorter");
         assertTrue(log.isUpToDate(3, 2));
         assertTrue(log.isUpToDate(4, 2));
@@ -283,13 +285,13 @@ class RaftLogTest {
     void restartReadsPersistedCommit() {
         MemoryStorage disk = storage(1, 1, 1);
         disk.setHardState(new HardState(1, RaftCore.NONE, 2));
-        RaftLog log = new RaftLog(disk, 1);
+        RaftLog log = new RaftLog(disk, 1, VOTERS);
         assertEquals(2, log.committed);
         assertEquals(1, log.applied);
         assertEquals(List.of(2L), indexes(log.nextCommitted(Long.MAX_VALUE)));
 
         disk.setHardState(new HardState(1, RaftCore.NONE, 4));
-        assertEquals(3, new RaftLog(disk, 0).committed, "commit 4 on a log of 3 entries: the log lost its tail");
+        assertEquals(3, new RaftLog(disk, 0, VOTERS).committed, "commit 4 on a log of 3 entries: the log lost its tail");
     }
 
     // ---------------------------------------------------------------- helpers

@@ -150,7 +150,7 @@ final class RaftTestCluster {
         Entry last = state.get(state.size() - 1);
         SnapshotId snapshot = new SnapshotId(last.index(), last.term());
         snapshots.put(id, state);
-        disks.get(id).setSnapshot(snapshot);
+        disks.get(id).setSnapshot(snapshot, cores.get(id).appliedMembership());
         return snapshot;
     }
 
@@ -203,10 +203,10 @@ final class RaftTestCluster {
                 released.add(read);
             }
         };
-        ReplicaDriver.SnapshotInstaller installer = snapshot -> {
+        ReplicaDriver.SnapshotInstaller installer = (snapshot, membership) -> {
             List<Entry> state = received.remove(id);
             if (state == null || state.get(state.size() - 1).index() != snapshot.index()) throw new AssertionError("node " + id + " did not receive " + snapshot);
-            disk.installSnapshot(snapshot);
+            disk.installSnapshot(snapshot, membership);
             snapshots.put(id, state);
             appliedEntries.clear();
             appliedEntries.addAll(state);

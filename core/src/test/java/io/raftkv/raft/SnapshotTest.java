@@ -137,7 +137,7 @@ class SnapshotTest {
         MemoryStorage disk = new MemoryStorage();
         disk.append(List.of(new Entry(1, 1, new byte[]{1}), new Entry(1, 2, new byte[]{2}), new Entry(2, 3, new byte[]{3})));
         assertThrows(IllegalArgumentException.class, () -> disk.compactTo(2), "no snapshot covers it yet");
-        disk.setSnapshot(new SnapshotId(2, 1));
+        disk.setSnapshot(new SnapshotId(2, 1), Membership.ofVoters(List.of(1)));
         disk.compactTo(2);
         assertEquals(3, disk.firstIndex());
         assertEquals(1, disk.term(2));

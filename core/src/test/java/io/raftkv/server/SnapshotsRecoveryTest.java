@@ -3,6 +3,7 @@ package io.raftkv.server;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvSnapshot;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.MemoryStorage;
@@ -70,7 +71,7 @@ class SnapshotsRecoveryTest {
                 kv.apply(entry(i));
                 if (i % 10 == 0) {
                     KvSnapshot s = kv.snapshot();
-                    snapshots.write(new SnapshotMeta(i, 1, List.of(1, 2, 3)), s::writeTo);
+                    snapshots.write(new SnapshotMeta(i, 1, Membership.ofVoters(List.of(1, 2, 3))), s::writeTo);
                     s.release();
                 }
             }

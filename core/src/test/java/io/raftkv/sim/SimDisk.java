@@ -2,6 +2,7 @@ package io.raftkv.sim;
 
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.MemoryStorage;
 import io.raftkv.raft.SnapshotId;
 
@@ -24,8 +25,8 @@ final class SimDisk {
     private byte[] snapshotData;
 
     /** A snapshot the node wrote is durable; the log keeps the entries after {@code compactTo}. */
-    void saveSnapshot(SnapshotId id, byte[] data, long compactTo) {
-        storage.setSnapshot(id);
+    void saveSnapshot(SnapshotId id, Membership membership, byte[] data, long compactTo) {
+        storage.setSnapshot(id, membership);
         snapshotData = data;
         storage.compactTo(compactTo);
     }
@@ -34,8 +35,8 @@ final class SimDisk {
      * A leader's snapshot replaces the log. {@code prefixHashes}: the sender's hashes of the log prefixes it covers,
      * bookkeeping for the checker only (the node never had those entries).
      */
-    void installSnapshot(SnapshotId id, byte[] data, long[] prefixes) {
-        storage.installSnapshot(id);
+    void installSnapshot(SnapshotId id, Membership membership, byte[] data, long[] prefixes) {
+        storage.installSnapshot(id, membership);
         snapshotData = data;
         ensureHashCapacity(id.index());
         System.arraycopy(prefixes, 0, prefixHashes, 0, (int) id.index() + 1);

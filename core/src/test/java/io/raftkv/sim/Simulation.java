@@ -18,6 +18,7 @@ import io.raftkv.protocol.RangeRequest;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.InjectedBug;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
 import io.raftkv.raft.RaftConfig;
@@ -228,9 +229,9 @@ public final class Simulation {
         }
         RaftCore core = new RaftCore(config(n).appliedIndex(snapshot.index()), n.disk.storage);
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
-        ClientRequests requests = new ClientRequests(n.id, cluster, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
+        ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
-                id -> install(n, kv, id), options.driverBug());
+                (id, membership) -> install(n, kv, id, membership), options.driverBug());
         n.start(new SimNode.Life(core, kv, requests, driver, timers));
         timers.schedule(0, requests::startBarrier);
         // A small retention, so that compaction runs often, under every fault, and must agree on every node.
@@ -247,12 +248,12 @@ public final class Simulation {
     }
 
     /** The driver installs the snapshot the node received: its state must be what applying the log up to it gave. */
-    private void install(SimNode n, KvStateMachine kv, SnapshotId id) {
+    private void install(SimNode n, KvStateMachine kv, SnapshotId id, Membership membership) {
         SimNode.ReceivedSnapshot r = n.received;
         if (r == null || !r.id().equals(id)) throw new IllegalStateException("node " + n.id + " installs " + id + " but received " + (r == null ? "none" : r.id()));
         n.received = null;
         restore(kv, id, r.data());
-        n.disk.installSnapshot(id, r.data(), r.prefixHashes());
+        n.disk.installSnapshot(id, membership, r.data(), r.prefixHashes());
         snapshotsInstalled++;
         checker.onAppliedState(n, id.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
     }
@@ -268,6 +269,7 @@ public final class Simulation {
         SimNode.Life life = n.life;
         KvSnapshot snapshot = kv.snapshot();
         SnapshotId id = new SnapshotId(snapshot.appliedIndex(), n.disk.storage.term(snapshot.appliedIndex()));
+        Membership membership = life.core().appliedMembership();
         n.snapshotting = true;
         events.after(random.nextInt(30), "snapshot n" + n.id + " at " + id + " durable", () -> {
             if (n.life != life) return;
@@ -281,7 +283,7 @@ public final class Simulation {
             n.snapshotting = false;
             // A leader's newer snapshot may have been installed meanwhile: this one is then of no use.
             if (id.index() > n.disk.snapshot().index()) {
-                n.disk.saveSnapshot(id, out.toByteArray(), Math.max(0, id.index() - snapshotCatchUpEntries));
+                n.disk.saveSnapshot(id, membership, out.toByteArray(), Math.max(0, id.index() - snapshotCatchUpEntries));
                 snapshotsTaken++;
             }
             process(n);

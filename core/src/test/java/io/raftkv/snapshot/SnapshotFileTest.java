@@ -1,5 +1,6 @@
 package io.raftkv.snapshot;
 
+import io.raftkv.raft.Membership;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvSnapshot;
 import io.raftkv.kv.KvStateMachine;
@@ -30,7 +31,8 @@ class SnapshotFileTest {
 
     private static final int KEY_BYTES_MAX = 64;
     private static final int VALUE_BYTES_MAX = 1024;
-    private static final List<Integer> VOTERS = List.of(1, 2, 3);
+    private static final Membership VOTERS = Membership.ofVoters(List.of(1, 2, 3));
+    private static final int MEMBERSHIP_BYTES = VOTERS.encode().length;
 
     @TempDir
     Path dataDir;
@@ -99,15 +101,16 @@ class SnapshotFileTest {
     void theHeaderAndTrailerAreWhereTheDocumentSaysAndThePayloadIsExactlyWhatWasWritten() throws IOException {
         Path dir = SnapshotDirectory.open(dataDir).path();
         byte[] payload = b("any bytes at all");
-        Path file = SnapshotFile.write(dir, new SnapshotMeta(7, 2, List.of(5, 9)), out -> {
+        Path file = SnapshotFile.write(dir, new SnapshotMeta(7, 2, Membership.ofVoters(List.of(5, 9))), out -> {
             out.write(payload);
             out.close(); // a writer that closes its stream does not cut the file
         });
         byte[] bytes = Files.readAllBytes(file);
-        int header = 6 + 2 + 8 + 8 + 4 + 2 * 4;
+        Membership membership = Membership.ofVoters(List.of(5, 9));
+        int header = 6 + 2 + 8 + 8 + 4 + membership.encode().length;
         assertEquals(header + payload.length + 8 + 4 + 6, bytes.length);
         assertEquals("RKVSNP", new String(bytes, 0, 6, StandardCharsets.US_ASCII));
-        assertEquals(9, bytes[header - 1], "the last voter id ends the header");
+        assertEquals(membership, Membership.decode(java.util.Arrays.copyOfRange(bytes, 28, header)), "the configuration ends the header");
         assertEquals(payload.length, bytes[header + payload.length + 7], "the payload length opens the trailer");
         assertEquals("RKVEND", new String(bytes, bytes.length - 6, 6, StandardCharsets.US_ASCII));
         ByteArrayOutputStream read = new ByteArrayOutputStream();
@@ -123,8 +126,8 @@ class SnapshotFileTest {
         for (int i = 0; i < 100_000; i++) kv.apply(new Entry(1, i + 1, KvCommand.put(b(String.format("key/%012d", i)), new byte[256]).encode()));
         Path file = writeSnapshot(SnapshotDirectory.open(dataDir).path(), kv, 1);
         long payload = 40 + 100_000L * 309 + 4;
-        assertEquals(28 + 4 * VOTERS.size() + payload + 18, Files.size(file));
-        assertEquals(30_900_102, Files.size(file));
+        assertEquals(28 + MEMBERSHIP_BYTES + payload + 18, Files.size(file));
+        assertEquals(30_900_120, Files.size(file));
     }
 
     @Test
@@ -162,7 +165,7 @@ class SnapshotFileTest {
         Path good = writeSnapshot(SnapshotDirectory.open(dataDir).path(), machine(200), 2);
         String name = good.getFileName().toString();
         int size = (int) Files.size(good);
-        int header = 28 + 4 * VOTERS.size();
+        int header = 28 + MEMBERSHIP_BYTES;
         int[] cuts = {0, 3, 6, 20, 27, 28, 30, 45, 46, header - 1, header, header + 10, size / 2, size - 18, size - 14, size - 10, size - 3, size - 1};
         for (int cut : cuts) {
             Path torn = damaged(good, name, bytes -> Arrays.copyOf(bytes, cut));
@@ -299,9 +302,8 @@ class SnapshotFileTest {
     void aMetaOutsideWhatRaftCanHaveIsRefused() {
         assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(0, 1, VOTERS));
         assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(5, 0, VOTERS));
-        assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(5, 1, List.of()));
-        assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(5, 1, List.of(1, 1)));
-        assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(5, 1, List.of(0)));
+        assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(5, 1, Membership.EMPTY));
+        assertThrows(IllegalArgumentException.class, () -> new SnapshotMeta(5, 1, null));
     }
 
     private static void flipByte(Path file, int at) throws IOException {

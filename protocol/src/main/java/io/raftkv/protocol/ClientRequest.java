@@ -25,4 +25,14 @@ public sealed interface ClientRequest {
 
     /** Drops the history below {@code revision}: reads at earlier revisions are answered COMPACTED from then on. */
     record Compact(long requestId, long revision) implements ClientRequest { }
+
+    record MemberList(long requestId) implements ClientRequest { }
+
+    record MemberAdd(long requestId, int nodeId, String address, boolean learner) implements ClientRequest { }
+
+    record MemberRemove(long requestId, int nodeId) implements ClientRequest { }
+
+    record MemberPromote(long requestId, int nodeId) implements ClientRequest { }
+
+    record MoveLeader(long requestId, int nodeId) implements ClientRequest { }
 }

@@ -49,4 +49,6 @@ public sealed interface ClientResponse {
     /** A node's view of itself: role is the Raft role's name (LEADER, FOLLOWER, ...); keyHash digests the map (equal maps, equal hash). */
     record StatusResult(long requestId, int nodeId, String role, long term, int leaderId, long commit, long applied,
                         long keys, long keyHash) implements ClientResponse { }
+
+    record Members(long requestId, long clusterId, int nodeId, int leaderId, long configIndex, List<MemberInfo> members) implements ClientResponse { }
 }

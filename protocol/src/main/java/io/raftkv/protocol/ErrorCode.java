@@ -14,6 +14,8 @@ public final class ErrorCode {
     public static final int COMPACTED = 8;
     /** A read or compaction at a revision the store has not reached. */
     public static final int FUTURE_REVISION = 9;
+    /** A peer link from a node the cluster removed: it must stop (docs/membership.md). */
+    public static final int REMOVED = 10;
 
     private ErrorCode() {
     }
@@ -29,6 +31,7 @@ public final class ErrorCode {
             case REFUSED -> "REFUSED";
             case COMPACTED -> "COMPACTED";
             case FUTURE_REVISION -> "FUTURE_REVISION";
+            case REMOVED -> "REMOVED";
             default -> "ERROR_" + code;
         };
     }

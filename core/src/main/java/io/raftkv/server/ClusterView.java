@@ -1,0 +1,82 @@
+package io.raftkv.server;
+
+import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.raft.Membership;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Who a node knows in its cluster: the cluster id (fixed when the cluster was first started, whatever its members
+ * become) and the latest configuration it has seen with the members' addresses. That is the configuration in force
+ * in its log, or, for a node that joined and holds none yet, the one its join target told it. Loop-owned.
+ */
+final class ClusterView {
+
+    private final long clusterId;
+    private final int selfId;
+    private Membership membership;
+
+    ClusterView(long clusterId, int selfId, Membership membership) {
+        this.clusterId = clusterId;
+        this.selfId = selfId;
+        this.membership = membership;
+    }
+
+    long clusterId() {
+        return clusterId;
+    }
+
+    int selfId() {
+        return selfId;
+    }
+
+    Membership membership() {
+        return membership;
+    }
+
+    void update(Membership latest) {
+        membership = latest;
+    }
+
+    /** The member's address, or null when {@code id} is not a member. */
+    ClusterConfig.Member member(int id) {
+        Membership.Member m = membership.member(id);
+        return m == null ? null : address(m);
+    }
+
+    /** Every member but this node. */
+    List<ClusterConfig.Member> peers() {
+        List<ClusterConfig.Member> peers = new ArrayList<>();
+        for (Membership.Member m : membership.members()) if (m.id() != selfId) peers.add(address(m));
+        return peers;
+    }
+
+    /** The members {@code nodes.conf} lists, all voters: the configuration a new cluster starts with. */
+    static Membership bootstrapOf(ClusterConfig config) {
+        return new Membership(config.members().stream()
+                .map(m -> new Membership.Member(m.id(), Membership.Role.VOTER, m.host() + ":" + m.port())).toList(), new int[0]);
+    }
+
+    static ClusterConfig.Member address(Membership.Member m) {
+        HostPort hp = HostPort.parse(m.address());
+        return new ClusterConfig.Member(m.id(), hp.host(), hp.port());
+    }
+
+    /** A member's address as configurations carry it. */
+    record HostPort(String host, int port) {
+        /** IllegalArgumentException naming the problem when {@code address} is not host:port with a port in [1, 65535]. */
+        static HostPort parse(String address) {
+            int colon = address.lastIndexOf(':');
+            if (colon <= 0 || colon == address.length() - 1) throw new IllegalArgumentException("address '" + address + "' is not host:port");
+            int port;
+            try {
+                port = Integer.parseInt(address.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("address '" + address + "' has no numeric port");
+            }
+            if (port < 1 || port > 65535) throw new IllegalArgumentException("address '" + address + "': port out of range");
+            return new HostPort(address.substring(0, colon), port);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package io.raftkv.server;
+
+import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.FrameException;
+import io.raftkv.protocol.MemberInfo;
+import io.raftkv.raft.Membership;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a node that joins a running cluster asks first, before its loop runs: the cluster id and the members, from
+ * any member, over the client protocol (MEMBER_LIST). Blocking, with a deadline per member tried.
+ */
+final class JoinLookup {
+
+    /** A MEMBERS answer is small; anything larger is not one. */
+    private static final int ANSWER_BYTES_MAX = 1 << 20;
+
+    record Found(long clusterId, Membership membership) { }
+
+    private JoinLookup() {
+    }
+
+    /** Asks each of {@code members} in turn; IOException naming every failure when none answers. */
+    static Found fetch(List<InetSocketAddress> members, long timeoutMs) throws IOException {
+        List<String> failures = new ArrayList<>();
+        for (InetSocketAddress a : members) {
+            try {
+                return ask(a, (int) Math.min(Integer.MAX_VALUE, timeoutMs));
+            } catch (IOException | FrameException | IllegalArgumentException e) {
+                failures.add(a + ": " + e.getMessage());
+            }
+        }
+        throw new IOException("no member to join answered: " + String.join("; ", failures));
+    }
+
+    private static Found ask(InetSocketAddress address, int timeoutMs) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(address, timeoutMs);
+            socket.setSoTimeout(timeoutMs);
+            OutputStream out = socket.getOutputStream();
+            out.write(whole(ClientCodec.helloClient()));
+            out.write(whole(ClientCodec.request(new ClientRequest.MemberList(1))));
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            int length = in.readInt();
+            if (length < 1 || length > ANSWER_BYTES_MAX) throw new IOException("answer of " + length + " bytes");
+            byte type = in.readByte();
+            byte[] body = new byte[length - 1];
+            in.readFully(body);
+            ClientResponse r = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+            if (!(r instanceof ClientResponse.Members m)) throw new IOException("answered " + r);
+            List<Membership.Member> members = new ArrayList<>();
+            for (MemberInfo i : m.members()) {
+                members.add(new Membership.Member(i.id(), i.learner() ? Membership.Role.LEARNER : Membership.Role.VOTER, i.address()));
+            }
+            return new Found(m.clusterId(), new Membership(members, new int[0]));
+        }
+    }
+
+    private static byte[] whole(ByteBuffer frame) {
+        byte[] bytes = new byte[frame.remaining()];
+        frame.get(bytes);
+        return bytes;
+    }
+}
