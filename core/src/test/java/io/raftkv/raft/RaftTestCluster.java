@@ -27,6 +27,8 @@ final class RaftTestCluster {
     private static final int DELIVERY_ROUNDS_MAX = 10_000;
 
     private final List<Integer> ids;
+    /** The voters the cluster started with; nodes added later join with an empty configuration. */
+    private final List<Integer> bootstrap;
     private final Consumer<RaftConfig> tweak;
     private final Map<Integer, RaftCore> cores = new HashMap<>();
     private final Map<Integer, ReplicaDriver<Entry>> drivers = new HashMap<>();
@@ -45,7 +47,8 @@ final class RaftTestCluster {
     Predicate<Message> drop = m -> false;
 
     private RaftTestCluster(int size, Consumer<RaftConfig> tweak) {
-        this.ids = IntStream.rangeClosed(1, size).boxed().toList();
+        this.ids = new ArrayList<>(IntStream.rangeClosed(1, size).boxed().toList());
+        this.bootstrap = List.copyOf(ids);
         this.tweak = tweak;
         for (int id : ids) {
             disks.put(id, new MemoryStorage());
@@ -62,7 +65,7 @@ final class RaftTestCluster {
     }
 
     RaftConfig config(int id) {
-        RaftConfig c = new RaftConfig(id, ids).electionTicks(10).heartbeatTicks(1).randomSeed(id);
+        RaftConfig c = (bootstrap.contains(id) ? new RaftConfig(id, bootstrap) : new RaftConfig(id, Membership.EMPTY)).electionTicks(10).heartbeatTicks(1).randomSeed(id);
         tweak.accept(c);
         return c;
     }
@@ -79,9 +82,9 @@ final class RaftTestCluster {
         return applied.get(id);
     }
 
-    /** Data of the non-no-op entries a node applied, as strings. */
+    /** Data of the entries a node applied, no-ops and configuration changes left out, as strings. */
     List<String> appliedData(int id) {
-        return applied.get(id).stream().filter(e -> !e.isNoop()).map(e -> new String(e.data(), StandardCharsets.UTF_8)).toList();
+        return applied.get(id).stream().filter(e -> !e.isNoop() && !Membership.isConfigEntry(e)).map(e -> new String(e.data(), StandardCharsets.UTF_8)).toList();
     }
 
     List<ReadState> readStates(int id) {
@@ -219,6 +222,26 @@ final class RaftTestCluster {
     SubmitResult propose(int id, String data) {
         SubmitResult r = cores.get(id).propose(data.getBytes(StandardCharsets.UTF_8));
         process(id);
+        return r;
+    }
+
+    /** Starts a new node with an empty disk and no configuration: it takes part once a leader's log names it. */
+    void join(int id) {
+        if (ids.contains(id)) throw new IllegalArgumentException("node " + id + " exists");
+        ids.add(id);
+        disks.put(id, new MemoryStorage());
+        start(id);
+    }
+
+    SubmitResult changeMembership(int leader, Membership next) {
+        SubmitResult r = cores.get(leader).proposeMembership(next);
+        process(leader);
+        return r;
+    }
+
+    SubmitResult transferLeadership(int leader, int target) {
+        SubmitResult r = cores.get(leader).transferLeadership(target);
+        process(leader);
         return r;
     }
 
