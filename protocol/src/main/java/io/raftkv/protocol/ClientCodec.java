@@ -1,6 +1,11 @@
 package io.raftkv.protocol;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.raftkv.protocol.Frames.bad;
 import static io.raftkv.protocol.Frames.bool;
@@ -23,6 +28,18 @@ public final class ClientCodec {
 
     /** Bytes a PUT frame adds to its key and value: length, type, request id and the two length fields. */
     public static final int PUT_FRAME_OVERHEAD_BYTES = Frames.LENGTH_BYTES + 1 + 8 + 4 + 4;
+
+    /** The most members a MEMBERS answer lists: a cluster never has more. */
+    public static final int MEMBERS_MAX = 1024;
+
+    /** MEMBERS before its members: request id, cluster id, answering node, leader, config index, count. */
+    private static final int MEMBERS_HEADER_BYTES = 8 + 8 + 4 + 4 + 8 + 4;
+    /** A member in MEMBERS, besides its address: id, learner flag, address length. */
+    private static final int MEMBER_BYTES_MIN = 4 + 1 + 2;
+
+    /** The largest MEMBERS frame: {@link #MEMBERS_MAX} members with addresses of {@link MemberInfo#ADDRESS_BYTES_MAX}. */
+    public static final int MEMBERS_FRAME_BYTES_MAX = Frames.LENGTH_BYTES + 1 + MEMBERS_HEADER_BYTES
+            + MEMBERS_MAX * (MEMBER_BYTES_MIN + MemberInfo.ADDRESS_BYTES_MAX);
 
     private ClientCodec() {
     }
@@ -94,7 +111,21 @@ public final class ClientCodec {
         if (r instanceof ClientRequest.Compact c) {
             return frame(FrameType.COMPACT, 16).putLong(c.requestId()).putLong(c.revision()).flip();
         }
-        return frame(FrameType.STATUS, 8).putLong(r.requestId()).flip();
+        if (r instanceof ClientRequest.MemberList) return frame(FrameType.MEMBER_LIST, 8).putLong(r.requestId()).flip();
+        if (r instanceof ClientRequest.MemberAdd a) {
+            byte[] address = address(a.address());
+            return frame(FrameType.MEMBER_ADD, 8 + 4 + 1 + 2 + address.length).putLong(a.requestId()).putInt(a.nodeId())
+                    .put((byte) (a.learner() ? 1 : 0)).putShort((short) address.length).put(address).flip();
+        }
+        if (r instanceof ClientRequest.MemberRemove m) return memberRequest(FrameType.MEMBER_REMOVE, m.requestId(), m.nodeId());
+        if (r instanceof ClientRequest.MemberPromote m) return memberRequest(FrameType.MEMBER_PROMOTE, m.requestId(), m.nodeId());
+        if (r instanceof ClientRequest.MoveLeader m) return memberRequest(FrameType.MOVE_LEADER, m.requestId(), m.nodeId());
+        return frame(FrameType.STATUS, 8).putLong(((ClientRequest.Status) r).requestId()).flip();
+    }
+
+    /** MEMBER_REMOVE, MEMBER_PROMOTE and MOVE_LEADER: {@code [u64 requestId][u32 nodeId]}. */
+    private static ByteBuffer memberRequest(byte type, long requestId, int nodeId) {
+        return frame(type, 8 + 4).putLong(requestId).putInt(nodeId).flip();
     }
 
     /** Decodes a request frame; a type that is not a request throws {@link FrameException} with UNKNOWN_TYPE. */
@@ -112,6 +143,16 @@ public final class ClientCodec {
             case FrameType.RANGE -> new ClientRequest.Range(b.getLong(), KvCodec.readRange(b));
             case FrameType.TXN -> new ClientRequest.Txn(b.getLong(), KvCodec.readTxn(b));
             case FrameType.COMPACT -> new ClientRequest.Compact(b.getLong(), b.getLong());
+            case FrameType.MEMBER_LIST -> new ClientRequest.MemberList(b.getLong());
+            case FrameType.MEMBER_ADD -> {
+                long id = b.getLong();
+                int nodeId = b.getInt();
+                boolean learner = learner(b);
+                yield new ClientRequest.MemberAdd(id, nodeId, readAddress(b), learner);
+            }
+            case FrameType.MEMBER_REMOVE -> new ClientRequest.MemberRemove(b.getLong(), b.getInt());
+            case FrameType.MEMBER_PROMOTE -> new ClientRequest.MemberPromote(b.getLong(), b.getInt());
+            case FrameType.MOVE_LEADER -> new ClientRequest.MoveLeader(b.getLong(), b.getInt());
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown request type " + FrameType.name(type));
         });
     }
@@ -149,6 +190,7 @@ public final class ClientCodec {
             return frame(FrameType.ERROR, 8 + 2 + 2 + message.length)
                     .putLong(e.requestId()).putShort((short) e.code()).putShort((short) message.length).put(message).flip();
         }
+        if (r instanceof ClientResponse.Members m) return members(m);
         ClientResponse.StatusResult s = (ClientResponse.StatusResult) r;
         byte[] role = utf8(s.role());
         return frame(FrameType.STATUS_RESULT, 8 + 4 + 2 + role.length + 8 + 4 + 8 * 4)
@@ -168,8 +210,91 @@ public final class ClientCodec {
             case FrameType.ERROR -> new ClientResponse.Error(b.getLong(), Short.toUnsignedInt(b.getShort()), string(b));
             case FrameType.STATUS_RESULT -> new ClientResponse.StatusResult(b.getLong(), b.getInt(), string(b), b.getLong(),
                     b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong());
+            case FrameType.MEMBERS -> readMembers(b);
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown response type " + FrameType.name(type));
         });
+    }
+
+    // ------------------------------------------------------------------ membership
+
+    /**
+     * MEMBERS: {@code [u64 requestId][u64 clusterId][u32 nodeId][u32 leaderId][u64 configIndex][u32 count]} then per
+     * member {@code [u32 id][u8 learner][u16 n][n bytes of address]}. The members must ascend by id, be at most
+     * {@link #MEMBERS_MAX} and have addresses {@link MemberInfo#addressProblem} accepts: anything else is a bug of
+     * the caller, refused with IllegalArgumentException.
+     */
+    private static ByteBuffer members(ClientResponse.Members m) {
+        List<MemberInfo> members = m.members();
+        if (members.size() > MEMBERS_MAX) throw new IllegalArgumentException(members.size() + " members are over the limit of " + MEMBERS_MAX);
+        List<byte[]> addresses = new ArrayList<>(members.size());
+        int bytes = MEMBERS_HEADER_BYTES;
+        for (int i = 0; i < members.size(); i++) {
+            if (i > 0 && members.get(i).id() <= members.get(i - 1).id()) {
+                throw new IllegalArgumentException("members must ascend by id: " + members.get(i).id() + " after " + members.get(i - 1).id());
+            }
+            byte[] address = address(members.get(i).address());
+            addresses.add(address);
+            bytes += MEMBER_BYTES_MIN + address.length;
+        }
+        ByteBuffer f = frame(FrameType.MEMBERS, bytes).putLong(m.requestId()).putLong(m.clusterId()).putInt(m.nodeId())
+                .putInt(m.leaderId()).putLong(m.configIndex()).putInt(members.size());
+        for (int i = 0; i < members.size(); i++) {
+            MemberInfo member = members.get(i);
+            f.putInt(member.id()).put((byte) (member.learner() ? 1 : 0)).putShort((short) addresses.get(i).length).put(addresses.get(i));
+        }
+        return f.flip();
+    }
+
+    private static ClientResponse.Members readMembers(ByteBuffer b) {
+        long requestId = b.getLong();
+        long clusterId = b.getLong();
+        int nodeId = b.getInt();
+        int leaderId = b.getInt();
+        long configIndex = b.getLong();
+        int count = b.getInt();
+        if (count < 0 || count > MEMBERS_MAX) {
+            throw bad("a count of " + Integer.toUnsignedString(count) + " members is over the limit of " + MEMBERS_MAX);
+        }
+        if ((long) count * (MEMBER_BYTES_MIN + 3) > b.remaining()) throw bad("a count of " + count + " members does not fit the frame");
+        List<MemberInfo> members = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int id = b.getInt();
+            if (i > 0 && id <= members.get(i - 1).id()) throw bad("members must ascend by id: " + id + " after " + members.get(i - 1).id());
+            boolean learner = learner(b);
+            members.add(new MemberInfo(id, readAddress(b), learner));
+        }
+        return new ClientResponse.Members(requestId, clusterId, nodeId, leaderId, configIndex, members);
+    }
+
+    /** The UTF-8 of an address to write; one {@link MemberInfo#addressProblem} refuses is a bug of the caller. */
+    private static byte[] address(String address) {
+        String problem = MemberInfo.addressProblem(address);
+        if (problem != null) throw new IllegalArgumentException(problem);
+        return address.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** An address field, {@code [u16 n][n bytes of UTF-8 host:port]}, checked as {@link MemberInfo#addressProblem} says. */
+    private static String readAddress(ByteBuffer b) {
+        int n = Short.toUnsignedInt(b.getShort());
+        if (n > MemberInfo.ADDRESS_BYTES_MAX) throw bad("an address of " + n + " bytes is over the limit of " + MemberInfo.ADDRESS_BYTES_MAX);
+        if (n > b.remaining()) throw bad("an address of " + n + " bytes does not fit the frame");
+        String address;
+        try {
+            address = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(Frames.slice(b, n)).toString();
+        } catch (CharacterCodingException e) {
+            throw bad("an address of " + n + " bytes is not UTF-8");
+        }
+        String problem = MemberInfo.addressProblem(address);
+        if (problem != null) throw bad(problem);
+        return address;
+    }
+
+    /** The learner flag of a member: 0 or 1. */
+    private static boolean learner(ByteBuffer b) {
+        byte v = b.get();
+        if (v != 0 && v != 1) throw bad("learner flag " + Byte.toUnsignedInt(v) + " is neither 0 nor 1");
+        return v == 1;
     }
 
     private static BodyWriter withHeader(long requestId, ResponseHeader header, int moreBytes) {

@@ -4,7 +4,8 @@ package io.raftkv.protocol;
  * What a client asks; every request carries an id the answer repeats, so requests can be pipelined. PUT, DELETE
  * and GET are the thin single-key forms (a put without prev_kv, a delete of one key, a range of one key answered
  * VALUE or NOT_FOUND); RANGE, TXN and COMPACT carry etcd's full requests. A put or delete with prev_kv, or of a
- * range, travels as a TXN without compares.
+ * range, travels as a TXN without compares. The member requests read and change the cluster's membership, as etcd's
+ * Cluster API does; MOVE_LEADER is etcd's Maintenance.MoveLeader.
  */
 public sealed interface ClientRequest {
 
@@ -26,13 +27,21 @@ public sealed interface ClientRequest {
     /** Drops the history below {@code revision}: reads at earlier revisions are answered COMPACTED from then on. */
     record Compact(long requestId, long revision) implements ClientRequest { }
 
+    /** The members as the node asked knows them (its latest configuration), from any node: answered MEMBERS. */
     record MemberList(long requestId) implements ClientRequest { }
 
+    /**
+     * Adds node {@code nodeId} serving at {@code address} ({@code host:port}, see {@link MemberInfo#addressProblem}),
+     * as a learner or a voter; at the leader, answered MEMBERS once the new configuration is committed.
+     */
     record MemberAdd(long requestId, int nodeId, String address, boolean learner) implements ClientRequest { }
 
+    /** Removes node {@code nodeId}; at the leader, answered MEMBERS once the new configuration is committed. */
     record MemberRemove(long requestId, int nodeId) implements ClientRequest { }
 
+    /** Makes learner {@code nodeId} a voter; at the leader, answered MEMBERS once the new configuration is committed. */
     record MemberPromote(long requestId, int nodeId) implements ClientRequest { }
 
+    /** Hands the leadership to voter {@code nodeId}; at the leader, answered MEMBERS once that node leads. */
     record MoveLeader(long requestId, int nodeId) implements ClientRequest { }
 }

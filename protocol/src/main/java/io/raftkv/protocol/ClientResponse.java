@@ -50,5 +50,21 @@ public sealed interface ClientResponse {
     record StatusResult(long requestId, int nodeId, String role, long term, int leaderId, long commit, long applied,
                         long keys, long keyHash) implements ClientResponse { }
 
-    record Members(long requestId, long clusterId, int nodeId, int leaderId, long configIndex, List<MemberInfo> members) implements ClientResponse { }
+    /**
+     * The answer to every member request: the configuration of the cluster {@code clusterId} as node {@code nodeId}
+     * (the one answering) knows it, the log index of that configuration ({@code configIndex}: a higher one is newer),
+     * the leader it knows ({@code leaderId}, 0 when unknown) and the members, ascending by id.
+     */
+    record Members(long requestId, long clusterId, int nodeId, int leaderId, long configIndex, List<MemberInfo> members)
+            implements ClientResponse {
+        public Members {
+            members = List.copyOf(members);
+        }
+
+        /** The member with {@code id}, or null. */
+        public MemberInfo member(int id) {
+            for (MemberInfo m : members) if (m.id() == id) return m;
+            return null;
+        }
+    }
 }

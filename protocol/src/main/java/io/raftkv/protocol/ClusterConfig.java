@@ -61,6 +61,9 @@ public record ClusterConfig(List<Member> members, long clusterId) {
             }
             if (id < 1) throw new IllegalArgumentException(where + ": node ids start at 1");
             if (port < 1 || port > 65535) throw new IllegalArgumentException(where + ": port " + port + " out of range");
+            // Checked here so that a node never starts with a member it could not list in a MEMBERS answer.
+            String problem = MemberInfo.addressProblem(parts[1] + ":" + port);
+            if (problem != null) throw new IllegalArgumentException(where + ": " + problem);
             for (Member m : members) {
                 if (m.id() == id) throw new IllegalArgumentException(where + ": node id " + id + " listed twice");
                 if (m.host().equals(parts[1]) && m.port() == port) throw new IllegalArgumentException(where + ": address " + parts[1] + ":" + port + " listed twice");

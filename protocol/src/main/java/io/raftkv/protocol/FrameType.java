@@ -16,6 +16,11 @@ public final class FrameType {
     public static final byte TXN = 0x15;
     public static final byte COMPACT = 0x16;
     public static final byte SNAPSHOT = 0x17;
+    public static final byte MEMBER_LIST = 0x18;
+    public static final byte MEMBER_ADD = 0x19;
+    public static final byte MEMBER_REMOVE = 0x1A;
+    public static final byte MEMBER_PROMOTE = 0x1B;
+    public static final byte MOVE_LEADER = 0x1C;
 
     public static final byte OK = 0x20;
     public static final byte VALUE = 0x21;
@@ -26,6 +31,7 @@ public final class FrameType {
     public static final byte RANGE_RESULT = 0x26;
     public static final byte TXN_RESULT = 0x27;
     public static final byte SNAPSHOT_DATA = 0x28;
+    public static final byte MEMBERS = 0x29;
 
     private FrameType() {
     }
@@ -44,6 +50,11 @@ public final class FrameType {
             case TXN -> "TXN";
             case COMPACT -> "COMPACT";
             case SNAPSHOT -> "SNAPSHOT";
+            case MEMBER_LIST -> "MEMBER_LIST";
+            case MEMBER_ADD -> "MEMBER_ADD";
+            case MEMBER_REMOVE -> "MEMBER_REMOVE";
+            case MEMBER_PROMOTE -> "MEMBER_PROMOTE";
+            case MOVE_LEADER -> "MOVE_LEADER";
             case OK -> "OK";
             case VALUE -> "VALUE";
             case NOT_FOUND -> "NOT_FOUND";
@@ -53,6 +64,7 @@ public final class FrameType {
             case RANGE_RESULT -> "RANGE_RESULT";
             case TXN_RESULT -> "TXN_RESULT";
             case SNAPSHOT_DATA -> "SNAPSHOT_DATA";
+            case MEMBERS -> "MEMBERS";
             default -> String.format("0x%02x", type);
         };
     }
