@@ -59,7 +59,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>{@link Oracle} reads the script the way docs/protocol.md says a node must, and says what the node owes
  * it: an ERROR per request-level fault (empty or oversized key or value; the connection stays open), an
  * ERROR with request id 0 and a close for a connection-level fault, or a close after our half-close for a
- * script that ends inside a frame. Scripts holding a valid PUT, DELETE or RAFT message are never sent (they
+ * script that ends inside a frame. Scripts holding a valid PUT, DELETE, RAFT or member request are never sent (they
  * may change state legitimately), nor are scripts with nothing invalid in them (valid but harmless).
  *
  * <p>Properties, checked after every try: the node answers as the oracle says (a connection left open and
@@ -377,10 +377,11 @@ class HostileInputTest {
                 changesState = true;
                 return 0;
             }
-            if (type == FrameType.RANGE || type == FrameType.TXN || type == FrameType.COMPACT) {
+            if (type == FrameType.RANGE || type == FrameType.TXN || type == FrameType.COMPACT || isMemberRequest(type)) {
                 // Their bodies nest counts and codes: the codec's own verdict on a malformed one is the expected one.
                 // A well-formed one is answered by the store's rules, which this model does not repeat: such a
-                // script counts as state-changing and is not sent.
+                // script counts as state-changing and is not sent. So is a well-formed member request: it may change
+                // the configuration, and even MEMBER_LIST's answer is one this model does not expect.
                 try {
                     ClientCodec.decodeRequest(type, b);
                 } catch (FrameException e) {
@@ -438,6 +439,11 @@ class HostileInputTest {
             if (b.hasRemaining() || messageType > 10 || from != peer || to != target) return ErrorCode.BAD_REQUEST;
             changesState = true;
             return 0;
+        }
+
+        private static boolean isMemberRequest(byte type) {
+            return type == FrameType.MEMBER_LIST || type == FrameType.MEMBER_ADD || type == FrameType.MEMBER_REMOVE
+                    || type == FrameType.MEMBER_PROMOTE || type == FrameType.MOVE_LEADER;
         }
 
         /** Skips a {@code bytes} field; returns its length, or -1 when it does not fit. */
@@ -509,6 +515,23 @@ class HostileInputTest {
                 .put((byte) 0).putLong(0).putLong(0).putLong(7).putInt(entries);
         for (int i = 0; i < entries; i++) b.putLong(term).putLong(6 + i).putInt(dataBytes).put(new byte[dataBytes]);
         return frame(FrameType.RAFT, b);
+    }
+
+    static byte[] memberList(long id) {
+        return frame(FrameType.MEMBER_LIST, ByteBuffer.allocate(8).putLong(id));
+    }
+
+    /** A MEMBER_ADD as the document lays it out, whatever its learner byte and address. */
+    static byte[] memberAdd(long id, int nodeId, int learner, String address) {
+        byte[] a = address.getBytes(StandardCharsets.UTF_8);
+        return frame(FrameType.MEMBER_ADD, ByteBuffer.allocate(15 + a.length).putLong(id).putInt(nodeId).put((byte) learner).putShort((short) a.length).put(a));
+    }
+
+    /** A MEMBERS answer listing one voter. */
+    static byte[] members(long id) {
+        byte[] a = "127.0.0.1:7001".getBytes(StandardCharsets.UTF_8);
+        return frame(FrameType.MEMBERS, ByteBuffer.allocate(36 + 7 + a.length).putLong(id).putLong(clusterId).putInt(1).putInt(1).putLong(1)
+                .putInt(1).putInt(1).put((byte) 0).putShort((short) a.length).put(a));
     }
 
     static byte[] error(long id, int code, String message) {
@@ -632,7 +655,7 @@ class HostileInputTest {
 
     /** A valid frame of any kind, before mutation. */
     private static Arbitrary<Part> validFrames() {
-        return Arbitraries.randomValue(r -> switch (r.nextInt(8)) {
+        return Arbitraries.randomValue(r -> switch (r.nextInt(9)) {
             case 0 -> new Part("PUT", put(r.nextLong(), bytes(1 + r.nextInt(KEY_BYTES_MAX), r), bytes(r.nextInt(VALUE_BYTES_MAX + 1), r)));
             case 1 -> new Part("DELETE", delete(r.nextLong(), bytes(1 + r.nextInt(KEY_BYTES_MAX), r)));
             case 2 -> new Part("GET", get(r.nextLong(), r.nextInt(2), bytes(1 + r.nextInt(KEY_BYTES_MAX), r)));
@@ -640,6 +663,7 @@ class HostileInputTest {
             case 4 -> new Part("HELLO_CLIENT", helloClient(ClientCodec.PROTOCOL_VERSION));
             case 5 -> new Part("HELLO_PEER", helloPeer(clusterId, 1 + r.nextInt(3)));
             case 6 -> new Part("RAFT", raft(r.nextInt(10), 1 + r.nextInt(3), target, 1 + r.nextInt(5), r.nextInt(3), r.nextInt(40)));
+            case 7 -> new Part("MEMBER_ADD", memberAdd(r.nextLong(), 4 + r.nextInt(100), r.nextInt(2), "127.0.0.1:" + (1 + r.nextInt(65535))));
             default -> new Part("OK", frame(FrameType.OK, ByteBuffer.allocate(8).putLong(r.nextLong())));
         });
     }
@@ -757,9 +781,10 @@ class HostileInputTest {
 
     /** Frames only a node sends (answers), here sent by a client. */
     private static Arbitrary<Part> responseFrames() {
-        return Arbitraries.randomValue(r -> switch (r.nextInt(3)) {
+        return Arbitraries.randomValue(r -> switch (r.nextInt(4)) {
             case 0 -> new Part("OK", frame(FrameType.OK, ByteBuffer.allocate(8).putLong(r.nextLong())));
             case 1 -> new Part("ERROR", error(0, ErrorCode.REFUSED, "go away"));
+            case 2 -> new Part("MEMBERS", members(r.nextLong()));
             default -> new Part("STATUS_RESULT", ClientCodec.response(new ClientResponse.StatusResult(1, 1, "LEADER", 1, 1, 1, 1, 1, 1)).array());
         });
     }
@@ -839,7 +864,17 @@ class HostileInputTest {
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT entry count 2^32-1", withInt(goodRaft, 5 + 66, -1))),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT entry data length 2^31", withInt(goodRaft, 5 + 70 + 16, Integer.MIN_VALUE))),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT entry of term 0", withLong(goodRaft, 5 + 70, 0))),
-                entry("close: BAD_REQUEST", asPeer, new Part("RAFT header cut short", resized(goodRaft, -(goodRaft.length - 5 - 69), r)))));
+                entry("close: BAD_REQUEST", asPeer, new Part("RAFT header cut short", resized(goodRaft, -(goodRaft.length - 5 - 69), r))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_ADD with learner byte 2", memberAdd(24, 4, 2, "127.0.0.1:7004"))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_ADD with an address of 256 bytes", memberAdd(25, 4, 0, "h".repeat(251) + ":7004"))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_ADD with an address that is not host:port", memberAdd(26, 4, 1, "no-port"))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_ADD with port 0", memberAdd(27, 4, 0, "127.0.0.1:0"))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_ADD whose address length says 255", withShort(memberAdd(28, 4, 0, "a:1"), 5 + 13, 255))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_LIST with a trailing byte", resized(memberList(29), 1, r))),
+                entry("close: BAD_REQUEST", hello, new Part("MEMBER_REMOVE without its node id", frame(FrameType.MEMBER_REMOVE, ByteBuffer.allocate(8).putLong(30)))),
+                entry("close: BAD_REQUEST", hello, new Part("MOVE_LEADER with 2 trailing bytes", frame(FrameType.MOVE_LEADER, ByteBuffer.allocate(14).putLong(31).putInt(2).putShort((short) 0)))),
+                entry("close: UNKNOWN_TYPE", hello, new Part("MEMBERS from a client", members(32))),
+                entry("close: UNKNOWN_TYPE", asPeer, new Part("MEMBER_LIST on a peer connection", memberList(33)))));
         for (long length : LENGTHS) {
             if (length == 1 || length == 2 || length == FRAME_BYTES_MAX) continue;
             String kind = length == 0 ? "close: BAD_REQUEST" : "close: TOO_LARGE";
@@ -847,6 +882,12 @@ class HostileInputTest {
             all.add(entry(kind, new Part("length " + length + " before HELLO", withLength(helloClient(ClientCodec.PROTOCOL_VERSION), length)), hello));
         }
         return all;
+    }
+
+    private static byte[] withShort(byte[] frame, int at, int value) {
+        byte[] copy = frame.clone();
+        ByteBuffer.wrap(copy).putShort(at, (short) value);
+        return copy;
     }
 
     private static byte[] withInt(byte[] frame, int at, int value) {
