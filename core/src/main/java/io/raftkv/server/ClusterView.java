@@ -1,6 +1,7 @@
 package io.raftkv.server;
 
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.MemberInfo;
 import io.raftkv.raft.Membership;
 
 import java.util.ArrayList;
@@ -59,24 +60,7 @@ final class ClusterView {
     }
 
     static ClusterConfig.Member address(Membership.Member m) {
-        HostPort hp = HostPort.parse(m.address());
-        return new ClusterConfig.Member(m.id(), hp.host(), hp.port());
-    }
-
-    /** A member's address as configurations carry it. */
-    record HostPort(String host, int port) {
-        /** IllegalArgumentException naming the problem when {@code address} is not host:port with a port in [1, 65535]. */
-        static HostPort parse(String address) {
-            int colon = address.lastIndexOf(':');
-            if (colon <= 0 || colon == address.length() - 1) throw new IllegalArgumentException("address '" + address + "' is not host:port");
-            int port;
-            try {
-                port = Integer.parseInt(address.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("address '" + address + "' has no numeric port");
-            }
-            if (port < 1 || port > 65535) throw new IllegalArgumentException("address '" + address + "': port out of range");
-            return new HostPort(address.substring(0, colon), port);
-        }
+        MemberInfo info = new MemberInfo(m.id(), m.address(), !m.isVoter());
+        return new ClusterConfig.Member(m.id(), info.host(), info.port());
     }
 }

@@ -87,7 +87,8 @@ final class MembershipRequests {
 
     private static Membership.Member newMember(Membership now, ClientRequest.MemberAdd add) {
         if (add.nodeId() < 1) throw new IllegalArgumentException("node ids start at 1, got " + add.nodeId());
-        ClusterView.HostPort.parse(add.address());
+        String problem = MemberInfo.addressProblem(add.address());
+        if (problem != null) throw new IllegalArgumentException(problem);
         if (now.contains(add.nodeId())) throw new Refusal("node " + add.nodeId() + " is already a member of " + now);
         if (now.wasRemoved(add.nodeId())) {
             throw new Refusal("node id " + add.nodeId() + " was removed from this cluster, and ids are never used twice: give the new member another id");
