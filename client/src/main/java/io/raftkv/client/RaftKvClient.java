@@ -1,9 +1,11 @@
 package io.raftkv.client;
 
+import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.MemberInfo;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.ResponseHeader;
@@ -38,7 +40,13 @@ import java.util.function.Function;
  *
  * <p>Retries never apply a write twice: a write is retried only when the cluster says it was not applied
  * (NOT_LEADER, a leader change that replaced it, overload, or a connection that failed before sending).
- * A write whose answer is lost fails with {@link RaftKvException.Kind#OUTCOME_UNKNOWN}.
+ * A write whose answer is lost fails with {@link RaftKvException.Kind#OUTCOME_UNKNOWN}. Membership changes and
+ * leader transfers are writes.
+ *
+ * <p>The endpoints follow the cluster's membership: every member list the client is answered (from
+ * {@link #members()} or a membership change) replaces them with the members' addresses, voters first, unless it is
+ * older than one already taken (its config index is lower); a NOT_LEADER naming an address the client does not know
+ * adds it. The node the client talks to stays its first choice while it is a member.
  */
 public final class RaftKvClient implements AutoCloseable {
 
@@ -48,8 +56,14 @@ public final class RaftKvClient implements AutoCloseable {
     private static final int PENDING_PER_CONNECTION_MAX = 100_000;
     /** A read unanswered for this long is asked again elsewhere: reads change nothing. */
     private static final long READ_ATTEMPT_MS = 2_000;
+    /** Endpoints the client keeps at most: as many as a cluster has members; NOT_LEADER adds no more past it. */
+    private static final int ENDPOINTS_MAX = ClientCodec.MEMBERS_MAX;
 
-    private final List<InetSocketAddress> endpoints;
+    /** Replaced whole (copy on write), under {@link #endpointsLock}; read without a lock by callers and the I/O threads. */
+    private volatile List<InetSocketAddress> endpoints;
+    private final Object endpointsLock = new Object();
+    /** The config index of the member list the endpoints come from; guarded by {@link #endpointsLock}. */
+    private long endpointsConfigIndex = Long.MIN_VALUE;
     private final long deadlineMs;
     private final Map<InetSocketAddress, NodeConnection> connections = new ConcurrentHashMap<>();
     private final ScheduledExecutorService scheduler;
@@ -61,6 +75,7 @@ public final class RaftKvClient implements AutoCloseable {
 
     public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline) {
         if (endpoints.isEmpty()) throw new IllegalArgumentException("no endpoints");
+        if (endpoints.size() > ENDPOINTS_MAX) throw new IllegalArgumentException(endpoints.size() + " endpoints are over the limit of " + ENDPOINTS_MAX);
         this.endpoints = List.copyOf(endpoints);
         this.deadlineMs = deadline.toMillis();
         this.preferred = endpoints.get(0);
@@ -91,6 +106,7 @@ public final class RaftKvClient implements AutoCloseable {
         return endpoints;
     }
 
+    /** The nodes the client may talk to, as it knows them now (they follow the membership: see the class comment). */
     public List<InetSocketAddress> endpoints() {
         return endpoints;
     }
@@ -160,6 +176,38 @@ public final class RaftKvClient implements AutoCloseable {
         return result.orTimeout(deadlineMs, TimeUnit.MILLISECONDS);
     }
 
+    /** The members as the node the client talks to knows them (any node answers, leader or not); a read, retried freely. */
+    public CompletableFuture<MemberList> membersAsync() {
+        return execute(ClientRequest.MemberList::new, false, r -> learn(r, false));
+    }
+
+    /**
+     * Adds node {@code id}, serving peers and clients at {@code address} ({@code host:port}), as a voter or a
+     * learner; the members once the change is committed. Refused (REJECTED, with the node's reason) when the id or
+     * address is a member's already or another change is pending. An address that is not {@code host:port} throws
+     * IllegalArgumentException at once.
+     */
+    public CompletableFuture<MemberList> addMemberAsync(int id, String address, boolean learner) {
+        String problem = MemberInfo.addressProblem(address);
+        if (problem != null) throw new IllegalArgumentException(problem);
+        return execute(requestId -> new ClientRequest.MemberAdd(requestId, id, address, learner), true, r -> learn(r, false));
+    }
+
+    /** Removes member {@code id} (the leader too: it hands over first); the members once the change is committed. */
+    public CompletableFuture<MemberList> removeMemberAsync(int id) {
+        return execute(requestId -> new ClientRequest.MemberRemove(requestId, id), true, r -> learn(r, false));
+    }
+
+    /** Makes learner {@code id} a voter, once it has caught up with the leader; the members once the change is committed. */
+    public CompletableFuture<MemberList> promoteMemberAsync(int id) {
+        return execute(requestId -> new ClientRequest.MemberPromote(requestId, id), true, r -> learn(r, false));
+    }
+
+    /** Hands the leadership to voter {@code id}; the members once it leads. The client then talks to it first. */
+    public CompletableFuture<MemberList> moveLeaderAsync(int id) {
+        return execute(requestId -> new ClientRequest.MoveLeader(requestId, id), true, r -> learn(r, true));
+    }
+
     // ------------------------------------------------------------------ blocking API
 
     public void put(byte[] key, byte[] value) {
@@ -209,6 +257,26 @@ public final class RaftKvClient implements AutoCloseable {
 
     public ClientResponse.StatusResult status(InetSocketAddress node) {
         return await(statusAsync(node));
+    }
+
+    public MemberList members() {
+        return await(membersAsync());
+    }
+
+    public MemberList addMember(int id, String address, boolean learner) {
+        return await(addMemberAsync(id, address, learner));
+    }
+
+    public MemberList removeMember(int id) {
+        return await(removeMemberAsync(id));
+    }
+
+    public MemberList promoteMember(int id) {
+        return await(promoteMemberAsync(id));
+    }
+
+    public MemberList moveLeader(int id) {
+        return await(moveLeaderAsync(id));
     }
 
     /** The address of the node the client last found to be the leader (or first tries). */
@@ -261,7 +329,7 @@ public final class RaftKvClient implements AutoCloseable {
             if (error == null && isSuccess(response)) {
                 // Answered on the connection's reader thread directly; only retries go through the scheduler.
                 preferred = target;
-                result.complete(success.apply(response));
+                complete(result, success, response, target);
                 return;
             }
             onScheduler(result, write, () -> handleAnswer(build, write, success, result, deadline, target, c, request, response, error));
@@ -270,7 +338,24 @@ public final class RaftKvClient implements AutoCloseable {
 
     private static boolean isSuccess(ClientResponse r) {
         return r instanceof ClientResponse.Ok || r instanceof ClientResponse.Value || r instanceof ClientResponse.NotFound
-                || r instanceof ClientResponse.RangeResult || r instanceof ClientResponse.TxnResult;
+                || r instanceof ClientResponse.RangeResult || r instanceof ClientResponse.TxnResult || r instanceof ClientResponse.Members;
+    }
+
+    /**
+     * Completes {@code result} with what {@code success} makes of the answer. One it cannot take (an answer of another
+     * type than asked) fails it, rather than leaving the caller waiting: this runs on a reader or scheduler thread.
+     */
+    private static <T> void complete(CompletableFuture<T> result, Function<ClientResponse, T> success, ClientResponse response,
+                                     InetSocketAddress target) {
+        T value;
+        try {
+            value = success.apply(response);
+        } catch (RuntimeException e) {
+            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED,
+                    "cannot take " + target + "'s answer " + response + ": " + e.getMessage()));
+            return;
+        }
+        result.complete(value);
     }
 
     private <T> void handleAnswer(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
@@ -291,6 +376,7 @@ public final class RaftKvClient implements AutoCloseable {
         if (response instanceof ClientResponse.NotLeader n) {
             if (n.leaderId() != 0 && !n.host().isEmpty()) {
                 InetSocketAddress leader = new InetSocketAddress(n.host(), n.port());
+                know(leader);
                 preferred = leader;
                 attempt(build, write, success, result, deadline, leader, target + " is not the leader");
             } else {
@@ -307,7 +393,7 @@ public final class RaftKvClient implements AutoCloseable {
             }
         } else {
             preferred = target;
-            result.complete(success.apply(response));
+            complete(result, success, response, target);
         }
     }
 
@@ -336,8 +422,54 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     private InetSocketAddress next(InetSocketAddress current) {
-        int i = endpoints.indexOf(current);
-        return endpoints.get((i + 1) % endpoints.size());
+        List<InetSocketAddress> list = endpoints;
+        int i = list.indexOf(current);
+        return list.get((i + 1) % list.size());
+    }
+
+    // ------------------------------------------------------------------ following the membership
+
+    /**
+     * Takes a member list the cluster answered: the endpoints become the members' addresses, voters first (a learner
+     * cannot lead), unless the list is older than the one they come from. The node the client talks to stays its
+     * first choice while it is a member; else (or with {@code preferLeader}) the leader the list names, else the
+     * first endpoint. Called on the thread that got the answer.
+     */
+    private MemberList learn(ClientResponse response, boolean preferLeader) {
+        ClientResponse.Members m = (ClientResponse.Members) response;
+        List<InetSocketAddress> addresses = new ArrayList<>();
+        List<InetSocketAddress> learners = new ArrayList<>();
+        InetSocketAddress leader = null;
+        for (MemberInfo info : m.members()) {
+            InetSocketAddress a = new InetSocketAddress(info.host(), info.port());
+            (info.learner() ? learners : addresses).add(a);
+            if (info.id() == m.leaderId()) leader = a;
+        }
+        addresses.addAll(learners);
+        synchronized (endpointsLock) {
+            if (!addresses.isEmpty() && m.configIndex() >= endpointsConfigIndex) {
+                endpointsConfigIndex = m.configIndex();
+                endpoints = List.copyOf(addresses);
+            }
+            List<InetSocketAddress> now = endpoints;
+            if (leader != null && now.contains(leader) && (preferLeader || !now.contains(preferred))) {
+                preferred = leader;
+            } else if (!now.contains(preferred)) {
+                preferred = now.get(0);
+            }
+        }
+        return MemberList.of(m);
+    }
+
+    /** Adds an address a node named (the leader, in a NOT_LEADER) to the endpoints if it is not there, within {@link #ENDPOINTS_MAX}. */
+    private void know(InetSocketAddress address) {
+        synchronized (endpointsLock) {
+            List<InetSocketAddress> now = endpoints;
+            if (now.contains(address) || now.size() >= ENDPOINTS_MAX) return;
+            List<InetSocketAddress> more = new ArrayList<>(now);
+            more.add(address);
+            endpoints = List.copyOf(more);
+        }
     }
 
     /** The open connection to {@code address}, opening it if needed (one at a time: no connection is opened twice). */

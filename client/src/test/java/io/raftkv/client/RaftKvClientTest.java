@@ -1,6 +1,11 @@
 package io.raftkv.client;
 
 import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientRequest;
+import io.raftkv.protocol.ClientResponse;
+import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.MemberInfo;
+import io.raftkv.protocol.ResponseHeader;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -8,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -17,9 +23,11 @@ import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The client library's own contract, against a fake node that accepts requests and never answers. */
+/** The client library's own contract, against fake nodes: one that never answers, others that answer as each test says. */
 class RaftKvClientTest {
 
     /** HELLO_CLIENT: length, type, version. */
@@ -60,6 +68,168 @@ class RaftKvClientTest {
             assertEquals(RaftKvException.Kind.UNAVAILABLE, assertInstanceOf(RaftKvException.class, r.getCause()).kind());
             CompletableFuture<Void> late = client.putAsync(new byte[]{1}, new byte[]{2});
             assertThrows(ExecutionException.class, () -> late.get(10, TimeUnit.SECONDS), "a closed client refuses new work at once");
+        }
+    }
+
+    // ------------------------------------------------------------------ following the membership
+
+    private static final long CLUSTER_ID = 0x1a2b3c4dL;
+
+    private static ClientResponse.Members members(ClientRequest r, int answering, int leader, long configIndex, MemberInfo... members) {
+        return new ClientResponse.Members(r.requestId(), CLUSTER_ID, answering, leader, configIndex, List.of(members));
+    }
+
+    private static RaftKvClient client(FakeNode... nodes) {
+        return new RaftKvClient(Arrays.stream(nodes).map(FakeNode::address).toList(), Duration.ofSeconds(10));
+    }
+
+    @Test
+    void aMemberListReplacesTheEndpointsVotersFirstAndKeepsTheNodeItTalksTo() throws Exception {
+        try (FakeNode a = new FakeNode(); FakeNode b = new FakeNode(); FakeNode c = new FakeNode(); FakeNode d = new FakeNode()) {
+            a.answer(r -> members(r, 1, 2, 7, new MemberInfo(1, a.hostPort(), false), new MemberInfo(2, b.hostPort(), false),
+                    new MemberInfo(3, c.hostPort(), true), new MemberInfo(4, d.hostPort(), false)));
+            try (RaftKvClient client = client(a)) {
+                MemberList list = client.members();
+                assertEquals(new MemberList(CLUSTER_ID, 1, 2, 7, List.of(new MemberInfo(1, a.hostPort(), false), new MemberInfo(2, b.hostPort(), false),
+                        new MemberInfo(3, c.hostPort(), true), new MemberInfo(4, d.hostPort(), false))), list);
+                assertEquals(b.hostPort(), list.leader().address());
+                assertEquals(List.of(a.address(), b.address(), d.address(), c.address()), client.endpoints(), "voters by id, then learners");
+                assertEquals(a.address(), client.preferredEndpoint(), "the node asked is still a member: the client stays with it");
+                assertEquals(1, a.received(ClientRequest.MemberList.class).size());
+            }
+        }
+    }
+
+    @Test
+    void aMemberListWithoutTheNodeAskedMovesTheClientToTheLeader() throws Exception {
+        try (FakeNode removed = new FakeNode(); FakeNode leader = new FakeNode(); FakeNode other = new FakeNode()) {
+            removed.answer(r -> members(r, 1, 3, 9, new MemberInfo(2, other.hostPort(), false), new MemberInfo(3, leader.hostPort(), false)));
+            leader.answer(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 3, 1)));
+            try (RaftKvClient client = client(removed)) {
+                client.members();
+                assertEquals(List.of(other.address(), leader.address()), client.endpoints());
+                assertEquals(leader.address(), client.preferredEndpoint());
+                client.put("k", "v");
+                assertEquals(1, leader.received(ClientRequest.Put.class).size(), "the next request goes to the leader");
+                assertEquals(List.of(), removed.received(ClientRequest.Put.class));
+            }
+        }
+    }
+
+    @Test
+    void anOlderMemberListDoesNotReplaceANewerOne() throws Exception {
+        try (FakeNode a = new FakeNode(); FakeNode b = new FakeNode(); FakeNode c = new FakeNode()) {
+            AtomicLong index = new AtomicLong(10);
+            a.answer(r -> index.get() == 10
+                    ? members(r, 1, 1, 10, new MemberInfo(1, a.hostPort(), false), new MemberInfo(2, b.hostPort(), false), new MemberInfo(3, c.hostPort(), false))
+                    : members(r, 1, 1, index.get(), new MemberInfo(1, a.hostPort(), false)));
+            try (RaftKvClient client = client(a)) {
+                client.members();
+                index.set(4);
+                assertEquals(4, client.members().configIndex(), "the answer itself is returned as it is");
+                assertEquals(List.of(a.address(), b.address(), c.address()), client.endpoints(), "but index 4 is older than 10");
+                index.set(11);
+                client.members();
+                assertEquals(List.of(a.address()), client.endpoints());
+            }
+        }
+    }
+
+    @Test
+    void aChangeSentToAFollowerFollowsNotLeaderToAnAddressTheClientDidNotKnow() throws Exception {
+        try (FakeNode follower = new FakeNode(); FakeNode leader = new FakeNode(); FakeNode joining = new FakeNode()) {
+            follower.answer(r -> new ClientResponse.NotLeader(r.requestId(), 2, leader.host(), leader.port()));
+            leader.answer(r -> r instanceof ClientRequest.MemberAdd add
+                    ? members(r, 2, 2, 12, new MemberInfo(1, follower.hostPort(), false), new MemberInfo(2, leader.hostPort(), false),
+                            new MemberInfo(add.nodeId(), add.address(), add.learner()))
+                    : null);
+            try (RaftKvClient client = client(follower)) {
+                MemberList list = client.addMember(4, joining.hostPort(), true);
+                assertEquals(List.of(new ClientRequest.MemberAdd(follower.received.get(0).requestId(), 4, joining.hostPort(), true)), follower.received);
+                assertEquals(1, leader.received(ClientRequest.MemberAdd.class).size(), "asked again at the leader");
+                assertEquals(new MemberInfo(4, joining.hostPort(), true), list.member(4));
+                assertEquals(2, list.nodeId());
+                assertEquals(List.of(follower.address(), leader.address(), joining.address()), client.endpoints());
+                assertEquals(leader.address(), client.preferredEndpoint());
+                assertEquals(List.of(), joining.received, "a learner is an endpoint, but not the first choice");
+            }
+        }
+    }
+
+    @Test
+    void aNotLeaderToAnUnknownAddressAddsItToTheEndpoints() throws Exception {
+        try (FakeNode follower = new FakeNode(); FakeNode leader = new FakeNode()) {
+            follower.answer(r -> new ClientResponse.NotLeader(r.requestId(), 2, leader.host(), leader.port()));
+            leader.answer(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(5, 2, 1)));
+            try (RaftKvClient client = client(follower)) {
+                client.put("k", "v");
+                assertEquals(List.of(follower.address(), leader.address()), client.endpoints());
+                client.put("k", "w");
+                assertEquals(List.of(follower.address(), leader.address()), client.endpoints(), "known once");
+                assertEquals(1, follower.received.size(), "the second put went to the leader directly");
+            }
+        }
+    }
+
+    @Test
+    void removingTheLeaderIsAskedAgainAtTheLeaderItHandedOverTo() throws Exception {
+        try (FakeNode oldLeader = new FakeNode(); FakeNode newLeader = new FakeNode()) {
+            oldLeader.answer(r -> new ClientResponse.NotLeader(r.requestId(), 2, newLeader.host(), newLeader.port()));
+            newLeader.answer(r -> members(r, 2, 2, 20, new MemberInfo(2, newLeader.hostPort(), false)));
+            try (RaftKvClient client = client(oldLeader)) {
+                MemberList list = client.removeMember(1);
+                assertNull(list.member(1));
+                assertEquals(List.of(newLeader.address()), client.endpoints());
+                assertEquals(List.of(new ClientRequest.MemberRemove(newLeader.received.get(0).requestId(), 1)), newLeader.received);
+            }
+        }
+    }
+
+    @Test
+    void aRefusedChangeFailsWithTheNodesReasonAndIsNotRetried() throws Exception {
+        try (FakeNode leader = new FakeNode(); FakeNode other = new FakeNode()) {
+            leader.answer(r -> new ClientResponse.Error(r.requestId(), ErrorCode.REFUSED, "node 3 is not a learner"));
+            try (RaftKvClient client = client(leader, other)) {
+                RaftKvException e = assertThrows(RaftKvException.class, () -> client.promoteMember(3));
+                assertEquals(RaftKvException.Kind.REJECTED, e.kind());
+                assertEquals("REFUSED: node 3 is not a learner", e.getMessage());
+                assertEquals(1, leader.received.size());
+                assertEquals(List.of(), other.received);
+                assertEquals(List.of(leader.address(), other.address()), client.endpoints(), "an error changes no endpoint");
+            }
+        }
+    }
+
+    @Test
+    void moveLeaderReturnsTheMembersAndTalksToTheNewLeaderFirst() throws Exception {
+        try (FakeNode oldLeader = new FakeNode(); FakeNode target = new FakeNode()) {
+            oldLeader.answer(r -> members(r, 1, 2, 3, new MemberInfo(1, oldLeader.hostPort(), false), new MemberInfo(2, target.hostPort(), false)));
+            try (RaftKvClient client = client(oldLeader)) {
+                MemberList list = client.moveLeader(2);
+                assertEquals(List.of(1, 2), List.of(list.nodeId(), list.leaderId()));
+                assertEquals(target.address(), client.preferredEndpoint());
+                assertEquals(List.of(new ClientRequest.MoveLeader(oldLeader.received.get(0).requestId(), 2)), oldLeader.received);
+            }
+        }
+    }
+
+    @Test
+    void anAddressThatIsNotHostColonPortIsRefusedBeforeAnythingIsSent() throws Exception {
+        try (FakeNode node = new FakeNode(); RaftKvClient client = client(node)) {
+            for (String bad : List.of("no-port", "host:0", "host:99999", "a b:1", "h".repeat(300) + ":1")) {
+                assertThrows(IllegalArgumentException.class, () -> client.addMember(4, bad, false), bad);
+            }
+            assertEquals(List.of(), node.received);
+        }
+    }
+
+    @Test
+    void anAnswerOfTheWrongTypeFailsTheCallInsteadOfLeavingItWaiting() throws Exception {
+        try (FakeNode node = new FakeNode(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 1, 1)));
+             RaftKvClient client = client(node)) {
+            RaftKvException e = assertThrows(RaftKvException.class, client::members);
+            assertEquals(RaftKvException.Kind.REJECTED, e.kind());
+            assertTrue(e.getMessage().contains("Ok["), e.getMessage());
         }
     }
 }
