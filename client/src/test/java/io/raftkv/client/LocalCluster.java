@@ -32,6 +32,10 @@ final class LocalCluster implements AutoCloseable {
     private final Path config;
     private final List<Integer> ports = new ArrayList<>();
     private final Process[] processes;
+    /** Nodes listed in nodes.conf; ids after it are spares, for nodes that join later. */
+    private final int size;
+    /** The members the test has made: where {@link #awaitLeader} looks. nodes.conf's to begin with. */
+    final List<Integer> members = new ArrayList<>();
     /** Extra JVM options for nodes started from now on, e.g. "-Draftkv.connectionsMax=100". */
     final List<String> jvmOptions = new ArrayList<>();
     /** The class whose main runs a node; tests of the harness itself start nodes with a deliberate bug. */
@@ -40,13 +44,22 @@ final class LocalCluster implements AutoCloseable {
     java.util.function.IntFunction<Path> configOf;
 
     LocalCluster(Path dir, int size) throws IOException {
+        this(dir, size, 0);
+    }
+
+    /** {@code spares}: ports kept for nodes {@code size + 1 ..} that {@link #join} the cluster later. */
+    LocalCluster(Path dir, int size, int spares) throws IOException {
         this.dir = dir;
-        this.processes = new Process[size + 1];
+        this.size = size;
+        this.processes = new Process[size + spares + 1];
         StringBuilder conf = new StringBuilder("# test cluster\n");
-        for (int id = 1; id <= size; id++) {
+        for (int id = 1; id <= size + spares; id++) {
             int port = freePort();
             ports.add(port);
-            conf.append(id).append(" 127.0.0.1 ").append(port).append('\n');
+            if (id <= size) {
+                conf.append(id).append(" 127.0.0.1 ").append(port).append('\n');
+                members.add(id);
+            }
         }
         this.config = dir.resolve("nodes.conf");
         Files.writeString(config, conf);
@@ -58,7 +71,12 @@ final class LocalCluster implements AutoCloseable {
     }
 
     int size() {
-        return ports.size();
+        return size;
+    }
+
+    /** "127.0.0.1:port" of node {@code id}, as a configuration lists it. */
+    String hostPort(int id) {
+        return "127.0.0.1:" + ports.get(id - 1);
     }
 
     InetSocketAddress address(int id) {
@@ -81,13 +99,25 @@ final class LocalCluster implements AutoCloseable {
     }
 
     void start(int id) throws IOException {
+        start(id, List.of("--config", configOf.apply(id).toString()));
+    }
+
+    /** Starts node {@code id} (a spare: added to the configuration first) with an empty data directory, joining through {@code via}. */
+    void join(int id, int... via) throws IOException {
+        StringBuilder members = new StringBuilder();
+        for (int v : via) members.append(members.length() == 0 ? "" : ",").append(hostPort(v));
+        start(id, List.of("--join", members.toString()));
+    }
+
+    private void start(int id, List<String> how) throws IOException {
         if (processes[id] != null && processes[id].isAlive()) throw new IllegalStateException("node " + id + " is running");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Draftkv.tickMs=" + TICK_MS,
                 "-Draftkv.electionTicks=" + ELECTION_TICKS));
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", classpathOf(nodeMain, NodeMain.class, ClusterConfig.class), nodeMain.getName(),
-                "--id", String.valueOf(id), "--config", configOf.apply(id).toString(), "--data-dir", dataDir(id).toString()));
+                "--id", String.valueOf(id), "--data-dir", dataDir(id).toString()));
+        command.addAll(how);
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.redirectErrorStream(true);
         pb.redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("node" + id + ".log").toFile()));
@@ -168,7 +198,7 @@ final class LocalCluster implements AutoCloseable {
             int leader = 0;
             int followers = 0;
             long term = -1;
-            for (int id = 1; id <= size(); id++) {
+            for (int id : members) {
                 Optional<ClientResponse.StatusResult> s = status(client, id);
                 if (s.isEmpty()) continue;
                 if (s.get().role().equals("LEADER") && s.get().term() > term) {
@@ -177,11 +207,11 @@ final class LocalCluster implements AutoCloseable {
                 }
             }
             if (leader == 0) return null;
-            for (int id = 1; id <= size(); id++) {
+            for (int id : members) {
                 Optional<ClientResponse.StatusResult> s = status(client, id);
                 if (s.isPresent() && s.get().leaderId() == leader && s.get().term() == term) followers++;
             }
-            return followers > size() / 2 ? leader : null;
+            return followers > members.size() / 2 ? leader : null;
         });
     }
 

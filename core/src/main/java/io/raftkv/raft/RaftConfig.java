@@ -22,7 +22,7 @@ public final class RaftConfig {
     /** A minute of heartbeats at one a tick of 100 ms: time to check and read a snapshot of several GiB. */
     static final int SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT = 600;
     int snapshotInstallHeartbeatsMax = SNAPSHOT_INSTALL_HEARTBEATS_DEFAULT;
-    /** A learner is promoted only once its log is within this many entries of the leader's commit (etcd asks 90%). */
+    /** A learner is promoted only once its log is within 10% of the leader's commit index and within this many entries of it. */
     long learnerPromoteLagEntriesMax = 1_000;
     boolean preVote = true;
     boolean checkQuorum = true;

@@ -190,7 +190,8 @@ public final class RaftCore {
      * §4.1, with the fix from the raft-dev list: not before the leader committed an entry of its own term), so any
      * majority of the old configuration overlaps any majority of the new. Refused, with the reason, when: another
      * change is not yet committed; the change is not a single-server one; it removes the leader (hand over first);
-     * it promotes a learner whose log lags more than {@code learnerPromoteLagEntriesMax} behind the commit; or the
+     * it promotes a learner whose log lags more than 10% of the commit index or {@code learnerPromoteLagEntriesMax}
+     * entries behind it; or the
      * new configuration's voters that answered within the last election timeout would not make a quorum of it
      * (etcd's strict reconfiguration check). The new configuration is in force as soon as it is appended.
      */
@@ -219,10 +220,12 @@ public final class RaftCore {
         if (!next.isVoter(id)) return SubmitResult.refused(id, "the change removes or demotes the leader: hand leadership over first");
         for (Membership.Member m : next.members()) {
             if (membership.isLearner(m.id()) && m.isVoter()) {
+                // etcd's rule (a learner holds 90% of the leader's log), with a bound in entries for long logs.
                 long lag = log.committed - progress[indexOf(m.id())].match();
-                if (lag > config.learnerPromoteLagEntriesMax) {
+                long allowed = Math.min(config.learnerPromoteLagEntriesMax, log.committed / 10);
+                if (lag > allowed) {
                     return SubmitResult.refused(id, "learner " + m.id() + " is " + lag + " entries behind the commit index (at most "
-                            + config.learnerPromoteLagEntriesMax + " to be promoted): wait until it has caught up");
+                            + allowed + " to be promoted): wait until it has caught up");
                 }
             }
         }
