@@ -103,6 +103,31 @@ class MembershipClusterTest {
     }
 
     @Test
+    @DisplayName("a node that joins replays older configurations from the log (no snapshot) without losing its leader")
+    void joinerReplaysOlderConfigurations() throws Exception {
+        cluster = new LocalCluster(dir, 3, 2);
+        cluster.jvmOptions.add("-Draftkv.snapshotEntries=1000000000");
+        cluster.startAll();
+        try (RaftKvClient client = cluster.client()) {
+            int leader = cluster.awaitLeader(client, DEADLINE);
+            int gone = leader % 3 + 1;
+            putMany(client, 0, 20);
+            client.removeMember(gone); // a configuration without node 4 or 5, early in the log
+            cluster.members.remove(Integer.valueOf(gone));
+            cluster.kill(gone);
+            putMany(client, 20, 40);
+            addAndPromote(client, 4, 39);
+            assertEquals(4, client.moveLeader(4).leaderId());
+            putMany(client, 40, 60);
+            // Node 5 replays the log from its start: the configuration without node 4, its leader, comes first.
+            addAndPromote(client, 5, 59);
+            assertFalse(cluster.log(5).contains("installed snapshot"), "caught up from the log alone");
+            putMany(client, 60, 70);
+            for (int id : cluster.members) cluster.awaitLocalValue(id, "k" + (69 % 50), "v69", DEADLINE);
+        }
+    }
+
+    @Test
     @DisplayName("runbook: a member whose disk is gone is removed and replaced by a new one; its old id is never taken again")
     void replaceADeadMember() throws Exception {
         cluster = start(3, 1);

@@ -17,11 +17,20 @@ final class ClusterView {
     private final long clusterId;
     private final int selfId;
     private Membership membership;
+    private long index;
+    /**
+     * A node that joined starts from the configuration its join target had at this index: its log, replayed from the
+     * start, goes through older configurations first, which must not make it drop the members it needs (its leader).
+     */
+    private final long floorIndex;
 
-    ClusterView(long clusterId, int selfId, Membership membership) {
+    /** {@code index}: the log index of the entry that set {@code membership} (0 for a bootstrap). */
+    ClusterView(long clusterId, int selfId, Membership membership, long index) {
         this.clusterId = clusterId;
         this.selfId = selfId;
         this.membership = membership;
+        this.index = index;
+        this.floorIndex = index;
     }
 
     long clusterId() {
@@ -36,8 +45,16 @@ final class ClusterView {
         return membership;
     }
 
-    void update(Membership latest) {
+    long index() {
+        return index;
+    }
+
+    /** The configuration in force in the log changed to {@code latest}, set at {@code at}. False when it is ignored. */
+    boolean update(Membership latest, long at) {
+        if (at < floorIndex || latest.members().isEmpty()) return false;
         membership = latest;
+        index = at;
+        return true;
     }
 
     /** The member's address, or null when {@code id} is not a member. */

@@ -25,7 +25,8 @@ final class JoinLookup {
     /** A MEMBERS answer is small; anything larger is not one. */
     private static final int ANSWER_BYTES_MAX = 1 << 20;
 
-    record Found(long clusterId, Membership membership) { }
+    /** {@code configIndex}: the log index of the entry that set {@code membership} on the member that answered. */
+    record Found(long clusterId, Membership membership, long configIndex) { }
 
     private JoinLookup() {
     }
@@ -63,7 +64,7 @@ final class JoinLookup {
             for (MemberInfo i : m.members()) {
                 members.add(new Membership.Member(i.id(), i.learner() ? Membership.Role.LEARNER : Membership.Role.VOTER, i.address()));
             }
-            return new Found(m.clusterId(), new Membership(members, new int[0]));
+            return new Found(m.clusterId(), new Membership(members, new int[0]), m.configIndex());
         }
     }
 

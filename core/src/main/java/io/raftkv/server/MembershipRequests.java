@@ -179,7 +179,7 @@ final class MembershipRequests {
     private ClientResponse members(long requestId) {
         List<MemberInfo> members = new ArrayList<>();
         for (Membership.Member m : cluster.membership().members()) members.add(new MemberInfo(m.id(), m.address(), !m.isVoter()));
-        return new ClientResponse.Members(requestId, cluster.clusterId(), cluster.selfId(), core.leader(), core.membershipIndex(), members);
+        return new ClientResponse.Members(requestId, cluster.clusterId(), cluster.selfId(), core.leader(), cluster.index(), members);
     }
 
     private ClientResponse notLeader(long requestId, int leaderId) {

@@ -60,7 +60,7 @@ public final class Node {
      * Who this node is in which cluster, decided before it opens anything: the cluster id, the configuration its log
      * starts from, and the members it knows before its log tells it any ({@code joinView}, null unless it joins).
      */
-    private record Identity(long clusterId, Membership bootstrap, Membership joinView) { }
+    private record Identity(long clusterId, Membership bootstrap, Membership joinView, long joinIndex) { }
 
     private Node(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
         this.id = id;
@@ -96,14 +96,15 @@ public final class Node {
                 .appliedIndex(kv.appliedIndex());
         this.core = new RaftCore(config, storage);
         snapshots.setCore(core);
-        Membership known = core.membership().members().isEmpty() ? identity.joinView() : core.membership();
+        boolean fromLog = !core.membership().members().isEmpty() && core.membershipIndex() >= identity.joinIndex();
+        Membership known = fromLog ? core.membership() : identity.joinView();
         try {
             checkMembership(known, identity, nodesConf);
         } catch (IOException e) {
             wal.close();
             throw e;
         }
-        this.cluster = new ClusterView(identity.clusterId(), id, known);
+        this.cluster = new ClusterView(identity.clusterId(), id, known, fromLog ? core.membershipIndex() : identity.joinIndex());
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -195,7 +196,7 @@ public final class Node {
                 }
                 joinView = found.membership();
             }
-            return new Identity(stored.clusterId(), bootstrap, joinView);
+            return new Identity(stored.clusterId(), bootstrap, joinView, 0);
         }
         if (!join.isEmpty()) {
             JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
@@ -203,11 +204,11 @@ public final class Node {
                 throw new IOException("node " + id + " is not a member of the cluster " + found.membership()
                         + ": add it first (raftkvctl member add " + id + " HOST:PORT --learner)");
             }
-            return new Identity(found.clusterId(), Membership.EMPTY, found.membership());
+            return new Identity(found.clusterId(), Membership.EMPTY, found.membership(), found.configIndex());
         }
         if (nodesConf == null) throw new IllegalArgumentException("no nodes.conf and nothing to join");
         if (nodesConf.member(id) == null) throw new IllegalArgumentException("node " + id + " is not in the cluster config " + nodesConf.ids());
-        return new Identity(nodesConf.clusterId(), ClusterView.bootstrapOf(nodesConf), null);
+        return new Identity(nodesConf.clusterId(), ClusterView.bootstrapOf(nodesConf), null, 0);
     }
 
     private static Node run(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
@@ -313,9 +314,8 @@ public final class Node {
         Membership latest = core.membership();
         if (latest != lastMembership) {
             lastMembership = latest;
-            if (!latest.members().isEmpty()) {
+            if (cluster.update(latest, core.membershipIndex())) {
                 log.info("configuration at index " + core.membershipIndex() + ": " + latest);
-                cluster.update(latest);
                 peers.reconcile(cluster.peers());
                 inbound.membersChanged();
             }
