@@ -2,6 +2,7 @@ package io.raftkv.client;
 
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.KeyValue;
+import io.raftkv.protocol.MemberInfo;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.ResponseHeader;
@@ -21,11 +22,13 @@ import java.util.List;
  * <ul>
  * <li>{@code simple}: keys and values one per line, written as the raw bytes they are (or etcdctl's
  *     {@code \x..} hex with {@code --hex}); put prints OK, del the number deleted, txn SUCCESS or FAILURE and
- *     then each response after a blank line.</li>
+ *     then each response after a blank line; member list a line per member, as etcdctl's.</li>
  * <li>{@code json}: one line, the response as etcd's JSON (the protobuf field names, keys and values in
  *     base64, fields with their zero value left out as Go's {@code omitempty} does), with the header
- *     {@code cluster_id} (always 0: raftkv has no cluster id), {@code member_id}, {@code revision}, {@code raft_term}.</li>
- * <li>{@code table}: etcdctl's boxed table (headers centred, cells right-aligned), for get and status.</li>
+ *     {@code cluster_id}, {@code member_id}, {@code revision}, {@code raft_term}. Key/value answers carry no cluster
+ *     id (their {@code cluster_id} is 0); member answers carry the cluster's, and no revision or term.</li>
+ * <li>{@code table}: etcdctl's boxed table (headers centred, cells right-aligned), for get, status and the member
+ *     commands (whose table adds an IS LEADER column to etcdctl's).</li>
  * </ul>
  */
 abstract class CtlPrinter {
@@ -74,6 +77,35 @@ abstract class CtlPrinter {
     /** A transaction's answer; {@code ran} are the operations of the branch that ran, one per result. */
     abstract void txn(ClientResponse.TxnResult txn, List<TxnOp> ran);
 
+    /** What a member command did, in etcdctl's words: "Member 4 added to cluster 1a2b3c4d". */
+    enum MemberChange {
+        ADDED("added to"), REMOVED("removed from"), PROMOTED("promoted in");
+
+        final String words;
+
+        MemberChange(String words) {
+            this.words = words;
+        }
+
+        String line(int id, MemberList list) {
+            return "Member " + id + " " + words + " cluster " + Long.toHexString(list.clusterId());
+        }
+    }
+
+    /** etcdctl's member list. */
+    abstract void memberList(MemberList list);
+
+    /** A member added, removed or promoted; {@code list} is the configuration after the change. */
+    abstract void memberChange(MemberChange change, int id, MemberList list);
+
+    /** The leadership handed to {@code target}; {@code list} is the answer of the node that handed it over. */
+    abstract void leaderMoved(int target, MemberList list);
+
+    /** Our nodes have no names: a member is called node + its id, as bin/raftkv names their data directories. */
+    static String memberName(MemberInfo m) {
+        return "node" + m.id();
+    }
+
     // ------------------------------------------------------------------ simple
 
     static final class Simple extends CtlPrinter {
@@ -113,6 +145,27 @@ abstract class CtlPrinter {
                 else if (r instanceof OpResult.DeleteRange d) del(txn.header(), d);
                 else if (r instanceof OpResult.Range g) get(txn.header(), g, ((TxnOp.Range) ran.get(i)).request(), false);
             }
+        }
+
+        /** etcdctl's line per member: ID, STATUS, NAME, PEER ADDRS, CLIENT ADDRS, IS LEARNER (one address serves both). */
+        @Override
+        void memberList(MemberList list) {
+            for (MemberInfo m : list.members()) {
+                out.println(m.id() + ", started, " + memberName(m) + ", " + m.address() + ", " + m.address() + ", " + m.learner());
+            }
+        }
+
+        /** As etcdctl: the line, and after an add the members (etcdctl prints the new node's settings there). */
+        @Override
+        void memberChange(MemberChange change, int id, MemberList list) {
+            out.println(change.line(id, list));
+            if (change == MemberChange.ADDED) memberList(list);
+        }
+
+        @Override
+        void leaderMoved(int target, MemberList list) {
+            if (list.nodeId() == target) out.println("Node " + target + " is the leader already");
+            else out.println("Leadership transferred from node " + list.nodeId() + " to node " + target);
         }
 
         /** etcdctl's printKV: the key on a line, then the value on a line, as raw bytes. */
@@ -171,6 +224,48 @@ abstract class CtlPrinter {
                 s.append(']');
             }
             out.println(s.append('}'));
+        }
+
+        /** etcd's MemberListResponse. */
+        @Override
+        void memberList(MemberList list) {
+            out.println(new StringBuilder("{\"header\":").append(header(list)).append(members(list)).append('}'));
+        }
+
+        /** etcd's MemberAddResponse (with the new {@code member}), MemberRemoveResponse and MemberPromoteResponse. */
+        @Override
+        void memberChange(MemberChange change, int id, MemberList list) {
+            StringBuilder s = new StringBuilder("{\"header\":").append(header(list));
+            MemberInfo added = list.member(id);
+            if (change == MemberChange.ADDED && added != null) s.append(",\"member\":").append(member(added));
+            out.println(s.append(members(list)).append('}'));
+        }
+
+        /** etcd's MoveLeaderResponse: the header alone, from the node that handed over. */
+        @Override
+        void leaderMoved(int target, MemberList list) {
+            out.println("{\"header\":" + header(list) + "}");
+        }
+
+        /** A member answer's header: the cluster's id and the member that answered (there is no revision or term). */
+        private static String header(MemberList list) {
+            return "{\"cluster_id\":" + Long.toUnsignedString(list.clusterId()) + ",\"member_id\":" + Integer.toUnsignedString(list.nodeId()) + "}";
+        }
+
+        private static String members(MemberList list) {
+            StringBuilder s = new StringBuilder(",\"members\":[");
+            for (int i = 0; i < list.members().size(); i++) {
+                if (i > 0) s.append(',');
+                s.append(member(list.members().get(i)));
+            }
+            return s.append(']').toString();
+        }
+
+        /** etcd's etcdserverpb.Member: isLearner left out when false, as Go's omitempty does. */
+        private static String member(MemberInfo m) {
+            String address = string(m.address());
+            return "{\"ID\":" + Integer.toUnsignedString(m.id()) + ",\"name\":" + string(memberName(m)) + ",\"peerURLs\":[" + address
+                    + "],\"clientURLs\":[" + address + "]" + (m.learner() ? ",\"isLearner\":true" : "") + "}";
         }
 
         private static String header(ResponseHeader h) {
@@ -284,6 +379,28 @@ abstract class CtlPrinter {
         @Override
         void txn(ClientResponse.TxnResult txn, List<TxnOp> ran) {
             throw new IllegalStateException("table output has no txn");
+        }
+
+        /** etcdctl's member table, and a last column saying which member the answering node knows as the leader. */
+        @Override
+        void memberList(MemberList list) {
+            List<List<String>> rows = new ArrayList<>();
+            for (MemberInfo m : list.members()) {
+                rows.add(List.of(Integer.toString(m.id()), "started", memberName(m), m.address(), m.address(), Boolean.toString(m.learner()),
+                        Boolean.toString(m.id() == list.leaderId())));
+            }
+            render(out, List.of("ID", "STATUS", "NAME", "PEER ADDRS", "CLIENT ADDRS", "IS LEARNER", "IS LEADER"), rows);
+        }
+
+        @Override
+        void memberChange(MemberChange change, int id, MemberList list) {
+            out.println(change.line(id, list));
+            memberList(list);
+        }
+
+        @Override
+        void leaderMoved(int target, MemberList list) {
+            throw new IllegalStateException("table output has no move-leader");
         }
 
         /** A cell: the bytes as text when they are UTF-8 without control characters, else in {@code \x..} hex. */

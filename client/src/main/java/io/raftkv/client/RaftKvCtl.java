@@ -6,6 +6,7 @@ import io.raftkv.client.CtlPrinter.Format;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.protocol.Compare;
+import io.raftkv.protocol.MemberInfo;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.TxnOp;
@@ -93,6 +94,14 @@ public final class RaftKvCtl {
               compaction REV         drops the history before revision REV
               status                 a row per node: id, address, role, term, leader, commit, applied, keys
               leader                 prints the leader's id and address
+              member list            the members, a line each as etcdctl's: ID, started, NAME, PEER ADDRS,
+                                     CLIENT ADDRS, IS LEARNER (one address serves peers and clients; NAME is
+                                     node + ID); from the node asked, as it knows them; -w table adds IS LEADER
+              member add ID HOST:PORT [--learner]
+                                     adds node ID, serving at HOST:PORT, as a voter or a learner
+              member remove ID       removes node ID (the leader too: it hands the leadership over first)
+              member promote ID      makes learner ID a voter, once it has caught up with the leader
+              move-leader ID         hands the leadership to node ID
               snapshot save FILE     a backup of the first node that answers, as of now, into FILE (checked whole
                                      before it gets its name); bin/raftkv restore builds a new cluster from it
               snapshot status FILE   checks FILE and prints its hash (CRC-32C), revision, keys (a deleted key counts
@@ -105,7 +114,7 @@ public final class RaftKvCtl {
               --timeout SECONDS           deadline of each request, retries included (default: 5);
                                           --command-timeout 5s is the same, in etcdctl's form
               -w, --write-out FORMAT      simple (default), json (etcd's: base64 keys and values, the header
-                                          with revision and raft_term) or table (get and status)
+                                          with revision and raft_term) or table (get, status, member)
               --hex                       keys and values given and printed as hex (6b6579 or \\x6b\\x65\\x79)
 
             Without a command, reads commands from standard input: a shell with a prompt on a terminal
@@ -205,6 +214,8 @@ public final class RaftKvCtl {
         COMMANDS.put("status", new Command(List.of(), ALL_FORMATS));
         COMMANDS.put("leader", new Command(List.of(), Set.of(Format.SIMPLE)));
         COMMANDS.put("snapshot", new Command(List.of(), ALL_FORMATS));
+        COMMANDS.put("member", new Command(List.of(Flag.bool("learner")), ALL_FORMATS));
+        COMMANDS.put("move-leader", new Command(List.of(), NO_TABLE));
         COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
     }
 
@@ -448,6 +459,8 @@ public final class RaftKvCtl {
                     case "status" -> status(command, format);
                     case "leader" -> leader(command);
                     case "snapshot" -> snapshot(command, format);
+                    case "member" -> member(command, printer);
+                    case "move-leader" -> moveLeader(command, printer);
                     default -> throw new IllegalStateException("command " + command.name);
                 };
             } catch (UsageException e) {
@@ -625,6 +638,73 @@ public final class RaftKvCtl {
                 case JSON -> out.println("{\"hash\":" + Integer.toUnsignedLong(s.crc()) + ",\"revision\":" + s.revision() + ",\"totalKey\":" + s.keys()
                         + ",\"totalSize\":" + s.totalBytes() + ",\"index\":" + s.index() + ",\"term\":" + s.term() + "}");
             }
+        }
+
+        /**
+         * etcdctl's member list, add, remove and promote. The client follows NOT_LEADER to the leader for the changes;
+         * the list comes from the node asked. The members answered become the nodes status, leader and snapshot ask.
+         */
+        private int member(Parsed c, CtlPrinter printer) throws UsageException {
+            String usage = "usage: member list | member add ID HOST:PORT [--learner] | member remove ID | member promote ID";
+            if (c.args.isEmpty()) throw new UsageException(usage);
+            String sub = c.args.get(0).text();
+            int wanted = switch (sub) {
+                case "list" -> 1;
+                case "add" -> 3;
+                case "remove", "promote" -> 2;
+                default -> throw new UsageException("unknown member command '" + sub + "' (" + usage + ")");
+            };
+            if (c.flags.containsKey("learner") && !sub.equals("add")) throw new UsageException("--learner is only for member add");
+            if (c.args.size() != wanted) {
+                throw new UsageException(switch (sub) {
+                    case "list" -> "member list takes no arguments";
+                    case "add" -> "member add needs an ID and a HOST:PORT (member add ID HOST:PORT [--learner])";
+                    default -> "member " + sub + " needs one ID";
+                });
+            }
+            if (sub.equals("list")) {
+                MemberList list = client().members();
+                followMembers(list);
+                printer.memberList(list);
+                return EXIT_OK;
+            }
+            int id = memberId(c.args.get(1).text());
+            MemberList list;
+            CtlPrinter.MemberChange change;
+            if (sub.equals("add")) {
+                String address = c.args.get(2).text();
+                String problem = MemberInfo.addressProblem(address);
+                if (problem != null) throw new UsageException("member add: " + problem);
+                list = client().addMember(id, address, c.on("learner"));
+                change = CtlPrinter.MemberChange.ADDED;
+            } else if (sub.equals("remove")) {
+                list = client().removeMember(id);
+                change = CtlPrinter.MemberChange.REMOVED;
+            } else {
+                list = client().promoteMember(id);
+                change = CtlPrinter.MemberChange.PROMOTED;
+            }
+            followMembers(list);
+            printer.memberChange(change, id, list);
+            return EXIT_OK;
+        }
+
+        /** etcdctl's move-leader: to the leader (the client follows NOT_LEADER), answered once the target leads. */
+        private int moveLeader(Parsed c, CtlPrinter printer) throws UsageException {
+            if (c.args.size() != 1) throw new UsageException("usage: move-leader ID");
+            int target = memberId(c.args.get(0).text());
+            MemberList list = client().moveLeader(target);
+            followMembers(list);
+            printer.leaderMoved(target, list);
+            return EXIT_OK;
+        }
+
+        /** The members answered, ascending by id, become the nodes this session asks for status, leader and snapshot. */
+        private void followMembers(MemberList list) {
+            if (list.members().isEmpty()) return;
+            List<Endpoint> all = new ArrayList<>();
+            for (MemberInfo m : list.members()) all.add(new Endpoint(m.id(), new InetSocketAddress(m.host(), m.port())));
+            endpoints = List.copyOf(all);
         }
 
         /** The node that says it is LEADER in the highest term: a deposed leader may not know yet. */
@@ -912,6 +992,17 @@ public final class RaftKvCtl {
     /** A key or value word: its bytes as given, or decoded from hex with --hex. */
     private static byte[] bytes(Word w, boolean hex) throws UsageException {
         return hex ? CtlInput.fromHex(w.text()) : w.bytes();
+    }
+
+    /** A member's id: nodes.conf's, a decimal number from 1 (etcdctl's are hex: raftkv's ids are small numbers). */
+    private static int memberId(String s) throws UsageException {
+        try {
+            int id = Integer.parseInt(s);
+            if (id >= 1) return id;
+        } catch (NumberFormatException e) {
+            // Said below.
+        }
+        throw new UsageException("a member ID is a number from 1 to " + Integer.MAX_VALUE + ", not '" + s + "'");
     }
 
     private static long number(String s, String what) throws UsageException {

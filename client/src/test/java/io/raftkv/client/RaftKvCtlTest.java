@@ -728,7 +728,7 @@ class RaftKvCtlTest {
     }
 
     /** Just enough JSON to read raftkvctl's answers back: objects, arrays, strings, integers, true, false, null. */
-    private static final class Json {
+    static final class Json {
         private final String s;
         private int at;
 
