@@ -90,6 +90,7 @@ final class MembershipRequests {
         String problem = MemberInfo.addressProblem(add.address());
         if (problem != null) throw new IllegalArgumentException(problem);
         if (now.contains(add.nodeId())) throw new Refusal("node " + add.nodeId() + " is already a member of " + now);
+        if (now.members().size() >= Membership.MEMBERS_MAX) throw new Refusal("the configuration has " + Membership.MEMBERS_MAX + " members, the most it may have");
         if (now.wasRemoved(add.nodeId())) {
             throw new Refusal("node id " + add.nodeId() + " was removed from this cluster, and ids are never used twice: give the new member another id");
         }
