@@ -117,8 +117,11 @@ public final class SnapshotBackup {
             if (!startsWith(head, FILE_MAGIC)) throw new IOException(file + " is not a snapshot: bad magic");
             long index = head.getLong(8);
             long term = head.getLong(16);
-            int voters = head.getInt(24);
-            if (voters < 1 || voters > 1024) throw new IOException(file + " is damaged: " + Integer.toUnsignedString(voters) + " voters");
+            // Format 2: the cluster configuration at the snapshot's index follows (docs/snapshots.md, docs/protocol.md).
+            int configBytes = head.getInt(24);
+            if (configBytes < 1 || configBytes > size - FILE_HEADER_FIXED_BYTES - TRAILER_BYTES) {
+                throw new IOException(file + " is damaged: a configuration of " + Integer.toUnsignedString(configBytes) + " bytes");
+            }
             ByteBuffer trailer = readAt(c, size - TRAILER_BYTES, TRAILER_BYTES);
             long payloadBytes = trailer.getLong(0);
             int storedCrc = trailer.getInt(8);
@@ -136,13 +139,32 @@ public final class SnapshotBackup {
             if ((int) crc.getValue() != storedCrc) {
                 throw new IOException(String.format("%s is damaged: bad CRC (the trailer says %08x, the bytes give %08x)", file, storedCrc, (int) crc.getValue()));
             }
-            long payloadStart = FILE_HEADER_FIXED_BYTES + 4L * voters;
+            int voters = voters(readAt(c, FILE_HEADER_FIXED_BYTES, configBytes), file);
+            long payloadStart = FILE_HEADER_FIXED_BYTES + (long) configBytes;
             if (payloadBytes != size - payloadStart - TRAILER_BYTES || payloadBytes < PAYLOAD_HEADER_BYTES) {
                 throw new IOException(file + " is damaged: its payload length does not add up");
             }
             ByteBuffer payload = readAt(c, payloadStart, PAYLOAD_HEADER_BYTES);
             if (!startsWith(payload, PAYLOAD_MAGIC)) throw new IOException(file + " holds no key-value store");
             return new Status(index, term, voters, payload.getLong(8), payload.getLong(16), payload.getLong(32), size, storedCrc);
+        }
+    }
+
+    /** The voters a configuration lists: [u8 format][u32 n]{[u32 id][u8 role][u16 length][address]}[removed ids]. */
+    private static int voters(ByteBuffer config, Path file) throws IOException {
+        try {
+            config.get();
+            int members = config.getInt();
+            int voters = 0;
+            for (int i = 0; i < members; i++) {
+                config.getInt();
+                if (config.get() == 0) voters++;
+                int addressBytes = Short.toUnsignedInt(config.getShort());
+                config.position(config.position() + addressBytes);
+            }
+            return voters;
+        } catch (RuntimeException e) {
+            throw new IOException(file + " is damaged: its configuration does not read");
         }
     }
 

@@ -436,7 +436,7 @@ class HostileInputTest {
                 long index = b.getLong();
                 if (skipBytes(b) < 0 || term < 1 || index < 1) return ErrorCode.BAD_REQUEST;
             }
-            if (b.hasRemaining() || messageType > 10 || from != peer || to != target) return ErrorCode.BAD_REQUEST;
+            if (b.hasRemaining() || messageType > 11 || from != peer || to != target) return ErrorCode.BAD_REQUEST;
             changesState = true;
             return 0;
         }
@@ -859,7 +859,7 @@ class HostileInputTest {
                 entry("close: UNKNOWN_TYPE", asPeer, new Part("PUT on a peer connection", validPut)),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT from the wrong node", raft(6, 99, target, 1, 0, 0))),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT to the wrong node", raft(6, peer, 99, 1, 0, 0))),
-                entry("close: BAD_REQUEST", asPeer, new Part("RAFT with message type 11", raft(11, peer, target, 1, 0, 0))),
+                entry("close: BAD_REQUEST", asPeer, new Part("RAFT with message type 12", raft(12, peer, target, 1, 0, 0))),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT entry count 2^31-1", withInt(goodRaft, 5 + 66, Integer.MAX_VALUE))),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT entry count 2^32-1", withInt(goodRaft, 5 + 66, -1))),
                 entry("close: BAD_REQUEST", asPeer, new Part("RAFT entry data length 2^31", withInt(goodRaft, 5 + 70 + 16, Integer.MIN_VALUE))),

@@ -5,7 +5,9 @@ import io.raftkv.protocol.MemberInfo;
 import io.raftkv.raft.Membership;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Who a node knows in its cluster: the cluster id (fixed when the cluster was first started, whatever its members
@@ -23,9 +25,15 @@ final class ClusterView {
      * start, goes through older configurations first, which must not make it drop the members it needs (its leader).
      */
     private final long floorIndex;
+    /**
+     * Where this node dials the members its nodes.conf lists, when that file names the cluster ({@code cluster NAME}):
+     * each node then sees its peers at addresses of its own (a proxy, NAT), whatever address a configuration carries.
+     */
+    private final Map<Integer, ClusterConfig.Member> localAddresses = new HashMap<>();
 
     /** {@code index}: the log index of the entry that set {@code membership} (0 for a bootstrap). */
-    ClusterView(long clusterId, int selfId, Membership membership, long index) {
+    ClusterView(long clusterId, int selfId, Membership membership, long index, ClusterConfig nodesConf) {
+        if (nodesConf != null && nodesConf.localAddresses()) for (ClusterConfig.Member m : nodesConf.members()) localAddresses.put(m.id(), m);
         this.clusterId = clusterId;
         this.selfId = selfId;
         this.membership = membership;
@@ -60,13 +68,13 @@ final class ClusterView {
     /** The member's address, or null when {@code id} is not a member. */
     ClusterConfig.Member member(int id) {
         Membership.Member m = membership.member(id);
-        return m == null ? null : address(m);
+        return m == null ? null : localAddresses.getOrDefault(id, address(m));
     }
 
     /** Every member but this node. */
     List<ClusterConfig.Member> peers() {
         List<ClusterConfig.Member> peers = new ArrayList<>();
-        for (Membership.Member m : membership.members()) if (m.id() != selfId) peers.add(address(m));
+        for (Membership.Member m : membership.members()) if (m.id() != selfId) peers.add(member(m.id()));
         return peers;
     }
 

@@ -104,7 +104,7 @@ public final class Node {
             wal.close();
             throw e;
         }
-        this.cluster = new ClusterView(identity.clusterId(), id, known, fromLog ? core.membershipIndex() : identity.joinIndex());
+        this.cluster = new ClusterView(identity.clusterId(), id, known, fromLog ? core.membershipIndex() : identity.joinIndex(), nodesConf);
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -154,7 +154,10 @@ public final class Node {
                     + "Add a new member with another id and an empty data directory (docs/membership.md)");
         }
         if (!known.contains(id)) throw new IOException("node " + id + " is not a member of the cluster's configuration " + known);
-        if (nodesConf != null && identity.joinView() == null && !ClusterView.bootstrapOf(nodesConf).equals(known)) {
+        boolean agrees = nodesConf == null || identity.joinView() != null || (nodesConf.localAddresses()
+                ? ClusterView.bootstrapOf(nodesConf).voters().equals(known.voters()) && known.learners().isEmpty()
+                : ClusterView.bootstrapOf(nodesConf).equals(known));
+        if (!agrees) {
             log.info("nodes.conf lists " + ClusterView.bootstrapOf(nodesConf) + ", the log says " + known
                     + ": the log wins (nodes.conf only starts a new cluster; see docs/membership.md)");
         }

@@ -14,9 +14,14 @@ import java.util.zip.CRC32C;
  * The members of a cluster, from {@code nodes.conf}: one line per node, {@code id host port}; {@code #}
  * starts a comment; blank lines are ignored. The cluster id is a digest of the member list, so a node
  * configured for another cluster is refused at the handshake. An optional line {@code cluster NAME} makes
- * the id a digest of the name instead: then each node may see its peers at other addresses (a proxy, NAT).
+ * the id a digest of the name instead: then each node may see its peers at other addresses (a proxy, NAT), and
+ * {@link #localAddresses()} says that the addresses this file gives are this node's own view of its peers.
  */
-public record ClusterConfig(List<Member> members, long clusterId) {
+public record ClusterConfig(List<Member> members, long clusterId, boolean localAddresses) {
+
+    public ClusterConfig(List<Member> members, long clusterId) {
+        this(members, clusterId, false);
+    }
 
     public record Member(int id, String host, int port) {
         public InetSocketAddress address() {
@@ -78,7 +83,7 @@ public record ClusterConfig(List<Member> members, long clusterId) {
         } else {
             for (Member m : members) crc.update((m.id() + " " + m.host() + " " + m.port() + "\n").getBytes(StandardCharsets.UTF_8));
         }
-        return new ClusterConfig(List.copyOf(members), crc.getValue());
+        return new ClusterConfig(List.copyOf(members), crc.getValue(), name != null);
     }
 
     public Member member(int id) {
