@@ -13,54 +13,10 @@
 # Node JVM options in NODE_JAVA_OPTS (default -Xmx4g).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CP="$ROOT/protocol/target/classes:$ROOT/core/target/classes:$ROOT/client/target/classes"
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-NODE_JAVA_OPTS="${NODE_JAVA_OPTS:--Xmx4g}"
-PORTS=(23791 23792 23793 23794)
-ENDPOINTS="127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793"
-"$ROOT/bin/build-if-needed"
-[[ -d "$ROOT/bench/target/lib" ]] || mvn -q -B -o -DskipTests package -pl bench -am
-
-WORK="$(mktemp -d /tmp/raftkv-memberbench.XXXXXX)"
-CONF="$WORK/nodes.conf"
-for i in 1 2 3; do echo "$i 127.0.0.1 ${PORTS[$((i - 1))]}"; done > "$CONF"
-declare -A PIDS=()
-
-stop_all() {
-  for id in "${!PIDS[@]}"; do kill -9 "${PIDS[$id]}" 2>/dev/null || true; done
-  for id in "${!PIDS[@]}"; do wait "${PIDS[$id]}" 2>/dev/null || true; done
-  PIDS=()
-}
-cleanup() {
-  stop_all
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start_node ID [NodeMain options...]: from nodes.conf unless options say otherwise (--join).
-start_node() {
-  local id="$1"; shift
-  local how=("--config" "$CONF")
-  [[ $# -gt 0 ]] && how=("$@")
-  # shellcheck disable=SC2086
-  "$JAVA" $NODE_JAVA_OPTS -cp "$CP" io.raftkv.server.NodeMain --id "$id" --data-dir "$WORK/node$id" "${how[@]}" \
-    >> "$WORK/node$id.log" 2>&1 < /dev/null &
-  PIDS[$id]=$!
-}
-
-ctl() {
-  "$JAVA" -cp "$CP" io.raftkv.client.RaftKvCtl --endpoints "$ENDPOINTS" --timeout 5 "$@"
-}
-
-# Prints the leader's id once a leader answers (up to 60 s).
-await_leader() {
-  local deadline=$((SECONDS + 60)) line
-  while (( SECONDS < deadline )); do
-    if line="$(ctl leader 2>/dev/null)"; then echo "${line%% *}"; return 0; fi
-    sleep 0.05
-  done
-  echo "no leader within 60 s" >&2; exit 1
-}
+WORK_PREFIX=raftkv-memberbench
+CTL_TIMEOUT=5
+# shellcheck source=lib/local-cluster.sh
+source "$ROOT/bench/lib/local-cluster.sh"
 
 # Waits until node $1 answers STATUS and names a leader (up to 60 s).
 await_following() {
@@ -71,10 +27,6 @@ await_following() {
     sleep 0.05
   done
   echo "node $1 follows no leader within 60 s" >&2; exit 1
-}
-
-bench() {
-  "$ROOT/bin/raftkv-bench" --endpoints "$ENDPOINTS" "$@"
 }
 
 summary() {
@@ -132,7 +84,7 @@ case "$mode" in
     echo "the cluster holds $keys keys; leader $leader: $(du -sb "$WORK/node$leader/snap" | cut -f1) snapshot bytes"
     ctl member add 4 "127.0.0.1:${PORTS[3]}" --learner > /dev/null
     start=$(date +%s.%N)
-    start_node 4 --join "$ENDPOINTS"
+    join_node 4
     deadline=$((SECONDS + 300))
     until ctl member promote 4 > /dev/null 2>&1; do
       (( SECONDS < deadline )) || { echo "node 4 not promoted within 300 s" >&2; tail -5 "$WORK/node4.log" >&2; exit 1; }

@@ -15,56 +15,9 @@
 # Node JVM options in NODE_JAVA_OPTS (default -Xmx4g).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CP="$ROOT/protocol/target/classes:$ROOT/core/target/classes:$ROOT/client/target/classes"
-JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-NODE_JAVA_OPTS="${NODE_JAVA_OPTS:--Xmx4g}"
-PORTS=(23791 23792 23793)
-ENDPOINTS="127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793"
-"$ROOT/bin/build-if-needed"
-[[ -d "$ROOT/bench/target/lib" ]] || mvn -q -B -o -DskipTests package -pl bench -am
-
-WORK="$(mktemp -d /tmp/raftkv-snapbench.XXXXXX)"
-CONF="$WORK/nodes.conf"
-for i in 1 2 3; do echo "$i 127.0.0.1 ${PORTS[$((i - 1))]}"; done > "$CONF"
-declare -A PIDS=()
-
-stop_all() {
-  for id in "${!PIDS[@]}"; do kill -9 "${PIDS[$id]}" 2>/dev/null || true; done
-  for id in "${!PIDS[@]}"; do wait "${PIDS[$id]}" 2>/dev/null || true; done
-  PIDS=()
-}
-cleanup() {
-  stop_all
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# start_node ID [JAVA OPTIONS...]
-start_node() {
-  local id="$1"; shift
-  # shellcheck disable=SC2086
-  "$JAVA" $NODE_JAVA_OPTS "$@" -cp "$CP" io.raftkv.server.NodeMain --id "$id" --config "$CONF" --data-dir "$WORK/node$id" \
-    >> "$WORK/node$id.log" 2>&1 < /dev/null &
-  PIDS[$id]=$!
-}
-
-ctl() {
-  "$JAVA" -cp "$CP" io.raftkv.client.RaftKvCtl --config "$CONF" --timeout 2 "$@"
-}
-
-# Prints the leader's id once a leader answers (up to 60 s).
-await_leader() {
-  local deadline=$((SECONDS + 60)) line
-  while (( SECONDS < deadline )); do
-    if line="$(ctl leader 2>/dev/null)"; then echo "${line%% *}"; return 0; fi
-    sleep 0.05
-  done
-  echo "no leader within 60 s" >&2; exit 1
-}
-
-bench() {
-  "$ROOT/bin/raftkv-bench" --endpoints "$ENDPOINTS" "$@"
-}
+WORK_PREFIX=raftkv-snapbench
+# shellcheck source=lib/local-cluster.sh
+source "$ROOT/bench/lib/local-cluster.sh"
 
 # Heap used after a full GC, in MiB, of node $1.
 heap_mib() {
