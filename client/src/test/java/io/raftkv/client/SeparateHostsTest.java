@@ -12,6 +12,7 @@ import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.server.NodeMain;
+import io.raftkv.server.UnsafeLocalReadsNodeMain;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DisplayName;
@@ -54,14 +55,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Real nodes on separate hosts: each node process runs in a network namespace of its own, with its own address on a
  * bridge the test makes ({@link NetnsHosts}), and partitions are blackhole routes inside the namespaces, not a proxy.
- * Under a write load of puts, compare-and-swaps and linearizable reads the whole time, the cluster loses its leader to
- * a partition and heals, grows from 3 to 5 (learner, {@code --join}, promote), hands leadership to a new member, and
- * replaces a member whose data directory was deleted by a new one on another host (docs/membership.md's runbooks);
- * then the history must be linearizable, and every acknowledged write (or a later one) must be in the final values.
+ * Under puts, compare-and-swaps (a transaction on the value) and linearizable reads from four clients the whole time,
+ * the leader of three is cut off from its peers and the cluster heals, grows from 3 to 5 (learner, {@code --join},
+ * promote), splits 2 | 3 with the leader on the small side, hands leadership to a node that joined, and replaces a
+ * member whose data directory was deleted by a new one on another host (docs/membership.md's runbooks). Then the
+ * history must be linearizable, every acknowledged write (or a later one) must be in the final values, and the members
+ * must hold the same map. Each phase is checked to have happened (a new leader, voters in the member list, ...).
+ * A second test shows the history check bites here: nodes with a deliberate bug serve stale reads from the leader cut
+ * off by routes, and the check finds them.
  *
- * <p>Needs root and iproute2 (it skips, saying why, elsewhere). {@code -Draftkv.netns.seconds=N} adds N seconds of
- * seeded faults (partitions by routes, a leader cut off from its clients too, leader moves and more replacements;
- * {@code -Draftkv.netns.seed=S}) before the end. Traffic goes only to the namespaces' addresses and loopback.
+ * <p>Needs root and iproute2 (each test skips, saying why, elsewhere). {@code -Draftkv.netns.seconds=N} adds N seconds
+ * of seeded faults ({@code -Draftkv.netns.seed=S}) before the end: the leader cut off from its peers (and from its
+ * clients), one link cut, majority/minority splits, kill -9 and restart, SIGTERM of the leader, leader moves, and
+ * members replaced on a new host or on the same host (same address, new id). Traffic goes only to the namespaces'
+ * addresses (and the bridge's, the test JVM's own); nothing else is dialled.
  */
 class SeparateHostsTest {
 
@@ -81,6 +88,8 @@ class SeparateHostsTest {
     private NetnsHosts hosts;
     /** Node id -> its process; node {@code i} runs on host {@code i} at 10.B.C.i:2379. */
     private final Map<Integer, Process> nodes = new ConcurrentHashMap<>();
+    /** The host of a node whose id is not its host's index (a replacement on the host of the member it replaces). */
+    private final Map<Integer, Integer> hostOf = new ConcurrentHashMap<>();
     /** The members as the test made them (voters and learners). */
     private final List<Integer> members = new CopyOnWriteArrayList<>();
     private final List<Operation> history = Collections.synchronizedList(new ArrayList<>());
@@ -93,6 +102,10 @@ class SeparateHostsTest {
     private final List<Thread> workers = new ArrayList<>();
     private final long startNanos = System.nanoTime();
     private String classpath;
+    /** The class whose main runs each node (a test of the checks picks one with a deliberate bug). */
+    private Class<?> nodeMain = NodeMain.class;
+    /** 15 % of the operations are linearizable reads through a node the client picks: a random member, or this one when positive, or none when -1. */
+    private volatile int directReadNode = 0;
 
     @AfterEach
     void cleanUp() throws InterruptedException {
@@ -104,53 +117,105 @@ class SeparateHostsTest {
     @Test
     @DisplayName("separate hosts: 3 grow to 5 under writes, the leader cut off by routes, leadership moved, a wiped member replaced; linearizable, nothing acknowledged lost")
     void growPartitionMoveReplace() throws Exception {
-        Assumptions.assumeTrue(NetnsHosts.available(), () -> "SeparateHostsTest needs network namespaces, skipped: " + NetnsHosts.unavailableReason());
+        assumeHostsCanBeMade();
         long extraSeconds = Long.getLong("raftkv.netns.seconds", 0L);
         long seed = Long.getLong("raftkv.netns.seed", 1L);
-        classpath = classpathOf(NodeMain.class, ClusterConfig.class);
-        hosts = new NetnsHosts(6); // 1-3 start the cluster, 4 and 5 join, 6 replaces a member
+        reportingFailures(6, () -> { // hosts 1-3 start the cluster, 4 and 5 join, 6 replaces a member
+            try (RaftKvClient control = startThree(seed)) {
+                partitionTheLeader(control);
+                grow(control);
+                splitFive(control);
+                int leader = moveLeader(control);
+                int victim = Stream.of(1, 2, 3).filter(id -> id != leader).findFirst().orElseThrow();
+                replace(control, victim, 6, "replace");
+                if (extraSeconds > 0) nemesis(control, extraSeconds, seed);
+                hold(1_000);
+                stopClientsAndHeal(control);
+                finalChecks(control);
+            }
+        });
+    }
+
+    /**
+     * The checks bite here too: nodes that answer linearizable reads from their own map (a deliberate bug only a
+     * test main, {@link UnsafeLocalReadsNodeMain}, switches on) serve stale reads from the leader cut off by routes,
+     * and the history is found not linearizable.
+     */
+    @Test
+    @DisplayName("separate hosts: stale reads from a leader cut off by routes are caught (nodes with a deliberate bug)")
+    void staleReadsOfACutOffLeaderAreCaught() throws Exception {
+        assumeHostsCanBeMade();
+        nodeMain = UnsafeLocalReadsNodeMain.class;
+        // Reads go where the writes go, to the leader, whose own map is up to date (it answers a write once applied), and
+        // some through the leader itself: stale only once it is cut off and the others elect a leader and write.
+        directReadNode = -1;
+        reportingFailures(3, () -> {
+            try (RaftKvClient control = startThree(11)) {
+                Leader leader = awaitLeader(control, "a leader", l -> true);
+                directReadNode = leader.id;
+                hold(1_000);
+                partitionTheLeader(control);
+                hold(1_000);
+                stopClientsAndHeal(control);
+                finalReads(control);
+                CheckResult result = LinearizabilityChecker.check(history);
+                assertFalse(result.ok(), "nodes reading from their own map, one of them a leader cut off from its peers, yet the history of "
+                        + history.size() + " operations passed the check");
+                System.out.println("separate hosts: the deliberate stale reads were caught in " + history.size() + " operations: "
+                        + result.explanation().lines().limit(3).toList());
+            }
+        });
+    }
+
+    private static void assumeHostsCanBeMade() {
+        Assumptions.assumeTrue(NetnsHosts.available(), () -> "SeparateHostsTest needs network namespaces, skipped: " + NetnsHosts.unavailableReason());
+    }
+
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    /** Makes {@code count} hosts and runs {@code body}; a failure carries the timeline and the end of each node's log. */
+    private void reportingFailures(int count, Body body) throws Exception {
+        classpath = classpathOf(nodeMain, NodeMain.class, ClusterConfig.class);
+        hosts = new NetnsHosts(count);
         note("hosts " + hosts.hosts() + " on " + hosts.subnet() + ", the test JVM at " + hosts.bridgeAddress());
+        phases.put("hosts", String.format("%d namespaces on %s made in %.1f s (with the clean-up of earlier runs)", count, hosts.subnet(), seconds()));
         try {
-            run(extraSeconds, seed);
+            body.run();
         } catch (Throwable t) {
             throw new AssertionError(t.getMessage() + "\n" + failureReport(), t);
         }
     }
 
-    private void run(long extraSeconds, long seed) throws Exception {
+    /** Nodes 1-3 on hosts 1-3 from one nodes.conf, a leader, and the clients writing. Returns a client for the test's own requests. */
+    private RaftKvClient startThree(long seed) throws IOException {
         StringBuilder conf = new StringBuilder("# separate hosts: one network namespace each\n");
-        for (int id = 1; id <= 3; id++) conf.append(id).append(' ').append(hosts.address(id)).append(' ').append(PORT).append('\n');
+        for (int id = 1; id <= 3; id++) conf.append(id).append(' ').append(hosts.address(host(id))).append(' ').append(PORT).append('\n');
         Path config = Files.writeString(dir.resolve("nodes.conf"), conf);
+        long begin = System.nanoTime();
         for (int id = 1; id <= 3; id++) {
             startNode(id, List.of("--config", config.toString()));
             members.add(id);
         }
-        try (RaftKvClient control = new RaftKvClient(endpoints(List.of(1, 2, 3)), Duration.ofSeconds(5))) {
-            Leader first = awaitLeader(control, "a first leader", l -> true);
-            note("node " + first.id + " leads (term " + first.term + ")");
-            phases.put("start", String.format("3 nodes up, node %d leads after %.1f s", first.id, seconds()));
-            for (int c = 1; c <= WORKERS; c++) workers.add(startWorker(c, seed, endpoints(List.of(1, 2, 3))));
-            hold(1_500);
+        RaftKvClient control = new RaftKvClient(endpoints(List.of(1, 2, 3)), Duration.ofSeconds(5));
+        Leader first = awaitLeader(control, "a first leader", l -> true);
+        note("node " + first.id + " leads (term " + first.term + ")");
+        phases.put("start", String.format("3 nodes started, node %d leads %.1f s later", first.id, secondsSince(begin)));
+        for (int c = 1; c <= WORKERS; c++) workers.add(startWorker(c, seed, endpoints(List.of(1, 2, 3))));
+        hold(1_500);
+        return control;
+    }
 
-            partitionTheLeader(control);
-            grow(control);
-            splitFive(control);
-            int leader = moveLeader(control);
-            int victim = Stream.of(1, 2, 3).filter(id -> id != leader).findFirst().orElseThrow();
-            replace(control, victim, 6, "replace");
-            if (extraSeconds > 0) nemesis(control, extraSeconds, seed);
-
-            hold(1_000);
-            note("stop the clients, heal everything");
-            running.set(false);
-            for (Thread t : workers) {
-                t.join(30_000);
-                assertFalse(t.isAlive(), "client thread " + t.getName() + " did not stop");
-            }
-            hosts.heal();
-            awaitLeader(control, "a leader at the end", l -> true);
-            finalChecks(control);
+    private void stopClientsAndHeal(RaftKvClient control) throws IOException, InterruptedException {
+        note("stop the clients, heal everything");
+        running.set(false);
+        for (Thread t : workers) {
+            t.join(30_000);
+            assertFalse(t.isAlive(), "client thread " + t.getName() + " did not stop");
         }
+        hosts.heal();
+        awaitLeader(control, "a leader at the end", l -> true);
     }
 
     // ------------------------------------------------------------------ phases
@@ -161,7 +226,7 @@ class SeparateHostsTest {
         long acknowledgedBefore = acknowledged.get();
         long cutAt = System.nanoTime();
         note("cut node " + old.id + " off from its peers by blackhole routes");
-        hosts.isolate(old.id);
+        hosts.isolate(host(old.id));
         Leader next = awaitLeader(control, "a new leader on the majority side of the partition", l -> l.id != old.id && l.term > old.term);
         double electedAfter = secondsSince(cutAt);
         note("node " + next.id + " leads (term " + next.term + ") while node " + old.id + " is cut off");
@@ -188,7 +253,7 @@ class SeparateHostsTest {
         MemberList five = retrying("the member list", control::members);
         assertEquals(List.of(1, 2, 3, 4, 5), five.members().stream().map(MemberInfo::id).toList(), five.toString());
         assertTrue(five.members().stream().noneMatch(MemberInfo::learner), "every member a voter: " + five);
-        for (int id : List.of(4, 5)) assertEquals(hosts.address(id) + ":" + PORT, five.member(id).address(), five.toString());
+        for (int id : List.of(4, 5)) assertEquals(hosts.address(host(id)) + ":" + PORT, five.member(id).address(), five.toString());
         phases.put("grow", String.format("3 to 5 in %.1f s (%s)", secondsSince(begin), String.join("; ", each)));
     }
 
@@ -204,7 +269,7 @@ class SeparateHostsTest {
         long acknowledgedBefore = acknowledged.get();
         long cutAt = System.nanoTime();
         note("split " + minority + " from " + majority + " by blackhole routes");
-        for (int a : minority) for (int b : majority) hosts.cut(a, b);
+        for (int a : minority) for (int b : majority) hosts.cut(host(a), host(b));
         Leader next = awaitLeader(control, "a leader on the majority side " + majority, l -> majority.contains(l.id) && l.term > old.term);
         double electedAfter = secondsSince(cutAt);
         note("node " + next.id + " leads (term " + next.term + ") on the side of three");
@@ -266,18 +331,21 @@ class SeparateHostsTest {
         assertEquals(members.stream().sorted().toList(), after.members().stream().map(MemberInfo::id).toList(), after.toString());
         assertTrue(after.members().stream().noneMatch(MemberInfo::learner), "every member a voter: " + after);
         assertEquals(null, after.member(victim), after.toString());
-        phases.merge(phase, String.format("node %d (killed, data deleted) replaced by node %d in %.1f s (%s)", victim, replacement, secondsSince(begin), added),
-                (a, b) -> a + "; " + b);
+        if (phase.equals("replace")) {
+            phases.put(phase, String.format("node %d (killed, data deleted) replaced by node %d in %.1f s (%s)", victim, replacement, secondsSince(begin), added));
+        } else {
+            phases.merge(phase, String.format("%d by %d in %.1f s", victim, replacement, secondsSince(begin)), (a, b) -> a + ", " + b);
+        }
     }
 
     /** Adds {@code id} as a learner, starts it on its host with --join, promotes it once the leader agrees it caught up. */
     private String addAndPromote(RaftKvClient control, int id) throws IOException {
         long begin = System.nanoTime();
-        String address = hosts.address(id) + ":" + PORT;
+        String address = hosts.address(host(id)) + ":" + PORT;
         change(control, "add node " + id + " as a learner", () -> control.addMember(id, address, true), m -> m.member(id) != null);
         StringBuilder join = new StringBuilder();
-        for (int m : members) join.append(join.length() == 0 ? "" : ",").append(hosts.address(m)).append(':').append(PORT);
-        note("start node " + id + " on " + hosts.namespace(id) + " with --join " + join);
+        for (int m : members) join.append(join.length() == 0 ? "" : ",").append(hosts.address(host(m))).append(':').append(PORT);
+        note("start node " + id + " on " + hosts.namespace(host(id)) + " with --join " + join);
         startNode(id, List.of("--join", join.toString()));
         members.add(id);
         int refusals = change(control, "promote node " + id, () -> control.promoteMember(id), m -> m.member(id) != null && !m.member(id).learner());
@@ -321,22 +389,22 @@ class SeparateHostsTest {
             Leader leader = awaitLeader(control, "a leader between faults", l -> true);
             List<Integer> others = members.stream().filter(id -> id != leader.id).toList();
             long holdMs = 1_000 + random.nextInt(2_500);
-            switch (random.nextInt(6)) {
+            switch (random.nextInt(8)) {
                 case 0 -> {
                     fault("isolate the leader", "cut node " + leader.id + " off from its peers");
-                    hosts.isolate(leader.id);
+                    hosts.isolate(host(leader.id));
                 }
                 case 1 -> {
                     fault("isolate the leader from peers and clients", "cut node " + leader.id + " off from its peers and the clients");
-                    hosts.isolate(leader.id);
-                    hosts.cutFromClients(leader.id);
+                    hosts.isolate(host(leader.id));
+                    hosts.cutFromClients(host(leader.id));
                 }
                 case 2 -> {
                     int a = members.get(random.nextInt(members.size()));
                     int b = others.get(random.nextInt(others.size()));
                     if (a == b) continue;
                     fault("cut one link", "cut nodes " + a + " and " + b + " apart");
-                    hosts.cut(a, b);
+                    hosts.cut(host(a), host(b));
                 }
                 case 3 -> {
                     List<Integer> shuffled = new ArrayList<>(members);
@@ -344,9 +412,26 @@ class SeparateHostsTest {
                     List<Integer> minority = shuffled.subList(0, (members.size() - 1) / 2);
                     List<Integer> majority = shuffled.subList(minority.size(), shuffled.size());
                     fault("majority/minority split", "split " + minority + " from " + majority);
-                    for (int a : minority) for (int b : majority) hosts.cut(a, b);
+                    for (int a : minority) for (int b : majority) hosts.cut(host(a), host(b));
                 }
                 case 4 -> {
+                    int victim = members.get(random.nextInt(members.size()));
+                    fault("kill -9 and restart", "SIGKILL node " + victim + (victim == leader.id ? " (the leader)" : ""));
+                    kill(victim);
+                    hold(holdMs);
+                    restart(victim);
+                    continue;
+                }
+                case 5 -> {
+                    fault("SIGTERM the leader and restart", "SIGTERM node " + leader.id + " (the leader: it hands over first)");
+                    Process p = nodes.get(leader.id);
+                    p.destroy();
+                    if (!p.waitFor(30, TimeUnit.SECONDS)) throw new AssertionError("node " + leader.id + " did not stop on SIGTERM");
+                    hold(holdMs);
+                    restart(leader.id);
+                    continue;
+                }
+                case 6 -> {
                     int target = others.get(random.nextInt(others.size()));
                     fault("move leader", "move leader from node " + leader.id + " to node " + target);
                     try {
@@ -359,7 +444,11 @@ class SeparateHostsTest {
                 default -> {
                     int victim = others.get(random.nextInt(others.size()));
                     fault("replace a member", "replace node " + victim);
-                    replace(control, victim, hosts.addHost(), "nemesis replacements");
+                    // The replacement runs on a new host, or on the victim's (the same machine with a new disk: same address, new id).
+                    int replacement = nodes.keySet().stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
+                    boolean sameHost = random.nextBoolean();
+                    hostOf.put(replacement, sameHost ? host(victim) : hosts.addHost());
+                    replace(control, victim, replacement, sameHost ? "nemesis replacements on the same host" : "nemesis replacements on a new host");
                     continue;
                 }
             }
@@ -391,12 +480,12 @@ class SeparateHostsTest {
                         put(client, c, key, "c" + c + "-" + ++sequence, seen);
                     } else if (dice < 65 && seen.get(key) != null) {
                         cas(client, c, key, seen.get(key), "c" + c + "-" + ++sequence, seen);
-                    } else if (dice < 85) {
+                    } else if (dice < 85 || directReadNode == -1) {
                         get(client, c, key, seen);
                     } else {
                         List<Integer> now = List.copyOf(members);
-                        int node = now.get(r.nextInt(now.size()));
-                        RaftKvClient one = direct.computeIfAbsent(node, n -> new RaftKvClient(List.of(hosts.endpoint(n, PORT)), CLIENT_DEADLINE));
+                        int node = directReadNode > 0 ? directReadNode : now.get(r.nextInt(now.size()));
+                        RaftKvClient one = direct.computeIfAbsent(node, n -> new RaftKvClient(List.of(hosts.endpoint(host(n), PORT)), CLIENT_DEADLINE));
                         get(one, c, key, seen); // a follower asks the leader for a read index
                     }
                 }
@@ -458,8 +547,8 @@ class SeparateHostsTest {
 
     // ------------------------------------------------------------------ checks
 
-    private void finalChecks(RaftKvClient control) {
-        long begin = System.nanoTime();
+    /** Reads every key (linearizable, part of the history); returns the values. */
+    private Map<String, String> finalReads(RaftKvClient control) {
         Map<String, String> finalValues = new TreeMap<>();
         for (int k = 0; k < KEYS; k++) {
             String key = "k" + k;
@@ -474,6 +563,12 @@ class SeparateHostsTest {
             history.add(Operation.get(0, key, value, invoke, System.nanoTime()));
             finalValues.put(key, value);
         }
+        return finalValues;
+    }
+
+    private void finalChecks(RaftKvClient control) {
+        long begin = System.nanoTime();
+        Map<String, String> finalValues = finalReads(control);
         List<String> failures = new ArrayList<>();
         check(failures, () -> awaitConvergence(control));
         check(failures, () -> {
@@ -565,11 +660,22 @@ class SeparateHostsTest {
                 "-Draftkv.electionTicks=" + ELECTION_TICKS,
                 // Small snapshot thresholds: a node that joins under load catches up by snapshot.
                 "-Draftkv.snapshotEntries=100", "-Draftkv.snapshotCatchUpEntries=20", "-Draftkv.snapshotLogPercentMin=0",
-                "-cp", classpath, NodeMain.class.getName(), "--id", String.valueOf(id), "--data-dir", dataDir(id).toString()));
+                "-cp", classpath, nodeMain.getName(), "--id", String.valueOf(id), "--data-dir", dataDir(id).toString()));
         command.addAll(how);
-        Process p = hosts.start(id, command, dir.resolve("node" + id + ".log"));
+        Process p = hosts.start(host(id), command, dir.resolve("node" + id + ".log"));
         nodes.put(id, p);
-        note("node " + id + " started on " + hosts.namespace(id) + " (" + hosts.address(id) + "), pid " + p.pid());
+        note("node " + id + " started on " + hosts.namespace(host(id)) + " (" + hosts.address(host(id)) + "), pid " + p.pid());
+    }
+
+    /** Starts a member again on its data directory: from nodes.conf if it started the cluster, else joining through the others. */
+    private void restart(int id) throws IOException {
+        if (id <= 3) {
+            startNode(id, List.of("--config", dir.resolve("nodes.conf").toString()));
+        } else {
+            StringBuilder join = new StringBuilder();
+            for (int m : members) if (m != id) join.append(join.length() == 0 ? "" : ",").append(hosts.address(host(m))).append(':').append(PORT);
+            startNode(id, List.of("--join", join.toString()));
+        }
     }
 
     /** SIGKILL by pid. */
@@ -597,8 +703,12 @@ class SeparateHostsTest {
         return p == null || p.isAlive() ? "" : " (exit code " + p.exitValue() + ")";
     }
 
+    private int host(int id) {
+        return hostOf.getOrDefault(id, id);
+    }
+
     private List<InetSocketAddress> endpoints(List<Integer> ids) {
-        return ids.stream().map(id -> hosts.endpoint(id, PORT)).toList();
+        return ids.stream().map(id -> hosts.endpoint(host(id), PORT)).toList();
     }
 
     private record Leader(int id, long term) { }
@@ -606,7 +716,7 @@ class SeparateHostsTest {
     /** Statuses of the members that answer within a second, asked all at once. */
     private Map<Integer, ClientResponse.StatusResult> statuses(RaftKvClient control) {
         Map<Integer, CompletableFuture<ClientResponse.StatusResult>> asked = new TreeMap<>();
-        for (int id : members) asked.put(id, control.statusAsync(hosts.endpoint(id, PORT)));
+        for (int id : members) asked.put(id, control.statusAsync(hosts.endpoint(host(id), PORT)));
         Map<Integer, ClientResponse.StatusResult> answers = new TreeMap<>();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         for (Map.Entry<Integer, CompletableFuture<ClientResponse.StatusResult>> e : asked.entrySet()) {
@@ -621,7 +731,7 @@ class SeparateHostsTest {
 
     private Optional<ClientResponse.StatusResult> status(RaftKvClient control, int id) {
         try {
-            return Optional.of(control.statusAsync(hosts.endpoint(id, PORT)).get(1, TimeUnit.SECONDS));
+            return Optional.of(control.statusAsync(hosts.endpoint(host(id), PORT)).get(1, TimeUnit.SECONDS));
         } catch (Exception e) {
             return Optional.empty();
         }
