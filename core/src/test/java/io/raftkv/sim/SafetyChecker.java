@@ -1,6 +1,7 @@
 package io.raftkv.sim;
 
 import io.raftkv.raft.Entry;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.RaftStatus;
 import io.raftkv.raft.Role;
 
@@ -20,11 +21,13 @@ import java.util.Map;
  *   <li>Every node's state machine is at the same revision and holds the same content (digest of keys, values and
  *       their revisions, and the number of keys) after applying a given index.</li>
  * </ul>
+ * The properties of configuration changes are {@link MembershipChecker}'s, which this one calls.
  */
 final class SafetyChecker {
 
     private record IndexTerm(long index, long term) { }
 
+    private final MembershipChecker membership;
     private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
     private final Map<IndexTerm, Long> prefixOf = new HashMap<>();
     /** The log known committed: prefix hash, entry term and the term it was first known committed in. */
@@ -37,6 +40,14 @@ final class SafetyChecker {
     private long[] appliedDigest = new long[1024];
     private long[] appliedSize = new long[1024];
     private long appliedLast;
+
+    SafetyChecker(MembershipChecker membership) {
+        this.membership = membership;
+    }
+
+    MembershipChecker membership() {
+        return membership;
+    }
 
     long committedLast() {
         return committedLast;
@@ -56,6 +67,8 @@ final class SafetyChecker {
             if (known != null && known != disk.prefixHash(i)) {
                 fail("log matching: node " + node.id + " holds entry " + i + "@t" + key.term() + " with a different prefix than another node");
             }
+            Entry e = disk.storage.entry(i);
+            if (Membership.isConfigEntry(e)) membership.onPersistConfig(node, e, status);
         }
     }
 
@@ -95,17 +108,22 @@ final class SafetyChecker {
     /** After every event, for each live node. */
     void afterEvent(SimNode node, RaftStatus status) {
         if (status.commit() < node.lastCommitSeen) fail("node " + node.id + " commit went back from " + node.lastCommitSeen + " to " + status.commit());
+        long commitBefore = node.lastCommitSeen;
         node.lastCommitSeen = status.commit();
         long persistedCommit = node.disk.syncedHardState().commit();
         if (persistedCommit < node.lastPersistedCommit) fail("node " + node.id + " persisted commit went back from " + node.lastPersistedCommit + " to " + persistedCommit);
         node.lastPersistedCommit = persistedCommit;
         if (status.lastIndex() != node.disk.lastIndex()) fail("node " + node.id + " core log ends at " + status.lastIndex() + ", disk at " + node.disk.lastIndex());
         agreeCommitted(node, status.commit(), status.term(), "committed");
+        boolean becameLeader = false;
         if (status.role() == Role.LEADER) {
+            // Whatever configuration each believes in: one leader per term across configurations.
             Integer other = leaderOfTerm.putIfAbsent(status.term(), node.id);
             if (other != null && other != node.id) fail("election safety: nodes " + other + " and " + node.id + " both lead term " + status.term());
-            if (other == null) checkLeaderCompleteness(node, status.term());
+            becameLeader = other == null;
+            if (becameLeader) checkLeaderCompleteness(node, status.term());
         }
+        membership.afterEvent(node, status, commitBefore, becameLeader);
     }
 
     private void checkLeaderCompleteness(SimNode leader, long term) {
@@ -142,8 +160,9 @@ final class SafetyChecker {
         for (long i = committedLast + 1; i <= index; i++) {
             committedPrefix[(int) i] = node.disk.prefixHash(i);
             committedAtTerm[(int) i] = term;
+            committedLast = i;
+            membership.onCommitted(node, i);
         }
-        committedLast = index;
     }
 
     static void fail(String message) {

@@ -1,6 +1,7 @@
 package io.raftkv.sim;
 
 import java.util.PriorityQueue;
+import java.util.regex.Pattern;
 
 /**
  * The simulation's single clock and agenda: events run in (time, insertion) order, so one seed gives one
@@ -11,6 +12,11 @@ final class SimEvents {
     private record Event(long timeMs, long seq, Object label, Runnable action) { }
 
     private static final int TRACE_EVENTS_MAX = 400;
+    /**
+     * {@code -Draftkv.sim.trace=REGEX}: every event whose label matches is printed as it runs, for a replayed seed whose
+     * story starts long before the last events of its failure report (e.g. {@code 'OPERATOR|STOP|CRASH|NEMESIS|LEADER'}).
+     */
+    private static final Pattern TRACE_PRINTED = System.getProperty("raftkv.sim.trace") == null ? null : Pattern.compile(System.getProperty("raftkv.sim.trace"));
 
     private final PriorityQueue<Event> queue = new PriorityQueue<>(
             (a, b) -> a.timeMs != b.timeMs ? Long.compare(a.timeMs, b.timeMs) : Long.compare(a.seq, b.seq));
@@ -46,6 +52,10 @@ final class SimEvents {
     }
 
     void note(Object label) {
+        if (TRACE_PRINTED != null) {
+            String text = String.valueOf(label);
+            if (TRACE_PRINTED.matcher(text).find()) System.out.printf("%8dms  %s%n", nowMs, text);
+        }
         int i = (int) (traced++ % TRACE_EVENTS_MAX);
         trace[i] = label;
         traceTimes[i] = nowMs;

@@ -2,13 +2,16 @@ package io.raftkv.sim;
 
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.Membership;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.server.ClientRequests;
 
 /**
  * One simulated node: a {@link SimDisk} that survives crashes, and one {@link Life} that does not: the node's
- * real parts (Raft core, replica driver, key/value state machine, client request table) and its timers.
+ * real parts (Raft core, replica driver, key/value state machine, client request table) and its timers. A slot of
+ * the simulation's pool of ids: {@link #started} once it ran (the first members, or a node the membership operator
+ * added), {@link #retired} once it stopped for good (the cluster removed it), never started again.
  */
 final class SimNode {
 
@@ -17,8 +20,26 @@ final class SimNode {
 
     final int id;
     final SimDisk disk = new SimDisk();
+    /** The configuration at index 0 of this node's log: the first voters, or {@link Membership#EMPTY} for a node that joined. */
+    Membership bootstrap = Membership.EMPTY;
     Life life;
     boolean up;
+    /** It has run: one of the first members, or a node that joined. A slot never started holds an empty disk. */
+    boolean started;
+    /** Stopped for good, as a real node stops when it learns the cluster removed it: never restarted. */
+    boolean retired;
+    /**
+     * Until this time (simulated ms), a node that was removed keeps running and its messages reach their targets, as a
+     * node that never learnt it was removed: no stop when it applies its removal or a peer refuses it. 0: not one.
+     */
+    long zombieUntilMs;
+    /** The applied index at which the membership checker last compared this node's applied configuration. */
+    long appliedConfigChecked = -1;
+    /** The applied and the committed configuration the membership checker last found to agree for this node. */
+    Membership appliedConfigSeen;
+    Membership committedConfigSeen;
+    /** The core's configuration as the simulation last followed it (links closed to the peers it removes). */
+    Membership membershipSeen;
     /** Crash at the next sync, after the leader's pre-sync messages went out and before anything is durable. */
     boolean crashAtNextSync;
     /** This life is writing a snapshot (one at a time, as a node's snapshot thread). */
@@ -48,10 +69,14 @@ final class SimNode {
     }
 
     void start(Life life) {
+        if (retired) throw new IllegalStateException("node " + id + " was retired: it never starts again");
         this.life = life;
         up = true;
+        started = true;
         lives++;
         lastCommitSeen = 0;
+        appliedConfigChecked = -1;
+        membershipSeen = null;
         crashAtNextSync = false;
         snapshotting = false;
     }
@@ -61,5 +86,21 @@ final class SimNode {
         up = false;
         life.timers().kill();
         life = null;
+    }
+
+    /** Stopped for good (from up or down): the disk stays, for the checks that read every disk. */
+    void retire() {
+        if (up) crash();
+        retired = true;
+        zombieUntilMs = 0;
+    }
+
+    /** Running or down for a while, but a node of the cluster's life: started and not retired. */
+    boolean running() {
+        return started && !retired;
+    }
+
+    boolean zombie(long nowMs) {
+        return zombieUntilMs > nowMs;
     }
 }

@@ -54,39 +54,58 @@ import java.util.stream.IntStream;
  */
 public final class Simulation {
 
-    /** What one run does; {@link #forSeed(long)} derives everything but the seed's own randomness. */
-    public record Options(long seed, int nodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
+    /**
+     * What one run does; {@link #forSeed(long)} derives everything but the seed's own randomness. {@code nodes}: the
+     * first voters (ids 1..nodes); {@code spareNodes}: ids after them that the membership operator may add, 0 for a
+     * run without the operator (the configuration then never changes).
+     */
+    public record Options(long seed, int nodes, int spareNodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
                           InjectedRequestBug requestBug, InjectedKvBug kvBug) {
 
+        /** Seeds whose number is 1 or 2 modulo {@link #MEMBERSHIP_SEEDS_MODULUS} run the membership operator: 3 and 5 nodes alike. */
+        static final int MEMBERSHIP_SEEDS_MODULUS = 4;
+        static final int SPARE_NODES = 3;
+
         public static Options forSeed(long seed) {
-            return new Options(seed, seed % 2 == 0 ? 3 : 5, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE, InjectedRequestBug.NONE,
-                    InjectedKvBug.NONE);
+            long m = Math.floorMod(seed, MEMBERSHIP_SEEDS_MODULUS);
+            return new Options(seed, seed % 2 == 0 ? 3 : 5, m == 1 || m == 2 ? SPARE_NODES : 0, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE,
+                    InjectedRequestBug.NONE, InjectedKvBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug);
         }
 
         public Options withDriverBug(InjectedDriverBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, bug, b, requestBug, kvBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug);
         }
 
         public Options withRequestBug(InjectedRequestBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, bug, driverBug, b, kvBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug);
         }
 
         public Options withKvBug(InjectedKvBug b) {
-            return new Options(seed, nodes, faultsMs, clients, keys, bug, driverBug, requestBug, b);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, ms, clients, keys, bug, driverBug, requestBug, kvBug);
+            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug);
+        }
+
+        /** With {@code n} spare ids for the membership operator, 0 for none. */
+        public Options withSpareNodes(int n) {
+            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug);
+        }
+
+        int poolSize() {
+            return nodes + spareNodes;
         }
     }
 
     /** What a passing run covered. */
     public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits,
-                        long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled) { }
+                        long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
+                        MembershipOperator.Counts membership) { }
 
     static final long TICK_MS = 10;
     static final int ELECTION_TICKS = 10;
@@ -125,11 +144,14 @@ public final class Simulation {
     private final Random random;
     private final SimEvents events = new SimEvents();
     private final SimNetwork network;
-    private final SafetyChecker checker = new SafetyChecker();
+    private final MembershipChecker membershipChecker;
+    private final SafetyChecker checker;
+    /** The pool of node slots: node id i is nodes.get(i - 1). */
     private final List<SimNode> nodes = new ArrayList<>();
+    /** Null in a run without configuration changes. */
+    private final MembershipOperator operator;
     private final List<SimClient> clients = new ArrayList<>();
     private final List<Operation> history = new ArrayList<>();
-    private final List<Integer> voterIds;
     private final ClusterConfig cluster;
     private long historyClock;
     private boolean clientsStopped;
@@ -153,37 +175,46 @@ public final class Simulation {
     public Simulation(Options options) {
         this.options = options;
         this.random = new Random(options.seed());
-        this.network = new SimNetwork(options.nodes(), random);
-        this.voterIds = IntStream.rangeClosed(1, options.nodes()).boxed().toList();
-        this.cluster = new ClusterConfig(voterIds.stream().map(id -> new ClusterConfig.Member(id, "sim", 2378 + id)).toList(), options.seed());
-        this.lastRole = new Role[options.nodes() + 1];
-        this.lastTerm = new long[options.nodes() + 1];
+        this.network = new SimNetwork(options.poolSize(), random);
+        List<Integer> voterIds = IntStream.rangeClosed(1, options.nodes()).boxed().toList();
+        // Every id of the pool has an address, for the NOT_LEADER answers that name a leader.
+        this.cluster = new ClusterConfig(IntStream.rangeClosed(1, options.poolSize()).mapToObj(id -> new ClusterConfig.Member(id, "sim", 2378 + id)).toList(),
+                options.seed());
+        this.lastRole = new Role[options.poolSize() + 1];
+        this.lastTerm = new long[options.poolSize() + 1];
         this.entriesPerMessageMax = new int[]{1, 2, 8, 64}[random.nextInt(4)];
         this.inflightMessagesMax = new int[]{1, 4, 16}[random.nextInt(3)];
         this.snapshotEntries = new long[]{3, 10, 40, Long.MAX_VALUE}[random.nextInt(4)];
         this.snapshotCatchUpEntries = new long[]{0, 2, 10}[random.nextInt(3)];
-        for (int id = 1; id <= options.nodes(); id++) nodes.add(new SimNode(id));
+        Membership first = Membership.ofVoters(voterIds);
+        for (int id = 1; id <= options.poolSize(); id++) {
+            SimNode n = new SimNode(id);
+            if (id <= options.nodes()) n.bootstrap = first;
+            nodes.add(n);
+        }
         for (int c = 1; c <= options.clients(); c++) clients.add(new SimClient(c));
+        this.membershipChecker = new MembershipChecker(nodes, first);
+        this.checker = new SafetyChecker(membershipChecker);
+        this.operator = options.spareNodes() > 0 ? new MembershipOperator(this, events, random, nodes) : null;
     }
 
     /** Runs the whole scenario; throws {@link SimulationFailure} with the seed, the broken property and the last events. */
     public Stats run() {
         try {
-            for (SimNode n : nodes) {
-                start(n);
-                n.tickPhaseMs = random.nextInt((int) TICK_MS);
-                events.after(n.tickPhaseMs, "tick n" + n.id, () -> tick(n));
-            }
+            for (SimNode n : nodes) if (n.id <= options.nodes()) launch(n);
             for (SimClient c : clients) events.after(random.nextInt(50), "client" + c.id + " starts", () -> nextOperation(c));
             events.after(200 + random.nextInt(500), "nemesis", this::nemesis);
             events.after(random.nextInt(100), "serializable read", this::serializableRead);
+            // Now and then the operator starts before the first snapshots, so that a new node may catch up from the log's first entry.
+            if (operator != null) events.after(random.nextInt(4) == 0 ? 100 + random.nextInt(100) : 300 + random.nextInt(700), "operator", operator::step);
             runFor(options.faultsMs());
             healEverything();
             runFor(OP_TIMEOUT_MS + 2 * READ_ATTEMPT_MS);
             long commits = checkRecovery();
             checkConvergence();
             checkLinearizable();
-            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled);
+            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
+                    operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker));
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -196,10 +227,15 @@ public final class Simulation {
                 + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug() + ", kv bug " + options.kvBug()
                 + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
                 + ", snapshot every " + snapshotEntries + " entries keeping " + snapshotCatchUpEntries
+                + (operator == null ? "" : ", membership operator with " + options.spareNodes() + " spare ids, at least " + operator.votersMin() + " voters")
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
-                + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed() + "\n"
+                + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed()
+                + (REFUSE_BY_LATEST_CONFIG ? " -Draftkv.sim.refuseByLatestConfig=true" : "")
+                + (MembershipChecker.JOINER_SNAPSHOTS_STRICT ? " -Draftkv.sim.strictJoinerSnapshots=true" : "") + "\n"
                 + "  network: " + network.describe() + "\n"
-                + "  nodes: " + nodes.stream().map(n -> n.up ? n.core().status().toString() : "n" + n.id + " down").toList() + "\n"
+                + "  nodes: " + nodes.stream().filter(n -> n.started).map(n -> n.up ? n.core().status() + " " + n.core().membership()
+                        + (n.zombie(events.nowMs()) ? " (removed, kept running)" : "") : "n" + n.id + (n.retired ? " stopped for good" : " down")).toList() + "\n"
+                + "  committed configuration: " + membershipChecker.lastCommitted() + "\n"
                 + "  last events:\n" + events.lastEvents(150) + stack;
     }
 
@@ -210,13 +246,28 @@ public final class Simulation {
     // ------------------------------------------------------------------ nodes: the real replica on simulated I/O
 
     private RaftConfig config(SimNode n) {
-        return new RaftConfig(n.id, voterIds)
+        return new RaftConfig(n.id, n.bootstrap)
                 .electionTicks(ELECTION_TICKS)
                 .heartbeatTicks(2)
                 .entriesPerMessageMax(entriesPerMessageMax)
                 .inflightMessagesMax(inflightMessagesMax)
                 .randomSeed(options.seed() * 31 + n.lives)
                 .injectedBug(options.bug());
+    }
+
+    /** Starts a node for the first time, and its ticks. */
+    private void launch(SimNode n) {
+        start(n);
+        n.tickPhaseMs = random.nextInt((int) TICK_MS);
+        events.after(n.tickPhaseMs, "tick n" + n.id, () -> tick(n));
+    }
+
+    /** The membership operator's new node: an empty disk and no configuration, as {@code raftkv --join} starts one. */
+    void join(SimNode n) {
+        if (n.started) throw new IllegalStateException("node " + n.id + " joins twice");
+        n.bootstrap = Membership.EMPTY;
+        events.note("OPERATOR starts n" + n.id + " with an empty disk to join");
+        launch(n);
     }
 
     private void start(SimNode n) {
@@ -228,6 +279,7 @@ public final class Simulation {
             checker.onAppliedState(n, snapshot.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
         }
         RaftCore core = new RaftCore(config(n).appliedIndex(snapshot.index()), n.disk.storage);
+        if (refusesToStart(n, core.membership())) return;
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
         ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
@@ -237,6 +289,27 @@ public final class Simulation {
         // A small retention, so that compaction runs often, under every fault, and must agree on every node.
         new AutoCompactor(core, kv, timers, AUTO_COMPACTION_RETENTION_REVISIONS, 5 * TICK_MS).start();
         process(n);
+    }
+
+    /**
+     * What {@code Node.checkMembership} does at a start, from the latest configuration in the log: a node that it lists
+     * removed refuses to start (it stops for good; by default, see {@link #REFUSE_BY_LATEST_CONFIG}, the simulation
+     * waits instead until the node applies its removal). A node whose log holds no configuration, or one without it, is
+     * also refused by the real node (the first needs {@code --join}, the second is not a member): the simulation counts
+     * those and starts the core anyway.
+     */
+    private boolean refusesToStart(SimNode n, Membership known) {
+        if (REFUSE_BY_LATEST_CONFIG && known.wasRemoved(n.id) && !n.zombie(events.nowMs())) {
+            stopRemoved(n, "it refuses to start: its log lists it removed");
+            return true;
+        }
+        boolean noConfig = known.members().isEmpty() && !n.bootstrap.members().isEmpty();
+        boolean notMember = !known.members().isEmpty() && !known.contains(n.id) && !known.wasRemoved(n.id);
+        if ((noConfig || notMember) && n.lives > 0 && operator != null) {
+            operator.restartsRefused++;
+            events.note("n" + n.id + " would not restart as a real node: " + (noConfig ? "its log holds no configuration" : "it is not a member of " + known));
+        }
+        return false;
     }
 
     private static void restore(KvStateMachine kv, SnapshotId id, byte[] data) {
@@ -270,6 +343,8 @@ public final class Simulation {
         KvSnapshot snapshot = kv.snapshot();
         SnapshotId id = new SnapshotId(snapshot.appliedIndex(), n.disk.storage.term(snapshot.appliedIndex()));
         Membership membership = life.core().appliedMembership();
+        // A snapshot can go to any node that falls behind: it must carry the configuration committed at its index.
+        membershipChecker.checkAppliedConfig(n, id.index(), membership, true);
         n.snapshotting = true;
         events.after(random.nextInt(30), "snapshot n" + n.id + " at " + id + " durable", () -> {
             if (n.life != life) return;
@@ -334,7 +409,7 @@ public final class Simulation {
     }
 
     /** What a real node does at the end of a loop turn: the driver handles the core's Ready. */
-    private void process(SimNode n) {
+    void process(SimNode n) {
         if (!n.up) return;
         try {
             n.life.driver().process();
@@ -342,8 +417,67 @@ public final class Simulation {
             maybeSnapshot(n);
         } catch (CrashDuringSync e) {
             crash(n, e.getMessage());
+            return;
         } catch (IOException e) {
             throw new IllegalStateException("simulated disk failed", e);
+        }
+        followMembership(n);
+    }
+
+    /**
+     * Which of its configurations a node refuses removed peers by. The real node today uses its latest, committed or not
+     * ({@code ClusterView}, updated in {@code Node.followMembership}); a removal that a deposed leader appended and
+     * that is never committed then stops a member for good, and seed 4626 loses its quorum that way
+     * ({@code -Draftkv.sim.refuseByLatestConfig=true}). By default the simulation refuses by the applied configuration,
+     * as etcd does (its member store is changed when an entry is applied), under which a stopped node is truly removed.
+     */
+    static final boolean REFUSE_BY_LATEST_CONFIG = Boolean.getBoolean("raftkv.sim.refuseByLatestConfig");
+
+    /** The configuration {@code n} refuses removed peers by: see {@link #REFUSE_BY_LATEST_CONFIG}. */
+    private static Membership refusingConfig(SimNode n) {
+        return REFUSE_BY_LATEST_CONFIG ? n.core().membership() : n.core().appliedMembership();
+    }
+
+    /**
+     * What {@code Node.followMembership} and its peer links do at the end of a loop turn: a new configuration closes
+     * the links of the peers it removes, which are told so and stop ({@code InboundConnections.membersChanged}); a
+     * node whose applied configuration removes it stops. Neither for a node kept running as if it never learnt.
+     */
+    private void followMembership(SimNode n) {
+        Membership config = refusingConfig(n);
+        if (config != n.membershipSeen) {
+            n.membershipSeen = config;
+            for (SimNode x : nodes) if (x != n && x.running() && config.wasRemoved(x.id)) refuse(x, n);
+        }
+        if (n.core().appliedMembership().wasRemoved(n.id) && !n.zombie(events.nowMs())) stopRemoved(n, "its applied configuration removes it");
+    }
+
+    /** {@code by} refuses the removed node {@code x} (REMOVED on their link): x stops when that reaches it. */
+    private void refuse(SimNode x, SimNode by) {
+        if (x.zombie(events.nowMs()) || !network.delivers(by.id, x.id)) return;
+        events.after(network.delayMs(by.id, x.id), "n" + by.id + " tells n" + x.id + " it was removed", () -> {
+            if (x.running() && !x.zombie(events.nowMs()) && network.delivers(by.id, x.id)) stopRemoved(x, "n" + by.id + " refused it: removed");
+        });
+    }
+
+    /** A removed node kept running stops ignoring its removal: the first peer whose configuration removes it refuses it. */
+    void refuseIfRemoved(SimNode x) {
+        for (SimNode n : nodes) {
+            if (n.up && n != x && refusingConfig(n).wasRemoved(x.id)) {
+                refuse(x, n);
+                return;
+            }
+        }
+    }
+
+    private void stopRemoved(SimNode n, String why) {
+        if (!n.running()) return;
+        boolean committed = membershipChecker.removedAt(n.id) >= 0;
+        events.note("STOP n" + n.id + " for good: " + why + (committed ? "" : " (its removal is not committed yet)"));
+        n.retire();
+        if (operator != null) {
+            operator.stoppedRemoved++;
+            if (!committed) operator.stoppedBeforeRemovalCommitted++;
         }
     }
 
@@ -354,11 +488,12 @@ public final class Simulation {
         n.crash();
         crashes++;
         events.after(100 + random.nextInt(900), "restart n" + n.id, () -> {
-            if (!n.up) start(n);
+            if (!n.up && !n.retired) start(n);
         });
     }
 
     private void tick(SimNode n) {
+        if (n.retired) return;
         if (n.up) {
             n.core().tick();
             process(n);
@@ -376,7 +511,13 @@ public final class Simulation {
 
     private void deliver(Message m, SimNode.ReceivedSnapshot snapshot) {
         SimNode to = nodes.get(m.to() - 1);
+        SimNode from = nodes.get(m.from() - 1);
         boolean delivered = to.up && network.delivers(m.from(), m.to());
+        if (delivered && !from.zombie(events.nowMs()) && refusingConfig(to).wasRemoved(from.id)) {
+            // A peer's link from a node its configuration removed is refused (the hello check), and that node told.
+            delivered = false;
+            refuse(from, to);
+        }
         if (snapshot != null) reportSnapshot(m, delivered);
         if (!delivered) return;
         if (snapshot != null) to.received = snapshot;
@@ -406,6 +547,7 @@ public final class Simulation {
             }
             checker.afterEvent(n, s);
         }
+        if (operator != null) operator.afterEvent();
     }
 
     // ------------------------------------------------------------------ clients: real requests, real answers
@@ -422,7 +564,7 @@ public final class Simulation {
         String expected = kind == SimClient.Kind.CAS ? (seen != null ? seen : SimClient.NEVER_WRITTEN) : null;
         SimClient.Op op = new SimClient.Op(opId, kind, key, value, expected, historyClock++, events.nowMs() + OP_TIMEOUT_MS);
         c.current = op;
-        sendRequest(c, op, c.leaderHint != 0 ? c.leaderHint : 1 + random.nextInt(options.nodes()));
+        sendRequest(c, op, c.leaderHint != 0 ? c.leaderHint : randomRunningNode().id);
         events.after(OP_TIMEOUT_MS, "client" + c.id + " deadline op" + opId, () -> {
             if (c.current == op) finishUnknown(c, op);
         });
@@ -433,18 +575,23 @@ public final class Simulation {
         int attempt = op.attempts;
         ClientRequest request = op.request();
         if (random.nextDouble() >= network.lossRate) {
-            events.after(1 + random.nextInt(5), new RequestLabel(c.id, request, node), () -> handleRequest(nodes.get(node - 1), c, request));
+            events.after(1 + random.nextInt(5), new RequestLabel(c.id, request, node), () -> handleRequest(nodes.get(node - 1), c, op, attempt, request));
         }
         if (!op.isWrite()) {
             // A read may be asked again elsewhere: it changes nothing. A write is asked again only when the
             // cluster said it was not applied (it could apply twice otherwise).
             events.after(READ_ATTEMPT_MS, "client" + c.id + " read attempt timeout op" + op.opId, () -> {
-                if (c.current == op && op.attempts == attempt) sendRequest(c, op, 1 + random.nextInt(options.nodes()));
+                if (c.current == op && op.attempts == attempt) sendRequest(c, op, randomRunningNode().id);
             });
         }
     }
 
-    private void handleRequest(SimNode n, SimClient c, ClientRequest request) {
+    private void handleRequest(SimNode n, SimClient c, SimClient.Op op, int attempt, ClientRequest request) {
+        if (!n.running()) {
+            // No such process (stopped for good, or never started): the connection is refused, nothing was sent.
+            if (c.current == op && op.attempts == attempt) retry(c, op, 0);
+            return;
+        }
         if (!n.up) return;
         n.life.requests().handle(once(request, response -> reply(n, c, response)), request);
         process(n);
@@ -539,7 +686,7 @@ public final class Simulation {
      */
     private void serializableRead() {
         if (clientsStopped) return;
-        SimNode n = randomNode();
+        SimNode n = randomRunningNode();
         if (n.up) {
             long applied = n.kv().appliedIndex();
             ClientRequest.Get get = new ClientRequest.Get(0, ("k" + random.nextInt(options.keys())).getBytes(StandardCharsets.UTF_8), true);
@@ -560,7 +707,7 @@ public final class Simulation {
     }
 
     private void retry(SimClient c, SimClient.Op op, int leaderHint) {
-        int next = leaderHint != 0 ? leaderHint : 1 + random.nextInt(options.nodes());
+        int next = leaderHint != 0 ? leaderHint : randomRunningNode().id;
         events.after(leaderHint != 0 ? 1 : 20, "client" + c.id + " retries op" + op.opId + " at n" + next, () -> {
             if (c.current == op) sendRequest(c, op, next);
         });
@@ -623,18 +770,18 @@ public final class Simulation {
         int dice = random.nextInt(100);
         SimNode leader = currentLeader();
         if (dice < 12) {
-            SimNode victim = leader != null && random.nextBoolean() ? leader : randomNode();
+            SimNode victim = leader != null && random.nextBoolean() ? leader : randomRunningNode();
             events.note("NEMESIS isolate n" + victim.id);
             for (SimNode other : nodes) if (other != victim) network.cutBoth(victim.id, other.id);
         } else if (dice < 24) {
-            List<Integer> ids = new ArrayList<>(voterIds);
+            List<Integer> ids = runningIds();
             java.util.Collections.shuffle(ids, random);
-            int minority = 1 + random.nextInt(options.nodes() / 2);
+            int minority = 1 + random.nextInt(Math.max(1, ids.size() / 2));
             events.note("NEMESIS split minority " + ids.subList(0, minority) + " from " + ids.subList(minority, ids.size()));
             for (int a : ids.subList(0, minority)) for (int b : ids.subList(minority, ids.size())) network.cutBoth(a, b);
         } else if (dice < 30) {
             // A bridge: two halves that only one node sees both of.
-            List<Integer> ids = new ArrayList<>(voterIds);
+            List<Integer> ids = runningIds();
             java.util.Collections.shuffle(ids, random);
             int bridge = ids.get(0);
             List<Integer> rest = ids.subList(1, ids.size());
@@ -642,15 +789,15 @@ public final class Simulation {
             events.note("NEMESIS bridge n" + bridge + " between " + rest.subList(0, half) + " and " + rest.subList(half, rest.size()));
             for (int a : rest.subList(0, half)) for (int b : rest.subList(half, rest.size())) network.cutBoth(a, b);
         } else if (dice < 38) {
-            SimNode a = leader != null ? leader : randomNode();
-            SimNode b = randomNode();
+            SimNode a = leader != null ? leader : randomRunningNode();
+            SimNode b = randomRunningNode();
             if (a != b) {
                 events.note("NEMESIS one-way cut n" + a.id + " -> n" + b.id);
                 network.cut(a.id, b.id);
             }
         } else if (dice < 46) {
-            SimNode a = randomNode();
-            SimNode b = randomNode();
+            SimNode a = randomRunningNode();
+            SimNode b = randomRunningNode();
             long ms = 20 + random.nextInt(200);
             events.note("NEMESIS slow link n" + a.id + " -> n" + b.id + " +" + ms + "ms");
             network.slow(a.id, b.id, ms);
@@ -663,11 +810,11 @@ public final class Simulation {
             events.note("NEMESIS heal");
             network.heal();
         } else if (dice < 86) {
-            SimNode victim = leader != null && random.nextBoolean() ? leader : randomNode();
+            SimNode victim = leader != null && random.nextBoolean() ? leader : randomRunningNode();
             if (victim.up) crash(victim, "by nemesis");
         } else {
             // The leader or anyone: a follower that dies in its sync must not have acknowledged what it was writing.
-            SimNode victim = leader != null && random.nextBoolean() ? leader : randomNode();
+            SimNode victim = leader != null && random.nextBoolean() ? leader : randomRunningNode();
             if (victim.up) {
                 events.note("NEMESIS n" + victim.id + " will crash during its next sync");
                 victim.crashAtNextSync = true;
@@ -676,11 +823,24 @@ public final class Simulation {
         events.after(200 + random.nextInt(1000), "nemesis", this::nemesis);
     }
 
-    private SimNode randomNode() {
-        return nodes.get(random.nextInt(nodes.size()));
+    /** A node of the cluster's life (up or down for a while), as a client or the nemesis knows them; never a spare or stopped slot. */
+    private SimNode randomRunningNode() {
+        List<Integer> ids = runningIds();
+        return nodes.get(ids.get(random.nextInt(ids.size())) - 1);
     }
 
-    private SimNode currentLeader() {
+    private List<Integer> runningIds() {
+        List<Integer> ids = new ArrayList<>(nodes.size());
+        for (SimNode n : nodes) if (n.running()) ids.add(n.id);
+        if (ids.isEmpty()) throw new SimulationFailure("every node of the cluster has stopped for good");
+        return ids;
+    }
+
+    boolean clientsStopped() {
+        return clientsStopped;
+    }
+
+    SimNode currentLeader() {
         SimNode best = null;
         for (SimNode n : nodes) {
             if (n.up && n.core().role() == Role.LEADER && (best == null || n.core().term() > best.core().term())) best = n;
@@ -694,7 +854,12 @@ public final class Simulation {
         clientsStopped = true;
         for (SimNode n : nodes) {
             n.crashAtNextSync = false;
-            if (!n.up) start(n);
+            if (n.zombieUntilMs > 0) {
+                // The operator finally stops the removed nodes it kept running; one whose removal was cut away runs on.
+                n.zombieUntilMs = 0;
+                if (membershipChecker.removedAt(n.id) >= 0) stopRemoved(n, "the operator stops the removed node it kept running");
+            }
+            if (n.running() && !n.up) start(n);
         }
     }
 
@@ -723,8 +888,24 @@ public final class Simulation {
                 }
             }
             final long index = probeIndex;
-            boolean done = index > 0 && nodes.stream().allMatch(n -> n.kv().appliedIndex() >= index);
-            if (done) return checker.committedLast();
+            // Every node of the leader's configuration: a node the operator added whose addition was lost, or a removed
+            // node that never heard of it, is not one, and is stopped once the probe is applied everywhere else.
+            boolean done = index > 0 && leader != null && nodes.stream()
+                    .filter(n -> n.running() && leader.core().membership().contains(n.id))
+                    .allMatch(n -> n.up && n.kv().appliedIndex() >= index);
+            if (done) {
+                for (SimNode n : nodes) {
+                    if (n.retired && leader.core().membership().contains(n.id)) {
+                        throw new SimulationFailure("n" + n.id + " stopped for good as removed, but the healed cluster's configuration still lists it: "
+                                + leader.core().membership());
+                    }
+                    if (n.running() && !leader.core().membership().contains(n.id)) {
+                        events.note("STOP n" + n.id + ": not a member of the healed cluster's configuration " + leader.core().membership());
+                        n.retire();
+                    }
+                }
+                return checker.committedLast();
+            }
             events.runUntil(events.nowMs() + TICK_MS, () -> false, this::afterEvent);
             long slowest = slowestApplied();
             if (slowest > slowestApplied) {
@@ -736,8 +917,10 @@ public final class Simulation {
                 + "was applied on every node");
     }
 
+    /** The lowest applied index among the running members of the latest committed configuration. */
     private long slowestApplied() {
-        return nodes.stream().mapToLong(n -> n.kv().appliedIndex()).min().orElse(0);
+        Membership members = membershipChecker.lastCommitted();
+        return nodes.stream().filter(n -> n.running() && n.up && members.contains(n.id)).mapToLong(n -> n.kv().appliedIndex()).min().orElse(0);
     }
 
     /**
@@ -747,13 +930,18 @@ public final class Simulation {
     private void checkConvergence() {
         runFor(5 * ELECTION_TICKS * TICK_MS);
         RangeRequest everything = RangeRequest.range(RangeRequest.FROM_KEY, RangeRequest.FROM_KEY);
-        KvStateMachine first = nodes.get(0).kv();
+        List<SimNode> members = nodes.stream().filter(SimNode::running).toList();
+        for (SimNode n : members) if (!n.up) throw new SimulationFailure("n" + n.id + " is down after healing");
+        SimNode firstNode = members.get(0);
+        KvStateMachine first = firstNode.kv();
         List<KeyValue> firstKeys = first.store().range(everything).kvs();
-        for (SimNode n : nodes) {
+        for (SimNode n : members) {
             KvStateMachine kv = n.kv();
-            if (kv.appliedIndex() != first.appliedIndex()) throw new SimulationFailure("nodes did not converge: n1 applied " + first.appliedIndex() + ", n" + n.id + " " + kv.appliedIndex());
+            if (kv.appliedIndex() != first.appliedIndex()) {
+                throw new SimulationFailure("nodes did not converge: n" + firstNode.id + " applied " + first.appliedIndex() + ", n" + n.id + " " + kv.appliedIndex());
+            }
             if (kv.revision() != first.revision() || !kv.store().range(everything).kvs().equals(firstKeys)) {
-                throw new SimulationFailure("nodes 1 and " + n.id + " applied up to " + kv.appliedIndex() + " but hold different stores");
+                throw new SimulationFailure("nodes " + firstNode.id + " and " + n.id + " applied up to " + kv.appliedIndex() + " but hold different stores");
             }
             if (n.life.requests().pending() != 0) throw new SimulationFailure("n" + n.id + " still holds " + n.life.requests().pending() + " requests it never answered");
         }
