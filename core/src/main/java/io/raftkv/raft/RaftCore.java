@@ -276,6 +276,11 @@ public final class RaftCore {
         return log.membershipIndex() > log.committed;
     }
 
+    /** The configuration in force at the commit index: the latest that can no longer be cut from the log. */
+    public Membership committedMembership() {
+        return log.committedMembership();
+    }
+
     /** The configuration as of the applied index: the one a snapshot taken now holds. */
     public Membership appliedMembership() {
         return log.appliedMembership();

@@ -64,6 +64,11 @@ final class RaftLog {
         return configs.latestIndex();
     }
 
+    /** The configuration in force at the commit index. */
+    Membership committedMembership() {
+        return configs.at(committed);
+    }
+
     /** The configuration the state machine reflects: the one in force at the applied index. */
     Membership appliedMembership() {
         return configs.at(applied);

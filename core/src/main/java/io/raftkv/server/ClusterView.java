@@ -71,6 +71,14 @@ final class ClusterView {
         return m == null ? null : localAddresses.getOrDefault(id, address(m));
     }
 
+    /** Where member {@code id} is: as {@link #member}, or as {@code fallback} lists it (null when neither does). */
+    ClusterConfig.Member member(int id, Membership fallback) {
+        ClusterConfig.Member m = member(id);
+        if (m != null) return m;
+        Membership.Member f = fallback.member(id);
+        return f == null ? null : localAddresses.getOrDefault(id, address(f));
+    }
+
     /** Every member but this node. */
     List<ClusterConfig.Member> peers() {
         List<ClusterConfig.Member> peers = new ArrayList<>();

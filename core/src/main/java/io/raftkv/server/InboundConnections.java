@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.IntPredicate;
 
 /**
  * The connections a node accepts: the limit on how many, the handshake that says what each is (a client or a
@@ -61,6 +62,12 @@ final class InboundConnections {
     /** Accepted links from peers, by connection: closed when the peer leaves the configuration. */
     private final Map<Connection, Integer> peerConnections = new HashMap<>();
     private final MembershipRequests memberships;
+    /**
+     * Whether a node was removed in a configuration this node has applied (so committed): only then is it told
+     * REMOVED, and stops. A removal only appended may still be cut from the log; until it commits, a peer outside the
+     * latest configuration is refused as a non-member and dials again.
+     */
+    private final IntPredicate removedForGood;
     private final long helloTimeoutMs;
     private final ClientRequests requests;
     private final Consumer<Message> core;
@@ -80,8 +87,9 @@ final class InboundConnections {
     }
 
     InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
-                       ClientRequests requests, MembershipRequests memberships, Consumer<Message> core, SnapshotInbox snapshots,
-                       Backups backups, Fatal fatal) {
+                       ClientRequests requests, MembershipRequests memberships, IntPredicate removedForGood, Consumer<Message> core,
+                       SnapshotInbox snapshots, Backups backups, Fatal fatal) {
+        this.removedForGood = removedForGood;
         this.selfId = cluster.selfId();
         this.cluster = cluster;
         this.memberships = memberships;
@@ -124,12 +132,15 @@ final class InboundConnections {
         return connectionsMax - 2 * Math.max(0, cluster.membership().members().size() - 1);
     }
 
-    /** The configuration changed: links from peers that left it are closed (a removed one is told so, and stops). */
+    /**
+     * The configuration changed (appended, cut, or applied): links from peers that left it are closed; one whose removal
+     * is applied is told so, and stops.
+     */
     void membersChanged() {
         for (Map.Entry<Connection, Integer> e : new ArrayList<>(peerConnections.entrySet())) {
             int peer = e.getValue();
             if (cluster.membership().contains(peer)) continue;
-            if (cluster.membership().wasRemoved(peer)) {
+            if (removedForGood.test(peer)) {
                 e.getKey().sendAndClose(ClientCodec.response(new ClientResponse.Error(0, ErrorCode.REMOVED, "node " + peer + " was removed from the cluster")));
             } else {
                 e.getKey().close("node " + peer + " is not a member");
@@ -254,7 +265,7 @@ final class InboundConnections {
                     log.warn("refused a node of another cluster (cluster id " + Long.toHexString(hello.clusterId()) + ") from " + c.remote());
                     throw new FrameException(ErrorCode.REFUSED, "cluster id " + Long.toHexString(hello.clusterId()) + " is not this cluster's " + Long.toHexString(cluster.clusterId()));
                 }
-                if (cluster.membership().wasRemoved(hello.nodeId())) {
+                if (removedForGood.test(hello.nodeId())) {
                     log.warn("refused node " + hello.nodeId() + " from " + c.remote() + ": it was removed from the cluster");
                     throw new FrameException(ErrorCode.REMOVED, "node " + hello.nodeId() + " was removed from the cluster");
                 }

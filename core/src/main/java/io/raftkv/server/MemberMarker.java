@@ -17,6 +17,7 @@ import java.util.HexFormat;
  * <pre>
  * cluster HEX node ID
  * bootstrap HEX-OF-MEMBERSHIP | bootstrap joined
+ * joined INDEX HEX-OF-MEMBERSHIP      (a node that joined: the members its join target named, and at which index)
  * </pre>
  * Once it exists, {@code nodes.conf} no longer decides anything for this node: the configuration comes from the log,
  * its snapshots and this bootstrap. (A marker of the first version has no second line: its bootstrap is nodes.conf.)
@@ -30,19 +31,27 @@ final class MemberMarker {
     static final String FILE = "member";
     private static final String JOINED = "joined";
 
-    /** What a marker says; {@code bootstrap} null for a first-version marker. */
-    record Stored(long clusterId, int nodeId, Membership bootstrap) { }
+    /** What a marker says; {@code bootstrap} null for a first-version marker, {@code joinView} null unless the node joined. */
+    record Stored(long clusterId, int nodeId, Membership bootstrap, Membership joinView, long joinIndex) { }
 
     private final Path file;
     private final String identity;
     private final String content;
     private boolean present;
 
-    /** {@code bootstrap}: {@link Membership#EMPTY} for a node that joined a running cluster. */
-    MemberMarker(Path dataDir, long clusterId, int nodeId, Membership bootstrap) {
+    /**
+     * {@code bootstrap}: {@link Membership#EMPTY} for a node that joined a running cluster, which then gives the members
+     * it was told of ({@code joinView}, set at {@code joinIndex}): a restart before its log names them needs them.
+     */
+    MemberMarker(Path dataDir, long clusterId, int nodeId, Membership bootstrap, Membership joinView, long joinIndex) {
         this.file = dataDir.resolve(FILE);
         this.identity = "cluster " + Long.toHexString(clusterId) + " node " + nodeId;
-        this.content = identity + "\nbootstrap " + (bootstrap.members().isEmpty() ? JOINED : HexFormat.of().formatHex(bootstrap.encode())) + "\n";
+        this.content = identity + "\nbootstrap " + (bootstrap.members().isEmpty() ? JOINED : HexFormat.of().formatHex(bootstrap.encode())) + "\n"
+                + (joinView == null ? "" : "joined " + joinIndex + " " + HexFormat.of().formatHex(joinView.encode()) + "\n");
+    }
+
+    MemberMarker(Path dataDir, long clusterId, int nodeId, Membership bootstrap) {
+        this(dataDir, clusterId, nodeId, bootstrap, null, 0);
     }
 
     /** The marker in {@code dataDir}, or null when there is none; IOException when it cannot be read as one. */
@@ -59,7 +68,15 @@ final class MemberMarker {
                 String b = lines[1].substring("bootstrap ".length());
                 bootstrap = b.equals(JOINED) ? Membership.EMPTY : Membership.decode(HexFormat.of().parseHex(b));
             }
-            return new Stored(Long.parseUnsignedLong(first[1], 16), Integer.parseInt(first[3]), bootstrap);
+            Membership joinView = null;
+            long joinIndex = 0;
+            if (lines.length > 2) {
+                String[] joined = lines[2].split(" ");
+                if (joined.length != 3 || !joined[0].equals("joined")) throw new IllegalArgumentException("third line '" + lines[2] + "'");
+                joinIndex = Long.parseLong(joined[1]);
+                joinView = Membership.decode(HexFormat.of().parseHex(joined[2]));
+            }
+            return new Stored(Long.parseUnsignedLong(first[1], 16), Integer.parseInt(first[3]), bootstrap, joinView, joinIndex);
         } catch (IllegalArgumentException e) {
             throw new IOException(file + " is damaged (" + e.getMessage() + "): it names the cluster and node of this data directory");
         }

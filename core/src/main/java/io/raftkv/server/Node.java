@@ -53,7 +53,9 @@ public final class Node {
     private final MembershipRequests memberships;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private String lastLeaderSeen;
+    private final ClusterConfig.Member selfAddress;
     private Membership lastMembership;
+    private Membership lastAppliedMembership;
     private boolean stopping;
 
     /**
@@ -70,7 +72,7 @@ public final class Node {
         int peersMax = Membership.MEMBERS_MAX + MembershipRequests.PENDING_MAX + 1;
         options.validate(0);
         this.wal = WriteAheadLog.open(dataDir, options.walOptions());
-        MemberMarker marker = new MemberMarker(dataDir, identity.clusterId(), id, identity.bootstrap());
+        MemberMarker marker = new MemberMarker(dataDir, identity.clusterId(), id, identity.bootstrap(), identity.joinView(), identity.joinIndex());
         this.kv = new KvStateMachine(options.resultBytesMax());
         Snapshots.Recovered recovered;
         try {
@@ -105,6 +107,8 @@ public final class Node {
             throw e;
         }
         this.cluster = new ClusterView(identity.clusterId(), id, known, fromLog ? core.membershipIndex() : identity.joinIndex(), nodesConf);
+        // A removal of this node only appended leaves it out of the latest configuration: it still serves where it did.
+        this.selfAddress = cluster.member(id, core.committedMembership());
         Timers timers = new Timers() {
             @Override
             public long schedule(long delayMs, Runnable task) {
@@ -136,9 +140,10 @@ public final class Node {
             }
         };
         this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, listener, snapshots);
-        this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, memberships, core::step,
-                snapshots, snapshots, this::fatal);
+        this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, memberships,
+                peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, this::fatal);
         this.lastMembership = core.membership();
+        this.lastAppliedMembership = core.appliedMembership();
     }
 
     /**
@@ -149,11 +154,12 @@ public final class Node {
         if (known == null) {
             throw new IOException("node " + id + " joined a cluster but holds no configuration yet: start it again with --join HOST:PORT of a member");
         }
-        if (known.wasRemoved(id)) {
+        // Only a committed removal counts: one merely appended (by a leader deposed before it committed) may be cut.
+        if (core.committedMembership().wasRemoved(id)) {
             throw new IOException("node " + id + " was removed from the cluster: its data directory cannot serve again. "
                     + "Add a new member with another id and an empty data directory (docs/membership.md)");
         }
-        if (!known.contains(id)) throw new IOException("node " + id + " is not a member of the cluster's configuration " + known);
+        if (!known.contains(id) && !known.wasRemoved(id)) throw new IOException("node " + id + " is not a member of the cluster's configuration " + known);
         boolean agrees = nodesConf == null || identity.joinView() != null || (nodesConf.localAddresses()
                 ? ClusterView.bootstrapOf(nodesConf).voters().equals(known.voters()) && known.learners().isEmpty()
                 : ClusterView.bootstrapOf(nodesConf).equals(known));
@@ -191,15 +197,14 @@ public final class Node {
                 if (nodesConf == null) throw new IOException(dataDir + " was started from nodes.conf: start it with --config");
                 bootstrap = ClusterView.bootstrapOf(nodesConf);
             }
-            Membership joinView = null;
             if (bootstrap.members().isEmpty() && !join.isEmpty()) {
                 JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
                 if (found.clusterId() != stored.clusterId()) {
                     throw new IOException(dataDir + " belongs to cluster " + Long.toHexString(stored.clusterId()) + ", not " + Long.toHexString(found.clusterId()));
                 }
-                joinView = found.membership();
+                return new Identity(stored.clusterId(), bootstrap, found.membership(), found.configIndex());
             }
-            return new Identity(stored.clusterId(), bootstrap, joinView, 0);
+            return new Identity(stored.clusterId(), bootstrap, stored.joinView(), stored.joinIndex());
         }
         if (!join.isEmpty()) {
             JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
@@ -216,7 +221,7 @@ public final class Node {
 
     private static Node run(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
         Node node = new Node(identity, id, dataDir, options, nodesConf, bug);
-        ClusterConfig.Member self = node.cluster.member(id);
+        ClusterConfig.Member self = node.selfAddress;
         try {
             node.loop.listen(new InetSocketAddress(self.host(), self.port()), node.inbound::accept);
         } catch (IOException e) {
@@ -272,7 +277,7 @@ public final class Node {
 
     private void run() {
         try {
-            log.info("listening on " + cluster.member(id) + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership());
+            log.info("listening on " + selfAddress + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership());
             peers.start();
             loop.setTurnHook(this::endOfTurn);
             // etcd's --initial-election-tick-advance: a node just started has heard no leader, so it counts all but
@@ -323,7 +328,12 @@ public final class Node {
                 inbound.membersChanged();
             }
         }
-        if (core.appliedMembership().wasRemoved(id)) removed("the configuration it applied leaves it out");
+        Membership applied = core.appliedMembership();
+        if (applied != lastAppliedMembership) {
+            lastAppliedMembership = applied;
+            inbound.membersChanged(); // a removal now committed: its node is told, and stops
+        }
+        if (applied.wasRemoved(id)) removed("the configuration it applied leaves it out");
     }
 
     private void reportLeaderChange() {

@@ -176,6 +176,9 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         countedUpTo = applied;
         long since = applied - Math.max(storage.snapshot().index(), failedAt);
         if (writing || since < options.snapshotEntries() || bytesSinceSnapshot * 100 < kv.store().liveBytes() * options.snapshotLogPercentMin()) return;
+        // A node that joined and is replaying the log from before its addition knows no configuration there yet (its
+        // bootstrap is empty): it keeps its log until it has applied one, which a snapshot must carry.
+        if (core.appliedMembership().voters().isEmpty()) return;
         KvSnapshot snapshot = kv.snapshot();
         SnapshotMeta meta = new SnapshotMeta(applied, storage.term(applied), core.appliedMembership());
         writing = true;
@@ -336,6 +339,11 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         if (backups.containsKey(c) || backups.size() >= BACKUPS_MAX) {
             c.send(ClientCodec.response(new ClientResponse.Error(requestId, ErrorCode.OVERLOADED,
                     backups.containsKey(c) ? "a backup is already streaming on this connection" : BACKUPS_MAX + " backups are already being served")));
+            return;
+        }
+        if (kv.appliedIndex() == 0 || core.appliedMembership().voters().isEmpty()) {
+            c.send(ClientCodec.response(new ClientResponse.Error(requestId, ErrorCode.UNAVAILABLE,
+                    "this node has not applied the cluster's configuration yet (it is starting or joining): ask another node, or retry")));
             return;
         }
         Backup backup = new Backup(requestId);

@@ -47,17 +47,9 @@ final class MembershipChecker {
     long learnersPromoted;
     long votersRemoved;
     long learnersRemoved;
-    /**
-     * Whether a snapshot that a node which joined takes before the entry that adds it, and so with no configuration,
-     * fails the run. Off by default: the core does that today (docs/testing.md: first at seed 2373 of the default set);
-     * {@code -Draftkv.sim.strictJoinerSnapshots=true} turns it on.
-     */
-    static final boolean JOINER_SNAPSHOTS_STRICT = Boolean.getBoolean("raftkv.sim.strictJoinerSnapshots");
 
     /** Applied indexes at which a node that joined later showed no configuration (before the entry that added it). */
     long joinerViews;
-    /** Snapshots taken by a node that joined, before the entry that added it: they carry no configuration. */
-    long joinerSnapshotsWithoutConfig;
 
     MembershipChecker(List<SimNode> nodes, Membership first) {
         this.nodes = nodes;
@@ -231,9 +223,8 @@ final class MembershipChecker {
      * The configuration a node reflects at {@code index}, applied or in a snapshot it takes ({@code snapshot}), is the
      * one committed in force there. One exception, counted: a node that joined later knows no configuration
      * ({@link Membership#EMPTY}, its bootstrap) for the entries before the one that adds it, when it caught up from
-     * the log's first entry. Harmless while only it holds that view; a snapshot it takes then carries it, which is a
-     * failure only with {@link #JOINER_SNAPSHOTS_STRICT} (docs/testing.md: a member that installs such a snapshot fails
-     * this check in any case). Returns whether the two are equal.
+     * the log's first entry. Harmless while only it holds that view: it takes no snapshot then (as the real node), and a
+     * snapshot with that view fails the run. Returns whether the two are equal.
      */
     boolean checkAppliedConfig(SimNode node, long index, Membership config, boolean snapshot) {
         Map.Entry<Long, Membership> inForce = committed.floorEntry(index);
@@ -241,10 +232,6 @@ final class MembershipChecker {
         boolean joinerView = config.members().isEmpty() && node.bootstrap.members().isEmpty() && !inForce.getValue().contains(node.id);
         if (joinerView && !snapshot) {
             joinerViews++;
-            return false;
-        }
-        if (joinerView && !JOINER_SNAPSHOTS_STRICT) {
-            joinerSnapshotsWithoutConfig++;
             return false;
         }
         SafetyChecker.fail("node " + node.id + (snapshot ? " takes a snapshot at" : " applied") + " index " + index + " with the configuration " + config

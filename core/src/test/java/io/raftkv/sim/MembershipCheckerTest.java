@@ -140,13 +140,10 @@ class MembershipCheckerTest {
         assertFails("node 2 applied index 2 with the configuration voters [1, 2, 3]", () -> checker.checkAppliedConfig(node(2), 2, THREE, false));
         // A member that knows no configuration (an empty snapshot reached it).
         assertFails("node 2 applied index 1 with the configuration voters []", () -> checker.checkAppliedConfig(node(2), 1, Membership.EMPTY, false));
-        // Node 4, which joined at 2, knew none before: counted, not a failure; its snapshot there fails only when strict.
+        // Node 4, which joined at 2, knew none before: counted, not a failure; a snapshot with that view fails.
         assertDoesNotThrow(() -> checker.checkAppliedConfig(node(4), 1, Membership.EMPTY, false));
         assertEquals(1, checker.joinerViews);
-        if (!MembershipChecker.JOINER_SNAPSHOTS_STRICT) {
-            assertDoesNotThrow(() -> checker.checkAppliedConfig(node(4), 1, Membership.EMPTY, true));
-            assertEquals(1, checker.joinerSnapshotsWithoutConfig);
-        }
+        assertFails("node 4 takes a snapshot at index 1 with the configuration voters []", () -> checker.checkAppliedConfig(node(4), 1, Membership.EMPTY, true));
         assertFails("node 4 applied index 2 with the configuration voters []", () -> checker.checkAppliedConfig(node(4), 2, Membership.EMPTY, false));
     }
 

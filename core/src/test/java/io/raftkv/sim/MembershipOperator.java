@@ -30,16 +30,16 @@ final class MembershipOperator {
     /** What the operator did and what came of it; the committed changes come from the {@link MembershipChecker}. */
     record Counts(long asked, long refused, long learnersAdded, long votersAdded, long learnersPromoted, long votersRemoved, long learnersRemoved,
                   long leadersRemoved, long transfersAsked, long transfersDone, long twoVoterChangesRefused, long zombies, long stoppedRemoved,
-                  long stoppedBeforeRemovalCommitted, long restartsRefused, long joinerViews, long joinerSnapshotsWithoutConfig) {
+                  long stoppedBeforeRemovalCommitted, long restartsRefused, long joinerViews) {
 
-        static final Counts NONE = new Counts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        static final Counts NONE = new Counts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
         Counts plus(Counts o) {
             return new Counts(asked + o.asked, refused + o.refused, learnersAdded + o.learnersAdded, votersAdded + o.votersAdded,
                     learnersPromoted + o.learnersPromoted, votersRemoved + o.votersRemoved, learnersRemoved + o.learnersRemoved,
                     leadersRemoved + o.leadersRemoved, transfersAsked + o.transfersAsked, transfersDone + o.transfersDone,
                     twoVoterChangesRefused + o.twoVoterChangesRefused, zombies + o.zombies, stoppedRemoved + o.stoppedRemoved,
-                    stoppedBeforeRemovalCommitted + o.stoppedBeforeRemovalCommitted, restartsRefused + o.restartsRefused, joinerViews + o.joinerViews, joinerSnapshotsWithoutConfig + o.joinerSnapshotsWithoutConfig);
+                    stoppedBeforeRemovalCommitted + o.stoppedBeforeRemovalCommitted, restartsRefused + o.restartsRefused, joinerViews + o.joinerViews);
         }
     }
 
@@ -89,8 +89,7 @@ final class MembershipOperator {
         long leadersRemoved = handedOverForRemoval.stream().filter(id -> checker.removedAt(id) >= 0).count();
         return new Counts(asked, refused, checker.learnersAdded, checker.votersAdded, checker.learnersPromoted, checker.votersRemoved,
                 checker.learnersRemoved, leadersRemoved, transfersAsked, transfersDone, twoVoterChangesRefused, zombies, stoppedRemoved,
-                stoppedBeforeRemovalCommitted, restartsRefused, checker.joinerViews,
-                checker.joinerSnapshotsWithoutConfig);
+                stoppedBeforeRemovalCommitted, restartsRefused, checker.joinerViews);
     }
 
     void step() {
@@ -148,7 +147,8 @@ final class MembershipOperator {
         }
         if (joiner == null) return;
         String what = (role == Membership.Role.LEARNER ? "add learner n" : "add voter n") + joiner.id + (joiner.started ? " again" : "");
-        if (propose(leader, what, now.withMember(new Membership.Member(joiner.id, role, ""))) && !joiner.started) sim.join(joiner);
+        long at = propose(leader, what, now.withMember(new Membership.Member(joiner.id, role, "")));
+        if (at > 0 && !joiner.started) sim.join(joiner, at);
     }
 
     private void removeFollower(SimNode leader, Membership now) {
@@ -160,7 +160,7 @@ final class MembershipOperator {
         }
         if (candidates.isEmpty()) return;
         int id = candidates.get(random.nextInt(candidates.size())).id();
-        if (propose(leader, "remove n" + id, now.withRemoved(id))) maybeKeepRunning(nodes.get(id - 1));
+        if (propose(leader, "remove n" + id, now.withRemoved(id)) > 0) maybeKeepRunning(nodes.get(id - 1));
     }
 
     /** The leader is to be removed: it hands over first (it may not remove itself), then the new leader removes it. */
@@ -238,11 +238,12 @@ final class MembershipOperator {
         if (r.status() == SubmitResult.Status.REFUSED) twoVoterChangesRefused++;
     }
 
-    private boolean propose(SimNode leader, String what, Membership next) {
+    /** The index of the entry when accepted, else 0. */
+    private long propose(SimNode leader, String what, Membership next) {
         SubmitResult r = leader.core().proposeMembership(next);
         note(leader, what, r);
         sim.process(leader);
-        return r.accepted();
+        return r.accepted() ? r.index() : 0;
     }
 
     private void note(SimNode leader, String what, SubmitResult r) {

@@ -64,13 +64,12 @@ class RaftSimulationTest {
                 System.out.printf("membership: %d seeds with the operator, %d changes asked (%d refused); committed: %d learners added, %d voters added, "
                                 + "%d learners promoted, %d voters removed (%d of them leaders that handed over), %d learners removed; %d transfers asked "
                                 + "(%d took over within %d ms); %d two-voter changes refused; %d removed nodes kept running; %d removed nodes stopped "
-                                + "(%d before their removal was committed); %d restarts a real node would refuse (no configuration, "
-                                + "or not a member); %d indexes applied by a joining node before its configuration reached it, %d snapshots it took "
-                                + "then (no configuration)%n",
+                                + "(%d before their removal was committed); %d restarts a real node would refuse (not a member); "
+                                + "%d indexes applied by a joining node before its configuration reached it%n",
                         membershipRuns, m.asked(), m.refused(), m.learnersAdded(), m.votersAdded(), m.learnersPromoted(), m.votersRemoved(),
                         m.leadersRemoved(), m.learnersRemoved(), m.transfersAsked(), m.transfersDone(), MembershipOperator.TRANSFER_MS_MAX,
                         m.twoVoterChangesRefused(), m.zombies(), m.stoppedRemoved(), m.stoppedBeforeRemovalCommitted(),
-                        m.restartsRefused(), m.joinerViews(), m.joinerSnapshotsWithoutConfig());
+                        m.restartsRefused(), m.joinerViews());
             }
         }
     }

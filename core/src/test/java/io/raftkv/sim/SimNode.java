@@ -22,6 +22,8 @@ final class SimNode {
     final SimDisk disk = new SimDisk();
     /** The configuration at index 0 of this node's log: the first voters, or {@link Membership#EMPTY} for a node that joined. */
     Membership bootstrap = Membership.EMPTY;
+    /** For a node that joined: the index of the entry that added it (the real node keeps its join target's view until then). */
+    long joinIndex;
     Life life;
     boolean up;
     /** It has run: one of the first members, or a node that joined. A slot never started holds an empty disk. */

@@ -230,8 +230,7 @@ public final class Simulation {
                 + (operator == null ? "" : ", membership operator with " + options.spareNodes() + " spare ids, at least " + operator.votersMin() + " voters")
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
                 + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed()
-                + (REFUSE_BY_LATEST_CONFIG ? " -Draftkv.sim.refuseByLatestConfig=true" : "")
-                + (MembershipChecker.JOINER_SNAPSHOTS_STRICT ? " -Draftkv.sim.strictJoinerSnapshots=true" : "") + "\n"
++ "\n"
                 + "  network: " + network.describe() + "\n"
                 + "  nodes: " + nodes.stream().filter(n -> n.started).map(n -> n.up ? n.core().status() + " " + n.core().membership()
                         + (n.zombie(events.nowMs()) ? " (removed, kept running)" : "") : "n" + n.id + (n.retired ? " stopped for good" : " down")).toList() + "\n"
@@ -263,9 +262,10 @@ public final class Simulation {
     }
 
     /** The membership operator's new node: an empty disk and no configuration, as {@code raftkv --join} starts one. */
-    void join(SimNode n) {
+    void join(SimNode n, long addedAt) {
         if (n.started) throw new IllegalStateException("node " + n.id + " joins twice");
         n.bootstrap = Membership.EMPTY;
+        n.joinIndex = addedAt;
         events.note("OPERATOR starts n" + n.id + " with an empty disk to join");
         launch(n);
     }
@@ -279,7 +279,7 @@ public final class Simulation {
             checker.onAppliedState(n, snapshot.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
         }
         RaftCore core = new RaftCore(config(n).appliedIndex(snapshot.index()), n.disk.storage);
-        if (refusesToStart(n, core.membership())) return;
+        if (refusesToStart(n, core)) return;
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
         ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
@@ -292,22 +292,21 @@ public final class Simulation {
     }
 
     /**
-     * What {@code Node.checkMembership} does at a start, from the latest configuration in the log: a node that it lists
-     * removed refuses to start (it stops for good; by default, see {@link #REFUSE_BY_LATEST_CONFIG}, the simulation
-     * waits instead until the node applies its removal). A node whose log holds no configuration, or one without it, is
-     * also refused by the real node (the first needs {@code --join}, the second is not a member): the simulation counts
-     * those and starts the core anyway.
+     * What {@code Node.checkMembership} does at a start: a node whose committed configuration removed it refuses to start
+     * (it stops for good). A node that joined keeps the members its join target named (its {@code member} file) until its
+     * log reaches the entry that added it, so it is never refused for the older configurations before; a node that its
+     * own configuration, from the log past that point, leaves out without removing it would be refused: counted.
      */
-    private boolean refusesToStart(SimNode n, Membership known) {
-        if (REFUSE_BY_LATEST_CONFIG && known.wasRemoved(n.id) && !n.zombie(events.nowMs())) {
-            stopRemoved(n, "it refuses to start: its log lists it removed");
+    private boolean refusesToStart(SimNode n, RaftCore core) {
+        if (core.committedMembership().wasRemoved(n.id) && !n.zombie(events.nowMs())) {
+            stopRemoved(n, "it refuses to start: its committed configuration removed it");
             return true;
         }
-        boolean noConfig = known.members().isEmpty() && !n.bootstrap.members().isEmpty();
-        boolean notMember = !known.members().isEmpty() && !known.contains(n.id) && !known.wasRemoved(n.id);
-        if ((noConfig || notMember) && n.lives > 0 && operator != null) {
+        Membership known = core.membership();
+        boolean fromLog = !known.members().isEmpty() && core.membershipIndex() >= n.joinIndex;
+        if (fromLog && !known.contains(n.id) && !known.wasRemoved(n.id) && n.lives > 0 && operator != null) {
             operator.restartsRefused++;
-            events.note("n" + n.id + " would not restart as a real node: " + (noConfig ? "its log holds no configuration" : "it is not a member of " + known));
+            events.note("n" + n.id + " would not restart as a real node: it is not a member of " + known);
         }
         return false;
     }
@@ -340,9 +339,12 @@ public final class Simulation {
         KvStateMachine kv = n.kv();
         if (n.snapshotting || kv.appliedIndex() - n.disk.snapshot().index() < snapshotEntries) return;
         SimNode.Life life = n.life;
+        Membership membership = life.core().appliedMembership();
+        // As the real node (Snapshots.afterTurn): a node that joined and replays the log from before its addition knows
+        // no configuration there, and takes no snapshot until it has applied one.
+        if (membership.voters().isEmpty()) return;
         KvSnapshot snapshot = kv.snapshot();
         SnapshotId id = new SnapshotId(snapshot.appliedIndex(), n.disk.storage.term(snapshot.appliedIndex()));
-        Membership membership = life.core().appliedMembership();
         // A snapshot can go to any node that falls behind: it must carry the configuration committed at its index.
         membershipChecker.checkAppliedConfig(n, id.index(), membership, true);
         n.snapshotting = true;
@@ -424,18 +426,13 @@ public final class Simulation {
         followMembership(n);
     }
 
-    /**
-     * Which of its configurations a node refuses removed peers by. The real node today uses its latest, committed or not
-     * ({@code ClusterView}, updated in {@code Node.followMembership}); a removal that a deposed leader appended and
-     * that is never committed then stops a member for good, and seed 4626 loses its quorum that way
-     * ({@code -Draftkv.sim.refuseByLatestConfig=true}). By default the simulation refuses by the applied configuration,
-     * as etcd does (its member store is changed when an entry is applied), under which a stopped node is truly removed.
-     */
-    static final boolean REFUSE_BY_LATEST_CONFIG = Boolean.getBoolean("raftkv.sim.refuseByLatestConfig");
 
-    /** The configuration {@code n} refuses removed peers by: see {@link #REFUSE_BY_LATEST_CONFIG}. */
+    /**
+     * The configuration {@code n} refuses removed peers by: its applied one, as the real node ({@code InboundConnections}):
+     * a removal only appended may still be cut from the log, and a node stopped for it would be stopped for good.
+     */
     private static Membership refusingConfig(SimNode n) {
-        return REFUSE_BY_LATEST_CONFIG ? n.core().membership() : n.core().appliedMembership();
+        return n.core().appliedMembership();
     }
 
     /**
