@@ -53,7 +53,7 @@ class MembershipClusterTest {
     private void addAndPromote(RaftKvClient client, int id, int lastWrite) throws IOException {
         MemberList added = client.addMember(id, cluster.hostPort(id), true);
         assertTrue(added.member(id).learner(), added.toString());
-        cluster.join(id, 1);
+        cluster.join(id, cluster.members.stream().mapToInt(Integer::intValue).toArray()); // any live member answers
         cluster.members.add(id);
         cluster.awaitLocalValue(id, "k" + (lastWrite % 50), "v" + lastWrite, DEADLINE);
         MemberList promoted = LocalCluster.await(DEADLINE, "node " + id + " promoted", () -> {
