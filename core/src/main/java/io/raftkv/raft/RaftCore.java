@@ -206,9 +206,9 @@ public final class RaftCore {
     }
 
     private SubmitResult membershipRefusal(Membership next) {
-        if (leadTransferee != NONE) return SubmitResult.refused(id, "leadership is being handed to node " + leadTransferee);
+        if (leadTransferee != NONE) return SubmitResult.retryLater(id, "leadership is being handed to node " + leadTransferee);
         if (log.term(log.committed) != term) {
-            return SubmitResult.refused(id, "the leader has not yet committed an entry of its term; retry in a moment");
+            return SubmitResult.retryLater(id, "the leader has not yet committed an entry of its term; retry in a moment");
         }
         if (log.membershipIndex() > log.committed) {
             return SubmitResult.refused(id, "the configuration change at index " + log.membershipIndex() + " is not yet committed; one change at a time");

@@ -15,7 +15,12 @@ public record SubmitResult(Status status, long index, long term, int leaderId, S
         /** A bound was reached (uncommitted bytes, pending reads); retry later. */
         OVERLOADED,
         /** A configuration change or leadership transfer the leader will not make; {@code reason} says why. */
-        REFUSED
+        REFUSED,
+        /**
+         * A configuration change the leader cannot take yet, for a moment ({@code reason} says why: its first commit of
+         * the term is not done, or it is handing leadership over). Nothing was done: asking again shortly succeeds.
+         */
+        RETRY_LATER
     }
 
     static SubmitResult accepted(long index, long term) {
@@ -28,6 +33,10 @@ public record SubmitResult(Status status, long index, long term, int leaderId, S
 
     static SubmitResult overloaded(int leaderId) {
         return new SubmitResult(Status.OVERLOADED, 0, 0, leaderId, null);
+    }
+
+    static SubmitResult retryLater(int leaderId, String reason) {
+        return new SubmitResult(Status.RETRY_LATER, 0, 0, leaderId, reason);
     }
 
     static SubmitResult refused(int leaderId, String reason) {

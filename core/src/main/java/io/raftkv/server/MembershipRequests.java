@@ -118,6 +118,8 @@ final class MembershipRequests {
                 }
             }
             case REFUSED -> c.reply(new ClientResponse.Error(requestId, ErrorCode.REFUSED, result.reason()));
+            // Not applied, and asking again in a moment succeeds: the client retries UNAVAILABLE by itself.
+            case RETRY_LATER -> c.reply(new ClientResponse.Error(requestId, ErrorCode.UNAVAILABLE, result.reason()));
             case OVERLOADED -> c.reply(new ClientResponse.Error(requestId, ErrorCode.OVERLOADED, "the leader is overloaded; retry later"));
             case NOT_LEADER -> c.reply(notLeader(requestId, result.leaderId()));
         }

@@ -145,7 +145,7 @@ class MembershipTest {
         settle(c, 2);
         c.join(4);
         SubmitResult early = c.changeMembership(1, leader.membership().withMember(learner(4)));
-        assertEquals(SubmitResult.Status.REFUSED, early.status());
+        assertEquals(SubmitResult.Status.RETRY_LATER, early.status());
         assertTrue(early.reason().contains("not yet committed an entry of its term"), early.reason());
         c.drop = m -> false;
         settle(c, 2);
