@@ -125,7 +125,7 @@ final class NodeConnection implements AutoCloseable {
                 if (answer != null) answer.complete(response);
             }
         } catch (IOException | RuntimeException e) {
-            if (!closed) reason = "connection to " + address + " lost: " + e.getMessage();
+            if (!closed) reason = "connection to " + address + " lost: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
         }
         fail(reason);
     }

@@ -211,11 +211,11 @@ public final class RaftKvClient implements AutoCloseable {
     // ------------------------------------------------------------------ blocking API
 
     public void put(byte[] key, byte[] value) {
-        await(putAsync(key, value));
+        awaitWrite(putAsync(key, value));
     }
 
     public void delete(byte[] key) {
-        await(deleteAsync(key));
+        awaitWrite(deleteAsync(key));
     }
 
     public Optional<byte[]> get(byte[] key, boolean serializable) {
@@ -240,19 +240,19 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     public ClientResponse.TxnResult txn(TxnRequest request) {
-        return await(txnAsync(request));
+        return awaitWrite(txnAsync(request));
     }
 
     public WithHeader<OpResult.Put> put(byte[] key, byte[] value, boolean prevKv) {
-        return await(putAsync(key, value, prevKv));
+        return awaitWrite(putAsync(key, value, prevKv));
     }
 
     public WithHeader<OpResult.DeleteRange> deleteRange(byte[] key, byte[] rangeEnd, boolean prevKv) {
-        return await(deleteRangeAsync(key, rangeEnd, prevKv));
+        return awaitWrite(deleteRangeAsync(key, rangeEnd, prevKv));
     }
 
     public ResponseHeader compact(long revision) {
-        return await(compactAsync(revision));
+        return awaitWrite(compactAsync(revision));
     }
 
     public ClientResponse.StatusResult status(InetSocketAddress node) {
@@ -264,19 +264,19 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     public MemberList addMember(int id, String address, boolean learner) {
-        return await(addMemberAsync(id, address, learner));
+        return awaitWrite(addMemberAsync(id, address, learner));
     }
 
     public MemberList removeMember(int id) {
-        return await(removeMemberAsync(id));
+        return awaitWrite(removeMemberAsync(id));
     }
 
     public MemberList promoteMember(int id) {
-        return await(promoteMemberAsync(id));
+        return awaitWrite(promoteMemberAsync(id));
     }
 
     public MemberList moveLeader(int id) {
-        return await(moveLeaderAsync(id));
+        return awaitWrite(moveLeaderAsync(id));
     }
 
     /** The address of the node the client last found to be the leader (or first tries). */
@@ -486,14 +486,27 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     private static <T> T await(CompletableFuture<T> future) {
+        return await(future, false);
+    }
+
+    private static <T> T awaitWrite(CompletableFuture<T> future) {
+        return await(future, true);
+    }
+
+    /**
+     * Waits for a blocking call. An interrupted wait leaves the request going on in the background: for a write that
+     * means it may still be applied, so its outcome is unknown; a read is simply not answered.
+     */
+    private static <T> T await(CompletableFuture<T> future, boolean write) {
+        RaftKvException.Kind ifUnsure = write ? RaftKvException.Kind.OUTCOME_UNKNOWN : RaftKvException.Kind.UNAVAILABLE;
         try {
             return future.get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RaftKvException r) throw r;
-            throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, String.valueOf(e.getCause()));
+            throw new RaftKvException(ifUnsure, "unexpected failure: " + e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "interrupted");
+            throw new RaftKvException(ifUnsure, write ? "interrupted while waiting: the write may or may not have been applied" : "interrupted while waiting");
         }
     }
 

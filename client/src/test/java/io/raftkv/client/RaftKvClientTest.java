@@ -79,6 +79,44 @@ class RaftKvClientTest {
         return new ClientResponse.Members(r.requestId(), CLUSTER_ID, answering, leader, configIndex, List.of(members));
     }
 
+    @Test
+    void anInterruptedBlockingWriteReportsItsOutcomeAsUnknownAndAnInterruptedReadAsUnavailable() throws Exception {
+        try (FakeNode silent = new FakeNode(); RaftKvClient client = client(silent)) {
+            java.util.concurrent.atomic.AtomicReference<Throwable> writeOutcome = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<Throwable> readOutcome = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread writer = new Thread(() -> {
+                try {
+                    client.put("k", "v");
+                } catch (Throwable t) {
+                    writeOutcome.set(t);
+                }
+            });
+            Thread reader = new Thread(() -> {
+                try {
+                    client.get("k");
+                } catch (Throwable t) {
+                    readOutcome.set(t);
+                }
+            });
+            writer.start();
+            reader.start();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            // The PUT was sent (the node holds it, unanswered): the interrupted caller cannot know whether it applies.
+            while (silent.received(ClientRequest.Put.class).isEmpty() || silent.received(ClientRequest.Get.class).isEmpty()) {
+                if (System.nanoTime() > deadline) throw new AssertionError("the requests never reached the fake node: " + silent.received);
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+            writer.interrupt();
+            reader.interrupt();
+            writer.join(10_000);
+            reader.join(10_000);
+            RaftKvException w = assertInstanceOf(RaftKvException.class, writeOutcome.get());
+            assertEquals(RaftKvException.Kind.OUTCOME_UNKNOWN, w.kind(), w.getMessage());
+            assertTrue(w.getMessage().contains("may or may not have been applied"), w.getMessage());
+            assertEquals(RaftKvException.Kind.UNAVAILABLE, assertInstanceOf(RaftKvException.class, readOutcome.get()).kind());
+        }
+    }
+
     private static RaftKvClient client(FakeNode... nodes) {
         return new RaftKvClient(Arrays.stream(nodes).map(FakeNode::address).toList(), Duration.ofSeconds(10));
     }
