@@ -98,7 +98,8 @@ public final class RaftKvCtl {
                                      CLIENT ADDRS, IS LEARNER (one address serves peers and clients; NAME is
                                      node + ID); from the node asked, as it knows them; -w table adds IS LEADER
               member add ID HOST:PORT [--learner]
-                                     adds node ID, serving at HOST:PORT, as a voter or a learner
+                                     adds node ID, serving at HOST:PORT, as a voter or a learner; etcdctl's
+                                     form works too: member add node4 --peer-urls=http://HOST:PORT [--learner]
               member remove ID       removes node ID (the leader too: it hands the leadership over first)
               member promote ID      makes learner ID a voter, once it has caught up with the leader
               move-leader ID         hands the leadership to node ID
@@ -214,7 +215,8 @@ public final class RaftKvCtl {
         COMMANDS.put("status", new Command(List.of(), ALL_FORMATS));
         COMMANDS.put("leader", new Command(List.of(), Set.of(Format.SIMPLE)));
         COMMANDS.put("snapshot", new Command(List.of(), ALL_FORMATS));
-        COMMANDS.put("member", new Command(List.of(Flag.bool("learner")), ALL_FORMATS));
+        // --peer-urls: etcdctl's form of member add (member add node4 --peer-urls=http://HOST:PORT).
+        COMMANDS.put("member", new Command(List.of(Flag.bool("learner"), new Flag("peer-urls", (char) 0, true)), ALL_FORMATS));
         COMMANDS.put("move-leader", new Command(List.of(), NO_TABLE));
         COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
     }
@@ -655,10 +657,14 @@ public final class RaftKvCtl {
                 default -> throw new UsageException("unknown member command '" + sub + "' (" + usage + ")");
             };
             if (c.flags.containsKey("learner") && !sub.equals("add")) throw new UsageException("--learner is only for member add");
+            String peerUrls = c.flags.get("peer-urls");
+            if (peerUrls != null && !sub.equals("add")) throw new UsageException("--peer-urls is only for member add");
+            if (peerUrls != null) wanted = 2;
             if (c.args.size() != wanted) {
                 throw new UsageException(switch (sub) {
                     case "list" -> "member list takes no arguments";
-                    case "add" -> "member add needs an ID and a HOST:PORT (member add ID HOST:PORT [--learner])";
+                    case "add" -> peerUrls != null ? "member add with --peer-urls needs one ID (node4 or 4)"
+                            : "member add needs an ID and a HOST:PORT (member add ID HOST:PORT [--learner])";
                     default -> "member " + sub + " needs one ID";
                 });
             }
@@ -668,11 +674,13 @@ public final class RaftKvCtl {
                 printer.memberList(list);
                 return EXIT_OK;
             }
-            int id = memberId(c.args.get(1).text());
+            String idText = c.args.get(1).text();
+            // etcdctl names a member; raftkv's member names are node<ID>, so that name is accepted for the id.
+            int id = memberId(peerUrls != null && idText.startsWith("node") ? idText.substring(4) : idText);
             MemberList list;
             CtlPrinter.MemberChange change;
             if (sub.equals("add")) {
-                String address = c.args.get(2).text();
+                String address = peerUrls != null ? peerAddress(peerUrls) : c.args.get(2).text();
                 String problem = MemberInfo.addressProblem(address);
                 if (problem != null) throw new UsageException("member add: " + problem);
                 list = client().addMember(id, address, c.on("learner"));
@@ -995,6 +1003,16 @@ public final class RaftKvCtl {
     }
 
     /** A member's id: nodes.conf's, a decimal number from 1 (etcdctl's are hex: raftkv's ids are small numbers). */
+    /** The one address of etcdctl's --peer-urls: http://HOST:PORT (a node serves peers and clients on one port). */
+    private static String peerAddress(String urls) throws UsageException {
+        String[] all = urls.split(",");
+        if (all.length != 1) throw new UsageException("--peer-urls: a raftkv node has one address, not " + all.length);
+        String url = all[0].strip();
+        for (String scheme : List.of("http://", "https://")) if (url.startsWith(scheme)) url = url.substring(scheme.length());
+        if (url.endsWith("/")) url = url.substring(0, url.length() - 1);
+        return url;
+    }
+
     private static int memberId(String s) throws UsageException {
         try {
             int id = Integer.parseInt(s);

@@ -132,6 +132,10 @@ class RaftKvCtlMemberTest {
                     "isLearner", true), json.get("member"), "etcd's MemberAddResponse names the new member");
             assertEquals(4, ((List<?>) json.get("members")).size());
             assertTrue(node1.received(ClientRequest.MemberAdd.class).get(1).learner(), "--learner before the arguments too");
+
+            // etcdctl's form: a name (node4, raftkv's name for member 4) and --peer-urls.
+            assertEquals(0, ctl(node1, "member", "add", "node4", "--peer-urls=http://" + joining.hostPort(), "--learner").code());
+            assertEquals(new ClientRequest.MemberAdd(node1.received.get(2).requestId(), 4, joining.hostPort(), true), node1.received.get(2));
         }
     }
 
@@ -182,6 +186,10 @@ class RaftKvCtlMemberTest {
                 new String[] {"member", "add", "4", "127.0.0.1"},
                 new String[] {"member", "add", "4", "127.0.0.1:0"},
                 new String[] {"member", "add", "4", "127.0.0.1:7004", "extra"},
+                new String[] {"member", "add", "node4", "--peer-urls=http://127.0.0.1:7004,http://127.0.0.1:7005"},
+                new String[] {"member", "add", "node4", "127.0.0.1:7004", "--peer-urls=http://127.0.0.1:7004"},
+                new String[] {"member", "add", "host4", "--peer-urls=http://127.0.0.1:7004"},
+                new String[] {"member", "remove", "3", "--peer-urls=http://127.0.0.1:7004"},
                 new String[] {"member", "remove"},
                 new String[] {"member", "remove", "0"},
                 new String[] {"member", "remove", "-1"},
