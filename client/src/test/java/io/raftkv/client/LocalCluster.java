@@ -255,7 +255,7 @@ final class LocalCluster implements AutoCloseable {
     }
 
     /** The class path that holds these classes (each a directory or jar of the build): a node needs no more. */
-    private static String classpathOf(Class<?>... classes) {
+    static String classpathOf(Class<?>... classes) {
         java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
         for (Class<?> c : classes) {
             try {

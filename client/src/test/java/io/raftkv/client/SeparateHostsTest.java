@@ -21,7 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -177,7 +176,7 @@ class SeparateHostsTest {
 
     /** Makes {@code count} hosts and runs {@code body}; a failure carries the timeline and the end of each node's log. */
     private void reportingFailures(int count, Body body) throws Exception {
-        classpath = classpathOf(nodeMain, NodeMain.class, ClusterConfig.class);
+        classpath = LocalCluster.classpathOf(nodeMain, NodeMain.class, ClusterConfig.class);
         hosts = new NetnsHosts(count);
         note("hosts " + hosts.hosts() + " on " + hosts.subnet() + ", the test JVM at " + hosts.bridgeAddress());
         phases.put("hosts", String.format("%d namespaces on %s made in %.1f s (with the clean-up of earlier runs)", count, hosts.subnet(), seconds()));
@@ -829,18 +828,5 @@ class SeparateHostsTest {
         try (Stream<Path> paths = Files.walk(root)) {
             for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         }
-    }
-
-    /** The class path that holds these classes (as LocalCluster builds it): a node needs no more. */
-    private static String classpathOf(Class<?>... classes) {
-        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
-        for (Class<?> c : classes) {
-            try {
-                entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
-            } catch (URISyntaxException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        return String.join(java.io.File.pathSeparator, entries);
     }
 }
