@@ -32,7 +32,9 @@ import java.util.regex.Pattern;
  * <p>Partitions are made by routing, the way a broken switch or a firewall rule looks to the hosts: {@link #cut}
  * adds a {@code blackhole} route for the other host's /32 inside each of the two namespaces, so nothing the one sends
  * reaches the other (TCP sees its segments go nowhere; a new connect fails with EINVAL); {@link #heal} deletes them.
- * No iptables: routes are enough, and the namespace's own table is all they touch.
+ * No iptables: routes are enough, and the namespace's own table is all they touch. {@link #silence} is the silent drop
+ * of a dead switch port: the host's veth end on the bridge goes down, and what either side sends is dropped without a
+ * word (no route error, no ICMP, no reset; this kernel has neither netem nor tc filters to do it per pair).
  *
  * <p>{@link #start} runs a command on a host with {@code ip netns exec NS}, which enters the namespace and then
  * {@code exec}s the command: the pid the {@link Process} holds is the command's own (checked: {@code /proc/PID/exe} is
@@ -64,6 +66,8 @@ final class NetnsHosts implements AutoCloseable {
     private final Set<Integer> hosts = Collections.synchronizedSet(new java.util.TreeSet<>());
     /** Routes added by partitions: namespace -> destinations, so that heal() deletes exactly those. */
     private final Map<String, Set<String>> cuts = new TreeMap<>();
+    /** Hosts whose veth end on the bridge is down ({@link #silence}). */
+    private final Set<Integer> silenced = new java.util.TreeSet<>();
     private final List<Process> processes = Collections.synchronizedList(new ArrayList<>());
 
     /** Creates the bridge and hosts 1..{@code count}; more may be added later ({@link #addHost}). */
@@ -212,9 +216,25 @@ final class NetnsHosts implements AutoCloseable {
         if (routes.add(destination)) ip("-n", namespace(host), "route", "add", "blackhole", destination + "/32");
     }
 
-    /** Deletes every route a partition added. */
+    /**
+     * Host {@code h} is cut off from everyone, the test JVM too, and hears nothing of it: its port on the bridge goes down,
+     * and every packet to or from it is dropped silently, as a firewall or a dead switch does.
+     */
+    synchronized void silence(int h) throws IOException {
+        if (silenced.add(h)) ip("link", "set", veth(h), "down");
+    }
+
+    /** Deletes every route a partition added, and brings silenced ports up. */
     synchronized void heal() throws IOException {
         IOException first = null;
+        for (int h : silenced) {
+            try {
+                ip("link", "set", veth(h), "up");
+            } catch (IOException failed) {
+                first = failed;
+            }
+        }
+        silenced.clear();
         for (Map.Entry<String, Set<String>> e : cuts.entrySet()) {
             for (String destination : e.getValue()) {
                 try {
@@ -228,9 +248,9 @@ final class NetnsHosts implements AutoCloseable {
         if (first != null) throw first;
     }
 
-    /** The blackhole routes in place, for a report: "ns: dest dest". */
+    /** The blackhole routes in place, for a report: "ns: dest dest", and the silenced hosts. */
     synchronized String partitions() {
-        return cuts.toString();
+        return cuts + (silenced.isEmpty() ? "" : ", silenced hosts " + silenced);
     }
 
     // ------------------------------------------------------------------ processes

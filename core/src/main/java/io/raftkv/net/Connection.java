@@ -49,6 +49,9 @@ public final class Connection {
     private boolean closed;
     private boolean closeAfterFlush;
     private boolean dirty;
+    /** When bytes last came in, and when the socket last took bytes out: how {@link #silentFor} tells a dead link. */
+    private long lastReadMs;
+    private long lastWriteMs;
     private static final int GATHER_BUFFERS_MAX = 64;
 
     Connection(EventLoop loop, SocketChannel channel, Handler handler, int frameBytesMax, long outboundBytesMax, String remote) {
@@ -58,6 +61,8 @@ public final class Connection {
         this.decoder = new FrameDecoder(frameBytesMax);
         this.outboundBytesMax = outboundBytesMax;
         this.remote = remote;
+        this.lastReadMs = EventLoop.nowMs();
+        this.lastWriteMs = lastReadMs;
     }
 
     void register(SelectionKey key) {
@@ -74,6 +79,16 @@ public final class Connection {
 
     public boolean isOpen() {
         return !closed;
+    }
+
+    /**
+     * True when nothing came in for {@code ms} and nothing queued could go out either. A link cut by a silent drop
+     * looks like this; a slow but live one that is busy sending (a snapshot, a long catch-up, with the answer to a
+     * ping queued behind it on the other side) keeps writing, and is not silent. Nothing queued: the socket took all,
+     * which says nothing of the other side, so only what came in counts.
+     */
+    public boolean silentFor(long ms, long nowMs) {
+        return nowMs - lastReadMs > ms && (outboundBytes == 0 || nowMs - lastWriteMs > ms);
     }
 
     /** Bytes queued and not yet taken by the socket. */
@@ -128,6 +143,8 @@ public final class Connection {
             return;
         }
         key.interestOps(SelectionKey.OP_READ);
+        lastReadMs = EventLoop.nowMs();
+        lastWriteMs = lastReadMs;
         handler.onConnected(this);
         if (!outbound.isEmpty()) flush();
     }
@@ -143,6 +160,7 @@ public final class Connection {
                     return;
                 }
                 if (n == 0) return;
+                lastReadMs = EventLoop.nowMs();
                 decoder.decode((type, body) -> {
                     if (!closed && !closeAfterFlush) handler.onFrame(this, type, body);
                 });
@@ -173,6 +191,7 @@ public final class Connection {
                 }
                 long written = channel.write(batch, 0, n);
                 outboundBytes -= written;
+                if (written > 0) lastWriteMs = EventLoop.nowMs();
                 while (!outbound.isEmpty() && !outbound.peek().hasRemaining()) outbound.poll();
                 if (written < batchBytes) {
                     // The socket buffer is full: go on when it is writable again.

@@ -54,6 +54,23 @@ public final class PeerCodec {
         return decode(body, b -> new PeerHello(b.getLong(), b.getInt()));
     }
 
+    /**
+     * A dialled link's probe: the peer answers {@link #peerPong} with the same token on the same connection, which is
+     * how a link that only sends learns that the other side still hears it.
+     */
+    public static ByteBuffer peerPing(long token) {
+        return frame(FrameType.PEER_PING, 8).putLong(token).flip();
+    }
+
+    public static ByteBuffer peerPong(long token) {
+        return frame(FrameType.PEER_PONG, 8).putLong(token).flip();
+    }
+
+    /** The token of a PEER_PING or PEER_PONG. */
+    public static long decodePeerProbe(ByteBuffer body) {
+        return decode(body, ByteBuffer::getLong);
+    }
+
     public static ByteBuffer snapshotChunk(long index, long term, long offset, long totalBytes, ByteBuffer data) {
         return frame(FrameType.SNAPSHOT_CHUNK, SNAPSHOT_CHUNK_HEADER_BYTES + data.remaining())
                 .putLong(index).putLong(term).putLong(offset).putLong(totalBytes).putInt(data.remaining()).put(data).flip();

@@ -69,6 +69,8 @@ final class InboundConnections {
      */
     private final IntPredicate removedForGood;
     private final long helloTimeoutMs;
+    /** A peer pings its link every heartbeat: one that says nothing for this long was cut off, and dials again. */
+    private final long peerSilenceMs;
     private final ClientRequests requests;
     private final Consumer<Message> core;
     private final SnapshotInbox snapshots;
@@ -86,7 +88,7 @@ final class InboundConnections {
         void endBackup(Connection c);
     }
 
-    InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs,
+    InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs, long peerSilenceMs,
                        ClientRequests requests, MembershipRequests memberships, IntPredicate removedForGood, Consumer<Message> core,
                        SnapshotInbox snapshots, Backups backups, Fatal fatal) {
         this.removedForGood = removedForGood;
@@ -97,6 +99,7 @@ final class InboundConnections {
         this.log = log;
         this.connectionsMax = connectionsMax;
         this.helloTimeoutMs = helloTimeoutMs;
+        this.peerSilenceMs = peerSilenceMs;
         this.requests = requests;
         this.core = core;
         this.snapshots = snapshots;
@@ -145,6 +148,24 @@ final class InboundConnections {
             } else {
                 e.getKey().close("node " + peer + " is not a member");
             }
+        }
+    }
+
+    /**
+     * Called every heartbeat: closes the links of peers that went silent. Their sockets would otherwise stay open (a
+     * silent drop never tells TCP), each holding a connection slot, after the peer has dialled a new link.
+     */
+    void heartbeat() {
+        long now = EventLoop.nowMs();
+        for (Map.Entry<Connection, Integer> e : new ArrayList<>(peerConnections.entrySet())) {
+            if (e.getKey().silentFor(peerSilenceMs, now)) e.getKey().close("node " + e.getValue() + " said nothing for " + peerSilenceMs + " ms");
+        }
+    }
+
+    /** A peer dialled a new link: the one it had is dead to it, and goes (with any snapshot half received on it). */
+    private void replaceLinkFrom(int peerId) {
+        for (Map.Entry<Connection, Integer> e : new ArrayList<>(peerConnections.entrySet())) {
+            if (e.getValue() == peerId) e.getKey().close("node " + peerId + " dialled a new link");
         }
     }
 
@@ -207,11 +228,15 @@ final class InboundConnections {
                 if (MembershipRequests.handles(r)) memberships.handle(client.channel(), r);
                 else requests.handle(client.channel(), r);
             } else if (role instanceof Peer peer) {
+                if (type == FrameType.PEER_PING) {
+                    c.send(PeerCodec.peerPong(PeerCodec.decodePeerProbe(body)));
+                    return;
+                }
                 if (type == FrameType.SNAPSHOT_CHUNK) {
                     snapshotChunk(peer, PeerCodec.decodeSnapshotChunk(body));
                     return;
                 }
-                if (type != FrameType.RAFT) throw new FrameException(ErrorCode.UNKNOWN_TYPE, "peers send RAFT and SNAPSHOT_CHUNK frames, not " + FrameType.name(type));
+                if (type != FrameType.RAFT) throw new FrameException(ErrorCode.UNKNOWN_TYPE, "peers send RAFT, SNAPSHOT_CHUNK and PEER_PING frames, not " + FrameType.name(type));
                 Message m = PeerCodec.decodeRaft(body);
                 if (m.from() != peer.peerId() || m.to() != selfId) {
                     throw new FrameException(ErrorCode.BAD_REQUEST, "message from " + m.from() + " to " + m.to() + " on the link of peer " + peer.peerId());
@@ -270,6 +295,7 @@ final class InboundConnections {
                     throw new FrameException(ErrorCode.REMOVED, "node " + hello.nodeId() + " was removed from the cluster");
                 }
                 if (hello.nodeId() == selfId || cluster.member(hello.nodeId()) == null) throw new FrameException(ErrorCode.REFUSED, "node " + hello.nodeId() + " is not a peer of node " + selfId);
+                replaceLinkFrom(hello.nodeId());
                 peerConnections.put(c, hello.nodeId());
                 return new Peer(hello.nodeId(), snapshots.receiverFor(hello.nodeId()));
             }

@@ -56,6 +56,8 @@ public final class Node {
     private final ClusterConfig.Member selfAddress;
     private Membership lastMembership;
     private Membership lastAppliedMembership;
+    /** Ticks since the start: peer links ping every heartbeatTicks of them. */
+    private long ticks;
     private boolean stopping;
 
     /**
@@ -125,7 +127,7 @@ public final class Node {
                 options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
-        this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(),
+        this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(), options.peerSilenceMs(),
                 () -> removed("a peer refused this node: the cluster removed it"));
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
             @Override
@@ -140,7 +142,7 @@ public final class Node {
             }
         };
         this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, listener, snapshots);
-        this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, requests, memberships,
+        this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, options.peerSilenceMs(), requests, memberships,
                 peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, this::fatal);
         this.lastMembership = core.membership();
         this.lastAppliedMembership = core.appliedMembership();
@@ -301,6 +303,10 @@ public final class Node {
 
     private void tick() {
         core.tick();
+        if (++ticks % options.heartbeatTicks() == 0) {
+            peers.heartbeat();
+            inbound.heartbeat();
+        }
         loop.schedule(options.tickMs(), this::tick);
     }
 

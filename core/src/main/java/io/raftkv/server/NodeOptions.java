@@ -23,18 +23,22 @@ import io.raftkv.wal.WalOptions;
  * {@code snapshotBytesMax}: the largest snapshot this node accepts from a leader; {@code snapshotLogPercentMin}: the log
  * since the last snapshot must also reach this percentage of the store's live bytes, so that a large store is not
  * copied every {@code snapshotEntries} (docs/snapshots.md).
+ * {@code peerSilenceTicks}: a peer link that hears nothing for this long (links ping every heartbeat) is closed and
+ * dialled again, and a dial is given up after half of it: at least three heartbeats, so that one late answer is not a
+ * cut, and at most the election timeout, so that a link cut silently is back before an election would be needed
+ * (docs/architecture.md, "Peer links").
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
                           long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
-                          long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin) {
+                          long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 5);
     }
 
     /** Snapshot chunks: big enough that a transfer costs few loop turns, well inside a frame and the link's queue. */
@@ -99,6 +103,10 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return outboundBytesPerConnectionMax / 2;
     }
 
+    long peerSilenceMs() {
+        return peerSilenceTicks * tickMs;
+    }
+
     WalOptions walOptions() {
         return new WalOptions(walSegmentBytesMax, frameBytesMax + WAL_RECORD_SLACK_BYTES);
     }
@@ -137,6 +145,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(snapshotEntries >= 1, "snapshotEntries (" + snapshotEntries + ") must be at least 1");
         require(snapshotCatchUpEntries >= 0, "snapshotCatchUpEntries (" + snapshotCatchUpEntries + ") must not be negative");
         require(snapshotBytesMax >= 1 << 20, "snapshotBytesMax (" + snapshotBytesMax + ") must be at least 1 MiB");
+        require(peerSilenceTicks >= 3L * heartbeatTicks, "peerSilenceTicks (" + peerSilenceTicks + ") must be at least three heartbeats (3 x heartbeatTicks = "
+                + 3L * heartbeatTicks + ")");
+        require(peerSilenceTicks <= electionTicks, "peerSilenceTicks (" + peerSilenceTicks + ") must not exceed electionTicks (" + electionTicks + ")");
         require(snapshotLogPercentMin >= 0, "snapshotLogPercentMin (" + snapshotLogPercentMin + ") must not be negative");
         try {
             walOptions();
@@ -153,14 +164,16 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withTickMs(long ms) {
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin);
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                peerSilenceTicks);
     }
 
     /** The same options with other snapshot thresholds (tests that want snapshots often). */
     public NodeOptions withSnapshotEntries(long entries, long catchUpEntries) {
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin);
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                peerSilenceTicks);
     }
 
     /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
@@ -185,6 +198,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 Long.getLong("raftkv.snapshotEntries", d.snapshotEntries),
                 Long.getLong("raftkv.snapshotCatchUpEntries", d.snapshotCatchUpEntries),
                 Long.getLong("raftkv.snapshotBytesMax", d.snapshotBytesMax),
-                Integer.getInteger("raftkv.snapshotLogPercentMin", d.snapshotLogPercentMin));
+                Integer.getInteger("raftkv.snapshotLogPercentMin", d.snapshotLogPercentMin),
+                Integer.getInteger("raftkv.peerSilenceTicks", d.peerSilenceTicks));
     }
 }

@@ -7,6 +7,7 @@ import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
 import io.raftkv.raft.SnapshotId;
@@ -19,11 +20,15 @@ import java.nio.file.Path;
  * The connection this node dials to one peer, used to send it Raft messages (what the peer sends us
  * arrives on the connection it dialed). Reconnects with exponential back-off while the peer is down, and
  * logs each change of state once. Messages sent while disconnected are dropped: Raft retries by itself.
+ *
+ * <p>A network that drops packets silently leaves a TCP connection open on both sides, and the kernel's
+ * retransmission back-off (minutes, after a long cut) would decide when the peer hears us again. So the link
+ * pings the peer every heartbeat; a link that hears no answer for {@code silenceMs} is closed and dialled again,
+ * and a dial unanswered for {@code connectTimeoutMs} is given up and tried again (docs/architecture.md).
  */
 final class PeerLink implements Connection.Handler {
 
     private static final long BACKOFF_MS_MIN = 50;
-    private static final long BACKOFF_MS_MAX = 2_000;
 
     private final EventLoop loop;
     private final ClusterConfig.Member peer;
@@ -46,10 +51,18 @@ final class PeerLink implements Connection.Handler {
     private final Runnable removed;
     /** The member left the configuration: no more dialling. */
     private boolean closed;
+    private final long silenceMs;
+    private final long connectTimeoutMs;
+    /** Short, so that a node cut off for long redials soon after the cut heals: {@code connectTimeoutMs} at most. */
+    private final long backoffMsMax;
+    private long dialStartedMs;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
-             int snapshotChunkBytesMax, Runnable removed) {
+             int snapshotChunkBytesMax, long silenceMs, Runnable removed) {
         this.loop = loop;
+        this.silenceMs = silenceMs;
+        this.connectTimeoutMs = Math.max(1, silenceMs / 2);
+        this.backoffMsMax = Math.max(BACKOFF_MS_MIN, connectTimeoutMs);
         this.removed = removed;
         this.peer = peer;
         this.clusterId = clusterId;
@@ -74,6 +87,21 @@ final class PeerLink implements Connection.Handler {
         finishSnapshot(false, "node " + peer.id() + " left the configuration");
         if (connection != null && connection.isOpen()) connection.close("node " + peer.id() + " left the configuration");
         connected = false;
+    }
+
+    /**
+     * Called every heartbeat: pings the peer, or closes the link when it heard nothing for {@code silenceMs} or its
+     * dial went unanswered for {@code connectTimeoutMs} (onClosed then dials again).
+     */
+    void heartbeat(long nowMs) {
+        if (closed || connection == null || !connection.isOpen()) return;
+        if (!connected) {
+            if (nowMs - dialStartedMs > connectTimeoutMs) connection.close("no answer to connecting within " + connectTimeoutMs + " ms");
+        } else if (connection.silentFor(silenceMs, nowMs)) {
+            connection.close("heard nothing for " + silenceMs + " ms");
+        } else {
+            connection.send(PeerCodec.peerPing(System.nanoTime()));
+        }
     }
 
     void send(Message m) {
@@ -148,6 +176,7 @@ final class PeerLink implements Connection.Handler {
         if (closed) return;
         if (address == null || address.isUnresolved()) address = peer.address();
         try {
+            dialStartedMs = EventLoop.nowMs();
             connection = loop.connect(address, this);
         } catch (IOException e) {
             retryLater(e.getMessage());
@@ -166,7 +195,12 @@ final class PeerLink implements Connection.Handler {
 
     @Override
     public void onFrame(Connection c, byte type, ByteBuffer body) {
-        // The peer only answers on this connection to refuse us (an ERROR frame before closing).
+        // The answer to a ping: the connection noted that it heard something, which is all a pong is for.
+        if (type == FrameType.PEER_PONG) {
+            PeerCodec.decodePeerProbe(body);
+            return;
+        }
+        // The peer only answers on this connection otherwise to refuse us (an ERROR frame before closing).
         ClientResponse refusal = ClientCodec.decodeResponse(type, body);
         log.warn("peer " + peer.id() + " says: " + refusal);
         if (refusal instanceof ClientResponse.Error e && e.code() == ErrorCode.REMOVED) removed.run();
@@ -185,7 +219,7 @@ final class PeerLink implements Connection.Handler {
         reportedDown = true;
         reportedUp = false;
         long delay = backoffMs;
-        backoffMs = Math.min(BACKOFF_MS_MAX, backoffMs * 2);
+        backoffMs = Math.min(backoffMsMax, backoffMs * 2);
         loop.schedule(delay, this::dial);
     }
 }

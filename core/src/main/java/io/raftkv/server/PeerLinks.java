@@ -26,6 +26,7 @@ final class PeerLinks implements ReplicaDriver.Transport {
     private final Snapshots snapshots;
     private final int snapshotChunkBytesMax;
     private final Runnable removed;
+    private final long silenceMs;
     private boolean started;
 
     /** Where the snapshots the core asks to send come from, and where the outcome of a transfer goes. */
@@ -38,8 +39,9 @@ final class PeerLinks implements ReplicaDriver.Transport {
     }
 
     /** {@code removed}: a peer refused this node because the cluster removed it. */
-    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, Runnable removed) {
+    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, long silenceMs, Runnable removed) {
         this.loop = loop;
+        this.silenceMs = silenceMs;
         this.clusterId = cluster.clusterId();
         this.selfId = cluster.selfId();
         this.log = log;
@@ -72,10 +74,16 @@ final class PeerLinks implements ReplicaDriver.Transport {
         }
         for (ClusterConfig.Member m : peers) {
             if (links.containsKey(m.id())) continue;
-            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, removed);
+            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, silenceMs, removed);
             links.put(m.id(), link);
             if (started) link.start();
         }
+    }
+
+    /** Pings every peer, and gives up links that went silent (see {@link PeerLink}). */
+    void heartbeat() {
+        long now = EventLoop.nowMs();
+        for (PeerLink link : links.values()) link.heartbeat(now);
     }
 
     @Override

@@ -16,7 +16,14 @@ class NodeOptionsTest {
         return new NodeOptions(D.tickMs(), D.electionTicks(), D.heartbeatTicks(), frameBytesMax, D.keyBytesMax(), valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(), clientOutboundBytesMax,
                 D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
-                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin());
+                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), D.peerSilenceTicks());
+    }
+
+    private static NodeOptions withPeerSilence(int heartbeatTicks, int peerSilenceTicks) {
+        return new NodeOptions(D.tickMs(), D.electionTicks(), heartbeatTicks, D.frameBytesMax(), D.keyBytesMax(), D.valueBytesMax(),
+                D.connectionsMax(), D.outboundBytesPerConnectionMax(), D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(),
+                D.clientOutboundBytesMax(), D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
+                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), peerSilenceTicks);
     }
 
     private static String refusal(NodeOptions o, int peers) {
@@ -77,5 +84,12 @@ class NodeOptionsTest {
         // A compare-and-swap of the largest value carries it twice: the limit is what one APPEND frame carries.
         assertTrue(D.commandBytesMax() >= 2L * D.valueBytesMax() + 2L * D.keyBytesMax() + 64);
         assertTrue(D.commandBytesMax() < D.frameBytesMax());
+    }
+
+    @Test
+    void thePeerSilenceBoundSitsBetweenThreeHeartbeatsAndTheElectionTimeout() {
+        assertEquals(500, D.peerSilenceMs());
+        assertTrue(refusal(withPeerSilence(2, 5), 2).contains("peerSilenceTicks (5) must be at least three heartbeats (3 x heartbeatTicks = 6)"));
+        assertTrue(refusal(withPeerSilence(1, 11), 2).contains("peerSilenceTicks (11) must not exceed electionTicks (10)"));
     }
 }

@@ -7,6 +7,8 @@ public final class FrameType {
     public static final byte HELLO_CLIENT = 0x02;
     public static final byte RAFT = 0x03;
     public static final byte SNAPSHOT_CHUNK = 0x04;
+    public static final byte PEER_PING = 0x05;
+    public static final byte PEER_PONG = 0x06;
 
     public static final byte PUT = 0x10;
     public static final byte DELETE = 0x11;
@@ -42,6 +44,8 @@ public final class FrameType {
             case HELLO_CLIENT -> "HELLO_CLIENT";
             case RAFT -> "RAFT";
             case SNAPSHOT_CHUNK -> "SNAPSHOT_CHUNK";
+            case PEER_PING -> "PEER_PING";
+            case PEER_PONG -> "PEER_PONG";
             case PUT -> "PUT";
             case DELETE -> "DELETE";
             case GET -> "GET";
