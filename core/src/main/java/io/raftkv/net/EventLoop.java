@@ -1,5 +1,7 @@
 package io.raftkv.net;
 
+import jdk.net.ExtendedSocketOptions;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -20,6 +22,11 @@ import java.util.function.Function;
  * Everything but {@link #execute(Runnable)} and {@link #stop()} must be called on the loop thread.
  */
 public final class EventLoop {
+
+    /** TCP keepalive: probes after a minute idle, every 10 s, three unanswered close the connection. */
+    private static final int KEEPALIVE_IDLE_SECONDS = 60;
+    private static final int KEEPALIVE_INTERVAL_SECONDS = 10;
+    private static final int KEEPALIVE_PROBES = 3;
 
     /**
      * Limits of one loop, with the unit last. A connection the loop dials queues at most
@@ -110,8 +117,7 @@ public final class EventLoop {
         SocketChannel channel = SocketChannel.open();
         boolean connected;
         try {
-            channel.configureBlocking(false);
-            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            configure(channel);
             connected = channel.connect(address);
         } catch (IOException | RuntimeException e) {
             channel.close();
@@ -129,6 +135,22 @@ public final class EventLoop {
         }
         if (connected) handler.onConnected(c);
         return c;
+    }
+
+    /**
+     * Non-blocking, no Nagle delay, and TCP keepalive as a backstop: a client whose machine vanished (nothing pings a
+     * client link) frees its connection slot after a minute and a half instead of never. Peer links do not rely on it:
+     * they ping (docs/architecture.md, "Peer links notice a silent peer").
+     */
+    private static void configure(SocketChannel channel) throws IOException {
+        channel.configureBlocking(false);
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        if (channel.supportedOptions().contains(ExtendedSocketOptions.TCP_KEEPIDLE)) {
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS);
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, KEEPALIVE_INTERVAL_SECONDS);
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, KEEPALIVE_PROBES);
+        }
     }
 
     /** Runs the loop on the calling thread until {@link #stop()}. */
@@ -220,8 +242,7 @@ public final class EventLoop {
             try {
                 channel = server.accept();
                 if (channel == null) return;
-                channel.configureBlocking(false);
-                channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                configure(channel);
             } catch (IOException e) {
                 return;
             }
