@@ -120,7 +120,34 @@ public final class ClientCodec {
         if (r instanceof ClientRequest.MemberRemove m) return memberRequest(FrameType.MEMBER_REMOVE, m.requestId(), m.nodeId());
         if (r instanceof ClientRequest.MemberPromote m) return memberRequest(FrameType.MEMBER_PROMOTE, m.requestId(), m.nodeId());
         if (r instanceof ClientRequest.MoveLeader m) return memberRequest(FrameType.MOVE_LEADER, m.requestId(), m.nodeId());
+        if (r instanceof ClientRequest.WatchCreate c) {
+            WatchRequest watch = c.watch();
+            BodyWriter w = new BodyWriter(8 + 8 + 8 + 8 + 1 + watch.key().length + watch.rangeEnd().length).i64(c.requestId()).i64(watch.watchId())
+                    .bytes(watch.key()).bytes(watch.rangeEnd()).i64(watch.startRevision());
+            int flags = (watch.prevKv() ? WATCH_PREV_KV : 0) | (watch.noPut() ? WATCH_NO_PUT : 0) | (watch.noDelete() ? WATCH_NO_DELETE : 0)
+                    | (watch.progressNotify() ? WATCH_PROGRESS_NOTIFY : 0);
+            return w.u8(flags).toFrame(FrameType.WATCH_CREATE);
+        }
+        if (r instanceof ClientRequest.WatchCancel c) return frame(FrameType.WATCH_CANCEL, 16).putLong(c.requestId()).putLong(c.watchId()).flip();
         return frame(FrameType.STATUS, 8).putLong(((ClientRequest.Status) r).requestId()).flip();
+    }
+
+    private static final int WATCH_PREV_KV = 1;
+    private static final int WATCH_NO_PUT = 2;
+    private static final int WATCH_NO_DELETE = 4;
+    private static final int WATCH_PROGRESS_NOTIFY = 8;
+    private static final int WATCH_FLAGS = WATCH_PREV_KV | WATCH_NO_PUT | WATCH_NO_DELETE | WATCH_PROGRESS_NOTIFY;
+
+    private static ClientRequest.WatchCreate readWatchCreate(ByteBuffer b) {
+        long requestId = b.getLong();
+        long watchId = b.getLong();
+        byte[] key = bytes(b);
+        byte[] end = bytes(b);
+        long start = b.getLong();
+        int flags = b.get();
+        if ((flags & ~WATCH_FLAGS) != 0) throw bad("unknown watch flags " + flags);
+        return new ClientRequest.WatchCreate(requestId, new WatchRequest(watchId, key, end, start, (flags & WATCH_PREV_KV) != 0,
+                (flags & WATCH_NO_PUT) != 0, (flags & WATCH_NO_DELETE) != 0, (flags & WATCH_PROGRESS_NOTIFY) != 0));
     }
 
     /** MEMBER_REMOVE, MEMBER_PROMOTE and MOVE_LEADER: {@code [u64 requestId][u32 nodeId]}. */
@@ -153,6 +180,8 @@ public final class ClientCodec {
             case FrameType.MEMBER_REMOVE -> new ClientRequest.MemberRemove(b.getLong(), b.getInt());
             case FrameType.MEMBER_PROMOTE -> new ClientRequest.MemberPromote(b.getLong(), b.getInt());
             case FrameType.MOVE_LEADER -> new ClientRequest.MoveLeader(b.getLong(), b.getInt());
+            case FrameType.WATCH_CREATE -> readWatchCreate(b);
+            case FrameType.WATCH_CANCEL -> new ClientRequest.WatchCancel(b.getLong(), b.getLong());
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown request type " + FrameType.name(type));
         });
     }
@@ -191,6 +220,20 @@ public final class ClientCodec {
                     .putLong(e.requestId()).putShort((short) e.code()).putShort((short) message.length).put(message).flip();
         }
         if (r instanceof ClientResponse.Members m) return members(m);
+        if (r instanceof ClientResponse.WatchEvents we) {
+            long bytes = 8 + 20 + 1 + 4;
+            for (WatchEvent e : we.events()) bytes += KvCodec.watchEventBytes(e);
+            BodyWriter w = new BodyWriter((int) Math.min(Integer.MAX_VALUE - 64, bytes)).i64(we.watchId());
+            KvCodec.writeHeader(w, we.header());
+            w.bool(we.fragment()).u32(we.events().size());
+            for (WatchEvent e : we.events()) KvCodec.writeWatchEvent(w, e);
+            return w.toFrame(FrameType.WATCH_EVENTS);
+        }
+        if (r instanceof ClientResponse.WatchCanceled c) {
+            byte[] reason = utf8(c.reason());
+            return frame(FrameType.WATCH_CANCELED, 8 + 8 + 2 + 2 + reason.length).putLong(c.watchId()).putLong(c.compactRevision())
+                    .putShort((short) c.code()).putShort((short) reason.length).put(reason).flip();
+        }
         ClientResponse.StatusResult s = (ClientResponse.StatusResult) r;
         byte[] role = utf8(s.role());
         return frame(FrameType.STATUS_RESULT, 8 + 4 + 2 + role.length + 8 + 4 + 8 * 4)
@@ -211,6 +254,8 @@ public final class ClientCodec {
             case FrameType.STATUS_RESULT -> new ClientResponse.StatusResult(b.getLong(), b.getInt(), string(b), b.getLong(),
                     b.getInt(), b.getLong(), b.getLong(), b.getLong(), b.getLong());
             case FrameType.MEMBERS -> readMembers(b);
+            case FrameType.WATCH_EVENTS -> new ClientResponse.WatchEvents(b.getLong(), KvCodec.readHeader(b), bool(b), KvCodec.readWatchEvents(b));
+            case FrameType.WATCH_CANCELED -> new ClientResponse.WatchCanceled(b.getLong(), b.getLong(), Short.toUnsignedInt(b.getShort()), string(b));
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown response type " + FrameType.name(type));
         });
     }

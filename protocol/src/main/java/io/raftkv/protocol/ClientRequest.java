@@ -5,7 +5,8 @@ package io.raftkv.protocol;
  * and GET are the thin single-key forms (a put without prev_kv, a delete of one key, a range of one key answered
  * VALUE or NOT_FOUND); RANGE, TXN and COMPACT carry etcd's full requests. A put or delete with prev_kv, or of a
  * range, travels as a TXN without compares. The member requests read and change the cluster's membership, as etcd's
- * Cluster API does; MOVE_LEADER is etcd's Maintenance.MoveLeader.
+ * Cluster API does; MOVE_LEADER is etcd's Maintenance.MoveLeader. WATCH_CREATE and WATCH_CANCEL open and close watches,
+ * whose events the node sends unasked ({@link ClientResponse.WatchEvents}).
  */
 public sealed interface ClientRequest {
 
@@ -44,4 +45,10 @@ public sealed interface ClientRequest {
 
     /** Hands the leadership to voter {@code nodeId}; at the leader, answered MEMBERS once that node leads. */
     record MoveLeader(long requestId, int nodeId) implements ClientRequest { }
+
+    /** Opens a watch on this connection: answered OK (its header names the revision then), or ERROR; events follow. */
+    record WatchCreate(long requestId, WatchRequest watch) implements ClientRequest { }
+
+    /** Closes the watch {@code watchId} of this connection: OK, or ERROR BAD_REQUEST when there is no such watch. */
+    record WatchCancel(long requestId, long watchId) implements ClientRequest { }
 }

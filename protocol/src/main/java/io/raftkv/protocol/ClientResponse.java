@@ -67,4 +67,32 @@ public sealed interface ClientResponse {
             return null;
         }
     }
+
+    /**
+     * Not an answer: events of watch {@code watchId}, sent as they happen, in revision order, a revision's events
+     * together (sorted by key). {@code header.revision()}: every event of the watch up to it has now been sent (no events:
+     * a progress notification). {@code fragment}: the last revision's events go on in the next frame, which the client
+     * joins to this one before it hands them on.
+     */
+    record WatchEvents(long watchId, ResponseHeader header, boolean fragment, List<WatchEvent> events) implements ClientResponse {
+        public WatchEvents {
+            events = List.copyOf(events);
+        }
+
+        @Override
+        public long requestId() {
+            return 0;
+        }
+    }
+
+    /**
+     * Not an answer: the node closed watch {@code watchId}, saying why ({@code code}, an {@link ErrorCode}). COMPACTED:
+     * the revisions the watch needs next were compacted; {@code compactRevision} is the compaction point (0 otherwise).
+     */
+    record WatchCanceled(long watchId, long compactRevision, int code, String reason) implements ClientResponse {
+        @Override
+        public long requestId() {
+            return 0;
+        }
+    }
 }

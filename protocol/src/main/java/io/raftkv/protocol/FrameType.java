@@ -23,6 +23,8 @@ public final class FrameType {
     public static final byte MEMBER_REMOVE = 0x1A;
     public static final byte MEMBER_PROMOTE = 0x1B;
     public static final byte MOVE_LEADER = 0x1C;
+    public static final byte WATCH_CREATE = 0x1D;
+    public static final byte WATCH_CANCEL = 0x1E;
 
     public static final byte OK = 0x20;
     public static final byte VALUE = 0x21;
@@ -34,6 +36,8 @@ public final class FrameType {
     public static final byte TXN_RESULT = 0x27;
     public static final byte SNAPSHOT_DATA = 0x28;
     public static final byte MEMBERS = 0x29;
+    public static final byte WATCH_EVENTS = 0x2A;
+    public static final byte WATCH_CANCELED = 0x2B;
 
     private FrameType() {
     }
@@ -59,6 +63,8 @@ public final class FrameType {
             case MEMBER_REMOVE -> "MEMBER_REMOVE";
             case MEMBER_PROMOTE -> "MEMBER_PROMOTE";
             case MOVE_LEADER -> "MOVE_LEADER";
+            case WATCH_CREATE -> "WATCH_CREATE";
+            case WATCH_CANCEL -> "WATCH_CANCEL";
             case OK -> "OK";
             case VALUE -> "VALUE";
             case NOT_FOUND -> "NOT_FOUND";
@@ -69,6 +75,8 @@ public final class FrameType {
             case TXN_RESULT -> "TXN_RESULT";
             case SNAPSHOT_DATA -> "SNAPSHOT_DATA";
             case MEMBERS -> "MEMBERS";
+            case WATCH_EVENTS -> "WATCH_EVENTS";
+            case WATCH_CANCELED -> "WATCH_CANCELED";
             default -> String.format("0x%02x", type);
         };
     }

@@ -172,4 +172,31 @@ public final class KvCodec {
         return results;
     }
 
+    // ------------------------------------------------------------------ watch events
+
+    private static final int WATCH_EVENT_BYTES_MIN = 1 + KEY_VALUE_BYTES_MIN + 1;
+
+    /** Bytes an event takes in a WATCH_EVENTS frame. */
+    public static long watchEventBytes(WatchEvent e) {
+        return 2 + keyValueBytes(e.kv()) + (e.prevKv() != null ? keyValueBytes(e.prevKv()) : 0);
+    }
+
+    /** {@code [u8 type][key-value][bool hasPrev][key-value if hasPrev]} */
+    public static void writeWatchEvent(BodyWriter w, WatchEvent e) {
+        w.u8(e.type().code);
+        writeKeyValue(w, e.kv());
+        w.bool(e.prevKv() != null);
+        if (e.prevKv() != null) writeKeyValue(w, e.prevKv());
+    }
+
+    public static List<WatchEvent> readWatchEvents(ByteBuffer b) {
+        int n = count(b, WATCH_EVENT_BYTES_MIN);
+        List<WatchEvent> events = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            WatchEvent.Type type = WatchEvent.Type.ofCode(b.get());
+            KeyValue kv = readKeyValue(b);
+            events.add(new WatchEvent(type, kv, bool(b) ? readKeyValue(b) : null));
+        }
+        return events;
+    }
 }
