@@ -35,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -93,6 +94,8 @@ class SeparateHostsTest {
     private final Map<Integer, Integer> hostOf = new ConcurrentHashMap<>();
     /** The members as the test made them (voters and learners). */
     private final List<Integer> members = new CopyOnWriteArrayList<>();
+    /** Members cut off silently: not asked for their status (connecting to one blocks the client's thread a second). */
+    private final Set<Integer> silenced = ConcurrentHashMap.newKeySet();
     private final List<Operation> history = Collections.synchronizedList(new ArrayList<>());
     private final List<String> timeline = Collections.synchronizedList(new ArrayList<>());
     /** What each phase took and found, for the report. */
@@ -182,19 +185,28 @@ class SeparateHostsTest {
         tickMs = NodeOptions.defaults().tickMs();
         long silentMs = TimeUnit.SECONDS.toMillis(Long.getLong("raftkv.netns.silentSeconds", 30L));
         reportingFailures(3, () -> {
-            try (RaftKvClient control = startThreeIdle()) {
-                Leader leader = awaitLeader(control, "a leader", l -> true);
-                int follower = members.stream().filter(id -> id != leader.id).findFirst().orElseThrow();
-                double followerBack = silenceAndHeal(control, follower, silentMs);
-                Leader now = awaitLeader(control, "a leader after the follower's return", l -> true);
-                double leaderBack = silenceAndHeal(control, now.id, silentMs);
-                String figures = String.format("cut off silently for %d s: follower %d followed the leader %.3f s after the heal, leader %d %.3f s after",
-                        silentMs / 1000, follower, followerBack, now.id, leaderBack);
-                System.out.println("separate hosts: " + figures);
-                phases.put("silent cuts", figures);
-                assertTrue(followerBack < 1.0 && leaderBack < 1.0, figures + ": the target is 1 s");
-            }
+            startThreeIdle().close();
+            Leader leader = withFreshControl(control -> awaitLeader(control, "a leader", l -> true));
+            int follower = members.stream().filter(id -> id != leader.id).findFirst().orElseThrow();
+            double followerBack = silenceAndHeal(follower, silentMs);
+            Leader now = withFreshControl(control -> awaitLeader(control, "a leader after the follower's return", l -> true));
+            double leaderBack = silenceAndHeal(now.id, silentMs);
+            String figures = String.format("cut off silently for %d s: follower %d followed the leader %.3f s after the heal, leader %d %.3f s after",
+                    silentMs / 1000, follower, followerBack, now.id, leaderBack);
+            System.out.println("separate hosts: " + figures);
+            phases.put("silent cuts", figures);
+            assertTrue(followerBack < 1.0 && leaderBack < 1.0, figures + ": the target is 1 s");
         });
+    }
+
+    /**
+     * Runs {@code body} with a client of its own: one that talked to a node through a silent cut holds a connection the
+     * kernel is still retransmitting on, which this test is not about.
+     */
+    private <T> T withFreshControl(java.util.function.Function<RaftKvClient, T> body) {
+        try (RaftKvClient control = new RaftKvClient(endpoints(members), Duration.ofSeconds(5))) {
+            return body.apply(control);
+        }
     }
 
     /**
@@ -202,14 +214,16 @@ class SeparateHostsTest {
      * seconds from the heal until the node says it follows the leader of the others. Each probe is a new connection: the
      * test's own connections to the node went through the cut as well.
      */
-    private double silenceAndHeal(RaftKvClient control, int id, long ms) throws IOException {
+    private double silenceAndHeal(int id, long ms) throws IOException {
         long cutAt = System.nanoTime();
         note("node " + id + " cut off silently (its port on the bridge down)");
         hosts.silence(host(id));
-        Leader leader = awaitLeader(control, "a leader among the others", l -> l.id != id);
+        silenced.add(id);
+        Leader leader = withFreshControl(control -> awaitLeader(control, "a leader among the others", l -> l.id != id));
         note("node " + leader.id + " leads (term " + leader.term + ") while node " + id + " is cut off");
         hold(Math.max(0, ms - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt)));
         hosts.heal();
+        silenced.remove(id);
         long healAt = System.nanoTime();
         note("heal");
         ClientResponse.StatusResult back = await("node " + id + " to follow node " + leader.id + " after the heal", () -> {
@@ -780,7 +794,7 @@ class SeparateHostsTest {
     /** Statuses of the members that answer within a second, asked all at once. */
     private Map<Integer, ClientResponse.StatusResult> statuses(RaftKvClient control) {
         Map<Integer, CompletableFuture<ClientResponse.StatusResult>> asked = new TreeMap<>();
-        for (int id : members) asked.put(id, control.statusAsync(hosts.endpoint(host(id), PORT)));
+        for (int id : members) if (!silenced.contains(id)) asked.put(id, control.statusAsync(hosts.endpoint(host(id), PORT)));
         Map<Integer, ClientResponse.StatusResult> answers = new TreeMap<>();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         for (Map.Entry<Integer, CompletableFuture<ClientResponse.StatusResult>> e : asked.entrySet()) {
