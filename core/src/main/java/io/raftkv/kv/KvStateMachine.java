@@ -7,6 +7,7 @@ import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
+import io.raftkv.protocol.WatchEvent;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Membership;
 import io.raftkv.replica.ReplicaDriver;
@@ -31,6 +32,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     private final long resultBytesMax;
     private final InjectedKvBug bug;
     private long appliedIndex;
+    private ChangeListener changes = ChangeListener.NONE;
 
     public KvStateMachine(long resultBytesMax) {
         this(resultBytesMax, InjectedKvBug.NONE);
@@ -47,6 +49,11 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         this(Long.MAX_VALUE);
     }
 
+    /** Who hears what each applied command changed (watches). */
+    public void setChangeListener(ChangeListener listener) {
+        this.changes = listener;
+    }
+
     /** Applies the entry at {@link #appliedIndex()} + 1; any other index is a broken invariant and throws. */
     @Override
     public ApplyResult apply(Entry e) {
@@ -56,14 +63,14 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         if (e.isNoop() || Membership.isConfigEntry(e)) return new ApplyResult.Nothing(store.revision());
         KvCommand c = KvCommand.decode(e.data());
         if (c instanceof KvCommand.Put p) {
-            MvccStore.Write w = store.write();
+            MvccStore.Write w = store.write(changes.listening());
             w.put(p.key(), p.value());
-            return new ApplyResult.Done(w.end());
+            return new ApplyResult.Done(end(w));
         }
         if (c instanceof KvCommand.Delete d) {
-            MvccStore.Write w = store.write();
+            MvccStore.Write w = store.write(changes.listening());
             w.deleteRange(d.key(), new byte[0]);
-            return new ApplyResult.Done(w.end());
+            return new ApplyResult.Done(end(w));
         }
         if (c instanceof KvCommand.Compact compact) {
             try {
@@ -99,7 +106,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
             return new ApplyResult.Refused(store.revision(), ErrorCode.TOO_LARGE, "the transaction's previous key-values take " + prevKvBytes
                     + " bytes, over the answer's limit of " + resultBytesMax + ": nothing was applied; ask without prev_kv");
         }
-        MvccStore.Write w = store.write();
+        MvccStore.Write w = store.write(changes.listening());
         List<OpResult> results = new ArrayList<>(branch.size());
         long budget = resultBytesMax - prevKvBytes;
         for (TxnOp op : branch) {
@@ -116,7 +123,18 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
                 results.add(new OpResult.DeleteRange(deleted.size(), d.prevKv() ? deleted : List.of()));
             }
         }
-        return new ApplyResult.TxnDone(w.end(), succeeded, results);
+        return new ApplyResult.TxnDone(end(w), succeeded, results);
+    }
+
+    /** Ends a command's writes and tells the listener what they changed. */
+    private long end(MvccStore.Write w) {
+        long before = store.revision();
+        long revision = w.end();
+        if (revision != before) {
+            List<WatchEvent> events = w.events();
+            if (!events.isEmpty()) changes.changed(revision, events);
+        }
+        return revision;
     }
 
     private static long bytes(List<KeyValue> kvs) {
@@ -192,6 +210,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         if (appliedIndex < 0) throw new IllegalArgumentException("applied index " + appliedIndex + " is negative");
         store = restored.store;
         this.appliedIndex = appliedIndex;
+        changes.replaced();
     }
 
     /** {@link #read} then {@link #install}, on the loop thread: a restart, tests. A malformed stream leaves the state as it was. */

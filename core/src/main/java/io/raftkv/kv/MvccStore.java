@@ -5,6 +5,7 @@ import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
+import io.raftkv.protocol.WatchEvent;
 
 import java.util.AbstractMap;
 import java.util.AbstractSet;
@@ -252,7 +253,30 @@ public final class MvccStore {
     }
 
     private static KeyValue keyValue(byte[] key, Version v) {
-        return new KeyValue(key, v.createRevision, v.modRevision, v.version, v.value);
+        return new KeyValue(key, v.createRevision, v.modRevision, v.version, v.isTombstone() ? EMPTY : v.value);
+    }
+
+    private static final Comparator<WatchEvent> EVENT_ORDER = Comparator.<WatchEvent>comparingLong(WatchEvent::revision)
+            .thenComparing((a, b) -> Arrays.compareUnsigned(a.kv().key(), b.kv().key()));
+
+    /**
+     * The changes to the keys of {@code [key, rangeEnd)} at revisions {@code from} to {@code to} (both included), as
+     * watch events ordered by revision, then key: what a watch that fell behind is caught up with. {@code from} must be
+     * above the compaction point (a delete at the compaction point itself is gone). O(keys in the range + versions
+     * returned); the caller bounds the window. Loop thread only (between compactions, as every loop-thread read).
+     */
+    public List<WatchEvent> changes(byte[] key, byte[] rangeEnd, long from, long to) {
+        if (from <= compactRevision) throw new IllegalArgumentException("changes from " + from + " at or below the compaction point " + compactRevision);
+        List<WatchEvent> changes = new ArrayList<>();
+        for (KeyEntry e : view(key, rangeEnd).values()) {
+            for (Version v = e.head; v != null && v.modRevision >= from; v = v.prev) {
+                if (v.modRevision > to) continue;
+                KeyValue prev = v.prev == null || v.prev.isTombstone() ? null : keyValue(e.key, v.prev);
+                changes.add(new WatchEvent(v.isTombstone() ? WatchEvent.Type.DELETE : WatchEvent.Type.PUT, keyValue(e.key, v), prev));
+            }
+        }
+        changes.sort(EVENT_ORDER);
+        return changes;
     }
 
     // ------------------------------------------------------------------ writes (the loop thread only)
@@ -263,16 +287,35 @@ public final class MvccStore {
      * writes nothing, as in etcd).
      */
     public Write write() {
-        return new Write(revision + 1);
+        return new Write(revision + 1, false);
+    }
+
+    /** {@link #write()} that also records the command's changes as watch events ({@link Write#events()}). */
+    public Write write(boolean recordEvents) {
+        return new Write(revision + 1, recordEvents);
     }
 
     /** The writes of one command, all at one revision. */
     public final class Write {
         private final long at;
         private boolean changed;
+        /** The changes as watch events, when asked for: null otherwise, so that nobody watching costs nothing. */
+        private final List<WatchEvent> events;
 
-        private Write(long at) {
+        private Write(long at, boolean recordEvents) {
             this.at = at;
+            this.events = recordEvents ? new ArrayList<>(2) : null;
+        }
+
+        /**
+         * The changes made so far as watch events (with the key before each, as watches with prev_kv want them), in key
+         * order: the order a read of the history gives too, so every node and every path sends a revision's events alike.
+         * Empty when nothing was recorded.
+         */
+        public List<WatchEvent> events() {
+            if (events == null) return List.of();
+            if (events.size() > 1) events.sort(EVENT_ORDER);
+            return events;
         }
 
         /** The revision reads inside this command see: its own writes included, as in an etcd transaction. */
@@ -292,6 +335,7 @@ public final class MvccStore {
                 liveKeys++;
                 liveBytes += key.length + value.length;
                 digest += hash(key, v);
+                if (events != null) events.add(new WatchEvent(WatchEvent.Type.PUT, keyValue(key, v), null));
                 return null;
             }
             Version head = e.head;
@@ -308,7 +352,9 @@ public final class MvccStore {
             liveBytes += value.length;
             digest += hash(e.key, v);
             queueForCompaction(e);
-            return live ? keyValue(e.key, head) : null;
+            KeyValue prev = live ? keyValue(e.key, head) : null;
+            if (events != null) events.add(new WatchEvent(WatchEvent.Type.PUT, keyValue(e.key, v), prev));
+            return prev;
         }
 
         /** Deletes the live keys of {@code [key, rangeEnd)}; returns them as they were. */
@@ -317,8 +363,10 @@ public final class MvccStore {
             for (KeyEntry e : view(key, rangeEnd).values()) {
                 Version head = e.head;
                 if (head.isTombstone()) continue;
-                deleted.add(keyValue(e.key, head));
+                KeyValue prev = keyValue(e.key, head);
+                deleted.add(prev);
                 e.head = new Version(0, at, 0, null, head);
+                if (events != null) events.add(new WatchEvent(WatchEvent.Type.DELETE, keyValue(e.key, e.head), prev));
                 digest -= hash(e.key, head);
                 liveKeys--;
                 liveBytes -= e.key.length + head.value.length;

@@ -35,7 +35,7 @@ final class InboundConnections {
     /** Accepted, and its HELLO is awaited until the timer fires. */
     private record AwaitingHello(long timerId) implements Role { }
 
-    private record Client(ClientRequests.Channel channel) implements Role { }
+    private record Client(ClientRequests.Channel channel, Watches.Channel watchChannel) implements Role { }
 
     /** A peer's link to us: its Raft messages, and the snapshot it may be sending us. */
     private record Peer(int peerId, SnapshotReceiver snapshot) implements Role { }
@@ -75,6 +75,7 @@ final class InboundConnections {
     private final Consumer<Message> core;
     private final SnapshotInbox snapshots;
     private final Backups backups;
+    private final Watches watches;
     private final Fatal fatal;
 
     /** Backups that clients ask for (SNAPSHOT requests), streamed at the pace the connection takes them. */
@@ -90,7 +91,7 @@ final class InboundConnections {
 
     InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs, long peerSilenceMs,
                        ClientRequests requests, MembershipRequests memberships, IntPredicate removedForGood, Consumer<Message> core,
-                       SnapshotInbox snapshots, Backups backups, Fatal fatal) {
+                       SnapshotInbox snapshots, Backups backups, Watches watches, Fatal fatal) {
         this.removedForGood = removedForGood;
         this.selfId = cluster.selfId();
         this.cluster = cluster;
@@ -104,6 +105,7 @@ final class InboundConnections {
         this.core = core;
         this.snapshots = snapshots;
         this.backups = backups;
+        this.watches = watches;
         this.fatal = fatal;
     }
 
@@ -188,7 +190,10 @@ final class InboundConnections {
 
         @Override
         public void onDrained(Connection c) {
-            if (role instanceof Client) backups.pumpBackup(c);
+            if (role instanceof Client client) {
+                backups.pumpBackup(c);
+                watches.drained(client.watchChannel());
+            }
         }
 
         @Override
@@ -200,8 +205,9 @@ final class InboundConnections {
         public void onClosed(Connection c, String reason) {
             // Pending requests of a closed client are answered into the void (Channel.reply drops them).
             if (role instanceof AwaitingHello hello) loop.cancel(hello.timerId());
-            if (role instanceof Client) {
+            if (role instanceof Client client) {
                 clients--;
+                watches.closed(client.watchChannel());
                 backups.endBackup(c);
             }
             if (role instanceof Peer peer) {
@@ -226,6 +232,7 @@ final class InboundConnections {
                 }
                 ClientRequest r = ClientCodec.decodeRequest(type, body);
                 if (MembershipRequests.handles(r)) memberships.handle(client.channel(), r);
+                else if (Watches.handles(r)) watches.handle(client.watchChannel(), r, client.channel());
                 else requests.handle(client.channel(), r);
             } else if (role instanceof Peer peer) {
                 if (type == FrameType.PEER_PING) {
@@ -282,6 +289,16 @@ final class InboundConnections {
                 clients++;
                 return new Client(response -> {
                     if (c.isOpen()) c.send(ClientCodec.response(response));
+                }, new Watches.Channel() {
+                    @Override
+                    public boolean send(ClientResponse frame) {
+                        return c.isOpen() && c.send(ClientCodec.response(frame));
+                    }
+
+                    @Override
+                    public long queuedBytes() {
+                        return c.queuedBytes();
+                    }
                 });
             }
             if (type == FrameType.HELLO_PEER) {

@@ -48,6 +48,7 @@ public final class Node {
     private final ReplicaDriver<ApplyResult> driver;
     private final Snapshots snapshots;
     private final InboundConnections inbound;
+    private final Watches watches;
     private final AutoCompactor autoCompactor;
     private final KvStateMachine kv;
     private final MembershipRequests memberships;
@@ -127,6 +128,8 @@ public final class Node {
                 options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
+        this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());
+        kv.setChangeListener(watches);
         this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(), options.peerSilenceMs(),
                 () -> removed("a peer refused this node: the cluster removed it"));
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
@@ -143,7 +146,7 @@ public final class Node {
         };
         this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, listener, snapshots);
         this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, options.peerSilenceMs(), requests, memberships,
-                peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, this::fatal);
+                peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, watches, this::fatal);
         this.lastMembership = core.membership();
         this.lastAppliedMembership = core.appliedMembership();
     }
@@ -303,6 +306,7 @@ public final class Node {
 
     private void tick() {
         core.tick();
+        watches.tick();
         if (++ticks % options.heartbeatTicks() == 0) {
             peers.heartbeat();
             inbound.heartbeat();

@@ -103,6 +103,28 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return outboundBytesPerConnectionMax / 2;
     }
 
+    /** Watches one node serves, and one connection opens, at most; progress notifications, when asked, this often. */
+    public static final int WATCHES_MAX = 100_000;
+    public static final int WATCHES_PER_CONNECTION_MAX = 10_000;
+    public static final long WATCH_PROGRESS_INTERVAL_MS = 10_000;
+    /** Revisions of history one catch-up step of a watch reads. */
+    static final long WATCH_CATCH_UP_REVISIONS_MAX = 256;
+
+    /**
+     * A watch stops sending while its connection holds a quarter of its queue: with the largest single event (a key and
+     * value, and its previous ones) on top, the queue never overflows (checked in {@link #validate}).
+     */
+    Watches.Limits watchLimits() {
+        long backlog = clientOutboundBytesMax / 4;
+        return new Watches.Limits(WATCHES_MAX, WATCHES_PER_CONNECTION_MAX, backlog, Math.min(1 << 20, backlog), WATCH_CATCH_UP_REVISIONS_MAX,
+                WATCH_PROGRESS_INTERVAL_MS);
+    }
+
+    /** The largest WATCH_EVENTS frame with one event: a key and value of the largest sizes, with its previous ones. */
+    long watchEventFrameBytesMax() {
+        return 2L * (keyBytesMax + valueBytesMax) + 256;
+    }
+
     long peerSilenceMs() {
         return peerSilenceTicks * tickMs;
     }
@@ -136,6 +158,9 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(resultBytesMax() >= 64L + keyBytesMax + valueBytesMax, "frameBytesMax (" + frameBytesMax + ") and clientOutboundBytesMax ("
                 + clientOutboundBytesMax + ") must hold the largest answer: one key-value of keyBytesMax (" + keyBytesMax + ") + valueBytesMax ("
                 + valueBytesMax + ") with " + (256 + 16L * txnOpsMax + 64) + " bytes of frame, header and per-operation results");
+        require(clientOutboundBytesMax / 4 + watchEventFrameBytesMax() <= clientOutboundBytesMax, "clientOutboundBytesMax (" + clientOutboundBytesMax
+                + ") must hold a quarter of itself (a watch's backlog) and one watch event of keyBytesMax (" + keyBytesMax + ") + valueBytesMax ("
+                + valueBytesMax + ") with its previous key-value (" + watchEventFrameBytesMax() + " bytes)");
         require(outboundBytesPerConnectionMax >= 2 * frameBytesWithLength, "outboundBytesPerConnectionMax (" + outboundBytesPerConnectionMax
                 + ") must hold two of the largest frames (2 x " + frameBytesWithLength + " bytes): half for Raft's window, half for one more message");
         require(connectionsMax >= 2L * peers + 1, "connectionsMax (" + connectionsMax + ") must leave room for the links to and from "
