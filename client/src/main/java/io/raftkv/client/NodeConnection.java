@@ -39,22 +39,39 @@ final class NodeConnection implements AutoCloseable {
     private final int frameBytesMax;
     private final Map<Long, CompletableFuture<ClientResponse>> pending = new ConcurrentHashMap<>();
     private final int pendingMax;
+    private final Listener listener;
     private volatile boolean closed;
 
-    private NodeConnection(InetSocketAddress address, Socket socket, int frameBytesMax, int pendingMax) throws IOException {
+    /** Hears what is not an answer: watch frames, and the connection's end. Called on the reader thread. */
+    interface Listener {
+        Listener NONE = new Listener() { };
+
+        default void watchFrame(NodeConnection c, ClientResponse frame) {
+        }
+
+        default void closed(NodeConnection c, String reason) {
+        }
+    }
+
+    private NodeConnection(InetSocketAddress address, Socket socket, int frameBytesMax, int pendingMax, Listener listener) throws IOException {
         this.address = address;
         this.socket = socket;
         this.out = socket.getOutputStream();
         this.frameBytesMax = frameBytesMax;
         this.pendingMax = pendingMax;
+        this.listener = listener;
     }
 
     static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax) throws IOException {
+        return open(address, connectTimeoutMs, frameBytesMax, pendingMax, Listener.NONE);
+    }
+
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, Listener listener) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             socket.connect(address, connectTimeoutMs);
-            NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax);
+            NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax, listener);
             c.write(ClientCodec.helloClient());
             Thread reader = new Thread(c::readLoop, "raftkv-client-" + address);
             reader.setDaemon(true);
@@ -117,6 +134,10 @@ final class NodeConnection implements AutoCloseable {
                 byte[] body = new byte[(int) length - 1];
                 in.readFully(body);
                 ClientResponse response = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+                if (response instanceof ClientResponse.WatchEvents || response instanceof ClientResponse.WatchCanceled) {
+                    listener.watchFrame(this, response);
+                    continue;
+                }
                 if (response.requestId() == 0) {
                     reason = address + " closed the connection: " + response;
                     break;
@@ -136,6 +157,7 @@ final class NodeConnection implements AutoCloseable {
             CompletableFuture<ClientResponse> answer = pending.remove(id);
             if (answer != null) answer.completeExceptionally(new ConnectionLost(reason, true));
         }
+        listener.closed(this, reason);
     }
 
     @Override

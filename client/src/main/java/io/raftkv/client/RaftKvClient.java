@@ -11,6 +11,7 @@ import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.ResponseHeader;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
+import io.raftkv.protocol.WatchRequest;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -70,6 +71,8 @@ public final class RaftKvClient implements AutoCloseable {
     private final AtomicLong requestIds = new AtomicLong();
     private volatile InetSocketAddress preferred;
     private volatile boolean closed;
+    /** Made at the first watch; guarded by {@link #endpointsLock}. */
+    private ClientWatches watches;
     /** Every operation not yet completed, and whether it is a write: close() fails them all. */
     private final Map<CompletableFuture<?>, Boolean> inflight = new ConcurrentHashMap<>();
 
@@ -152,6 +155,21 @@ public final class RaftKvClient implements AutoCloseable {
     /** Drops the history below {@code revision}; the header names the store's revision. */
     public CompletableFuture<ResponseHeader> compactAsync(long revision) {
         return execute(id -> new ClientRequest.Compact(id, revision), true, r -> ((ClientResponse.Ok) r).header());
+    }
+
+    /**
+     * Watches the keys {@code request} names (etcd's Watch): every change from its start revision (0: from now) goes to
+     * {@code listener}, in revision order, exactly once, across node failures (the client moves its watches to another
+     * node and resumes each from the revision after the last it delivered). The request's watch id is ignored.
+     */
+    public Watcher watch(WatchRequest request, WatchListener listener) {
+        ClientWatches w;
+        synchronized (endpointsLock) {
+            if (closed) throw new RaftKvException(RaftKvException.Kind.REJECTED, "the client is closed");
+            if (watches == null) watches = new ClientWatches(this::endpoints);
+            w = watches;
+        }
+        return w.watch(request, listener);
     }
 
     /** A transaction to build: {@code txn().If(...).Then(...).Else(...).commit()}. */
@@ -516,7 +534,10 @@ public final class RaftKvClient implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
+        synchronized (endpointsLock) {
+            closed = true;
+            if (watches != null) watches.close();
+        }
         scheduler.shutdownNow();
         connections.values().forEach(NodeConnection::close);
         inflight.forEach((result, write) -> fail(result, write));
