@@ -7,6 +7,7 @@ import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.ResponseHeader;
 import io.raftkv.protocol.TxnOp;
+import io.raftkv.protocol.WatchEvent;
 
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -101,6 +102,11 @@ abstract class CtlPrinter {
     /** The leadership handed to {@code target}; {@code list} is the answer of the node that handed it over. */
     abstract void leaderMoved(int target, MemberList list);
 
+    /** One watch response; raftkvctl watch prints in simple and json only, as etcdctl. */
+    void watch(WatchResponse response) {
+        throw new IllegalStateException("no " + getClass().getSimpleName() + " form for watch");
+    }
+
     /** Our nodes have no names: a member is called node + its id, as bin/raftkv names their data directories. */
     static String memberName(MemberInfo m) {
         return "node" + m.id();
@@ -166,6 +172,16 @@ abstract class CtlPrinter {
         void leaderMoved(int target, MemberList list) {
             if (list.nodeId() == target) out.println("Node " + target + " is the leader already");
             else out.println("Leadership transferred from node " + list.nodeId() + " to node " + target);
+        }
+
+        /** etcdctl's: for each event its type, the previous key and value if asked for, then the key and value. */
+        @Override
+        void watch(WatchResponse response) {
+            for (WatchEvent e : response.events()) {
+                out.println(e.type());
+                if (e.prevKv() != null) kv(e.prevKv(), false);
+                kv(e.kv(), false);
+            }
         }
 
         /** etcdctl's printKV: the key on a line, then the value on a line, as raw bytes. */
@@ -266,6 +282,22 @@ abstract class CtlPrinter {
             String address = string(m.address());
             return "{\"ID\":" + Integer.toUnsignedString(m.id()) + ",\"name\":" + string(memberName(m)) + ",\"peerURLs\":[" + address
                     + "],\"clientURLs\":[" + address + "]" + (m.learner() ? ",\"isLearner\":true" : "") + "}";
+        }
+
+        /** One line per response, etcd's WatchResponse: the header, then the events (a progress notification has none). */
+        @Override
+        void watch(WatchResponse response) {
+            StringBuilder s = new StringBuilder("{\"Header\":{\"revision\":").append(response.revision()).append("},\"Events\":[");
+            for (int i = 0; i < response.events().size(); i++) {
+                WatchEvent e = response.events().get(i);
+                if (i > 0) s.append(',');
+                s.append('{');
+                if (e.type() == WatchEvent.Type.DELETE) s.append("\"type\":1,");
+                s.append("\"kv\":").append(kv(e.kv()));
+                if (e.prevKv() != null) s.append(",\"prev_kv\":").append(kv(e.prevKv()));
+                s.append('}');
+            }
+            out.println(s.append("]}"));
         }
 
         private static String header(ResponseHeader h) {

@@ -11,6 +11,7 @@ import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
+import io.raftkv.protocol.WatchRequest;
 
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -103,6 +104,9 @@ public final class RaftKvCtl {
               member remove ID       removes node ID (the leader too: it hands the leadership over first)
               member promote ID      makes learner ID a voter, once it has caught up with the leader
               move-leader ID         hands the leadership to node ID
+              watch KEY [RANGE_END]  prints each change as it comes (type, then key and value; with --prev-kv the
+                                     previous key and value before them) until Ctrl-C; follows node failures
+                  --prefix  --rev R (from revision R: the history first)  --prev-kv  --progress-notify
               snapshot save FILE     a backup of the first node that answers, as of now, into FILE (checked whole
                                      before it gets its name); bin/raftkv restore builds a new cluster from it
               snapshot status FILE   checks FILE and prints its hash (CRC-32C), revision, keys (a deleted key counts
@@ -218,6 +222,7 @@ public final class RaftKvCtl {
         // --peer-urls: etcdctl's form of member add (member add node4 --peer-urls=http://HOST:PORT).
         COMMANDS.put("member", new Command(List.of(Flag.bool("learner"), new Flag("peer-urls", (char) 0, true)), ALL_FORMATS));
         COMMANDS.put("move-leader", new Command(List.of(), NO_TABLE));
+        COMMANDS.put("watch", new Command(List.of(Flag.bool("prefix"), Flag.value("rev"), Flag.bool("prev-kv"), Flag.bool("progress-notify")), NO_TABLE));
         COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
     }
 
@@ -463,6 +468,7 @@ public final class RaftKvCtl {
                     case "snapshot" -> snapshot(command, format);
                     case "member" -> member(command, printer);
                     case "move-leader" -> moveLeader(command, printer);
+                    case "watch" -> watch(command, printer, hex, inShell);
                     default -> throw new IllegalStateException("command " + command.name);
                 };
             } catch (UsageException e) {
@@ -488,6 +494,41 @@ public final class RaftKvCtl {
             WithHeader<OpResult.Put> r = client().put(op.key(), op.value(), op.prevKv());
             printer.put(r.header(), r.value());
             return EXIT_OK;
+        }
+
+        /**
+         * etcdctl's watch: prints each event as it comes until Ctrl-C (or an interrupt), or until the watch ends (its
+         * start revision was compacted: exit code 1 with the compact revision).
+         */
+        private int watch(Parsed c, CtlPrinter printer, boolean hex, boolean inShell) throws UsageException {
+            if (inShell) throw new UsageException("watch runs until Ctrl-C: run it as a command of its own (raftkvctl watch KEY ...)");
+            if (c.args.isEmpty() || c.args.size() > 2) throw new UsageException("watch needs a KEY and an optional RANGE_END");
+            byte[][] range = keyRange(c, hex, c.on("prefix"), false);
+            long rev = c.get("rev") == null ? 0 : number(c.get("rev"), "--rev");
+            if (rev < 0) throw new UsageException("--rev must not be negative");
+            WatchRequest request = new WatchRequest(0, range[0], range[1], rev, c.on("prev-kv"), false, false, c.on("progress-notify"));
+            CompletableFuture<String> ended = new CompletableFuture<>();
+            try (Watcher ignored = client().watch(request, new WatchListener() {
+                @Override
+                public void onEvents(WatchResponse response) {
+                    synchronized (out) {
+                        printer.watch(response);
+                        out.flush();
+                    }
+                }
+
+                @Override
+                public void onCanceled(long compactRevision, String reason) {
+                    ended.complete(reason);
+                }
+            })) {
+                return fail(EXIT_FAILED, "watch ended: " + ended.get());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return EXIT_OK;
+            } catch (java.util.concurrent.ExecutionException e) {
+                return fail(EXIT_FAILED, "watch ended: " + e.getCause());
+            }
         }
 
         private int del(Parsed c, CtlPrinter printer, boolean hex) throws UsageException {

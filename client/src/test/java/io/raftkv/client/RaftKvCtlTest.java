@@ -275,6 +275,41 @@ class RaftKvCtlTest {
         assertEquals(2, ctl("compaction", "soon").code());
     }
 
+    @Test
+    void watchPrintsEachEventAsEtcdctlUntilInterrupted() throws Exception {
+        long first = revisionOf(ctl("put", "wat/k", "a", "-w", "json"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int[] code = {-1};
+        Thread watching = new Thread(() -> {
+            try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8); PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+                code[0] = RaftKvCtl.run(args("watch", "wat/", "--prefix", "--prev-kv", "--rev", Long.toString(first)), new ByteArrayInputStream(new byte[0]), o, e, false);
+            }
+        });
+        watching.start();
+        ctl("put", "wat/k", "b");
+        ctl("del", "wat/k");
+        ctl("put", "other", "x");
+        // etcdctl's form: the type, the previous key and value when there was one, the key and value (a delete's value is empty).
+        String expected = "PUT\nwat/k\na\n" + "PUT\nwat/k\na\nwat/k\nb\n" + "DELETE\nwat/k\nb\nwat/k\n\n";
+        LocalCluster.await(java.time.Duration.ofSeconds(10), "the watch to print " + expected, () -> out.toString(StandardCharsets.UTF_8).equals(expected) ? true : null);
+        watching.interrupt();
+        watching.join(10_000);
+        assertEquals(0, code[0], err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aWatchFromACompactedRevisionEndsWithTheCompactRevision() {
+        long current = revisionOf(ctl("put", "watc/k", "v", "-w", "json"));
+        ctl("compaction", Long.toString(current));
+        Result r = ctl("watch", "watc/k", "--rev", "1");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("error: watch ended: revision 1 has been compacted: the compact revision is " + current), r.err());
+        assertEquals(2, run(args(), "watch k\n", false).code(), "the shell refuses watch, which would never return");
+        assertEquals(2, ctl("watch").code());
+        assertEquals(2, ctl("watch", "k", "--rev", "-3").code());
+    }
+
     // ------------------------------------------------------------------ output formats
 
     @Test
