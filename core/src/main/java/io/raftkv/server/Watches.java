@@ -38,10 +38,10 @@ import java.util.function.Supplier;
  * but the last marked {@code fragment}. Each frame's header revision R says that every event of the watch up to R
  * has been sent: how a client resumes elsewhere without a gap or a duplicate. Loop thread only.
  */
-final class Watches implements ChangeListener {
+public final class Watches implements ChangeListener {
 
     /** Where one client connection's watch frames go. */
-    interface Channel {
+    public interface Channel {
         /** Queues the frame; false when the connection is closed. */
         boolean send(ClientResponse frame);
 
@@ -56,7 +56,7 @@ final class Watches implements ChangeListener {
      * {@code progressIntervalMs}: a watch that asked for progress notifications and was sent nothing for this long is
      * told the revision it is up to.
      */
-    record Limits(int watchesMax, int watchesPerConnectionMax, long backlogBytesMax, long frameEventBytesMax, long catchUpRevisionsMax,
+    public record Limits(int watchesMax, int watchesPerConnectionMax, long backlogBytesMax, long frameEventBytesMax, long catchUpRevisionsMax,
                   long progressIntervalMs) { }
 
     private final class Watch {
@@ -94,7 +94,7 @@ final class Watches implements ChangeListener {
     private int count;
 
     /** {@code store}: the node's current store (a snapshot replaces it); {@code term}: the Raft term, for headers. */
-    Watches(Supplier<MvccStore> store, int memberId, LongSupplier term, LongSupplier nowMs, Limits limits) {
+    public Watches(Supplier<MvccStore> store, int memberId, LongSupplier term, LongSupplier nowMs, Limits limits) {
         this.store = store;
         this.memberId = memberId;
         this.term = term;
@@ -102,17 +102,17 @@ final class Watches implements ChangeListener {
         this.limits = limits;
     }
 
-    int size() {
+    public int size() {
         return count;
     }
 
     /** True for the requests this class serves. */
-    static boolean handles(ClientRequest r) {
+    public static boolean handles(ClientRequest r) {
         return r instanceof ClientRequest.WatchCreate || r instanceof ClientRequest.WatchCancel;
     }
 
     /** Serves a WATCH_CREATE or WATCH_CANCEL from {@code channel}; the answer goes to {@code reply}. */
-    void handle(Channel channel, ClientRequest r, ClientRequests.Channel reply) {
+    public void handle(Channel channel, ClientRequest r, ClientRequests.Channel reply) {
         if (r instanceof ClientRequest.WatchCancel c) {
             Map<Long, Watch> mine = byChannel.get(channel);
             Watch w = mine == null ? null : mine.get(c.watchId());
@@ -166,7 +166,7 @@ final class Watches implements ChangeListener {
     }
 
     /** The connection closed: its watches go. */
-    void closed(Channel channel) {
+    public void closed(Channel channel) {
         Map<Long, Watch> mine = byChannel.remove(channel);
         if (mine == null) return;
         for (Watch w : mine.values()) {
@@ -178,14 +178,14 @@ final class Watches implements ChangeListener {
     }
 
     /** The connection took what was queued: its watches that fell behind go on. */
-    void drained(Channel channel) {
+    public void drained(Channel channel) {
         Map<Long, Watch> mine = byChannel.get(channel);
         if (mine == null) return;
         for (Watch w : new ArrayList<>(mine.values())) if (w.behind && !w.removed) catchUp(w);
     }
 
     /** Every tick: a step for each watch behind, and progress for the watches that asked. */
-    void tick() {
+    public void tick() {
         for (int n = behind.size(); n > 0 && !behind.isEmpty(); n--) {
             Watch w = behind.peek();
             catchUp(w);
