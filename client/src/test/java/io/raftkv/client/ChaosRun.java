@@ -33,13 +33,13 @@ import java.util.concurrent.locks.LockSupport;
 final class ChaosRun {
 
     record Report(long seed, int nodes, int operations, int unknown, int serializableReads, Map<String, Integer> faults,
-                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, int snapshotsInstalled, double seconds) {
+                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, int snapshotsInstalled, String watches, double seconds) {
         @Override
         public String toString() {
             return "chaos seed " + seed + ", " + nodes + " nodes: " + operations + " operations checked (" + unknown
                     + " with unknown outcome), " + serializableReads + " serializable reads; CAS counters: " + casAttempts + " transactions ("
                     + casCompareFailures + " failed their compare), " + cas.summary() + "; faults " + faults
-                    + "; " + snapshotsInstalled + " snapshots installed by followers"
+                    + "; " + snapshotsInstalled + " snapshots installed by followers; " + watches
                     + String.format(", violations 0, %.0f s", seconds);
         }
     }
@@ -68,6 +68,7 @@ final class ChaosRun {
     private final AtomicLong values = new AtomicLong();
     private LocalCluster cluster;
     private CasCounterWorkload cas;
+    private ChaosWatchers watchers;
     private FaultProxy[][] proxies;
     private final long startNanos = System.nanoTime();
 
@@ -127,6 +128,7 @@ final class ChaosRun {
         try (RaftKvClient control = cluster.client()) {
             cluster.startAll();
             cluster.awaitLeader(control, Duration.ofSeconds(30));
+            watchers = new ChaosWatchers(cluster, size);
             for (int c = 1; c <= registerClients; c++) clients.add(startClient(c));
             for (int c = 1; c <= casClients; c++) clients.add(cas.start(c, seed * 1000 + 500 + c, clientsRunning));
             nemesis(control);
@@ -154,18 +156,28 @@ final class ChaosRun {
             verify(failures, this::checkSerializableReads);
             CasCounterCheck.Result casResult = cas.check(counters);
             if (!casResult.ok()) failures.add(casResult.describe());
+            long finalRevision = LocalCluster.await(Duration.ofSeconds(30), "the final revision", () -> {
+                try {
+                    return control.range(io.raftkv.protocol.RangeRequest.key("k0".getBytes(StandardCharsets.UTF_8))).header().revision();
+                } catch (RaftKvException e) {
+                    return null;
+                }
+            });
+            verify(failures, () -> watchers.awaitRevision(finalRevision, Duration.ofSeconds(60)));
+            failures.addAll(watchers.check(acknowledgedPutValues()));
             if (!failures.isEmpty()) throw new AssertionError(String.join("\n  ", failures));
             int unknown = (int) history.stream().filter(Operation::unknown).count();
             int installs = 0;
             for (int id = 1; id <= size; id++) installs += (int) cluster.log(id).lines().filter(l -> l.contains("installed snapshot")).count();
             return new Report(seed, size, history.size(), unknown, localReads.size(), faults, casResult, cas.attempts(), cas.compareFailures(),
-                    installs, (System.nanoTime() - startNanos) / 1e9);
+                    installs, watchers.summary(), (System.nanoTime() - startNanos) / 1e9);
         } catch (Throwable t) {
             Path file = writeHistory();
             throw new AssertionError("chaos run failed: " + t.getMessage() + "\n  seed " + seed + ", " + size + " nodes, "
                     + seconds + " s; history and timeline in " + file + "\n  rerun: " + rerunCommand(seed, seconds), t);
         } finally {
             clientsRunning.set(false);
+            if (watchers != null) watchers.close();
             cluster.close();
             for (FaultProxy[] row : proxies) for (FaultProxy p : row) if (p != null) p.close();
         }
@@ -394,6 +406,15 @@ final class ChaosRun {
     }
 
     // ------------------------------------------------------------------ checks
+
+    /** The values of the puts the cluster acknowledged: each must be among the watchers' events. */
+    private List<String> acknowledgedPutValues() {
+        List<String> values = new ArrayList<>();
+        synchronized (history) {
+            for (Operation op : history) if (op.kind() == Operation.Kind.PUT && op.completeTime() != Operation.UNKNOWN) values.add(op.input());
+        }
+        return values;
+    }
 
     private static void verify(List<String> failures, Runnable check) {
         try {
