@@ -38,6 +38,8 @@ final class LocalCluster implements AutoCloseable {
     final List<Integer> members = new ArrayList<>();
     /** Extra JVM options for nodes started from now on, e.g. "-Draftkv.connectionsMax=100". */
     final List<String> jvmOptions = new ArrayList<>();
+    /** The tick nodes started from now on run with; {@link #TICK_MS} (fast elections) unless a test wants the default's timing. */
+    long tickMs = TICK_MS;
     /** The class whose main runs a node; tests of the harness itself start nodes with a deliberate bug. */
     Class<?> nodeMain = NodeMain.class;
     /** The config file node {@code id} is started with; by default the shared one. */
@@ -112,7 +114,7 @@ final class LocalCluster implements AutoCloseable {
     private void start(int id, List<String> how) throws IOException {
         if (processes[id] != null && processes[id].isAlive()) throw new IllegalStateException("node " + id + " is running");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Draftkv.tickMs=" + TICK_MS,
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Draftkv.tickMs=" + tickMs,
                 "-Draftkv.electionTicks=" + ELECTION_TICKS));
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", classpathOf(nodeMain, NodeMain.class, ClusterConfig.class), nodeMain.getName(),
@@ -146,6 +148,11 @@ final class LocalCluster implements AutoCloseable {
         if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
             throw new IllegalStateException("kill -" + signal + " of node " + id + " failed" + whyGone(id));
         }
+    }
+
+    /** The process id of node {@code id}'s JVM. */
+    long pid(int id) {
+        return processes[id].pid();
     }
 
     /** For a failure report: how a node that should be running ended, and the end of its log. */
