@@ -15,21 +15,26 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One connection to one node: requests are written as they come (pipelined), answers are matched by
  * request id by a reader thread. When the connection dies every pending request fails with
- * {@link ConnectionLost}.
+ * {@link ConnectionLost}; a request that never reached the socket fails with {@link NotSent}.
  */
 final class NodeConnection implements AutoCloseable {
 
-    /** The connection died; {@code sent} says whether the request may have reached the node. */
+    /** The connection died with the request written to it (or partly written): it may have reached the node. */
     static final class ConnectionLost extends IOException {
-        final boolean sent;
-
-        ConnectionLost(String message, boolean sent) {
+        ConnectionLost(String message) {
             super(message);
-            this.sent = sent;
+        }
+    }
+
+    /** Nothing of the request reached the socket (the connection was closed, or too many were pending): it may go elsewhere. */
+    static final class NotSent extends IOException {
+        NotSent(String message) {
+            super(message);
         }
     }
 
@@ -41,6 +46,8 @@ final class NodeConnection implements AutoCloseable {
     private final int pendingMax;
     private final Listener listener;
     private volatile boolean closed;
+    /** Why the connection was closed, the first reason given: every request it fails says it. */
+    private final AtomicReference<String> failure = new AtomicReference<>();
 
     /** Hears what is not an answer: watch frames, and the connection's end. Called on the reader thread. */
     interface Listener {
@@ -91,28 +98,39 @@ final class NodeConnection implements AutoCloseable {
         return !closed;
     }
 
+    /**
+     * Writes the request and returns its answer to come. The write happens on the caller's thread and blocks while the
+     * socket's buffers are full (a node that stopped reading): callers waiting behind it find the connection closed
+     * once it fails, and their requests fail {@link NotSent}, free to go to another node.
+     */
     CompletableFuture<ClientResponse> send(ClientRequest request) {
         CompletableFuture<ClientResponse> answer = new CompletableFuture<>();
-        if (closed) {
-            answer.completeExceptionally(new ConnectionLost("connection to " + address + " is closed", false));
-            return answer;
-        }
         if (pending.size() >= pendingMax) {
-            answer.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, pendingMax + " requests already pending on " + address));
+            answer.completeExceptionally(new NotSent(pendingMax + " requests already pending on " + address));
             return answer;
         }
-        pending.put(request.requestId(), answer);
-        try {
-            write(ClientCodec.request(request));
-        } catch (IOException e) {
-            pending.remove(request.requestId());
-            answer.completeExceptionally(new ConnectionLost("cannot send to " + address + ": " + e.getMessage(), true));
-            close();
+        ByteBuffer frame = ClientCodec.request(request);
+        synchronized (out) {
+            if (closed) {
+                answer.completeExceptionally(new NotSent("the connection to " + address + " is closed (" + failure.get() + ")"));
+                return answer;
+            }
+            pending.put(request.requestId(), answer);
+            try {
+                write(frame);
+            } catch (IOException e) {
+                pending.remove(request.requestId());
+                String reason = "cannot send to " + address + ": " + describe(e);
+                answer.completeExceptionally(new ConnectionLost(reason));
+                failure.compareAndSet(null, reason);
+                closeSocket(); // the reader then fails the other pending requests, with this reason
+
+            }
         }
         return answer;
     }
 
-    /** Forgets a request whose answer no longer matters (its deadline passed). */
+    /** Forgets a request whose answer no longer matters (its attempt is over). */
     void forget(long requestId) {
         pending.remove(requestId);
     }
@@ -146,28 +164,42 @@ final class NodeConnection implements AutoCloseable {
                 if (answer != null) answer.complete(response);
             }
         } catch (IOException | RuntimeException e) {
-            if (!closed) reason = "connection to " + address + " lost: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+            reason = "connection to " + address + " lost: " + describe(e);
         }
         fail(reason);
     }
 
-    private void fail(String reason) {
-        close();
+    /**
+     * Closes the connection and fails every request pending on it with {@link ConnectionLost}, saying why: the first
+     * reason given, if it was closed already (a connection the client gave up on is then read to its end).
+     */
+    void fail(String reason) {
+        failure.compareAndSet(null, reason);
+        closeSocket();
+        String why = failure.get();
         for (Long id : pending.keySet()) {
             CompletableFuture<ClientResponse> answer = pending.remove(id);
-            if (answer != null) answer.completeExceptionally(new ConnectionLost(reason, true));
+            if (answer != null) answer.completeExceptionally(new ConnectionLost(why));
         }
         listener.closed(this, reason);
     }
 
-    @Override
-    public void close() {
+    private void closeSocket() {
         closed = true;
         try {
             socket.close();
         } catch (IOException ignored) {
             // Closing anyway.
         }
+    }
+
+    @Override
+    public void close() {
+        fail("the client closed its connection to " + address);
+    }
+
+    private static String describe(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     static boolean isRetryableError(ClientResponse.Error e) {

@@ -40,7 +40,7 @@ import java.util.function.Function;
  * ones wait for them.
  *
  * <p>Retries never apply a write twice: a write is retried only when the cluster says it was not applied
- * (NOT_LEADER, a leader change that replaced it, overload, or a connection that failed before sending).
+ * (NOT_LEADER, a leader change that replaced it, overload, or a connection that failed before it was written).
  * A write whose answer is lost fails with {@link RaftKvException.Kind#OUTCOME_UNKNOWN}. Membership changes and
  * leader transfers are writes.
  *
@@ -308,7 +308,10 @@ public final class RaftKvClient implements AutoCloseable {
         CompletableFuture<T> result = new CompletableFuture<>();
         inflight.put(result, write);
         result.whenComplete((r, e) -> inflight.remove(result));
-        if (closed) fail(result, write);
+        if (closed) {
+            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client is closed: nothing was sent"));
+            return result;
+        }
         long deadline = System.currentTimeMillis() + deadlineMs;
         NodeConnection open = connections.get(preferred);
         if (open != null && open.isOpen()) {
@@ -347,7 +350,7 @@ public final class RaftKvClient implements AutoCloseable {
             if (error == null && isSuccess(response)) {
                 // Answered on the connection's reader thread directly; only retries go through the scheduler.
                 preferred = target;
-                complete(result, success, response, target);
+                complete(result, write, success, response, target);
                 return;
             }
             onScheduler(result, write, () -> handleAnswer(build, write, success, result, deadline, target, c, request, response, error));
@@ -361,16 +364,18 @@ public final class RaftKvClient implements AutoCloseable {
 
     /**
      * Completes {@code result} with what {@code success} makes of the answer. One it cannot take (an answer of another
-     * type than asked) fails it, rather than leaving the caller waiting: this runs on a reader or scheduler thread.
+     * type than asked) fails it, rather than leaving the caller waiting: REJECTED for a read, OUTCOME_UNKNOWN for a
+     * write, which the node answered as done. This runs on a reader or scheduler thread.
      */
-    private static <T> void complete(CompletableFuture<T> result, Function<ClientResponse, T> success, ClientResponse response,
-                                     InetSocketAddress target) {
+    private static <T> void complete(CompletableFuture<T> result, boolean write, Function<ClientResponse, T> success,
+                                     ClientResponse response, InetSocketAddress target) {
         T value;
         try {
             value = success.apply(response);
         } catch (RuntimeException e) {
-            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED,
-                    "cannot take " + target + "'s answer " + response + ": " + e.getMessage()));
+            result.completeExceptionally(new RaftKvException(write ? RaftKvException.Kind.OUTCOME_UNKNOWN : RaftKvException.Kind.REJECTED,
+                    "cannot take " + target + "'s answer " + response + ": " + e.getMessage()
+                            + (write ? "; the write may or may not have been applied" : "")));
             return;
         }
         result.complete(value);
@@ -382,7 +387,7 @@ public final class RaftKvClient implements AutoCloseable {
         if (error != null) {
             Throwable cause = error instanceof CompletionException ? error.getCause() : error;
             c.forget(request.requestId());
-            boolean maybeApplied = write && !(cause instanceof NodeConnection.ConnectionLost lost && !lost.sent);
+            boolean maybeApplied = write && !(cause instanceof NodeConnection.NotSent);
             if (maybeApplied) {
                 result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
                         "the write's answer from " + target + " was lost (" + describe(cause) + "): it may or may not have been applied"));
@@ -406,13 +411,25 @@ public final class RaftKvClient implements AutoCloseable {
             } else if (e.code() == ErrorCode.TIMEOUT) {
                 if (write) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
                 else retryLater(build, write, success, result, deadline, next(target), e.toString());
+            } else if (write && !isRefusal(e.code())) {
+                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
+                        target + " answered the write with an error this client does not know, " + e + ": it may or may not have been applied"));
             } else {
                 result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
             }
         } else {
             preferred = target;
-            complete(result, success, response, target);
+            complete(result, write, success, response, target);
         }
+    }
+
+    /**
+     * The error codes that say a write was refused and changed nothing: before it was proposed (a bad or too large
+     * request, a refused membership change) or when it was applied (a compaction below or beyond the store's history).
+     */
+    private static boolean isRefusal(int code) {
+        return code == ErrorCode.BAD_REQUEST || code == ErrorCode.TOO_LARGE || code == ErrorCode.UNKNOWN_TYPE
+                || code == ErrorCode.REFUSED || code == ErrorCode.COMPACTED || code == ErrorCode.FUTURE_REVISION;
     }
 
     private <T> void retryLater(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
@@ -500,7 +517,8 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     private static String describe(Throwable t) {
-        return t instanceof java.util.concurrent.TimeoutException ? "no answer in time" : t.getMessage();
+        if (t instanceof java.util.concurrent.TimeoutException) return "no answer in time";
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
     private static <T> T await(CompletableFuture<T> future) {

@@ -270,4 +270,23 @@ class RaftKvClientTest {
             assertTrue(e.getMessage().contains("Ok["), e.getMessage());
         }
     }
+
+    @Test
+    void aWriteAnsweredWithAnErrorThisClientDoesNotKnowHasAnUnknownOutcomeAndAReadIsRejected() throws Exception {
+        try (FakeNode node = new FakeNode(r -> new ClientResponse.Error(r.requestId(), 99, "something new"));
+             RaftKvClient client = client(node)) {
+            RaftKvException w = assertThrows(RaftKvException.class, () -> client.put("k", "v"));
+            assertEquals(RaftKvException.Kind.OUTCOME_UNKNOWN, w.kind(), "a newer node's code may mean anything: " + w.getMessage());
+            assertEquals(RaftKvException.Kind.REJECTED, assertThrows(RaftKvException.class, () -> client.get("k")).kind());
+        }
+    }
+
+    @Test
+    void aWriteAnsweredDoneWithAnAnswerOfTheWrongTypeHasAnUnknownOutcome() throws Exception {
+        try (FakeNode node = new FakeNode(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 1, 1)));
+             RaftKvClient client = client(node)) {
+            RaftKvException e = assertThrows(RaftKvException.class, () -> client.put(new byte[]{1}, new byte[]{2}, true));
+            assertEquals(RaftKvException.Kind.OUTCOME_UNKNOWN, e.kind(), "the node said the write was done: " + e.getMessage());
+        }
+    }
 }
