@@ -15,7 +15,10 @@ import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 
 /**
  * One connection to one node: requests are written as they come (pipelined), answers are matched by
@@ -24,10 +27,16 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class NodeConnection implements AutoCloseable {
 
-    /** The connection died with the request written to it (or partly written): it may have reached the node. */
+    /**
+     * The connection died with the request written to it (or partly written): it may have reached the node.
+     * {@code nodeSilent}: the client failed it because the node answered nothing, not even a status probe.
+     */
     static final class ConnectionLost extends IOException {
-        ConnectionLost(String message) {
+        final boolean nodeSilent;
+
+        ConnectionLost(String message, boolean nodeSilent) {
             super(message);
+            this.nodeSilent = nodeSilent;
         }
     }
 
@@ -48,6 +57,12 @@ final class NodeConnection implements AutoCloseable {
     private volatile boolean closed;
     /** Why the connection was closed, the first reason given: every request it fails says it. */
     private final AtomicReference<String> failure = new AtomicReference<>();
+    /** Set before the connection is failed because its node did not answer a probe. */
+    private volatile boolean nodeSilent;
+    /** The status probe sent last and when (see {@link #probe}); guarded by {@link #probeLock}. */
+    private CompletableFuture<ClientResponse.StatusResult> probe;
+    private long probeStartedNanos;
+    private final Object probeLock = new Object();
 
     /** Hears what is not an answer: watch frames, and the connection's end. Called on the reader thread. */
     interface Listener {
@@ -121,7 +136,7 @@ final class NodeConnection implements AutoCloseable {
             } catch (IOException e) {
                 pending.remove(request.requestId());
                 String reason = "cannot send to " + address + ": " + describe(e);
-                answer.completeExceptionally(new ConnectionLost(reason));
+                answer.completeExceptionally(new ConnectionLost(reason, false));
                 failure.compareAndSet(null, reason);
                 closeSocket(); // the reader then fails the other pending requests, with this reason
 
@@ -133,6 +148,41 @@ final class NodeConnection implements AutoCloseable {
     /** Forgets a request whose answer no longer matters (its attempt is over). */
     void forget(long requestId) {
         pending.remove(requestId);
+    }
+
+    /**
+     * Asks the node its status, to tell a node that is slow to answer a request from one that answers nothing at all.
+     * One probe at a time: a caller asking while one is in flight, or less than {@code boundMs} after it was sent,
+     * shares it, so that many slow requests cost one probe per bound. A node that does not answer within
+     * {@code boundMs} is taken as gone: the connection fails, and with it every request pending on it.
+     */
+    CompletableFuture<ClientResponse.StatusResult> probe(LongSupplier requestIds, long boundMs) {
+        CompletableFuture<ClientResponse.StatusResult> answer = new CompletableFuture<>();
+        CompletableFuture<ClientResponse.StatusResult> probed;
+        long requestId;
+        synchronized (probeLock) {
+            if (probe != null && (!probe.isDone() || System.nanoTime() - probeStartedNanos < TimeUnit.MILLISECONDS.toNanos(boundMs))) {
+                return probe;
+            }
+            requestId = requestIds.getAsLong();
+            // Bounded before it is sent: the send may block on a node that stopped reading, and failing the connection
+            // is what unblocks it. The callers' future completes after that, so they find the connection failed.
+            probed = answer.orTimeout(boundMs, TimeUnit.MILLISECONDS).whenComplete((s, e) -> {
+                if (e instanceof TimeoutException) {
+                    forget(requestId);
+                    nodeSilent = true;
+                    fail(address + " answered nothing, not even a status probe within " + boundMs + " ms: taken as gone");
+                }
+            });
+            probe = probed;
+            probeStartedNanos = System.nanoTime();
+        }
+        send(new ClientRequest.Status(requestId)).whenComplete((r, e) -> {
+            if (e != null) answer.completeExceptionally(e);
+            else if (r instanceof ClientResponse.StatusResult s) answer.complete(s);
+            else answer.completeExceptionally(new IOException(address + " answered a status probe with " + r));
+        });
+        return probed;
     }
 
     private void write(ByteBuffer frame) throws IOException {
@@ -179,7 +229,7 @@ final class NodeConnection implements AutoCloseable {
         String why = failure.get();
         for (Long id : pending.keySet()) {
             CompletableFuture<ClientResponse> answer = pending.remove(id);
-            if (answer != null) answer.completeExceptionally(new ConnectionLost(why));
+            if (answer != null) answer.completeExceptionally(new ConnectionLost(why, nodeSilent));
         }
         listener.closed(this, reason);
     }

@@ -1,6 +1,5 @@
 package io.raftkv.client;
 
-import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
@@ -15,6 +14,7 @@ import io.raftkv.protocol.WatchRequest;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,15 +27,18 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
  * The raftkv client. Talks to any node of the cluster: follows NOT_LEADER answers to the leader by itself,
- * reconnects and retries elsewhere when a node dies, within a deadline per operation. Requests are
+ * reconnects and retries elsewhere when a node dies or goes silent, within a deadline per operation. Requests are
  * pipelined on one connection per node. Async methods return {@link CompletableFuture}s; the blocking
  * ones wait for them.
  *
@@ -43,6 +46,24 @@ import java.util.function.Function;
  * (NOT_LEADER, a leader change that replaced it, overload, or a connection that failed before it was written).
  * A write whose answer is lost fails with {@link RaftKvException.Kind#OUTCOME_UNKNOWN}. Membership changes and
  * leader transfers are writes.
+ *
+ * <p>Deadlines: every call has one, retries included: the client's (given at construction), or another through a view,
+ * {@link #withDeadline}, that shares this client's connections and endpoints ({@code client.withDeadline(d).put(k, v)}).
+ *
+ * <p>Silent nodes. A node may stop answering while its connection stays open (a paused process, a link that drops
+ * packets). Each attempt has a bound: a quarter of the call's deadline, within [{@value #ATTEMPT_MS_MIN},
+ * {@value #ATTEMPT_MS_MAX}] ms (a deadline shorter than the bound leaves no time to fail over: the call waits until
+ * it). When another node may answer (else the client can only wait, until the deadline), a read unanswered that long
+ * is asked of another node. A write unanswered that long is not given up yet (it may be slow, not lost): the client
+ * asks the node its status on the same connection, within half an attempt bound ({@value #ATTEMPT_MS_MIN} ms at
+ * least). If it answers and still leads, the write waits on (another probe each attempt bound) until its deadline.
+ * If it answers and no longer leads, the write fails {@code OUTCOME_UNKNOWN}. If it does not answer, the node is taken
+ * as gone: the connection is failed, every write on it fails {@code OUTCOME_UNKNOWN} (it may have been applied: never
+ * retried), every read and every request not yet written goes elsewhere, and the node is silent for a while
+ * ({@link Endpoints}). Before the next write goes anywhere, the client asks every node its status and goes to the one
+ * that leads in the highest term ({@link LeaderSearch}), waiting for the others to elect one if none does yet. With the
+ * defaults and a 1 s election timeout, the client gives up on a silent leader (750 ms) before its followers elect
+ * another, and so writes succeed again as soon as the cluster has a new leader.
  *
  * <p>The endpoints follow the cluster's membership: every member list the client is answered (from
  * {@link #members()} or a membership change) replaces them with the members' addresses, voters first, unless it is
@@ -55,38 +76,100 @@ public final class RaftKvClient implements AutoCloseable {
     private static final int CONNECT_TIMEOUT_MS = 1_000;
     private static final int FRAME_BYTES_MAX = 8 << 20;
     private static final int PENDING_PER_CONNECTION_MAX = 100_000;
-    /** A read unanswered for this long is asked again elsewhere: reads change nothing. */
-    private static final long READ_ATTEMPT_MS = 2_000;
-    /** Endpoints the client keeps at most: as many as a cluster has members; NOT_LEADER adds no more past it. */
-    private static final int ENDPOINTS_MAX = ClientCodec.MEMBERS_MAX;
+    /**
+     * The longest an attempt waits for an answer before the client acts (see the class comment): half the nodes' default
+     * election timeout (10 ticks of 100 ms), so that with the status probe after it (half as long again) the client
+     * has given up on a silent leader before the followers' election is over.
+     */
+    static final long ATTEMPT_MS_MAX = 500;
+    /**
+     * The shortest attempt bound, and status probe: one tick of the nodes' default timing. Below it a node that is busy
+     * (a WAL sync in its loop turn, a GC) would pass for silent, and its connection would be failed for nothing. A call
+     * whose deadline is shorter has no time to fail over: it waits for its answer until the deadline.
+     */
+    static final long ATTEMPT_MS_MIN = 100;
+    /** An attempt bound is at most this fraction of the call's deadline (within the two above), so that a read has several tries within it. */
+    static final int ATTEMPTS_PER_DEADLINE_MIN = 4;
 
-    /** Replaced whole (copy on write), under {@link #endpointsLock}; read without a lock by callers and the I/O threads. */
-    private volatile List<InetSocketAddress> endpoints;
-    private final Object endpointsLock = new Object();
-    /** The config index of the member list the endpoints come from; guarded by {@link #endpointsLock}. */
-    private long endpointsConfigIndex = Long.MIN_VALUE;
-    private final long deadlineMs;
-    private final Map<InetSocketAddress, NodeConnection> connections = new ConcurrentHashMap<>();
+    // Shared by every view of one client (withDeadline).
+    private final Endpoints endpoints;
+    private final Map<InetSocketAddress, NodeConnection> connections;
+    /** Held while a connection is opened: no node is connected to twice at once. */
+    private final Object connectLock;
     private final ScheduledExecutorService scheduler;
-    private final AtomicLong requestIds = new AtomicLong();
-    private volatile InetSocketAddress preferred;
-    private volatile boolean closed;
-    /** Made at the first watch; guarded by {@link #endpointsLock}. */
-    private ClientWatches watches;
+    private final AtomicLong requestIds;
+    private final AtomicBoolean closed;
+    /** The client's watches, made at the first one (under its own lock); close() closes them. */
+    private final java.util.concurrent.atomic.AtomicReference<ClientWatches> watches;
     /** Every operation not yet completed, and whether it is a write: close() fails them all. */
-    private final Map<CompletableFuture<?>, Boolean> inflight = new ConcurrentHashMap<>();
+    private final Map<CompletableFuture<?>, Boolean> inflight;
+    private final LeaderSearch leaderSearch;
+
+    // This view's own.
+    private final long deadlineMs;
+    /** How long one attempt waits for an answer before the client acts (see the class comment). */
+    private final long attemptMs;
+    /** How long a status probe of a node that has not answered an attempt waits. */
+    private final long probeMs;
 
     public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline) {
-        if (endpoints.isEmpty()) throw new IllegalArgumentException("no endpoints");
-        if (endpoints.size() > ENDPOINTS_MAX) throw new IllegalArgumentException(endpoints.size() + " endpoints are over the limit of " + ENDPOINTS_MAX);
-        this.endpoints = List.copyOf(endpoints);
-        this.deadlineMs = deadline.toMillis();
-        this.preferred = endpoints.get(0);
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        this.endpoints = new Endpoints(endpoints);
+        this.connections = new ConcurrentHashMap<>();
+        this.connectLock = new Object();
+        ScheduledThreadPoolExecutor scheduler = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "raftkv-client");
             t.setDaemon(true);
             return t;
         });
+        // Every attempt schedules a watch, cancelled when its answer comes: drop those at once, not at their time.
+        scheduler.setRemoveOnCancelPolicy(true);
+        this.scheduler = scheduler;
+        this.requestIds = new AtomicLong();
+        this.closed = new AtomicBoolean();
+        this.watches = new java.util.concurrent.atomic.AtomicReference<>();
+        this.inflight = new ConcurrentHashMap<>();
+        this.leaderSearch = new LeaderSearch(this.endpoints, this::askStatus, scheduler);
+        this.deadlineMs = checkedDeadlineMs(deadline);
+        this.attemptMs = attemptMsFor(deadlineMs);
+        this.probeMs = Math.max(ATTEMPT_MS_MIN, attemptMs / 2);
+    }
+
+    /** A view of {@code shared} with another deadline: everything else is {@code shared}'s. */
+    private RaftKvClient(RaftKvClient shared, long deadlineMs) {
+        this.endpoints = shared.endpoints;
+        this.connections = shared.connections;
+        this.connectLock = shared.connectLock;
+        this.scheduler = shared.scheduler;
+        this.requestIds = shared.requestIds;
+        this.closed = shared.closed;
+        this.watches = shared.watches;
+        this.inflight = shared.inflight;
+        this.leaderSearch = shared.leaderSearch;
+        this.deadlineMs = deadlineMs;
+        this.attemptMs = attemptMsFor(deadlineMs);
+        this.probeMs = Math.max(ATTEMPT_MS_MIN, attemptMs / 2);
+    }
+
+    private static long checkedDeadlineMs(Duration deadline) {
+        if (deadline.toMillis() < 1) throw new IllegalArgumentException("a deadline of " + deadline + " is under 1 ms");
+        return deadline.toMillis();
+    }
+
+    static long attemptMsFor(long deadlineMs) {
+        return Math.max(ATTEMPT_MS_MIN, Math.min(ATTEMPT_MS_MAX, deadlineMs / ATTEMPTS_PER_DEADLINE_MIN));
+    }
+
+    /**
+     * This client with {@code deadline} for each call instead of its own: a view sharing its connections, endpoints and
+     * threads, so cheap enough to make for one call. Closing a view closes the client, and every view of it.
+     */
+    public RaftKvClient withDeadline(Duration deadline) {
+        return new RaftKvClient(this, checkedDeadlineMs(deadline));
+    }
+
+    /** The deadline of each call made through this client (or view), retries included. */
+    public Duration deadline() {
+        return Duration.ofMillis(deadlineMs);
     }
 
     public static RaftKvClient fromConfig(Path nodesConf, Duration deadline) throws IOException {
@@ -111,7 +194,7 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** The nodes the client may talk to, as it knows them now (they follow the membership: see the class comment). */
     public List<InetSocketAddress> endpoints() {
-        return endpoints;
+        return endpoints.list();
     }
 
     // ------------------------------------------------------------------ async API
@@ -164,10 +247,10 @@ public final class RaftKvClient implements AutoCloseable {
      */
     public Watcher watch(WatchRequest request, WatchListener listener) {
         ClientWatches w;
-        synchronized (endpointsLock) {
-            if (closed) throw new RaftKvException(RaftKvException.Kind.REJECTED, "the client is closed");
-            if (watches == null) watches = new ClientWatches(this::endpoints);
-            w = watches;
+        synchronized (watches) {
+            if (closed.get()) throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client is closed");
+            if (watches.get() == null) watches.set(new ClientWatches(this::endpoints));
+            w = watches.get();
         }
         return w.watch(request, listener);
     }
@@ -180,18 +263,46 @@ public final class RaftKvClient implements AutoCloseable {
     /** The status of one node, asked directly (no redirect). */
     public CompletableFuture<ClientResponse.StatusResult> statusAsync(InetSocketAddress node) {
         CompletableFuture<ClientResponse.StatusResult> result = new CompletableFuture<>();
-        onScheduler(result, false, () -> {
-            try {
-                connection(node).send(new ClientRequest.Status(requestIds.incrementAndGet())).whenComplete((r, e) -> {
-                    if (e != null) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, e.getMessage()));
-                    else if (r instanceof ClientResponse.StatusResult s) result.complete(s);
-                    else result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, String.valueOf(r)));
-                });
-            } catch (IOException e) {
-                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, node + ": " + e.getMessage()));
+        onScheduler(result, false, () -> askStatus(node, false, deadlineMs).whenComplete((s, e) -> {
+            if (s != null) {
+                result.complete(s);
+                return;
             }
-        });
+            Throwable cause = unwrap(e);
+            result.completeExceptionally(cause instanceof RaftKvException r ? r
+                    : new RaftKvException(RaftKvException.Kind.UNAVAILABLE, node + ": " + describe(cause)));
+        }));
         return result.orTimeout(deadlineMs, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Asks {@code node} its status within {@code boundMs}. With {@code openOnly}, only on a connection already open
+     * (null if there is none): how the leader search asks a silent node. A REJECTED failure is an answer of another type.
+     */
+    private CompletableFuture<ClientResponse.StatusResult> askStatus(InetSocketAddress node, boolean openOnly, long boundMs) {
+        NodeConnection open = connections.get(node);
+        NodeConnection c;
+        if (open != null && open.isOpen()) {
+            c = open;
+        } else if (openOnly) {
+            return null;
+        } else {
+            try {
+                c = connection(node);
+            } catch (IOException e) {
+                connectFailed(node, e);
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        long requestId = requestIds.incrementAndGet();
+        CompletableFuture<ClientResponse.StatusResult> status = c.send(new ClientRequest.Status(requestId)).thenApply(r -> {
+            if (r instanceof ClientResponse.StatusResult s) return s;
+            throw new RaftKvException(RaftKvException.Kind.REJECTED, node + " answered a status request with " + r);
+        });
+        status.orTimeout(boundMs, TimeUnit.MILLISECONDS).whenComplete((s, e) -> {
+            if (e != null) c.forget(requestId);
+        });
+        return status;
     }
 
     /** The members as the node the client talks to knows them (any node answers, leader or not); a read, retried freely. */
@@ -299,62 +410,153 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** The address of the node the client last found to be the leader (or first tries). */
     public InetSocketAddress preferredEndpoint() {
-        return preferred;
+        return endpoints.preferred();
     }
 
     // ------------------------------------------------------------------ retries
 
+    /** One call of a caller, across its attempts: what to send, whether it is a write, what makes its result, by when. */
+    private record Call<T>(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
+                           CompletableFuture<T> result, long deadlineNanos) {
+        long remainingMs() {
+            return TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+        }
+    }
+
+    /** An attempt that had no answer in time, or whose node no longer leads: the request may still be applied there. */
+    private static final class AttemptOverdue extends IOException {
+        AttemptOverdue(String message) {
+            super(message);
+        }
+    }
+
     private <T> CompletableFuture<T> execute(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success) {
         CompletableFuture<T> result = new CompletableFuture<>();
+        Call<T> call = new Call<>(build, write, success, result, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMs));
         inflight.put(result, write);
         result.whenComplete((r, e) -> inflight.remove(result));
-        if (closed) {
+        if (closed.get()) {
             result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client is closed: nothing was sent"));
             return result;
         }
-        long deadline = System.currentTimeMillis() + deadlineMs;
-        NodeConnection open = connections.get(preferred);
-        if (open != null && open.isOpen()) {
+        InetSocketAddress target = endpoints.preferred();
+        NodeConnection open = connections.get(target);
+        if (open != null && open.isOpen() && !endpoints.isSilent(target)) {
             // The common case needs no thread hand-off: send from the caller's thread.
-            attempt(build, write, success, result, deadline, preferred, null);
+            attempt(call, target, null);
         } else {
-            onScheduler(result, write, () -> attempt(build, write, success, result, deadline, preferred, null));
+            onScheduler(result, write, () -> attempt(call, target, null));
         }
         return result;
     }
 
-    private <T> void attempt(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
-                             CompletableFuture<T> result, long deadline, InetSocketAddress target, String lastProblem) {
-        if (result.isDone()) return;
-        if (closed) {
-            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "client closed"));
+    /**
+     * Sends the call to {@code target}, or, when it is silent and another node may answer, to another node (a read) or
+     * the leader the others elect (a write). Every attempt that reaches here follows attempts that surely did not
+     * apply the call: a write that may have been applied is never attempted again.
+     */
+    private <T> void attempt(Call<T> call, InetSocketAddress target, String lastProblem) {
+        if (call.result().isDone()) return;
+        if (closed.get()) {
+            call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client was closed"));
             return;
         }
-        long remaining = deadline - System.currentTimeMillis();
-        if (remaining <= 0) {
-            result.completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE,
+        if (call.remainingMs() <= 0) {
+            call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE,
                     "no node could serve the request within " + deadlineMs + " ms" + (lastProblem != null ? " (last: " + lastProblem + ")" : "")));
             return;
+        }
+        if (endpoints.isSilent(target) && endpoints.anotherMayAnswer(target)) {
+            if (call.write()) {
+                findLeaderThenAttempt(call, target, lastProblem);
+                return;
+            }
+            target = endpoints.next(target);
         }
         NodeConnection c;
         try {
             c = connection(target);
         } catch (IOException e) {
-            retryLater(build, write, success, result, deadline, next(target), target + ": " + e.getMessage());
+            connectFailed(target, e);
+            retryLater(call, endpoints.next(target), target + ": " + describe(e));
             return;
         }
-        ClientRequest request = build.apply(requestIds.incrementAndGet());
+        ClientRequest request = call.build().apply(requestIds.incrementAndGet());
         CompletableFuture<ClientResponse> answer = c.send(request);
-        long attemptMs = write ? remaining : Math.min(remaining, READ_ATTEMPT_MS);
-        answer.orTimeout(attemptMs, TimeUnit.MILLISECONDS).whenComplete((response, error) -> {
+        ScheduledFuture<?> watch = watch(call, target, c, answer);
+        InetSocketAddress sentTo = target;
+        answer.whenComplete((response, error) -> {
+            if (watch != null) watch.cancel(false);
             if (error == null && isSuccess(response)) {
                 // Answered on the connection's reader thread directly; only retries go through the scheduler.
-                preferred = target;
-                complete(result, write, success, response, target);
+                endpoints.answered(sentTo);
+                endpoints.prefer(sentTo);
+                complete(call, response, sentTo);
                 return;
             }
-            onScheduler(result, write, () -> handleAnswer(build, write, success, result, deadline, target, c, request, response, error));
+            onScheduler(call.result(), call.write(), () -> handleAnswer(call, sentTo, c, request, response, error));
         });
+    }
+
+    /** A write's target is silent: asks the nodes who leads, and sends there; with no leader yet, asks again in a moment. */
+    private <T> void findLeaderThenAttempt(Call<T> call, InetSocketAddress silent, String lastProblem) {
+        leaderSearch.find(attemptMs).whenComplete((leader, e) -> onScheduler(call.result(), call.write(), () -> {
+            if (leader != null) {
+                endpoints.prefer(leader);
+                attempt(call, leader, lastProblem);
+            } else {
+                retryLater(call, silent, silent + " does not answer, and no other node says it leads");
+            }
+        }));
+    }
+
+    /** Acts on an attempt unanswered after an attempt bound, or at the call's deadline; null once the client is closed. */
+    private ScheduledFuture<?> watch(Call<?> call, InetSocketAddress target, NodeConnection c, CompletableFuture<ClientResponse> answer) {
+        try {
+            return scheduler.schedule(() -> overdue(call, target, c, answer), Math.max(0, Math.min(attemptMs, call.remainingMs())), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return null; // close() fails the call
+        }
+    }
+
+    /**
+     * An attempt has had no answer for an attempt bound. At the deadline it is over. When no other node may answer it
+     * waits on. Else a read is asked elsewhere at once, and a write waits for a status probe of its node, and then waits
+     * on, or is over (see the class comment). A probe that is not answered fails the connection itself
+     * (NodeConnection.probe), and the node becomes silent.
+     */
+    private void overdue(Call<?> call, InetSocketAddress target, NodeConnection c, CompletableFuture<ClientResponse> answer) {
+        if (answer.isDone()) return;
+        if (call.remainingMs() <= 0) {
+            answer.completeExceptionally(new AttemptOverdue("no answer from " + target + " within the deadline of " + deadlineMs + " ms"));
+            return;
+        }
+        if (!endpoints.anotherMayAnswer(target)) {
+            // Nowhere else to go: waiting is all there is, and an answer that comes late is still a sure one.
+            watch(call, target, c, answer);
+            return;
+        }
+        CompletableFuture<ClientResponse.StatusResult> probe = c.probe(requestIds::incrementAndGet, probeMs);
+        probe.whenComplete((status, e) -> {
+            if (status != null) endpoints.answered(target);
+            else if (unwrap(e) instanceof TimeoutException) endpoints.silent(target);
+        });
+        if (!call.write()) {
+            // A read changes nothing: ask another node now; the probe finds out meanwhile whether this one is gone.
+            answer.completeExceptionally(new AttemptOverdue(target + " did not answer within " + attemptMs + " ms"));
+            return;
+        }
+        probe.whenComplete((status, e) -> onScheduler(call.result(), true, () -> {
+            if (answer.isDone()) return;
+            if (status == null) {
+                answer.completeExceptionally(new NodeConnection.ConnectionLost(target + " did not answer a status probe: " + describe(unwrap(e)), false));
+            } else if (LeaderSearch.LEADER.equals(status.role())) {
+                watch(call, target, c, answer); // alive and leading: the write is slow, not lost
+            } else {
+                answer.completeExceptionally(new AttemptOverdue(target + " has not answered the write within " + attemptMs
+                        + " ms and no longer leads (" + status.role() + " in term " + status.term() + ")"));
+            }
+        }));
     }
 
     private static boolean isSuccess(ClientResponse r) {
@@ -363,63 +565,68 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     /**
-     * Completes {@code result} with what {@code success} makes of the answer. One it cannot take (an answer of another
-     * type than asked) fails it, rather than leaving the caller waiting: REJECTED for a read, OUTCOME_UNKNOWN for a
-     * write, which the node answered as done. This runs on a reader or scheduler thread.
+     * Completes the call with what its {@code success} makes of the answer. One it cannot take (an answer of another type
+     * than asked) fails it, rather than leaving the caller waiting: REJECTED for a read, OUTCOME_UNKNOWN for a write,
+     * which the node answered as done. This runs on a reader or scheduler thread.
      */
-    private static <T> void complete(CompletableFuture<T> result, boolean write, Function<ClientResponse, T> success,
-                                     ClientResponse response, InetSocketAddress target) {
+    private static <T> void complete(Call<T> call, ClientResponse response, InetSocketAddress target) {
         T value;
         try {
-            value = success.apply(response);
+            value = call.success().apply(response);
         } catch (RuntimeException e) {
-            result.completeExceptionally(new RaftKvException(write ? RaftKvException.Kind.OUTCOME_UNKNOWN : RaftKvException.Kind.REJECTED,
+            call.result().completeExceptionally(new RaftKvException(call.write() ? RaftKvException.Kind.OUTCOME_UNKNOWN : RaftKvException.Kind.REJECTED,
                     "cannot take " + target + "'s answer " + response + ": " + e.getMessage()
-                            + (write ? "; the write may or may not have been applied" : "")));
+                            + (call.write() ? "; the write may or may not have been applied" : "")));
             return;
         }
-        result.complete(value);
+        call.result().complete(value);
     }
 
-    private <T> void handleAnswer(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
-                                  CompletableFuture<T> result, long deadline, InetSocketAddress target, NodeConnection c,
-                                  ClientRequest request, ClientResponse response, Throwable error) {
+    private <T> void handleAnswer(Call<T> call, InetSocketAddress target, NodeConnection c, ClientRequest request,
+                                  ClientResponse response, Throwable error) {
         if (error != null) {
-            Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+            Throwable cause = unwrap(error);
             c.forget(request.requestId());
-            boolean maybeApplied = write && !(cause instanceof NodeConnection.NotSent);
-            if (maybeApplied) {
-                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
+            // Before the caller hears of it: its next call must find the node silent.
+            if (cause instanceof NodeConnection.ConnectionLost lost && lost.nodeSilent) endpoints.silent(target);
+            if (call.write() && !(cause instanceof NodeConnection.NotSent)) {
+                call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
                         "the write's answer from " + target + " was lost (" + describe(cause) + "): it may or may not have been applied"));
             } else {
-                retryLater(build, write, success, result, deadline, next(target), target + ": " + describe(cause));
+                retryLater(call, endpoints.next(target), target + ": " + describe(cause));
             }
             return;
         }
+        endpoints.answered(target);
         if (response instanceof ClientResponse.NotLeader n) {
             if (n.leaderId() != 0 && !n.host().isEmpty()) {
                 InetSocketAddress leader = new InetSocketAddress(n.host(), n.port());
-                know(leader);
-                preferred = leader;
-                attempt(build, write, success, result, deadline, leader, target + " is not the leader");
+                endpoints.know(leader);
+                if (endpoints.isSilent(leader)) {
+                    // The others have not elected another leader yet: find it when they have.
+                    retryLater(call, leader, target + " names " + leader + " as the leader, which does not answer");
+                } else {
+                    endpoints.prefer(leader);
+                    attempt(call, leader, target + " is not the leader");
+                }
             } else {
-                retryLater(build, write, success, result, deadline, next(target), target + " knows no leader");
+                retryLater(call, endpoints.next(target), target + " knows no leader");
             }
         } else if (response instanceof ClientResponse.Error e) {
             if (NodeConnection.isRetryableError(e)) {
-                retryLater(build, write, success, result, deadline, e.code() == ErrorCode.OVERLOADED ? target : next(target), e.toString());
+                retryLater(call, e.code() == ErrorCode.OVERLOADED ? target : endpoints.next(target), e.toString());
             } else if (e.code() == ErrorCode.TIMEOUT) {
-                if (write) result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
-                else retryLater(build, write, success, result, deadline, next(target), e.toString());
-            } else if (write && !isRefusal(e.code())) {
-                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
+                if (call.write()) call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
+                else retryLater(call, endpoints.next(target), e.toString());
+            } else if (call.write() && !isRefusal(e.code())) {
+                call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
                         target + " answered the write with an error this client does not know, " + e + ": it may or may not have been applied"));
             } else {
-                result.completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
+                call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
             }
         } else {
-            preferred = target;
-            complete(result, write, success, response, target);
+            endpoints.prefer(target);
+            complete(call, response, target);
         }
     }
 
@@ -432,12 +639,11 @@ public final class RaftKvClient implements AutoCloseable {
                 || code == ErrorCode.REFUSED || code == ErrorCode.COMPACTED || code == ErrorCode.FUTURE_REVISION;
     }
 
-    private <T> void retryLater(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
-                                CompletableFuture<T> result, long deadline, InetSocketAddress target, String problem) {
+    private <T> void retryLater(Call<T> call, InetSocketAddress target, String problem) {
         try {
-            scheduler.schedule(() -> attempt(build, write, success, result, deadline, target, problem), BACKOFF_MS, TimeUnit.MILLISECONDS);
+            scheduler.schedule(() -> attempt(call, target, problem), BACKOFF_MS, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
-            fail(result, write);
+            fail(call.result(), call.write());
         }
     }
 
@@ -456,19 +662,11 @@ public final class RaftKvClient implements AutoCloseable {
                 "the client was closed" + (write ? ": the write may or may not have been applied" : "")));
     }
 
-    private InetSocketAddress next(InetSocketAddress current) {
-        List<InetSocketAddress> list = endpoints;
-        int i = list.indexOf(current);
-        return list.get((i + 1) % list.size());
-    }
-
     // ------------------------------------------------------------------ following the membership
 
     /**
-     * Takes a member list the cluster answered: the endpoints become the members' addresses, voters first (a learner
-     * cannot lead), unless the list is older than the one they come from. The node the client talks to stays its
-     * first choice while it is a member; else (or with {@code preferLeader}) the leader the list names, else the
-     * first endpoint. Called on the thread that got the answer.
+     * Takes a member list the cluster answered (see {@link Endpoints#learn}): voters first, since a learner cannot lead.
+     * Called on the thread that got the answer.
      */
     private MemberList learn(ClientResponse response, boolean preferLeader) {
         ClientResponse.Members m = (ClientResponse.Members) response;
@@ -481,43 +679,35 @@ public final class RaftKvClient implements AutoCloseable {
             if (info.id() == m.leaderId()) leader = a;
         }
         addresses.addAll(learners);
-        synchronized (endpointsLock) {
-            if (!addresses.isEmpty() && m.configIndex() >= endpointsConfigIndex) {
-                endpointsConfigIndex = m.configIndex();
-                endpoints = List.copyOf(addresses);
-            }
-            List<InetSocketAddress> now = endpoints;
-            if (leader != null && now.contains(leader) && (preferLeader || !now.contains(preferred))) {
-                preferred = leader;
-            } else if (!now.contains(preferred)) {
-                preferred = now.get(0);
-            }
-        }
+        endpoints.learn(addresses, leader, m.configIndex(), preferLeader);
         return MemberList.of(m);
     }
 
-    /** Adds an address a node named (the leader, in a NOT_LEADER) to the endpoints if it is not there, within {@link #ENDPOINTS_MAX}. */
-    private void know(InetSocketAddress address) {
-        synchronized (endpointsLock) {
-            List<InetSocketAddress> now = endpoints;
-            if (now.contains(address) || now.size() >= ENDPOINTS_MAX) return;
-            List<InetSocketAddress> more = new ArrayList<>(now);
-            more.add(address);
-            endpoints = List.copyOf(more);
-        }
+    /**
+     * A connect that timed out is a node that does not answer (a host gone, a link that drops packets): it is silent. A
+     * refused one is not: it costs nothing to try again, and a node that is starting refuses for a moment.
+     */
+    private void connectFailed(InetSocketAddress node, IOException e) {
+        if (e instanceof SocketTimeoutException) endpoints.silent(node);
     }
 
     /** The open connection to {@code address}, opening it if needed (one at a time: no connection is opened twice). */
-    private synchronized NodeConnection connection(InetSocketAddress address) throws IOException {
-        NodeConnection c = connections.get(address);
-        if (c != null && c.isOpen()) return c;
-        c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX);
-        connections.put(address, c);
-        return c;
+    private NodeConnection connection(InetSocketAddress address) throws IOException {
+        synchronized (connectLock) {
+            NodeConnection c = connections.get(address);
+            if (c != null && c.isOpen()) return c;
+            c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX);
+            connections.put(address, c);
+            return c;
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
     private static String describe(Throwable t) {
-        if (t instanceof java.util.concurrent.TimeoutException) return "no answer in time";
+        if (t instanceof TimeoutException) return "no answer in time";
         return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 
@@ -552,9 +742,9 @@ public final class RaftKvClient implements AutoCloseable {
 
     @Override
     public void close() {
-        synchronized (endpointsLock) {
-            closed = true;
-            if (watches != null) watches.close();
+        synchronized (watches) {
+            closed.set(true);
+            if (watches.get() != null) watches.get().close();
         }
         scheduler.shutdownNow();
         connections.values().forEach(NodeConnection::close);

@@ -22,7 +22,7 @@ import java.util.function.Function;
  * A node that speaks the client protocol on a loopback port and answers each request as the test says, for the
  * client's tests of answers a real cluster gives only in rare moments (a NOT_LEADER to an address the client does
  * not know, a member list without the node asked). The answer function gets each request in order; null sends
- * nothing. Every request received is kept in {@link #received}.
+ * nothing (then or ever, or later by {@link #reply}). Every request received is kept in {@link #received}.
  */
 final class FakeNode implements AutoCloseable {
 
@@ -87,7 +87,7 @@ final class FakeNode implements AutoCloseable {
     }
 
     private void serve(Socket s) {
-        try (s; DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream())); OutputStream out = s.getOutputStream()) {
+        try (s; DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()))) {
             while (true) {
                 int length = in.readInt();
                 if (length < 1 || length > FRAME_BYTES_MAX) throw new IOException("bad frame length " + length);
@@ -98,15 +98,24 @@ final class FakeNode implements AutoCloseable {
                 ClientRequest request = ClientCodec.decodeRequest(type, ByteBuffer.wrap(body));
                 received.add(request);
                 ClientResponse response = answer.apply(request);
-                if (response == null) continue;
-                ByteBuffer frame = ClientCodec.response(response);
-                synchronized (out) {
-                    out.write(frame.array(), frame.arrayOffset() + frame.position(), frame.remaining());
-                    out.flush();
-                }
+                if (response != null) write(s, response);
             }
         } catch (IOException | RuntimeException e) {
             // The client went away, or the test is over.
+        }
+    }
+
+    /** Sends {@code response} on the connection opened last: an answer given later than the request's turn. */
+    void reply(ClientResponse response) throws IOException {
+        write(sockets.get(sockets.size() - 1), response);
+    }
+
+    private static void write(Socket s, ClientResponse response) throws IOException {
+        ByteBuffer frame = ClientCodec.response(response);
+        synchronized (s) {
+            OutputStream out = s.getOutputStream();
+            out.write(frame.array(), frame.arrayOffset() + frame.position(), frame.remaining());
+            out.flush();
         }
     }
 
