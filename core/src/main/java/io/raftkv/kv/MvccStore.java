@@ -259,16 +259,21 @@ public final class MvccStore {
     private static final Comparator<WatchEvent> EVENT_ORDER = Comparator.<WatchEvent>comparingLong(WatchEvent::revision)
             .thenComparing((a, b) -> Arrays.compareUnsigned(a.kv().key(), b.kv().key()));
 
+    /** What {@link #changes} found, and how many keys it visited to find it (what a caller budgets by). */
+    public record Changes(List<WatchEvent> events, long keysVisited) { }
+
     /**
      * The changes to the keys of {@code [key, rangeEnd)} at revisions {@code from} to {@code to} (both included), as
      * watch events ordered by revision, then key: what a watch that fell behind is caught up with. {@code from} must be
      * above the compaction point (a delete at the compaction point itself is gone). O(keys in the range + versions
      * returned); the caller bounds the window. Loop thread only (between compactions, as every loop-thread read).
      */
-    public List<WatchEvent> changes(byte[] key, byte[] rangeEnd, long from, long to) {
+    public Changes changes(byte[] key, byte[] rangeEnd, long from, long to) {
         if (from <= compactRevision) throw new IllegalArgumentException("changes from " + from + " at or below the compaction point " + compactRevision);
         List<WatchEvent> changes = new ArrayList<>();
+        long visited = 0;
         for (KeyEntry e : view(key, rangeEnd).values()) {
+            visited++;
             for (Version v = e.head; v != null && v.modRevision >= from; v = v.prev) {
                 if (v.modRevision > to) continue;
                 KeyValue prev = v.prev == null || v.prev.isTombstone() ? null : keyValue(e.key, v.prev);
@@ -276,7 +281,7 @@ public final class MvccStore {
             }
         }
         changes.sort(EVENT_ORDER);
-        return changes;
+        return new Changes(changes, visited);
     }
 
     // ------------------------------------------------------------------ writes (the loop thread only)

@@ -107,8 +107,8 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public static final int WATCHES_MAX = 100_000;
     public static final int WATCHES_PER_CONNECTION_MAX = 10_000;
     public static final long WATCH_PROGRESS_INTERVAL_MS = 10_000;
-    /** Revisions of history one catch-up step of a watch reads. */
-    static final long WATCH_CATCH_UP_REVISIONS_MAX = 256;
+    /** Keys the history reads that catch watches up may visit per tick (or per drained connection): a few ms of a turn. */
+    static final long WATCH_CATCH_UP_KEYS_MAX = 100_000;
 
     /**
      * A watch stops sending while its connection holds a quarter of its queue: with the largest single event (a key and
@@ -116,7 +116,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
      */
     Watches.Limits watchLimits() {
         long backlog = clientOutboundBytesMax / 4;
-        return new Watches.Limits(WATCHES_MAX, WATCHES_PER_CONNECTION_MAX, backlog, Math.min(1 << 20, backlog), WATCH_CATCH_UP_REVISIONS_MAX,
+        return new Watches.Limits(WATCHES_MAX, WATCHES_PER_CONNECTION_MAX, backlog, Math.min(1 << 20, backlog), WATCH_CATCH_UP_KEYS_MAX,
                 WATCH_PROGRESS_INTERVAL_MS);
     }
 

@@ -52,11 +52,12 @@ public final class Watches implements ChangeListener {
     /**
      * {@code backlogBytesMax}: a watch sends no more while its connection holds this many bytes unsent;
      * {@code frameEventBytesMax}: the events one frame carries (a larger single event goes alone);
-     * {@code catchUpRevisionsMax}: the revisions one catch-up step reads from the history;
+     * {@code catchUpKeysMax}: the keys of history reads that catch watches up may visit in one tick, or for one connection
+     * that drained (a read of a window of revisions visits every key of the watch's range);
      * {@code progressIntervalMs}: a watch that asked for progress notifications and was sent nothing for this long is
      * told the revision it is up to.
      */
-    public record Limits(int watchesMax, int watchesPerConnectionMax, long backlogBytesMax, long frameEventBytesMax, long catchUpRevisionsMax,
+    public record Limits(int watchesMax, int watchesPerConnectionMax, long backlogBytesMax, long frameEventBytesMax, long catchUpKeysMax,
                   long progressIntervalMs) { }
 
     private final class Watch {
@@ -68,6 +69,8 @@ public final class Watches implements ChangeListener {
         List<WatchEvent> pending = List.of();
         int pendingAt;
         long lastSentMs;
+        /** Revisions the next catch-up step reads: widened while steps find few events, narrowed when they find many. */
+        long window = WINDOW_REVISIONS_MIN;
         boolean behind;
         /** Canceled, or its connection closed: sending it anything more is a bug. */
         boolean removed;
@@ -82,6 +85,10 @@ public final class Watches implements ChangeListener {
             return pendingAt < pending.size();
         }
     }
+
+    /** The first window of a catch-up; steps aim at this many events each. */
+    private static final long WINDOW_REVISIONS_MIN = 256;
+    private static final int EVENTS_PER_STEP = 1024;
 
     private final Supplier<MvccStore> store;
     private final int memberId;
@@ -140,7 +147,7 @@ public final class Watches implements ChangeListener {
         count++;
         if (w.nextRev <= current) {
             fallBehind(w);
-            catchUp(w);
+            catchUp(w, limits.catchUpKeysMax());
         } else {
             live.add(w);
         }
@@ -181,14 +188,16 @@ public final class Watches implements ChangeListener {
     public void drained(Channel channel) {
         Map<Long, Watch> mine = byChannel.get(channel);
         if (mine == null) return;
-        for (Watch w : new ArrayList<>(mine.values())) if (w.behind && !w.removed) catchUp(w);
+        long budget = limits.catchUpKeysMax();
+        for (Watch w : new ArrayList<>(mine.values())) if (w.behind && !w.removed && budget > 0) budget = catchUp(w, budget);
     }
 
     /** Every tick: a step for each watch behind, and progress for the watches that asked. */
     public void tick() {
-        for (int n = behind.size(); n > 0 && !behind.isEmpty(); n--) {
+        long budget = limits.catchUpKeysMax();
+        for (int n = behind.size(); n > 0 && !behind.isEmpty() && budget > 0; n--) {
             Watch w = behind.peek();
-            catchUp(w);
+            budget = catchUp(w, budget);
             // Still behind (its connection is full, or more history to read): to the back of the queue, in turn.
             if (w.behind && behind.peek() == w) behind.addLast(behind.poll());
         }
@@ -254,25 +263,33 @@ public final class Watches implements ChangeListener {
 
     /**
      * Sends what {@code w} owes as far as its connection takes it: its pending events, then windows of history, until
-     * it is up to date (live again), its connection is full, or its next revision turns out compacted (canceled).
+     * it is up to date (live again), its connection is full, its next revision turns out compacted (canceled), or the
+     * history reads have visited {@code budget} keys; returns what is left of the budget. So no turn of the loop
+     * stalls on watches far behind on a large range: they go on at the next tick or drain.
      */
-    private void catchUp(Watch w) {
+    private long catchUp(Watch w, long budget) {
         MvccStore s = store.get();
         while (!w.removed) {
-            if (!sendPending(w)) return;
+            if (!sendPending(w)) return budget;
             long current = s.revision();
             if (w.nextRev > current) {
                 behind.remove(w);
                 w.behind = false;
                 live.add(w);
-                return;
+                return budget;
             }
             if (w.nextRev <= s.compactRevision()) {
                 cancel(w, s.compactRevision());
-                return;
+                return budget;
             }
-            long to = Math.min(current, w.nextRev + limits.catchUpRevisionsMax() - 1);
-            List<WatchEvent> events = select(w, s.changes(w.request.key(), w.request.rangeEnd(), w.nextRev, to));
+            if (budget <= 0) return budget;
+            long to = Math.min(current, w.nextRev + w.window - 1);
+            MvccStore.Changes changes = s.changes(w.request.key(), w.request.rangeEnd(), w.nextRev, to);
+            budget -= changes.keysVisited() + 1;
+            int found = changes.events().size();
+            if (found < EVENTS_PER_STEP / 4) w.window = Math.min(w.window * 2, Long.MAX_VALUE / 4);
+            else if (found > EVENTS_PER_STEP * 4) w.window = Math.max(1, w.window / 2);
+            List<WatchEvent> events = select(w, changes.events());
             w.nextRev = to + 1;
             w.pending = events;
             w.pendingAt = 0;
@@ -281,6 +298,7 @@ public final class Watches implements ChangeListener {
                 send(w, List.of(), false, current);
             }
         }
+        return budget;
     }
 
     /** Sends pending events in frames while the connection takes them; true when none is left. */

@@ -71,11 +71,12 @@ class WatchesTest {
     private final KvStateMachine kv = new KvStateMachine();
     private long now;
     private long frameEventBytesMax = 1 << 20;
+    private long catchUpKeysMax = 1_000_000;
     private Watches watches = hub(10);
 
     private Watches hub(int perConnection) {
         Watches w = new Watches(kv::store, 1, () -> 3, () -> now,
-                new Watches.Limits(1000, perConnection, BACKLOG, frameEventBytesMax, 4, 1_000));
+                new Watches.Limits(1000, perConnection, BACKLOG, frameEventBytesMax, catchUpKeysMax, 1_000));
         kv.setChangeListener(w);
         return w;
     }
@@ -182,6 +183,22 @@ class WatchesTest {
         put("a", "live");
         assertEquals("PUT a=live@53", c.flat().get(51), "live again once caught up");
         assertEquals(52, c.flat().size());
+    }
+
+    @Test
+    void catchingUpIsBoundedPerTurnAndGoesOnAtTheNextTick() {
+        catchUpKeysMax = 30;
+        watches = hub(10);
+        for (int i = 0; i < 300; i++) put("k" + (i % 50), "v" + i); // revisions 2..301 over 50 keys
+        FakeChannel c = new FakeChannel();
+        watch(c, WatchRequest.prefix(1, b("k")).fromRevision(2));
+        assertEquals(256, c.flat().size(), "one window of history (256 revisions, 50 keys visited) spends the budget");
+        watches.tick();
+        List<String> all = c.flat();
+        assertEquals(300, all.size());
+        for (int i = 0; i < 300; i++) assertEquals("PUT k" + (i % 50) + "=v" + i + "@" + (i + 2), all.get(i));
+        put("k0", "live");
+        assertEquals(301, c.flat().size(), "live once caught up");
     }
 
     @Test
