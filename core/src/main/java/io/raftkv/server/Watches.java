@@ -140,11 +140,13 @@ public final class Watches implements ChangeListener {
             return;
         }
         long current = store.get().revision();
-        reply.reply(new ClientResponse.Ok(create.requestId(), header(current)));
         Watch w = new Watch(channel, request, request.startRevision() > 0 ? request.startRevision() : current + 1);
         w.lastSentMs = nowMs.getAsLong();
         byChannel.computeIfAbsent(channel, k -> new HashMap<>()).put(request.watchId(), w);
         count++;
+        // Registered before the answer: an answer that overflows the connection closes it, and closed() must find the watch.
+        reply.reply(new ClientResponse.Ok(create.requestId(), header(current)));
+        if (w.removed) return;
         if (w.nextRev <= current) {
             fallBehind(w);
             catchUp(w, limits.catchUpKeysMax());
