@@ -15,8 +15,12 @@ import io.raftkv.server.ClientRequests;
  */
 final class SimNode {
 
-    /** What a node holds between a start and a crash: the same parts a real node wires to its event loop. */
-    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, ReplicaDriver<ApplyResult> driver, SimTimers timers) { }
+    /**
+     * What a node holds between a start and a crash: the same parts a real node wires to its event loop. {@code watches}:
+     * the node's real watch hub and the simulated client connections it serves, null in a run without watches.
+     */
+    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, ReplicaDriver<ApplyResult> driver, SimTimers timers,
+                SimWatchers.Served watches) { }
 
     final int id;
     final SimDisk disk = new SimDisk();
@@ -83,10 +87,11 @@ final class SimNode {
         snapshotting = false;
     }
 
-    /** Everything but the disk is lost; the life's timers never fire. */
+    /** Everything but the disk is lost; the life's timers never fire, its client connections break. */
     void crash() {
         up = false;
         life.timers().kill();
+        if (life.watches() != null) life.watches().died();
         life = null;
     }
 

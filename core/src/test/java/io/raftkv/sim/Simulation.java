@@ -32,6 +32,7 @@ import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.server.AutoCompactor;
 import io.raftkv.server.ClientRequests;
 import io.raftkv.server.InjectedRequestBug;
+import io.raftkv.server.Watches;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -50,7 +51,9 @@ import java.util.stream.IntStream;
  * {@link ClientRequests} table with its deadlines and start-up barrier; only the network, the disk and the
  * clock are simulated. Crashes keep exactly what was persisted. Clients send real requests and read real
  * answers, and their history is checked for linearizability at the end. Safety properties are checked after
- * every event by {@link SafetyChecker}.
+ * every event by {@link SafetyChecker}. With {@link Options#withWatches()}, every node also runs its watch hub for
+ * simulated watching clients ({@link SimWatchers}), whose every delivery {@link WatchChecker} checks against the
+ * committed history.
  */
 public final class Simulation {
 
@@ -60,7 +63,7 @@ public final class Simulation {
      * run without the operator (the configuration then never changes).
      */
     public record Options(long seed, int nodes, int spareNodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
-                          InjectedRequestBug requestBug, InjectedKvBug kvBug) {
+                          InjectedRequestBug requestBug, InjectedKvBug kvBug, boolean watches, InjectedWatcherBug watcherBug) {
 
         /** Seeds whose number is 1 or 2 modulo {@link #MEMBERSHIP_SEEDS_MODULUS} run the membership operator: 3 and 5 nodes alike. */
         static final int MEMBERSHIP_SEEDS_MODULUS = 4;
@@ -69,32 +72,42 @@ public final class Simulation {
         public static Options forSeed(long seed) {
             long m = Math.floorMod(seed, MEMBERSHIP_SEEDS_MODULUS);
             return new Options(seed, seed % 2 == 0 ? 3 : 5, m == 1 || m == 2 ? SPARE_NODES : 0, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE,
-                    InjectedRequestBug.NONE, InjectedKvBug.NONE);
+                    InjectedRequestBug.NONE, InjectedKvBug.NONE, false, InjectedWatcherBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug, watches, watcherBug);
         }
 
         public Options withDriverBug(InjectedDriverBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug, watches, watcherBug);
         }
 
         public Options withRequestBug(InjectedRequestBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug, watches, watcherBug);
         }
 
         public Options withKvBug(InjectedKvBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b, watches, watcherBug);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug);
+            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug);
+        }
+
+        /** With watches: a hub on every node, watching clients and their checks ({@link SimWatchers}). */
+        public Options withWatches() {
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, watcherBug);
+        }
+
+        /** With watches, and a deliberate mistake in the watching client. */
+        Options withWatcherBug(InjectedWatcherBug b) {
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, b);
         }
 
         /** With {@code n} spare ids for the membership operator, 0 for none. */
         public Options withSpareNodes(int n) {
-            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug);
+            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug);
         }
 
         int poolSize() {
@@ -105,7 +118,7 @@ public final class Simulation {
     /** What a passing run covered. */
     public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits,
                         long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
-                        MembershipOperator.Counts membership) { }
+                        MembershipOperator.Counts membership, SimWatchers.Counts watches) { }
 
     static final long TICK_MS = 10;
     static final int ELECTION_TICKS = 10;
@@ -113,6 +126,8 @@ public final class Simulation {
     static final long READ_ATTEMPT_MS = 300;
     static final long RECOVERY_MS_MAX = 50 * ELECTION_TICKS * TICK_MS;
     static final long AUTO_COMPACTION_RETENTION_REVISIONS = 20;
+    /** After the heal: stalled readers resume, cut clients reconnect, idle watches hear progress. */
+    static final long WATCH_CATCH_UP_MS_MAX = 3_000;
     /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
     static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS, 16,
             KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024, 1 << 16);
@@ -150,6 +165,9 @@ public final class Simulation {
     private final List<SimNode> nodes = new ArrayList<>();
     /** Null in a run without configuration changes. */
     private final MembershipOperator operator;
+    /** Both null in a run without watches. */
+    private final WatchChecker watchChecker;
+    private final SimWatchers watchers;
     private final List<SimClient> clients = new ArrayList<>();
     private final List<Operation> history = new ArrayList<>();
     private final ClusterConfig cluster;
@@ -196,6 +214,8 @@ public final class Simulation {
         this.membershipChecker = new MembershipChecker(nodes, first);
         this.checker = new SafetyChecker(membershipChecker);
         this.operator = options.spareNodes() > 0 ? new MembershipOperator(this, events, random, nodes) : null;
+        this.watchChecker = options.watches() ? new WatchChecker(REQUEST_LIMITS.resultBytesMax(), options.kvBug()) : null;
+        this.watchers = options.watches() ? new SimWatchers(this, events, nodes, options.seed(), watchChecker, options.watcherBug()) : null;
     }
 
     /** Runs the whole scenario; throws {@link SimulationFailure} with the seed, the broken property and the last events. */
@@ -207,14 +227,17 @@ public final class Simulation {
             events.after(random.nextInt(100), "serializable read", this::serializableRead);
             // Now and then the operator starts before the first snapshots, so that a new node may catch up from the log's first entry.
             if (operator != null) events.after(random.nextInt(4) == 0 ? 100 + random.nextInt(100) : 300 + random.nextInt(700), "operator", operator::step);
+            if (watchers != null) watchers.start();
             runFor(options.faultsMs());
             healEverything();
             runFor(OP_TIMEOUT_MS + 2 * READ_ATTEMPT_MS);
             long commits = checkRecovery();
             checkConvergence();
+            if (watchers != null) checkWatchesCaughtUp();
             checkLinearizable();
             return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
-                    operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker));
+                    operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker),
+                    watchers == null ? SimWatchers.Counts.NONE : watchers.counts());
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -225,12 +248,13 @@ public final class Simulation {
         if (!(e instanceof SimulationFailure)) e.printStackTrace(new java.io.PrintWriter(stack));
         return "simulation failed: " + e.getMessage() + "\n"
                 + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug() + ", kv bug " + options.kvBug()
+                + (watchers == null ? "" : ", watches (" + watchers.describe() + "), watcher bug " + options.watcherBug())
                 + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
                 + ", snapshot every " + snapshotEntries + " entries keeping " + snapshotCatchUpEntries
                 + (operator == null ? "" : ", membership operator with " + options.spareNodes() + " spare ids, at least " + operator.votersMin() + " voters")
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
-                + "  replay: mvn -pl core test -Dtest=RaftSimulationTest -Draftkv.sim.seed=" + options.seed()
-+ "\n"
+                + "  replay: mvn -pl core test " + (watchers == null ? "-Dtest=RaftSimulationTest -Draftkv.sim.seed=" : "-Dtest=WatchSimulationTest -Draftkv.sim.watchSeed=")
+                + options.seed() + "\n"
                 + "  network: " + network.describe() + "\n"
                 + "  nodes: " + nodes.stream().filter(n -> n.started).map(n -> n.up ? n.core().status() + " " + n.core().membership()
                         + (n.zombie(events.nowMs()) ? " (removed, kept running)" : "") : "n" + n.id + (n.retired ? " stopped for good" : " down")).toList() + "\n"
@@ -284,7 +308,10 @@ public final class Simulation {
         ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
                 (id, membership) -> install(n, kv, id, membership), options.driverBug());
-        n.start(new SimNode.Life(core, kv, requests, driver, timers));
+        // As Node wires it: the hub hears every applied change, is ticked with the core, and serves the node's clients.
+        Watches hub = watchers == null ? null : new Watches(kv::store, n.id, core::term, events::nowMs, watchers.limits);
+        if (hub != null) kv.setChangeListener(hub);
+        n.start(new SimNode.Life(core, kv, requests, driver, timers, hub == null ? null : watchers.served(n, hub)));
         timers.schedule(0, requests::startBarrier);
         // A small retention, so that compaction runs often, under every fault, and must agree on every node.
         new AutoCompactor(core, kv, timers, AUTO_COMPACTION_RETENTION_REVISIONS, 5 * TICK_MS).start();
@@ -324,6 +351,7 @@ public final class Simulation {
         SimNode.ReceivedSnapshot r = n.received;
         if (r == null || !r.id().equals(id)) throw new IllegalStateException("node " + n.id + " installs " + id + " but received " + (r == null ? "none" : r.id()));
         n.received = null;
+        if (watchers != null && n.life.watches().hub.size() > 0) watchers.snapshotsWithWatches++;
         restore(kv, id, r.data());
         n.disk.installSnapshot(id, membership, r.data(), r.prefixHashes());
         snapshotsInstalled++;
@@ -398,6 +426,7 @@ public final class Simulation {
             @Override
             public ApplyResult apply(Entry e) {
                 checker.onApply(n, e, n.core().term());
+                if (watchChecker != null) watchChecker.onApply(e);
                 ApplyResult result = kv.apply(e);
                 checker.onAppliedState(n, e.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
                 return result;
@@ -493,6 +522,7 @@ public final class Simulation {
         if (n.retired) return;
         if (n.up) {
             n.core().tick();
+            if (n.life.watches() != null) n.life.watches().hub.tick();
             process(n);
         }
         events.after(TICK_MS, "tick n" + n.id, () -> tick(n));
@@ -770,12 +800,14 @@ public final class Simulation {
             SimNode victim = leader != null && random.nextBoolean() ? leader : randomRunningNode();
             events.note("NEMESIS isolate n" + victim.id);
             for (SimNode other : nodes) if (other != victim) network.cutBoth(victim.id, other.id);
+            if (watchers != null) watchers.partitioned(List.of(victim.id));
         } else if (dice < 24) {
             List<Integer> ids = runningIds();
             java.util.Collections.shuffle(ids, random);
             int minority = 1 + random.nextInt(Math.max(1, ids.size() / 2));
             events.note("NEMESIS split minority " + ids.subList(0, minority) + " from " + ids.subList(minority, ids.size()));
             for (int a : ids.subList(0, minority)) for (int b : ids.subList(minority, ids.size())) network.cutBoth(a, b);
+            if (watchers != null) watchers.partitioned(ids.subList(0, minority));
         } else if (dice < 30) {
             // A bridge: two halves that only one node sees both of.
             List<Integer> ids = runningIds();
@@ -849,6 +881,7 @@ public final class Simulation {
         events.note("HEAL: network healed, every node restarted, clients finish their last operation");
         network.heal();
         clientsStopped = true;
+        if (watchers != null) watchers.stopFaults();
         for (SimNode n : nodes) {
             n.crashAtNextSync = false;
             if (n.zombieUntilMs > 0) {
@@ -942,6 +975,18 @@ public final class Simulation {
             }
             if (n.life.requests().pending() != 0) throw new SimulationFailure("n" + n.id + " still holds " + n.life.requests().pending() + " requests it never answered");
         }
+    }
+
+    /**
+     * Once the cluster converged, every watch still open catches up: it delivers every committed revision (its events,
+     * or a progress notification) within {@link #WATCH_CATCH_UP_MS_MAX}; none is left behind for good.
+     */
+    private void checkWatchesCaughtUp() {
+        long start = events.nowMs();
+        while (!watchers.caughtUp() && events.nowMs() < start + WATCH_CATCH_UP_MS_MAX) {
+            events.runUntil(events.nowMs() + TICK_MS, () -> false, this::afterEvent);
+        }
+        watchers.checkCaughtUp(events.nowMs() - start);
     }
 
     private void checkLinearizable() {
