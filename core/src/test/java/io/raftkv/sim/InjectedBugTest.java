@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The simulator's checks bite: with a deliberate safety bug switched on in the core, in the replica driver,
- * in the client request table or in the state machine the node runs, some seed fails.
+ * in the client request table or in the state machine the node runs, or in the simulation's watching client, some
+ * seed fails.
  * (The Figure 8 bug, {@link InjectedBug#COMMIT_PREVIOUS_TERM_BY_COUNTING}, needs a schedule too precise for
  * random faults to hit often; {@code ElectionAndCommitTest} scripts it.)
  */
@@ -50,6 +51,22 @@ class InjectedBugTest {
     @EnumSource(value = InjectedKvBug.class, names = "COMPARES_ALWAYS_HOLD")
     void simulatorFindsTheStateMachineBug(InjectedKvBug bug) {
         assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withKvBug(bug));
+    }
+
+    /**
+     * The watch checker bites: a watching client that resumes from the wrong revision leaves a gap or delivers a
+     * revision twice; one that hands fragments on unjoined splits a revision's events.
+     */
+    @ParameterizedTest
+    @EnumSource(value = InjectedWatcherBug.class, names = {"RESUMES_ONE_REVISION_LATE", "RESUMES_FROM_LAST_DELIVERED", "DELIVERS_FRAGMENTS_UNJOINED"})
+    void watchCheckerFindsTheWatcherBug(InjectedWatcherBug bug) {
+        String found = assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withWatcherBug(bug));
+        String expected = switch (bug) {
+            case RESUMES_ONE_REVISION_LATE -> "a gap";
+            case RESUMES_FROM_LAST_DELIVERED -> "a duplicate";
+            default -> "split";
+        };
+        assertTrue(found.contains(expected), () -> "found by another check: " + found);
     }
 
     /**
