@@ -219,7 +219,8 @@ final class ClientWatches implements AutoCloseable {
         if (upTo + 1 > w.nextRev) w.nextRev = upTo + 1;
         List<WatchEvent> whole = List.copyOf(w.fragments);
         w.fragments.clear();
-        if (whole.isEmpty() && !w.request.progressNotify()) return;
+        // A node behind the one before (after a resume) reports progress below what was delivered: nothing to say.
+        if (whole.isEmpty() && (!w.request.progressNotify() || upTo <= w.delivered)) return;
         w.delivered = Math.max(w.delivered, upTo);
         w.listener.onEvents(new WatchResponse(upTo, whole));
     }
