@@ -10,11 +10,13 @@ import io.raftkv.protocol.ResponseHeader;
 import io.raftkv.protocol.WatchEvent;
 import io.raftkv.protocol.WatchRequest;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -149,7 +151,7 @@ public final class Watches implements ChangeListener {
         if (w.removed) return;
         if (w.nextRev <= current) {
             fallBehind(w);
-            catchUp(w, limits.catchUpKeysMax());
+            catchUp(List.of(w), limits.catchUpKeysMax());
         } else {
             live.add(w);
         }
@@ -191,17 +193,24 @@ public final class Watches implements ChangeListener {
         Map<Long, Watch> mine = byChannel.get(channel);
         if (mine == null) return;
         long budget = limits.catchUpKeysMax();
-        for (Watch w : new ArrayList<>(mine.values())) if (w.behind && !w.removed && budget > 0) budget = catchUp(w, budget);
+        for (List<Watch> group : byRange(mine.values()).values()) {
+            if (budget <= 0) return;
+            budget = catchUp(group, budget);
+        }
     }
 
     /** Every tick: a step for each watch behind, and progress for the watches that asked. */
     public void tick() {
         long budget = limits.catchUpKeysMax();
-        for (int n = behind.size(); n > 0 && !behind.isEmpty() && budget > 0; n--) {
-            Watch w = behind.peek();
-            budget = catchUp(w, budget);
-            // Still behind (its connection is full, or more history to read): to the back of the queue, in turn.
-            if (w.behind && behind.peek() == w) behind.addLast(behind.poll());
+        List<Watch> served = new ArrayList<>();
+        for (List<Watch> group : byRange(new ArrayList<>(behind)).values()) {
+            if (budget <= 0) break;
+            budget = catchUp(group, budget);
+            served.addAll(group);
+        }
+        // Those served and still behind (a full connection, more history) go to the back of the queue: in turn, next tick.
+        for (Watch w : served) {
+            if (w.behind && behind.remove(w)) behind.addLast(w);
         }
         long now = nowMs.getAsLong();
         long current = store.get().revision();
@@ -231,7 +240,7 @@ public final class Watches implements ChangeListener {
                 continue;
             }
             w.nextRev = revision + 1;
-            List<WatchEvent> mine = select(w, events);
+            List<WatchEvent> mine = select(w, events, revision);
             if (mine.isEmpty()) continue;
             w.pending = mine;
             w.pendingAt = 0;
@@ -263,44 +272,69 @@ public final class Watches implements ChangeListener {
         }
     }
 
+    /** The watches behind among {@code watches}, grouped by range, in their order: a group shares each history read. */
+    private static Map<List<ByteBuffer>, List<Watch>> byRange(java.util.Collection<Watch> watches) {
+        Map<List<ByteBuffer>, List<Watch>> groups = new LinkedHashMap<>();
+        for (Watch w : watches) {
+            if (!w.behind || w.removed) continue;
+            List<ByteBuffer> range = List.of(ByteBuffer.wrap(w.request.key()), ByteBuffer.wrap(w.request.rangeEnd()));
+            groups.computeIfAbsent(range, k -> new ArrayList<>()).add(w);
+        }
+        return groups;
+    }
+
     /**
-     * Sends what {@code w} owes as far as its connection takes it: its pending events, then windows of history, until
-     * it is up to date (live again), its connection is full, its next revision turns out compacted (canceled), or the
-     * history reads have visited {@code budget} keys; returns what is left of the budget. So no turn of the loop
-     * stalls on watches far behind on a large range: they go on at the next tick or drain.
+     * Sends what the watches of {@code group} (all behind, all on one range) owe, as far as their connections take it:
+     * pending events, then windows of history, until each is up to date (live again), its connection is full, or its
+     * next revision turns out compacted (canceled), or the history reads have visited {@code budget} keys; returns
+     * what is left of the budget. One read of a window serves every watch of the group that is ready for it (etcd
+     * catches its unsynced watchers up as a group too): a thousand watches of one prefix that fell behind together cost
+     * one read per window, not a thousand. And no turn of the loop stalls on watches far behind on a large range: they
+     * go on at the next tick or drain.
      */
-    private long catchUp(Watch w, long budget) {
+    private long catchUp(List<Watch> group, long budget) {
         MvccStore s = store.get();
-        while (!w.removed) {
-            if (!sendPending(w)) return budget;
+        List<Watch> open = group;
+        while (true) {
             long current = s.revision();
-            if (w.nextRev > current) {
-                behind.remove(w);
-                w.behind = false;
-                live.add(w);
-                return budget;
+            List<Watch> ready = new ArrayList<>(open.size());
+            long from = Long.MAX_VALUE;
+            long window = Long.MAX_VALUE;
+            for (Watch w : open) {
+                if (w.removed || !w.behind || !sendPending(w) || w.removed) continue;
+                if (w.nextRev > current) {
+                    behind.remove(w);
+                    w.behind = false;
+                    live.add(w);
+                } else if (w.nextRev <= s.compactRevision()) {
+                    cancel(w, s.compactRevision());
+                } else {
+                    ready.add(w);
+                    from = Math.min(from, w.nextRev);
+                    window = Math.min(window, w.window);
+                }
             }
-            if (w.nextRev <= s.compactRevision()) {
-                cancel(w, s.compactRevision());
-                return budget;
-            }
-            if (budget <= 0) return budget;
-            long to = Math.min(current, w.nextRev + w.window - 1);
-            MvccStore.Changes changes = s.changes(w.request.key(), w.request.rangeEnd(), w.nextRev, to);
+            if (ready.isEmpty() || budget <= 0) return budget;
+            WatchRequest range = ready.get(0).request;
+            long to = Math.min(current, from + window - 1);
+            MvccStore.Changes changes = s.changes(range.key(), range.rangeEnd(), from, to);
             budget -= changes.keysVisited() + 1;
             int found = changes.events().size();
-            if (found < EVENTS_PER_STEP / 4) w.window = Math.min(w.window * 2, Long.MAX_VALUE / 4);
-            else if (found > EVENTS_PER_STEP * 4) w.window = Math.max(1, w.window / 2);
-            List<WatchEvent> events = select(w, changes.events());
-            w.nextRev = to + 1;
-            w.pending = events;
-            w.pendingAt = 0;
-            if (events.isEmpty() && w.nextRev > current) {
-                // Nothing in the range up to now: tell the client how far it is, so it resumes from there.
-                send(w, List.of(), false, current);
+            for (Watch w : ready) {
+                if (found < EVENTS_PER_STEP / 4) w.window = Math.min(w.window * 2, Long.MAX_VALUE / 4);
+                else if (found > EVENTS_PER_STEP * 4) w.window = Math.max(1, w.window / 2);
+                if (w.nextRev > to) continue; // ahead of this window: the next one
+                List<WatchEvent> events = select(w, changes.events(), w.nextRev);
+                w.nextRev = to + 1;
+                w.pending = events;
+                w.pendingAt = 0;
+                if (events.isEmpty() && w.nextRev > current) {
+                    // Nothing in the range up to now: tell the client how far it is, so it resumes from there.
+                    send(w, List.of(), false, current);
+                }
             }
+            open = ready;
         }
-        return budget;
     }
 
     /** Sends pending events in frames while the connection takes them; true when none is left. */
@@ -353,12 +387,15 @@ public final class Watches implements ChangeListener {
         w.behind = false;
     }
 
-    /** The events of {@code events} in the watch's range that its filters keep, without prev_kv unless it asked. */
-    private static List<WatchEvent> select(Watch w, List<WatchEvent> events) {
+    /**
+     * The events of {@code events} from revision {@code fromRev} on, in the watch's range, that its filters keep, without
+     * prev_kv unless it asked.
+     */
+    private static List<WatchEvent> select(Watch w, List<WatchEvent> events, long fromRev) {
         WatchRequest r = w.request;
         List<WatchEvent> mine = null;
         for (WatchEvent e : events) {
-            if (!inRange(r, e.kv().key())) continue;
+            if (e.revision() < fromRev || !inRange(r, e.kv().key())) continue;
             if (e.type() == WatchEvent.Type.PUT ? r.noPut() : r.noDelete()) continue;
             if (mine == null) mine = new ArrayList<>(Math.min(events.size(), 8));
             mine.add(r.prevKv() ? e : e.withoutPrevKv());

@@ -202,6 +202,30 @@ class WatchesTest {
     }
 
     @Test
+    void watchesOfOneRangeThatFellBehindShareEachHistoryRead() {
+        catchUpKeysMax = 51; // one read of the 50 keys. history per tick (50 keys visited, and the read)
+        watches = hub(10);
+        for (int i = 0; i < 600; i++) put("k" + (i % 50), "v" + i); // revisions 2..601
+        List<FakeChannel> slow = new ArrayList<>();
+        for (int n = 0; n < 20; n++) {
+            FakeChannel c = new FakeChannel();
+            c.queued = BACKLOG + 1;
+            watch(c, WatchRequest.prefix(1, b("k")).fromRevision(2)); // reads its first window, cannot send it
+            slow.add(c);
+        }
+        for (FakeChannel c : slow) {
+            assertTrue(c.flat().isEmpty());
+            c.queued = 0;
+        }
+        watches.tick();
+        for (FakeChannel c : slow) {
+            assertEquals(512, c.flat().size(), "the first window, then the second, read once for all twenty watches");
+        }
+        watches.tick();
+        for (FakeChannel c : slow) assertEquals(600, c.flat().size());
+    }
+
+    @Test
     void aWatchBehindWhenHistoryIsCompactedIsCanceledNotLeftWithAGap() {
         FakeChannel c = new FakeChannel();
         watch(c, WatchRequest.key(1, b("k")));
