@@ -9,7 +9,7 @@
 #
 # Defaults: 20 s measured after 5 s of warm-up, 1,000 watchers on 30 clients, 1,000 puts/s of 32 B values; results in
 # bench/target/watch (each JVM's GC log there too). --systems runs one of them alone (no table). Installs Debian's etcd-server, etcd-client and jq when missing (needs root). Everything it starts
-# is stopped by pid when it exits.
+# is stopped by pid when it exits. BENCH_JAVA_OPTS adds options to the benchmark's JVM (e.g. -XX:StartFlightRecording=...).
 set -euo pipefail
 ROOT="$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")"
 MEASURE_SECONDS=20
@@ -95,7 +95,14 @@ fanout() {
   local system="$1" endpoints="$2" pids="$3"
   echo
   echo "== $system: load average $(cut -d' ' -f1-3 /proc/loadavg) before"
-  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Xlog:gc:file="$OUT/$system-gc.log" -cp "$ROOT/bench/target/classes:$ROOT/bench/target/lib/*" io.raftkv.bench.WatchFanout \
+  if [[ "$system" == etcd ]]; then
+    echo "leader: $(ETCDCTL_API=3 etcdctl --endpoints "$endpoints" endpoint status 2>/dev/null | awk -F', ' '$5 == "true" {print $1}')"
+  else
+    echo "leader: $("${JAVA_HOME:+$JAVA_HOME/bin/}java" -cp "$ROOT/protocol/target/classes:$ROOT/client/target/classes" io.raftkv.client.RaftKvCtl \
+      --endpoints "$endpoints" --timeout 2 leader 2>/dev/null)"
+  fi
+  # shellcheck disable=SC2086
+  "${JAVA_HOME:+$JAVA_HOME/bin/}java" -Xmx2g -Xlog:gc:file="$OUT/$system-gc.log" ${BENCH_JAVA_OPTS:-} -cp "$ROOT/bench/target/classes:$ROOT/bench/target/lib/*" io.raftkv.bench.WatchFanout \
     --target "$system" --endpoints "$endpoints" --pids "$pids" --clock-ticks "$(getconf CLK_TCK)" \
     --watchers "$WATCHERS" --clients "$CLIENTS" --rate "$RATE" --seconds "$MEASURE_SECONDS" --warmup-seconds "$WARMUP_SECONDS" \
     --value-size "$VALUE_SIZE" --json "$OUT/$system.json" --hgrm-dir "$OUT/hgrm" || STATUS=1
@@ -133,6 +140,8 @@ jq -r -s '
      "| event p99 ms | \(f($r.raftkv.event_p99_ms)) | \(f($r.etcd.event_p99_ms)) |",
      "| event p99.9 ms | \(f($r.raftkv.event_p999_ms)) | \(f($r.etcd.event_p999_ms)) |",
      "| event max ms | \(f($r.raftkv.event_max_ms)) | \(f($r.etcd.event_max_ms)) |",
+     "| event p50 / p99 ms by node watched | \($r.raftkv.event_by_node | map("\(f(.p50_ms)) / \(f(.p99_ms))") | join(", ")) | \($r.etcd.event_by_node | map("\(f(.p50_ms)) / \(f(.p99_ms))") | join(", ")) |",
+     "| fan-out spread p50 / p99 / max ms (first watcher → each) | \(f($r.raftkv.spread_p50_ms)) / \(f($r.raftkv.spread_p99_ms)) / \(f($r.raftkv.spread_max_ms)) | \(f($r.etcd.spread_p50_ms)) / \(f($r.etcd.spread_p99_ms)) / \(f($r.etcd.spread_max_ms)) |",
      "| put p50 / p99 / max ms | \(f($r.raftkv.put_p50_ms)) / \(f($r.raftkv.put_p99_ms)) / \(f($r.raftkv.put_max_ms)) | \(f($r.etcd.put_p50_ms)) / \(f($r.etcd.put_p99_ms)) / \(f($r.etcd.put_max_ms)) |",
      "| nodes CPU, % of one core (each node) | \($r.raftkv.node_cpu_percent_total | round) (\($r.raftkv.node_cpu_percent | map(round | tostring) | join(", "))) | \($r.etcd.node_cpu_percent_total | round) (\($r.etcd.node_cpu_percent | map(round | tostring) | join(", "))) |",
      "| benchmark JVM CPU, % of one core | \($r.raftkv.bench_cpu_percent | round) | \($r.etcd.bench_cpu_percent | round) |"]

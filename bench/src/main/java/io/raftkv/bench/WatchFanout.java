@@ -25,6 +25,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
@@ -135,6 +136,7 @@ public final class WatchFanout {
     private static final class Tally implements FanoutWatchers.Sink {
         private final Run run;
         private final Recorder latency;
+        private final Recorder spread;
         private final BitSet seen = new BitSet();
         private long lastRevision;
         private long duplicates;
@@ -142,9 +144,10 @@ public final class WatchFanout {
         private volatile boolean synced;
         private volatile String failure;
 
-        Tally(Run run, Recorder latency) {
+        Tally(Run run, Recorder latency, Recorder spread) {
             this.run = run;
             this.latency = latency;
+            this.spread = spread;
         }
 
         @Override
@@ -171,6 +174,11 @@ public final class WatchFanout {
             if (measureStart != 0 && issued - measureStart >= 0) {
                 latency.recordValue(Math.min(LATENCY_MICROS_MAX, Math.max(0, (now - issued) / 1000)));
                 run.eventsMeasured.incrementAndGet();
+                // The fan-out's own spread: how long after the first watch to get this put's event this one got it.
+                if (seq < run.firstDelivered.length()) {
+                    long first = run.firstDelivered.compareAndExchange((int) seq, 0, now);
+                    spread.recordValue(first == 0 ? 0 : Math.min(LATENCY_MICROS_MAX, Math.max(0, (now - first) / 1000)));
+                }
             }
         }
 
@@ -202,6 +210,10 @@ public final class WatchFanout {
         final List<Tally> tallies = new ArrayList<>();
         final Recorder[] latencyByClient;
         final Recorder putLatency = new Recorder(LATENCY_MICROS_MAX, 3);
+        /** One per client, as {@link #latencyByClient}: a client library calls a client's listeners from few threads. */
+        final Recorder[] spreadByClient;
+        /** When the first watch got each put's event (0: none yet), by sequence. */
+        final AtomicLongArray firstDelivered;
         final Semaphore inFlight = new Semaphore(PUTS_IN_FLIGHT_MAX);
         final BitSet acked = new BitSet();
         final BitSet failed = new BitSet();
@@ -218,8 +230,17 @@ public final class WatchFanout {
             this.o = o;
             this.writer = writer;
             this.watchers = watchers;
+            this.firstDelivered = new AtomicLongArray((int) Math.min(Integer.MAX_VALUE - 8, totalPuts(o)));
             this.latencyByClient = new Recorder[o.clients()];
-            for (int i = 0; i < latencyByClient.length; i++) latencyByClient[i] = new Recorder(LATENCY_MICROS_MAX, 3);
+            this.spreadByClient = new Recorder[o.clients()];
+            for (int i = 0; i < latencyByClient.length; i++) {
+                latencyByClient[i] = new Recorder(LATENCY_MICROS_MAX, 3);
+                spreadByClient[i] = new Recorder(LATENCY_MICROS_MAX, 3);
+            }
+        }
+
+        static long totalPuts(Options o) {
+            return (long) (o.warmupSeconds() * o.rate()) + (long) (o.seconds() * o.rate());
         }
 
         byte[] key(long seq) {
@@ -263,7 +284,7 @@ public final class WatchFanout {
             Map<Integer, Integer> connectionsBefore = connectionsByPort();
             byte[] prefix = o.prefix().getBytes(StandardCharsets.UTF_8);
             for (int i = 0; i < o.watchers(); i++) {
-                Tally t = new Tally(this, latencyByClient[i % o.clients()]);
+                Tally t = new Tally(this, latencyByClient[i % o.clients()], spreadByClient[i % o.clients()]);
                 tallies.add(t);
                 watchers.open(i, prefix, t);
             }
@@ -288,7 +309,7 @@ public final class WatchFanout {
 
             long periodNanos = 1_000_000_000L / o.rate();
             long warmupPuts = (long) (o.warmupSeconds() * o.rate());
-            long totalPuts = warmupPuts + (long) (o.seconds() * o.rate());
+            long totalPuts = totalPuts(o);
             long[] cpuBefore = null;
             long cpuWallBefore = 0;
             long start = System.nanoTime();
@@ -357,13 +378,22 @@ public final class WatchFanout {
                 }
             }
             Histogram events = new Histogram(LATENCY_MICROS_MAX, 3);
-            for (Recorder r : latencyByClient) events.add(r.getIntervalHistogram());
+            // Pinned, client c watches through node c % nodes: the latency of each node's watchers apart.
+            List<Histogram> byNode = new ArrayList<>();
+            for (int n = 0; n < (o.pinned() ? o.endpoints().size() : 0); n++) byNode.add(new Histogram(LATENCY_MICROS_MAX, 3));
+            for (int c = 0; c < latencyByClient.length; c++) {
+                Histogram h = latencyByClient[c].getIntervalHistogram();
+                events.add(h);
+                if (o.pinned()) byNode.get(c % o.endpoints().size()).add(h);
+            }
             Histogram puts = putLatency.getIntervalHistogram();
+            Histogram spreadHistogram = new Histogram(LATENCY_MICROS_MAX, 3);
+            for (Recorder r : spreadByClient) spreadHistogram.add(r.getIntervalHistogram());
             double[] cpu = new double[cpuAfter.length];
             for (int i = 0; i < cpu.length; i++) cpu[i] = (cpuAfter[i] - cpuBefore[i]) / (double) o.clockTicks() / cpuSeconds * 100;
             return new Result(o, issued, ackedNow.cardinality(), failed.cardinality(), firstPutError, writerWaits, lateMicrosMax / 1000.0,
                     (long) ackedNow.cardinality() * o.watchers(), eventsDelivered.get(), missing, duplicates, outOfOrder, extra, failedWatches,
-                    firstFailure, drainSeconds, eventsMeasured.get(), putsMeasured.get(), events, puts, cpu, cpuSeconds, placement,
+                    firstFailure, drainSeconds, eventsMeasured.get(), putsMeasured.get(), events, byNode, spreadHistogram, puts, cpu, cpuSeconds, placement,
                     (writeEnd - cpuWallBefore) / 1e9);
         }
 
@@ -446,10 +476,14 @@ public final class WatchFanout {
         return ticks;
     }
 
-    /** What one run measured; {@code cpuPercent}: per pid then this JVM, % of one core over {@code cpuSeconds}. */
+    /**
+     * What one run measured; {@code eventsByNode}: the latency of the watchers of each endpoint (pinned placement only);
+     * {@code spread}: for each event, how long after the first watcher to get that put's event this watcher got it;
+     * {@code cpuPercent}: per pid then this JVM, % of one core over {@code cpuSeconds}.
+     */
     record Result(Options o, long putsIssued, long putsAcked, long putsFailed, String firstPutError, long writerWaits, double writerLateMsMax,
                   long eventsExpected, long eventsDelivered, long missing, long duplicates, long outOfOrder, long extra, long failedWatches,
-                  String firstWatchFailure, double drainSeconds, long eventsMeasured, long putsMeasured, Histogram events, Histogram puts,
+                  String firstWatchFailure, double drainSeconds, long eventsMeasured, long putsMeasured, Histogram events, List<Histogram> eventsByNode, Histogram spread, Histogram puts,
                   double[] cpuPercent, double cpuSeconds, String placement, double measuredSeconds) {
 
         boolean clean() {
@@ -470,13 +504,25 @@ public final class WatchFanout {
                             + "\"events_expected\": %d, \"events_delivered\": %d, \"missing\": %d, \"duplicates\": %d, \"out_of_order\": %d, \"extra\": %d, "
                             + "\"failed_watches\": %d, \"drain_seconds\": %.2f, \"events_measured\": %d, \"events_per_s\": %.0f, "
                             + "\"event_p50_ms\": %.3f, \"event_p99_ms\": %.3f, \"event_p999_ms\": %.3f, \"event_max_ms\": %.3f, "
+                            + "\"event_by_node\": [%s], \"spread_p50_ms\": %.3f, \"spread_p99_ms\": %.3f, \"spread_max_ms\": %.3f, "
                             + "\"put_p50_ms\": %.3f, \"put_p99_ms\": %.3f, \"put_p999_ms\": %.3f, \"put_max_ms\": %.3f, "
                             + "\"node_cpu_percent\": [%s], \"node_cpu_percent_total\": %.1f, \"bench_cpu_percent\": %.1f, \"placement\": \"%s\"}",
                     o.target(), o.watchers(), o.clients(), o.pinned() ? "pinned" : "random", o.rate(), measuredSeconds, o.warmupSeconds(), o.valueSize(),
                     putsIssued, putsAcked, putsFailed, putsMeasured / measuredSeconds, writerWaits, writerLateMsMax, eventsExpected, eventsDelivered, missing,
                     duplicates, outOfOrder, extra, failedWatches, drainSeconds, eventsMeasured, eventsMeasured / measuredSeconds,
-                    ms(events, 50), ms(events, 99), ms(events, 99.9), events.getMaxValue() / 1000.0, ms(puts, 50), ms(puts, 99), ms(puts, 99.9),
+                    ms(events, 50), ms(events, 99), ms(events, 99.9), events.getMaxValue() / 1000.0, byNodeJson(), ms(spread, 50), ms(spread, 99),
+                    spread.getMaxValue() / 1000.0, ms(puts, 50), ms(puts, 99), ms(puts, 99.9),
                     puts.getMaxValue() / 1000.0, nodes, nodeCpuPercent(), cpuPercent[cpuPercent.length - 1], placement.replace("\"", "'"));
+        }
+
+        private String byNodeJson() {
+            List<String> parts = new ArrayList<>();
+            for (int n = 0; n < eventsByNode.size(); n++) {
+                Histogram h = eventsByNode.get(n);
+                parts.add(String.format(Locale.ROOT, "{\"endpoint\": \"%s\", \"count\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f}",
+                        o.endpoints().get(n), h.getTotalCount(), ms(h, 50), ms(h, 99), h.getMaxValue() / 1000.0));
+            }
+            return String.join(", ", parts);
         }
 
         static double ms(Histogram h, double p) {
@@ -496,6 +542,13 @@ public final class WatchFanout {
             out.printf(Locale.ROOT, "  %-32s %10s %9s %9s %9s %9s%n", "latency (measured)", "count", "p50 ms", "p99 ms", "p99.9 ms", "max ms");
             out.printf(Locale.ROOT, "  %-32s %10d %9.2f %9.2f %9.2f %9.2f%n", "put issued -> event delivered", events.getTotalCount(), ms(events, 50),
                     ms(events, 99), ms(events, 99.9), events.getMaxValue() / 1000.0);
+            for (int n = 0; n < eventsByNode.size(); n++) {
+                Histogram h = eventsByNode.get(n);
+                out.printf(Locale.ROOT, "  %-32s %10d %9.2f %9.2f %9.2f %9.2f%n", "  of the watchers on " + o.endpoints().get(n), h.getTotalCount(), ms(h, 50),
+                        ms(h, 99), ms(h, 99.9), h.getMaxValue() / 1000.0);
+            }
+            out.printf(Locale.ROOT, "  %-32s %10d %9.2f %9.2f %9.2f %9.2f%n", "first watcher -> this watcher", spread.getTotalCount(), ms(spread, 50),
+                    ms(spread, 99), ms(spread, 99.9), spread.getMaxValue() / 1000.0);
             out.printf(Locale.ROOT, "  %-32s %10d %9.2f %9.2f %9.2f %9.2f%n", "put issued -> put answered", puts.getTotalCount(), ms(puts, 50),
                     ms(puts, 99), ms(puts, 99.9), puts.getMaxValue() / 1000.0);
             StringBuilder cpu = new StringBuilder();
