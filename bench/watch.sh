@@ -133,6 +133,7 @@ jq -r -s '
   | ["| | raftkv | etcd |", "|---|---:|---:|",
      "| watchers (clients, \($r.raftkv.clients)) | \($r.raftkv.watchers) | \($r.etcd.watchers) |",
      "| puts/s measured (target \($r.raftkv.rate)) | \($r.raftkv.puts_per_s | round) | \($r.etcd.puts_per_s | round) |",
+     "| puts failed; writer waits at \(10000) in flight; latest start ms | \($r.raftkv.puts_failed); \($r.raftkv.writer_waits); \(f($r.raftkv.writer_late_ms_max)) | \($r.etcd.puts_failed); \($r.etcd.writer_waits); \(f($r.etcd.writer_late_ms_max)) |",
      "| events delivered / expected | \($r.raftkv.events_delivered) / \($r.raftkv.events_expected) | \($r.etcd.events_delivered) / \($r.etcd.events_expected) |",
      "| missing / duplicate / out of order | \($r.raftkv.missing) / \($r.raftkv.duplicates) / \($r.raftkv.out_of_order) | \($r.etcd.missing) / \($r.etcd.duplicates) / \($r.etcd.out_of_order) |",
      "| events/s delivered (measured) | \($r.raftkv.events_per_s | round) | \($r.etcd.events_per_s | round) |",
