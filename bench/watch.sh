@@ -145,7 +145,8 @@ jq -r -s '
      "| fan-out spread p50 / p99 / max ms (first watcher → each) | \(f($r.raftkv.spread_p50_ms)) / \(f($r.raftkv.spread_p99_ms)) / \(f($r.raftkv.spread_max_ms)) | \(f($r.etcd.spread_p50_ms)) / \(f($r.etcd.spread_p99_ms)) / \(f($r.etcd.spread_max_ms)) |",
      "| put p50 / p99 / max ms | \(f($r.raftkv.put_p50_ms)) / \(f($r.raftkv.put_p99_ms)) / \(f($r.raftkv.put_max_ms)) | \(f($r.etcd.put_p50_ms)) / \(f($r.etcd.put_p99_ms)) / \(f($r.etcd.put_max_ms)) |",
      "| nodes CPU, % of one core (each node) | \($r.raftkv.node_cpu_percent_total | round) (\($r.raftkv.node_cpu_percent | map(round | tostring) | join(", "))) | \($r.etcd.node_cpu_percent_total | round) (\($r.etcd.node_cpu_percent | map(round | tostring) | join(", "))) |",
-     "| benchmark JVM CPU, % of one core | \($r.raftkv.bench_cpu_percent | round) | \($r.etcd.bench_cpu_percent | round) |"]
+     "| benchmark JVM CPU, % of one core | \($r.raftkv.bench_cpu_percent | round) | \($r.etcd.bench_cpu_percent | round) |",
+     "| whole machine CPU meanwhile, all cores | \($r.raftkv.machine_cpu) | \($r.etcd.machine_cpu) |"]
   | .[]' "$OUT/raftkv.json" "$OUT/etcd.json" | tee "$OUT/table.md"
 echo "table: $OUT/table.md   histograms: $OUT/hgrm/"
 exit "$STATUS"

@@ -311,6 +311,7 @@ public final class WatchFanout {
             long warmupPuts = (long) (o.warmupSeconds() * o.rate());
             long totalPuts = totalPuts(o);
             long[] cpuBefore = null;
+            long[] machineBefore = null;
             long cpuWallBefore = 0;
             long start = System.nanoTime();
             long lastReport = start;
@@ -322,6 +323,7 @@ public final class WatchFanout {
                 boolean measured = seq >= warmupPuts;
                 if (seq == warmupPuts) {
                     cpuBefore = cpuTicks(o.pids());
+                    machineBefore = machineTicks();
                     cpuWallBefore = System.nanoTime();
                     measureStartNanos = cpuWallBefore;
                 }
@@ -339,9 +341,12 @@ public final class WatchFanout {
             long writeEnd = System.nanoTime();
             if (cpuBefore == null) {
                 cpuBefore = cpuTicks(o.pids());
+                machineBefore = machineTicks();
                 cpuWallBefore = writeEnd;
             }
             long[] cpuAfter = cpuTicks(o.pids());
+            long[] machineAfter = machineTicks();
+            String machine = machineShare(machineBefore, machineAfter);
             double cpuSeconds = (System.nanoTime() - cpuWallBefore) / 1e9;
             progress.println();
             if (!inFlight.tryAcquire(PUTS_IN_FLIGHT_MAX, 60, TimeUnit.SECONDS)) throw new IllegalStateException("puts still unanswered 60 s after the last");
@@ -393,7 +398,7 @@ public final class WatchFanout {
             for (int i = 0; i < cpu.length; i++) cpu[i] = (cpuAfter[i] - cpuBefore[i]) / (double) o.clockTicks() / cpuSeconds * 100;
             return new Result(o, issued, ackedNow.cardinality(), failed.cardinality(), firstPutError, writerWaits, lateMicrosMax / 1000.0,
                     (long) ackedNow.cardinality() * o.watchers(), eventsDelivered.get(), missing, duplicates, outOfOrder, extra, failedWatches,
-                    firstFailure, drainSeconds, eventsMeasured.get(), putsMeasured.get(), events, byNode, spreadHistogram, puts, cpu, cpuSeconds, placement,
+                    firstFailure, drainSeconds, eventsMeasured.get(), putsMeasured.get(), events, byNode, spreadHistogram, puts, cpu, cpuSeconds, machine, placement,
                     (writeEnd - cpuWallBefore) / 1e9);
         }
 
@@ -460,6 +465,34 @@ public final class WatchFanout {
         return byPort;
     }
 
+    private static final String[] MACHINE_FIELDS = {"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"};
+
+    /** The machine's CPU time by kind (the first line of /proc/stat, in clock ticks), or null. */
+    static long[] machineTicks() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long[] t = new long[MACHINE_FIELDS.length];
+            for (int i = 0; i < t.length; i++) t[i] = Long.parseLong(f[i + 1]);
+            return t;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** How the whole machine's CPU time went between two readings: "user 40 %, system 20 %, ..." of all cores. */
+    static String machineShare(long[] before, long[] after) {
+        if (before == null || after == null) return "unknown";
+        long total = 0;
+        for (int i = 0; i < before.length; i++) total += after[i] - before[i];
+        if (total <= 0) return "unknown";
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < before.length; i++) {
+            if (MACHINE_FIELDS[i].equals("nice") || MACHINE_FIELDS[i].equals("irq")) continue; // ~0 here; in the total all the same
+            parts.add(String.format(Locale.ROOT, "%s %.0f %%", MACHINE_FIELDS[i], 100.0 * (after[i] - before[i]) / total));
+        }
+        return String.join(", ", parts);
+    }
+
     /** utime + stime in clock ticks of each pid, then of this JVM (last); -1 for a process gone or unreadable. */
     static long[] cpuTicks(List<Long> pids) {
         long[] ticks = new long[pids.size() + 1];
@@ -484,7 +517,7 @@ public final class WatchFanout {
     record Result(Options o, long putsIssued, long putsAcked, long putsFailed, String firstPutError, long writerWaits, double writerLateMsMax,
                   long eventsExpected, long eventsDelivered, long missing, long duplicates, long outOfOrder, long extra, long failedWatches,
                   String firstWatchFailure, double drainSeconds, long eventsMeasured, long putsMeasured, Histogram events, List<Histogram> eventsByNode, Histogram spread, Histogram puts,
-                  double[] cpuPercent, double cpuSeconds, String placement, double measuredSeconds) {
+                  double[] cpuPercent, double cpuSeconds, String machineCpu, String placement, double measuredSeconds) {
 
         /** Every acknowledged put's event reached every watch, once, in order, and no watch failed (put errors are apart). */
         boolean clean() {
@@ -507,13 +540,14 @@ public final class WatchFanout {
                             + "\"event_p50_ms\": %.3f, \"event_p99_ms\": %.3f, \"event_p999_ms\": %.3f, \"event_max_ms\": %.3f, "
                             + "\"event_by_node\": [%s], \"spread_p50_ms\": %.3f, \"spread_p99_ms\": %.3f, \"spread_max_ms\": %.3f, "
                             + "\"put_p50_ms\": %.3f, \"put_p99_ms\": %.3f, \"put_p999_ms\": %.3f, \"put_max_ms\": %.3f, "
-                            + "\"node_cpu_percent\": [%s], \"node_cpu_percent_total\": %.1f, \"bench_cpu_percent\": %.1f, \"placement\": \"%s\"}",
+                            + "\"node_cpu_percent\": [%s], \"node_cpu_percent_total\": %.1f, \"bench_cpu_percent\": %.1f, \"machine_cpu\": \"%s\", "
+                            + "\"placement\": \"%s\"}",
                     o.target(), o.watchers(), o.clients(), o.pinned() ? "pinned" : "random", o.rate(), measuredSeconds, o.warmupSeconds(), o.valueSize(),
                     putsIssued, putsAcked, putsFailed, putsMeasured / measuredSeconds, writerWaits, writerLateMsMax, eventsExpected, eventsDelivered, missing,
                     duplicates, outOfOrder, extra, failedWatches, drainSeconds, eventsMeasured, eventsMeasured / measuredSeconds,
                     ms(events, 50), ms(events, 99), ms(events, 99.9), events.getMaxValue() / 1000.0, byNodeJson(), ms(spread, 50), ms(spread, 99),
                     spread.getMaxValue() / 1000.0, ms(puts, 50), ms(puts, 99), ms(puts, 99.9),
-                    puts.getMaxValue() / 1000.0, nodes, nodeCpuPercent(), cpuPercent[cpuPercent.length - 1], placement.replace("\"", "'"));
+                    puts.getMaxValue() / 1000.0, nodes, nodeCpuPercent(), cpuPercent[cpuPercent.length - 1], machineCpu, placement.replace("\"", "'"));
         }
 
         private String byNodeJson() {
@@ -556,6 +590,7 @@ public final class WatchFanout {
             for (int i = 0; i < cpuPercent.length - 1; i++) cpu.append(String.format(Locale.ROOT, " pid %d %.0f %%,", o.pids().get(i), cpuPercent[i]));
             out.printf(Locale.ROOT, "  CPU over %.1f s (%% of one core):%s nodes %.0f %%, this JVM %.0f %%%n", cpuSeconds, cpu, nodeCpuPercent(),
                     cpuPercent[cpuPercent.length - 1]);
+            out.println("  the whole machine meanwhile (all cores): " + machineCpu);
             out.println("  delivery: " + (clean() ? "every event to every watcher, once, in order" : "NOT CLEAN (see the counts above)")
                     + (putsFailed == 0 ? "" : "; " + putsFailed + " puts failed (their events count as of unacknowledged puts)"));
         }
