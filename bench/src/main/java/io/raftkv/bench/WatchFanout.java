@@ -38,7 +38,7 @@ import java.util.stream.Collectors;
  * <p>A run: open the watches; put a sync marker every 200 ms until every watch has seen one (so every watch is
  * established before the counted puts); {@code --warmup-seconds} of puts at the rate (delivered and checked, latency
  * not recorded); {@code --seconds} measured; wait for the puts in flight; then wait (up to {@code --drain-seconds}) until
- * every watch has every acknowledged put. Each value is {@code [sequence u64][nanoTime u64]} padded to
+ * every watch has every acknowledged put and no event came for a second. Each value is {@code [sequence u64][nanoTime u64]} padded to
  * {@code --value-size}; each watch keeps a bit per sequence, so it can count what it missed (acknowledged puts it never
  * saw), what it saw twice, and events that came with a revision not above the previous one (out of order).
  *
@@ -364,6 +364,17 @@ public final class WatchFanout {
                 for (Tally t : tallies) missing += t.missing(ackedNow);
                 if (missing == 0 || System.nanoTime() - drainStart > (long) (o.drainSeconds() * 1e9)) break;
                 Thread.sleep(100);
+            }
+            // Events of puts that failed (timed out) may still come, and would miss the histograms: wait for a quiet second.
+            long quietSince = System.nanoTime();
+            long seenEvents = eventsDelivered.get();
+            while (System.nanoTime() - quietSince < 1_000_000_000L && System.nanoTime() - drainStart <= (long) (o.drainSeconds() * 1e9)) {
+                Thread.sleep(100);
+                long now = eventsDelivered.get();
+                if (now != seenEvents) {
+                    seenEvents = now;
+                    quietSince = System.nanoTime();
+                }
             }
             double drainSeconds = (System.nanoTime() - drainStart) / 1e9;
             long duplicates = 0;
