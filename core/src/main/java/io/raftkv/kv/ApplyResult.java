@@ -13,6 +13,12 @@ public sealed interface ApplyResult {
     /** A PUT, DELETE or COMPACT done. */
     record Done(long revision) implements ApplyResult { }
 
+    /** A lease granted: its id and TTL. */
+    record LeaseGranted(long revision, long leaseId, long ttlSeconds) implements ApplyResult { }
+
+    /** A lease revoked; {@code keysDeleted}: its keys, deleted at {@code revision} (no new revision when there were none). */
+    record LeaseRevoked(long revision, long leaseId, int keysDeleted) implements ApplyResult { }
+
     record TxnDone(long revision, boolean succeeded, List<OpResult> results) implements ApplyResult { }
 
     /** Refused by the store, the same way on every replica, with nothing changed: {@code code} is an ErrorCode. */

@@ -4,6 +4,7 @@ import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedOutputStream;
 
@@ -16,7 +17,9 @@ import java.util.zip.CheckedOutputStream;
  *
  * <p>The stream holds every key with the versions a read at any revision in [{@link #compactRevision()},
  * {@link #revision()}] can see: what a fully trimmed store holds at the revision (keys of earlier compactions may
- * not be trimmed yet, so the writer applies the trimming rule itself). Layout in {@link KvSnapshotFormat}.
+ * not be trimmed yet, so the writer applies the trimming rule itself), and the leases as they were at the capture (ids
+ * and granted TTLs, copied then: the keys attached to each are those whose version at the revision names it). Layout in
+ * {@link KvSnapshotFormat}.
  */
 public final class KvSnapshot {
 
@@ -28,20 +31,23 @@ public final class KvSnapshot {
     private final long revision;
     private final long compactRevision;
     private final long digest;
+    /** The leases at the capture, ascending by id. */
+    private final List<Leases.Granted> leases;
     /** Written on the loop thread, read by the writer to refuse a view it can no longer trust. */
     private volatile boolean released;
 
-    private KvSnapshot(MvccStore store, long appliedIndex) {
+    private KvSnapshot(MvccStore store, Leases leases, long appliedIndex) {
         this.store = store;
+        this.leases = leases.granted();
         this.appliedIndex = appliedIndex;
         this.revision = store.revision();
         this.compactRevision = store.compactRevision();
         this.digest = store.digest();
     }
 
-    /** Captures the store now and takes a trim hold on it. Loop thread only. */
-    static KvSnapshot take(MvccStore store, long appliedIndex) {
-        KvSnapshot snapshot = new KvSnapshot(store, appliedIndex);
+    /** Captures the store and the leases now (a copy of the leases' ids and TTLs) and takes a trim hold. Loop thread only. */
+    static KvSnapshot take(MvccStore store, Leases leases, long appliedIndex) {
+        KvSnapshot snapshot = new KvSnapshot(store, leases, appliedIndex);
         store.holdTrim();
         return snapshot;
     }
@@ -85,6 +91,11 @@ public final class KvSnapshot {
         data.writeLong(compactRevision);
         data.writeLong(digest);
         data.writeLong(keyCount);
+        data.writeLong(leases.size());
+        for (Leases.Granted l : leases) {
+            data.writeLong(l.id());
+            data.writeLong(l.ttlSeconds());
+        }
         long written = 0;
         for (MvccStore.KeyEntry e : store.entries()) {
             MvccStore.Version newest = newestAtRevision(e.head);
@@ -100,8 +111,13 @@ public final class KvSnapshot {
                 data.writeLong(v.version);
                 if (v.isTombstone()) {
                     data.writeByte(KvSnapshotFormat.KIND_TOMBSTONE);
-                } else {
+                } else if (v.lease() == 0) {
                     data.writeByte(KvSnapshotFormat.KIND_VALUE);
+                    data.writeInt(v.value.length);
+                    data.write(v.value);
+                } else {
+                    data.writeByte(KvSnapshotFormat.KIND_LEASED_VALUE);
+                    data.writeLong(v.lease());
                     data.writeInt(v.value.length);
                     data.write(v.value);
                 }

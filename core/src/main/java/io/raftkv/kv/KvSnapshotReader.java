@@ -8,11 +8,12 @@ import java.util.HexFormat;
 import java.util.zip.CRC32C;
 
 /**
- * Reads a snapshot stream ({@link KvSnapshotFormat}) into a new {@link MvccStore}, checking as it goes everything a
+ * Reads a snapshot stream ({@link KvSnapshotFormat}) into a new {@link MvccStore} and its {@link Leases}, checking as it goes everything a
  * writer of the format always makes true, so that damage is refused with its place and reason instead of becoming a
  * store that answers wrongly: lengths within the limits (never an allocation a damaged length asks for), keys in
  * strictly ascending order, each key's versions newest first with the store's invariants between them, the
- * compaction rule, the CRC, the digest, and nothing after the trailer.
+ * compaction rule, leases in ascending order with TTLs in range, every live key's lease among them, the CRC, the digest,
+ * and nothing after the trailer.
  */
 final class KvSnapshotReader {
 
@@ -45,18 +46,22 @@ final class KvSnapshotReader {
         this.valueBytesMax = valueBytesMax;
     }
 
-    /** The store the stream holds; throws {@link KvSnapshotFormatException} when it is malformed. Reads to its end. */
-    static MvccStore read(InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
+    /** The store and leases the stream holds; throws {@link KvSnapshotFormatException} when it is malformed. Reads to its end. */
+    static KvStateMachine.Restored read(InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
         if (keyBytesMax < 0 || valueBytesMax < 0) throw new IllegalArgumentException("keyBytesMax and valueBytesMax must not be negative");
         return new KvSnapshotReader(in, keyBytesMax, valueBytesMax).store();
     }
 
-    private MvccStore store() throws IOException {
+    /** The format being read: version 1 has no leases. */
+    private int formatVersion;
+
+    private KvStateMachine.Restored store() throws IOException {
         byte[] magic = bytes(KvSnapshotFormat.MAGIC.length, "the magic");
         if (!Arrays.equals(magic, KvSnapshotFormat.MAGIC)) throw bad(0, "not a key-value snapshot: the magic is " + HexFormat.of().formatHex(magic));
-        int formatVersion = u16("the format version");
-        if (formatVersion != KvSnapshotFormat.FORMAT_VERSION) {
-            throw bad(offset() - 2, "format version " + formatVersion + ", this build reads " + KvSnapshotFormat.FORMAT_VERSION);
+        formatVersion = u16("the format version");
+        if (formatVersion != KvSnapshotFormat.FORMAT_VERSION && formatVersion != KvSnapshotFormat.FORMAT_VERSION_NO_LEASES) {
+            throw bad(offset() - 2, "format version " + formatVersion + ", this build reads " + KvSnapshotFormat.FORMAT_VERSION_NO_LEASES
+                    + " and " + KvSnapshotFormat.FORMAT_VERSION);
         }
         long revision = i64("the revision");
         if (revision < 1) throw bad(offset() - 8, "revision " + revision + ", a store is at 1 or more");
@@ -65,6 +70,23 @@ final class KvSnapshotReader {
         long digest = i64("the digest");
         long keyCount = i64("the key count");
         if (keyCount < 0) throw bad(offset() - 8, "key count " + keyCount + " is negative");
+        Leases leases = new Leases();
+        if (formatVersion >= KvSnapshotFormat.FORMAT_VERSION) {
+            long leaseCount = i64("the lease count");
+            if (leaseCount < 0) throw bad(offset() - 8, "lease count " + leaseCount + " is negative");
+            long previousId = 0;
+            for (long i = 0; i < leaseCount; i++) {
+                long start = offset();
+                long id = i64("lease " + (i + 1) + " of " + leaseCount + ": its id");
+                long ttl = i64("lease " + (i + 1) + " of " + leaseCount + ": its TTL");
+                if (id <= previousId) throw bad(start, "lease " + (i + 1) + " of " + leaseCount + ": id " + id + " is not above the one before (" + previousId + ")");
+                if (ttl < 1 || ttl > Leases.TTL_SECONDS_MAX) {
+                    throw bad(start + 8, "lease " + (i + 1) + " of " + leaseCount + ": TTL " + ttl + " s outside [1, " + Leases.TTL_SECONDS_MAX + "]");
+                }
+                leases.grant(id, ttl);
+                previousId = id;
+            }
+        }
 
         MvccStore.Loader loader = new MvccStore.Loader(revision, compactRevision);
         // Every version but the oldest is above the compaction point and at most the revision, all distinct.
@@ -90,6 +112,13 @@ final class KvSnapshotReader {
             versionNumber = 0;
             MvccStore.Version chain = null;
             for (int i = versions.size() - 1; i >= 0; i--) chain = versions.get(i).withPrev(chain);
+            // The newest version at the revision attaches a live key to its lease, which must be one of the snapshot's.
+            if (!chain.isTombstone() && chain.lease() != 0) {
+                if (leases.get(chain.lease()) == null) {
+                    throw bad(keyStart, where() + " is attached to lease " + Long.toHexString(chain.lease()) + ", which the snapshot does not hold");
+                }
+                leases.attach(chain.lease(), key);
+            }
             loader.add(key, chain);
         }
         keyNumber = 0;
@@ -102,7 +131,7 @@ final class KvSnapshotReader {
         if (pos < lim || in.read() >= 0) throw bad(offset(), "bytes after the trailer");
         MvccStore store = loader.store();
         if (store.digest() != digest) throw bad(0, "the keys give digest " + Long.toHexString(store.digest()) + ", the header says " + Long.toHexString(digest));
-        return store;
+        return new KvStateMachine.Restored(store, leases);
     }
 
     /** One version, checked against the newer ones of its key already read ({@code newer}, newest first). */
@@ -112,12 +141,21 @@ final class KvSnapshotReader {
         long mod = i64("mod revision");
         long version = i64("version");
         int kind = u8("kind");
+        boolean leased = kind == KvSnapshotFormat.KIND_LEASED_VALUE && formatVersion >= KvSnapshotFormat.FORMAT_VERSION;
+        long lease = 0;
+        if (leased) {
+            lease = i64("lease");
+            if (lease <= 0) throw bad(offset() - 8, where() + ": lease " + lease + ", a leased value's is above 0");
+        }
         byte[] value = switch (kind) {
             case KvSnapshotFormat.KIND_VALUE -> bytes(length(valueBytesMax, "value length", "valueBytesMax"), "value");
             case KvSnapshotFormat.KIND_TOMBSTONE -> null;
-            default -> throw bad(offset() - 1, where() + ": unknown kind " + kind);
+            default -> {
+                if (!leased) throw bad(offset() - 1, where() + ": unknown kind " + kind);
+                yield bytes(length(valueBytesMax, "value length", "valueBytesMax"), "value");
+            }
         };
-        MvccStore.Version v = new MvccStore.Version(create, mod, version, value, null);
+        MvccStore.Version v = MvccStore.Version.of(create, mod, version, value, lease, null);
         MvccStore.Version next = newer.isEmpty() ? null : newer.get(newer.size() - 1);
         String wrong = broken(v, next, oldest, revision, compactRevision);
         if (wrong != null) throw bad(start, where() + ": " + wrong);

@@ -2,6 +2,7 @@ package io.raftkv.kv;
 
 import io.raftkv.protocol.Compare;
 import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.Frames;
 import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
@@ -19,15 +20,19 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The replicated state machine: an {@link MvccStore} changed only by committed log entries applied in index
- * order, each exactly once, with etcd's semantics for puts, deletes, transactions and compaction.
+ * The replicated state machine: an {@link MvccStore} and its {@link Leases}, changed only by committed log entries
+ * applied in index order, each exactly once, with etcd's semantics for puts, deletes, transactions, compaction and
+ * leases (a grant, a key attached by a put with a lease, a revoke deleting the lease's keys in one revision).
  */
 public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyResult> {
 
     private static final KeyValue MISSING = new KeyValue(new byte[0], 0, 0, 0, new byte[0]);
+    private static final byte[] EMPTY = new byte[0];
 
     /** Replaced as a whole by {@link #restore}; otherwise changed only by {@link #apply}. */
     private MvccStore store = new MvccStore();
+    /** The leases and their keys: replaced with the store, changed only with it. */
+    private Leases leases = new Leases();
     /** Bytes of key-values the ranges of one transaction may answer with; past it they are cut and say more. */
     private final long resultBytesMax;
     private final InjectedKvBug bug;
@@ -64,14 +69,16 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         KvCommand c = KvCommand.decode(e.data());
         if (c instanceof KvCommand.Put p) {
             MvccStore.Write w = store.write(changes.listening());
-            w.put(p.key(), p.value());
+            put(w, p.key(), p.value(), 0);
             return new ApplyResult.Done(end(w));
         }
         if (c instanceof KvCommand.Delete d) {
             MvccStore.Write w = store.write(changes.listening());
-            w.deleteRange(d.key(), new byte[0]);
+            deleteRange(w, d.key(), EMPTY);
             return new ApplyResult.Done(end(w));
         }
+        if (c instanceof KvCommand.LeaseGrant g) return grant(g);
+        if (c instanceof KvCommand.LeaseRevoke r) return revoke(r.leaseId());
         if (c instanceof KvCommand.Compact compact) {
             try {
                 store.compact(compact.revision());
@@ -95,6 +102,13 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         } catch (KvException refused) {
             return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
         }
+        // etcd's rule: a put naming a lease that does not exist (never granted, revoked, expired) fails the transaction.
+        for (TxnOp op : branch) {
+            if (op instanceof TxnOp.Put p && p.lease() != 0 && leases.get(p.lease()) == null) {
+                return new ApplyResult.Refused(store.revision(), ErrorCode.LEASE_NOT_FOUND, "requested lease not found: lease "
+                        + Long.toHexString(p.lease()) + " (for the put of " + Frames.printable(p.key()) + "); nothing was applied");
+            }
+        }
         // The previous key-values asked for must fit the answer, or the client could not be told what was applied.
         // A branch never writes one key twice, so the keys live now are exactly those its prev_kvs return.
         long prevKvBytes = 0;
@@ -116,10 +130,10 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
                 budget -= bytes(range.kvs());
                 results.add(range);
             } else if (op instanceof TxnOp.Put p) {
-                KeyValue prev = w.put(p.key(), p.value());
+                KeyValue prev = put(w, p.key(), p.value(), p.lease());
                 results.add(new OpResult.Put(p.prevKv() ? prev : null));
             } else if (op instanceof TxnOp.DeleteRange d) {
-                List<KeyValue> deleted = w.deleteRange(d.key(), d.rangeEnd());
+                List<KeyValue> deleted = deleteRange(w, d.key(), d.rangeEnd());
                 results.add(new OpResult.DeleteRange(deleted.size(), d.prevKv() ? deleted : List.of()));
             }
         }
@@ -135,6 +149,47 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
             if (!events.isEmpty()) changes.changed(revision, events);
         }
         return revision;
+    }
+
+    /** A put that keeps the leases' key sets: the key leaves the lease it had, and joins {@code lease} (0: none). */
+    private KeyValue put(MvccStore.Write w, byte[] key, byte[] value, long lease) {
+        KeyValue prev = w.put(key, value, lease);
+        long before = prev == null ? 0 : prev.lease();
+        if (before != lease) {
+            if (before != 0) leases.detach(before, key);
+            if (lease != 0) leases.attach(lease, key);
+        }
+        return prev;
+    }
+
+    /** A delete that keeps the leases' key sets: each deleted key leaves its lease. */
+    private List<KeyValue> deleteRange(MvccStore.Write w, byte[] key, byte[] rangeEnd) {
+        List<KeyValue> deleted = w.deleteRange(key, rangeEnd);
+        for (KeyValue kv : deleted) if (kv.lease() != 0) leases.detach(kv.lease(), kv.key());
+        return deleted;
+    }
+
+    private ApplyResult grant(KvCommand.LeaseGrant g) {
+        if (g.leaseId() <= 0 || g.ttlSeconds() < 1 || g.ttlSeconds() > Leases.TTL_SECONDS_MAX) {
+            // The leader checks both before proposing: only a log written by another program gets here.
+            return new ApplyResult.Refused(store.revision(), ErrorCode.BAD_REQUEST, "lease id " + g.leaseId() + " or TTL " + g.ttlSeconds() + " s out of range");
+        }
+        if (leases.get(g.leaseId()) != null) {
+            return new ApplyResult.Refused(store.revision(), ErrorCode.LEASE_EXISTS, "lease already exists: " + Long.toHexString(g.leaseId()));
+        }
+        leases.grant(g.leaseId(), g.ttlSeconds());
+        return new ApplyResult.LeaseGranted(store.revision(), g.leaseId(), g.ttlSeconds());
+    }
+
+    /** Ends the lease and deletes its keys in key order, all at one revision (none when it had no keys, as in etcd). */
+    private ApplyResult revoke(long id) {
+        Leases.Lease lease = leases.remove(id);
+        if (lease == null) return new ApplyResult.Refused(store.revision(), ErrorCode.LEASE_NOT_FOUND, "requested lease not found: " + Long.toHexString(id));
+        MvccStore.Write w = store.write(changes.listening());
+        int deleted = 0;
+        for (byte[] key : lease.keys()) deleted += w.deleteRange(key, EMPTY).size();
+        if (deleted != lease.keyCount()) throw new IllegalStateException("lease " + Long.toHexString(id) + " held " + lease.keyCount() + " keys, " + deleted + " were live");
+        return new ApplyResult.LeaseRevoked(end(w), id, deleted);
     }
 
     private static long bytes(List<KeyValue> kvs) {
@@ -175,15 +230,17 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
      * thread only.
      */
     public KvSnapshot snapshot() {
-        return KvSnapshot.take(store, appliedIndex);
+        return KvSnapshot.take(store, leases, appliedIndex);
     }
 
-    /** A store read from a snapshot stream, on any thread, waiting to be {@link #install installed}. */
+    /** A store and its leases read from a snapshot stream, on any thread, waiting to be {@link #install installed}. */
     public static final class Restored {
         private final MvccStore store;
+        private final Leases leases;
 
-        private Restored(MvccStore store) {
+        Restored(MvccStore store, Leases leases) {
             this.store = store;
+            this.leases = leases;
         }
 
         public long revision() {
@@ -198,7 +255,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
      * limits the writes were accepted with.
      */
     public static Restored read(InputStream in, int keyBytesMax, int valueBytesMax) throws IOException {
-        return new Restored(KvSnapshotReader.read(in, keyBytesMax, valueBytesMax));
+        return KvSnapshotReader.read(in, keyBytesMax, valueBytesMax);
     }
 
     /**
@@ -209,6 +266,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     public void install(long appliedIndex, Restored restored) {
         if (appliedIndex < 0) throw new IllegalArgumentException("applied index " + appliedIndex + " is negative");
         store = restored.store;
+        leases = restored.leases;
         this.appliedIndex = appliedIndex;
         changes.replaced();
     }
@@ -221,6 +279,11 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     /** The current store: {@link #restore} replaces it, so hold on to it no longer than a loop turn. */
     public MvccStore store() {
         return store;
+    }
+
+    /** The leases: {@link #restore} replaces them, so hold on to them no longer than a loop turn. */
+    public Leases leases() {
+        return leases;
     }
 
     /** The value at the current revision, or null when the key is absent. */
@@ -242,8 +305,11 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         return store.revision();
     }
 
-    /** A digest of the live keys, values and revisions: replicas at the same applied index agree on it. O(1). */
+    /**
+     * A digest of the live keys, values, revisions and leases: replicas at the same applied index agree on it. O(1).
+     * Without leases it is {@link MvccStore#digest()}.
+     */
     public long hash() {
-        return store.digest();
+        return store.digest() + leases.digest();
     }
 }

@@ -45,8 +45,11 @@ import java.util.zip.CRC32C;
  */
 public final class MvccStore {
 
-    /** One version of a key; {@code value} null marks the delete. Immutable, so readers on other threads are safe. */
-    static final class Version {
+    /**
+     * One version of a key; {@code value} null marks the delete. Immutable, so readers on other threads are safe. A
+     * version attached to a lease is a {@link LeasedVersion}, so that the keys without one (most) pay nothing for it.
+     */
+    static class Version {
         final long createRevision;
         final long modRevision;
         final long version;
@@ -61,12 +64,39 @@ public final class MvccStore {
             this.prev = prev;
         }
 
+        /** A version attached to {@code lease} (0: none); a delete never is. */
+        static Version of(long createRevision, long modRevision, long version, byte[] value, long lease, Version prev) {
+            if (lease == 0) return new Version(createRevision, modRevision, version, value, prev);
+            if (value == null) throw new IllegalArgumentException("a delete attached to lease " + lease);
+            return new LeasedVersion(createRevision, modRevision, version, value, lease, prev);
+        }
+
+        /** The lease this version's key is attached to (etcd's kv.lease), 0 for none. */
+        long lease() {
+            return 0;
+        }
+
         boolean isTombstone() {
             return value == null;
         }
 
         Version withPrev(Version p) {
-            return new Version(createRevision, modRevision, version, value, p);
+            return of(createRevision, modRevision, version, value, lease(), p);
+        }
+    }
+
+    /** A version whose key is attached to a lease. */
+    static final class LeasedVersion extends Version {
+        private final long lease;
+
+        LeasedVersion(long createRevision, long modRevision, long version, byte[] value, long lease, Version prev) {
+            super(createRevision, modRevision, version, value, prev);
+            this.lease = lease;
+        }
+
+        @Override
+        long lease() {
+            return lease;
         }
     }
 
@@ -200,7 +230,7 @@ public final class MvccStore {
             if (r.limit() > 0 && kvs.size() > r.limit()) kvs = new ArrayList<>(kvs.subList(0, (int) r.limit()));
         }
         // Values go after sorting, which may be by value.
-        if (r.keysOnly()) kvs.replaceAll(kv -> new KeyValue(kv.key(), kv.createRevision(), kv.modRevision(), kv.version(), EMPTY));
+        if (r.keysOnly()) kvs.replaceAll(kv -> new KeyValue(kv.key(), kv.createRevision(), kv.modRevision(), kv.version(), EMPTY, kv.lease()));
         long bytes = 0;
         for (int i = 0; i < kvs.size(); i++) {
             bytes += KvCodec.keyValueBytes(kvs.get(i));
@@ -253,7 +283,7 @@ public final class MvccStore {
     }
 
     private static KeyValue keyValue(byte[] key, Version v) {
-        return new KeyValue(key, v.createRevision, v.modRevision, v.version, v.isTombstone() ? EMPTY : v.value);
+        return new KeyValue(key, v.createRevision, v.modRevision, v.version, v.isTombstone() ? EMPTY : v.value, v.lease());
     }
 
     private static final Comparator<WatchEvent> EVENT_ORDER = Comparator.<WatchEvent>comparingLong(WatchEvent::revision)
@@ -328,12 +358,20 @@ public final class MvccStore {
             return changed ? at : revision;
         }
 
-        /** Puts {@code value}; returns the key as it was (null when absent). */
+        /** Puts {@code value}, attached to no lease; returns the key as it was (null when absent). */
         public KeyValue put(byte[] key, byte[] value) {
+            return put(key, value, 0);
+        }
+
+        /**
+         * Puts {@code value}, the key attached to {@code lease} (0: none); returns the key as it was (null when absent),
+         * with the lease it had. Keeping the leases' key sets is the caller's ({@link KvStateMachine}).
+         */
+        public KeyValue put(byte[] key, byte[] value, long lease) {
             KeyEntry e = index.get(key);
             changed = true;
             if (e == null) {
-                Version v = new Version(at, at, 1, value, null);
+                Version v = Version.of(at, at, 1, value, lease, null);
                 KeyEntry created = new KeyEntry(key, v);
                 keys.put(key, created);
                 index.add(created);
@@ -345,7 +383,7 @@ public final class MvccStore {
             }
             Version head = e.head;
             boolean live = !head.isTombstone();
-            Version v = new Version(live ? head.createRevision : at, at, live ? head.version + 1 : 1, value, head);
+            Version v = Version.of(live ? head.createRevision : at, at, live ? head.version + 1 : 1, value, lease, head);
             e.head = v;
             if (live) {
                 digest -= hash(e.key, head);
@@ -621,6 +659,8 @@ public final class MvccStore {
         crc.update(v.value);
         long h = (k << 32 | crc.getValue()) ^ ((long) key.length << 48) ^ v.value.length;
         h = mix(h ^ mix(v.createRevision * 31 + v.modRevision) ^ v.version);
+        // Only a key attached to a lease mixes it in: digests of stores without leases are as before them.
+        if (v.lease() != 0) h = mix(h ^ mix(v.lease() * 0x9E3779B97F4A7C15L));
         return h;
     }
 

@@ -140,7 +140,7 @@ class KvSnapshotTest {
                 String where = "seed " + seed + ", snapshot at " + s.appliedIndex();
                 assertEquals(s.revision(), restored.revision(), where);
                 assertEquals(s.compactRevision(), restored.store().compactRevision(), where);
-                assertEquals(s.digest(), restored.hash(), where);
+                assertEquals(s.digest(), restored.store().digest(), where);
                 assertSame(twin, restored, log.keys(), where);
                 // Later writes and compactions behave the same on the restored store as on the store that lived them.
                 log.replayOnto(twin, s.appliedIndex(), log.size());
@@ -375,6 +375,8 @@ class KvSnapshotTest {
         assertEquals(bytes, a.liveBytes(), where + ": live bytes are the live keys' and values'");
         assertEquals(e.digest(), a.digest(), where + ": digest");
         assertEquals(expected.appliedIndex(), actual.appliedIndex(), where + ": applied index");
+        assertEquals(leases(expected), leases(actual), where + ": leases, their TTLs and keys");
+        assertEquals(expected.hash(), actual.hash(), where + ": the state machine's digest");
         assertEquals(everyKeyAt(e, e.compactRevision(), e.revision(), 200), everyKeyAt(a, a.compactRevision(), a.revision(), 200), where + ": ranges");
         RangeRequest byMod = EVERY_KEY.sortedBy(RangeRequest.SortTarget.MOD, RangeRequest.SortOrder.DESCEND).withLimit(5);
         assertEquals(e.range(byMod).kvs(), a.range(byMod).kvs(), where + ": newest writes");
@@ -382,6 +384,15 @@ class KvSnapshotTest {
         trimAll(a);
         assertEquals(e.keysHeld(), a.keysHeld(), where + ": keys held");
         for (byte[] key : keys) assertEquals(e.versionsOf(key), a.versionsOf(key), where + ": versions of " + Arrays.toString(key));
+    }
+
+    /** Each lease as text: id, TTL and keys in order. */
+    static List<String> leases(KvStateMachine kv) {
+        List<String> out = new ArrayList<>();
+        for (Leases.Lease l : kv.leases().all()) {
+            out.add(l.id() + "/" + l.ttlSeconds() + "s " + l.keys().stream().map(Arrays::toString).toList());
+        }
+        return out;
     }
 
     /**
@@ -438,9 +449,12 @@ class KvSnapshotTest {
         void run(KvStateMachine kv, int n) {
             for (int i = 0; i < n; i++) {
                 int dice = random.nextInt(100);
-                if (dice < 55) apply(kv, KvCommand.put(randomKey(), value()));
-                else if (dice < 70) apply(kv, KvCommand.delete(randomKey()));
-                else if (dice < 90) apply(kv, new KvCommand.Txn(txn()));
+                if (dice < 48) apply(kv, KvCommand.put(randomKey(), value()));
+                else if (dice < 55) apply(kv, new KvCommand.Txn(new TxnRequest(List.of(), List.of(new TxnOp.Put(randomKey(), value(), false, lease())), List.of())));
+                else if (dice < 67) apply(kv, KvCommand.delete(randomKey()));
+                else if (dice < 85) apply(kv, new KvCommand.Txn(txn()));
+                else if (dice < 88) apply(kv, new KvCommand.LeaseGrant(lease(), 1 + random.nextInt(100)));
+                else if (dice < 90) apply(kv, new KvCommand.LeaseRevoke(lease()));
                 else if (dice < 95) applyEntry(kv, new byte[0]);
                 else {
                     long floor = kv.store().compactRevision();
@@ -448,6 +462,11 @@ class KvSnapshotTest {
                     apply(kv, new KvCommand.Compact(at));
                 }
             }
+        }
+
+        /** One of a few lease ids: granted, revoked and granted again, put with whether they exist or not. */
+        private long lease() {
+            return 1 + random.nextInt(4);
         }
 
         /** A transaction that writes no key twice in a branch (etcd's rule, which the server checks before the log). */
@@ -461,7 +480,7 @@ class KvSnapshotTest {
             List<TxnOp> success = new ArrayList<>();
             if (random.nextBoolean()) success.add(new TxnOp.DeleteRange(from, end, false));
             random.ints(0, keySpace).filter(k -> k != deleted).distinct().limit(1 + random.nextInt(4))
-                    .forEach(k -> success.add(new TxnOp.Put(key(k), value(), random.nextBoolean())));
+                    .forEach(k -> success.add(new TxnOp.Put(key(k), value(), random.nextBoolean(), random.nextInt(4) == 0 ? lease() : 0)));
             int put = (deleted + 1 + random.nextInt(keySpace - 1)) % keySpace;
             List<TxnOp> failure = List.of(new TxnOp.DeleteRange(from, new byte[0], false), new TxnOp.Put(key(put), value(), false));
             return new TxnRequest(compares, success, failure);

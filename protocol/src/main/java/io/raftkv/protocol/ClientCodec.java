@@ -23,8 +23,8 @@ import static io.raftkv.protocol.Frames.utf8;
  */
 public final class ClientCodec {
 
-    /** 2: key/value answers carry a header; RANGE, TXN and COMPACT. */
-    public static final int PROTOCOL_VERSION = 2;
+    /** 2: key/value answers carry a header; RANGE, TXN and COMPACT. 3: a key-value carries its lease; the lease requests. */
+    public static final int PROTOCOL_VERSION = 3;
 
     /** Bytes a PUT frame adds to its key and value: length, type, request id and the two length fields. */
     public static final int PUT_FRAME_OVERHEAD_BYTES = Frames.LENGTH_BYTES + 1 + 8 + 4 + 4;
@@ -129,6 +129,15 @@ public final class ClientCodec {
             return w.u8(flags).toFrame(FrameType.WATCH_CREATE);
         }
         if (r instanceof ClientRequest.WatchCancel c) return frame(FrameType.WATCH_CANCEL, 16).putLong(c.requestId()).putLong(c.watchId()).flip();
+        if (r instanceof ClientRequest.LeaseGrant g) {
+            return frame(FrameType.LEASE_GRANT, 8 * 3).putLong(g.requestId()).putLong(g.leaseId()).putLong(g.ttlSeconds()).flip();
+        }
+        if (r instanceof ClientRequest.LeaseRevoke v) return frame(FrameType.LEASE_REVOKE, 16).putLong(v.requestId()).putLong(v.leaseId()).flip();
+        if (r instanceof ClientRequest.LeaseKeepAlive k) return frame(FrameType.LEASE_KEEPALIVE, 16).putLong(k.requestId()).putLong(k.leaseId()).flip();
+        if (r instanceof ClientRequest.LeaseTimeToLive t) {
+            return frame(FrameType.LEASE_TIMETOLIVE, 17).putLong(t.requestId()).putLong(t.leaseId()).put((byte) (t.keys() ? 1 : 0)).flip();
+        }
+        if (r instanceof ClientRequest.LeaseLeases l) return frame(FrameType.LEASE_LEASES, 8).putLong(l.requestId()).flip();
         return frame(FrameType.STATUS, 8).putLong(((ClientRequest.Status) r).requestId()).flip();
     }
 
@@ -182,6 +191,11 @@ public final class ClientCodec {
             case FrameType.MOVE_LEADER -> new ClientRequest.MoveLeader(b.getLong(), b.getInt());
             case FrameType.WATCH_CREATE -> readWatchCreate(b);
             case FrameType.WATCH_CANCEL -> new ClientRequest.WatchCancel(b.getLong(), b.getLong());
+            case FrameType.LEASE_GRANT -> new ClientRequest.LeaseGrant(b.getLong(), b.getLong(), b.getLong());
+            case FrameType.LEASE_REVOKE -> new ClientRequest.LeaseRevoke(b.getLong(), b.getLong());
+            case FrameType.LEASE_KEEPALIVE -> new ClientRequest.LeaseKeepAlive(b.getLong(), b.getLong());
+            case FrameType.LEASE_TIMETOLIVE -> new ClientRequest.LeaseTimeToLive(b.getLong(), b.getLong(), bool(b));
+            case FrameType.LEASE_LEASES -> new ClientRequest.LeaseLeases(b.getLong());
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown request type " + FrameType.name(type));
         });
     }
@@ -234,6 +248,19 @@ public final class ClientCodec {
             return frame(FrameType.WATCH_CANCELED, 8 + 8 + 2 + 2 + reason.length).putLong(c.watchId()).putLong(c.compactRevision())
                     .putShort((short) c.code()).putShort((short) reason.length).put(reason).flip();
         }
+        if (r instanceof ClientResponse.LeaseResult l) {
+            long keyBytes = 0;
+            for (byte[] k : l.keys()) keyBytes += 4 + k.length;
+            BodyWriter w = withHeader(l.requestId(), l.header(), (int) Math.min(Integer.MAX_VALUE - 64, 8 * 3 + 4 + keyBytes))
+                    .i64(l.leaseId()).i64(l.ttlSeconds()).i64(l.grantedTtlSeconds()).u32(l.keys().size());
+            for (byte[] k : l.keys()) w.bytes(k);
+            return w.toFrame(FrameType.LEASE_RESULT);
+        }
+        if (r instanceof ClientResponse.Leases l) {
+            BodyWriter w = withHeader(l.requestId(), l.header(), 4 + 8 * l.leaseIds().size()).u32(l.leaseIds().size());
+            for (long id : l.leaseIds()) w.i64(id);
+            return w.toFrame(FrameType.LEASES);
+        }
         ClientResponse.StatusResult s = (ClientResponse.StatusResult) r;
         byte[] role = utf8(s.role());
         return frame(FrameType.STATUS_RESULT, 8 + 4 + 2 + role.length + 8 + 4 + 8 * 4)
@@ -256,8 +283,40 @@ public final class ClientCodec {
             case FrameType.MEMBERS -> readMembers(b);
             case FrameType.WATCH_EVENTS -> new ClientResponse.WatchEvents(b.getLong(), KvCodec.readHeader(b), bool(b), KvCodec.readWatchEvents(b));
             case FrameType.WATCH_CANCELED -> new ClientResponse.WatchCanceled(b.getLong(), b.getLong(), Short.toUnsignedInt(b.getShort()), string(b));
+            case FrameType.LEASE_RESULT -> readLeaseResult(b);
+            case FrameType.LEASES -> readLeases(b);
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown response type " + FrameType.name(type));
         });
+    }
+
+    // ------------------------------------------------------------------ leases
+
+    /** LEASE_RESULT: {@code [u64 requestId][header][u64 leaseId][i64 ttl][i64 grantedTtl][u32 n]} then n {@code bytes} keys. */
+    private static ClientResponse.LeaseResult readLeaseResult(ByteBuffer b) {
+        long requestId = b.getLong();
+        ResponseHeader header = KvCodec.readHeader(b);
+        long id = b.getLong();
+        long ttl = b.getLong();
+        long granted = b.getLong();
+        int n = Frames.count(b, 4);
+        List<byte[]> keys = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) keys.add(bytes(b));
+        return new ClientResponse.LeaseResult(requestId, header, id, ttl, granted, keys);
+    }
+
+    /** LEASES: {@code [u64 requestId][header][u32 n]} then n {@code u64} lease ids. */
+    private static ClientResponse.Leases readLeases(ByteBuffer b) {
+        long requestId = b.getLong();
+        ResponseHeader header = KvCodec.readHeader(b);
+        int n = Frames.count(b, 8);
+        List<Long> ids = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) ids.add(b.getLong());
+        return new ClientResponse.Leases(requestId, header, ids);
+    }
+
+    /** Bytes of a LEASES frame listing {@code leases} ids: what a node's leasesMax must fit in a frame and a client's queue. */
+    public static long leasesFrameBytes(long leases) {
+        return Frames.LENGTH_BYTES + 1 + 8 + 20 + 4 + 8 * leases;
     }
 
     // ------------------------------------------------------------------ membership

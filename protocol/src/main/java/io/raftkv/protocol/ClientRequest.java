@@ -51,4 +51,21 @@ public sealed interface ClientRequest {
 
     /** Closes the watch {@code watchId} of this connection: OK, or ERROR BAD_REQUEST when there is no such watch. */
     record WatchCancel(long requestId, long watchId) implements ClientRequest { }
+    /**
+     * Grants a lease of {@code ttlSeconds} (raised to the cluster's minimum when below it, as etcd does) with id
+     * {@code leaseId}, or an id the leader picks when it is 0; answered LEASE_RESULT once applied.
+     */
+    record LeaseGrant(long requestId, long leaseId, long ttlSeconds) implements ClientRequest { }
+
+    /** Ends a lease and deletes its keys, in one revision; answered OK once applied. */
+    record LeaseRevoke(long requestId, long leaseId) implements ClientRequest { }
+
+    /** Renews a lease for its granted TTL from now, at the leader only; answered LEASE_RESULT. */
+    record LeaseKeepAlive(long requestId, long leaseId) implements ClientRequest { }
+
+    /** A lease's granted and remaining TTL, and its keys when {@code keys}, from the leader; answered LEASE_RESULT. */
+    record LeaseTimeToLive(long requestId, long leaseId, boolean keys) implements ClientRequest { }
+
+    /** The ids of every lease, from the leader; answered LEASES. */
+    record LeaseLeases(long requestId) implements ClientRequest { }
 }

@@ -95,4 +95,23 @@ public sealed interface ClientResponse {
             return 0;
         }
     }
+
+    /**
+     * A lease granted, renewed or looked up: {@code ttlSeconds} is what is left of it (for a grant or a keepalive, the
+     * whole TTL), {@code grantedTtlSeconds} the TTL it was granted with, {@code keys} its keys in key order when asked
+     * for (LEASE_TIMETOLIVE with keys), else empty.
+     */
+    record LeaseResult(long requestId, ResponseHeader header, long leaseId, long ttlSeconds, long grantedTtlSeconds, List<byte[]> keys)
+            implements ClientResponse {
+        public LeaseResult {
+            keys = List.copyOf(keys);
+        }
+    }
+
+    /** The ids of every lease, ascending. */
+    record Leases(long requestId, ResponseHeader header, List<Long> leaseIds) implements ClientResponse {
+        public Leases {
+            leaseIds = List.copyOf(leaseIds);
+        }
+    }
 }

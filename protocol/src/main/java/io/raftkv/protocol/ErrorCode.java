@@ -16,6 +16,12 @@ public final class ErrorCode {
     public static final int FUTURE_REVISION = 9;
     /** A peer link from a node the cluster removed: it must stop (docs/membership.md). */
     public static final int REMOVED = 10;
+    /** A lease that does not exist (never granted, revoked, or expired): etcd's "requested lease not found". */
+    public static final int LEASE_NOT_FOUND = 11;
+    /** A grant of a lease id that is in use: etcd's "lease already exists". */
+    public static final int LEASE_EXISTS = 12;
+    /** A grant past the node's leasesMax, or a put past keysPerLeaseMax: the message says which. */
+    public static final int LEASE_LIMIT = 13;
 
     private ErrorCode() {
     }
@@ -32,6 +38,9 @@ public final class ErrorCode {
             case COMPACTED -> "COMPACTED";
             case FUTURE_REVISION -> "FUTURE_REVISION";
             case REMOVED -> "REMOVED";
+            case LEASE_NOT_FOUND -> "LEASE_NOT_FOUND";
+            case LEASE_EXISTS -> "LEASE_EXISTS";
+            case LEASE_LIMIT -> "LEASE_LIMIT";
             default -> "ERROR_" + code;
         };
     }

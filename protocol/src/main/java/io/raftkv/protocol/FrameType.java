@@ -25,6 +25,11 @@ public final class FrameType {
     public static final byte MOVE_LEADER = 0x1C;
     public static final byte WATCH_CREATE = 0x1D;
     public static final byte WATCH_CANCEL = 0x1E;
+    public static final byte LEASE_GRANT = 0x30;
+    public static final byte LEASE_REVOKE = 0x31;
+    public static final byte LEASE_KEEPALIVE = 0x32;
+    public static final byte LEASE_TIMETOLIVE = 0x33;
+    public static final byte LEASE_LEASES = 0x34;
 
     public static final byte OK = 0x20;
     public static final byte VALUE = 0x21;
@@ -38,6 +43,8 @@ public final class FrameType {
     public static final byte MEMBERS = 0x29;
     public static final byte WATCH_EVENTS = 0x2A;
     public static final byte WATCH_CANCELED = 0x2B;
+    public static final byte LEASE_RESULT = 0x2C;
+    public static final byte LEASES = 0x2D;
 
     private FrameType() {
     }
@@ -65,6 +72,11 @@ public final class FrameType {
             case MOVE_LEADER -> "MOVE_LEADER";
             case WATCH_CREATE -> "WATCH_CREATE";
             case WATCH_CANCEL -> "WATCH_CANCEL";
+            case LEASE_GRANT -> "LEASE_GRANT";
+            case LEASE_REVOKE -> "LEASE_REVOKE";
+            case LEASE_KEEPALIVE -> "LEASE_KEEPALIVE";
+            case LEASE_TIMETOLIVE -> "LEASE_TIMETOLIVE";
+            case LEASE_LEASES -> "LEASE_LEASES";
             case OK -> "OK";
             case VALUE -> "VALUE";
             case NOT_FOUND -> "NOT_FOUND";
@@ -77,6 +89,8 @@ public final class FrameType {
             case MEMBERS -> "MEMBERS";
             case WATCH_EVENTS -> "WATCH_EVENTS";
             case WATCH_CANCELED -> "WATCH_CANCELED";
+            case LEASE_RESULT -> "LEASE_RESULT";
+            case LEASES -> "LEASES";
             default -> String.format("0x%02x", type);
         };
     }

@@ -24,9 +24,14 @@ public final class KvCodec {
     private static final int OP_RANGE = 1;
     private static final int OP_PUT = 2;
     private static final int OP_DELETE_RANGE = 3;
+    /**
+     * A put attached to a lease: {@link #OP_PUT}'s fields and the lease. A put with lease 0 keeps {@link #OP_PUT}'s
+     * layout, so that transactions in logs written before leases existed still decode.
+     */
+    private static final int OP_PUT_LEASE = 4;
 
     /** The smallest encodings, to check that a count of them can fit what is left of a body. */
-    private static final int KEY_VALUE_BYTES_MIN = 4 + 8 * 3 + 4;
+    private static final int KEY_VALUE_BYTES_MIN = 4 + 8 * 3 + 4 + 8;
 
     /** Bytes a key-value takes in an answer. */
     public static long keyValueBytes(KeyValue kv) {
@@ -50,11 +55,11 @@ public final class KvCodec {
     }
 
     public static void writeKeyValue(BodyWriter w, KeyValue kv) {
-        w.bytes(kv.key()).i64(kv.createRevision()).i64(kv.modRevision()).i64(kv.version()).bytes(kv.value());
+        w.bytes(kv.key()).i64(kv.createRevision()).i64(kv.modRevision()).i64(kv.version()).bytes(kv.value()).i64(kv.lease());
     }
 
     public static KeyValue readKeyValue(ByteBuffer b) {
-        return new KeyValue(bytes(b), b.getLong(), b.getLong(), b.getLong(), bytes(b));
+        return new KeyValue(bytes(b), b.getLong(), b.getLong(), b.getLong(), bytes(b), b.getLong());
     }
 
     public static void writeKeyValues(BodyWriter w, List<KeyValue> kvs) {
@@ -116,7 +121,8 @@ public final class KvCodec {
                 w.u8(OP_RANGE);
                 writeRange(w, r.request());
             } else if (op instanceof TxnOp.Put p) {
-                w.u8(OP_PUT).bytes(p.key()).bytes(p.value()).bool(p.prevKv());
+                w.u8(p.lease() == 0 ? OP_PUT : OP_PUT_LEASE).bytes(p.key()).bytes(p.value()).bool(p.prevKv());
+                if (p.lease() != 0) w.i64(p.lease());
             } else if (op instanceof TxnOp.DeleteRange d) {
                 w.u8(OP_DELETE_RANGE).bytes(d.key()).bytes(d.rangeEnd()).bool(d.prevKv());
             }
@@ -131,6 +137,11 @@ public final class KvCodec {
             ops.add(switch (kind) {
                 case OP_RANGE -> new TxnOp.Range(readRange(b));
                 case OP_PUT -> new TxnOp.Put(bytes(b), bytes(b), bool(b));
+                case OP_PUT_LEASE -> {
+                    TxnOp.Put p = new TxnOp.Put(bytes(b), bytes(b), bool(b), b.getLong());
+                    if (p.lease() == 0) throw bad("a put with lease 0 must be written as a plain put");
+                    yield p;
+                }
                 case OP_DELETE_RANGE -> new TxnOp.DeleteRange(bytes(b), bytes(b), bool(b));
                 default -> throw bad("unknown transaction operation " + kind);
             });
