@@ -377,7 +377,7 @@ class HostileInputTest {
                 changesState = true;
                 return 0;
             }
-            if (type == FrameType.RANGE || type == FrameType.TXN || type == FrameType.COMPACT || isMemberRequest(type)) {
+            if (type == FrameType.RANGE || type == FrameType.TXN || type == FrameType.COMPACT || isMemberRequest(type) || isLeaseRequest(type)) {
                 // Their bodies nest counts and codes: the codec's own verdict on a malformed one is the expected one.
                 // A well-formed one is answered by the store's rules, which this model does not repeat: such a
                 // script counts as state-changing and is not sent. So is a well-formed member request: it may change
@@ -439,6 +439,12 @@ class HostileInputTest {
             if (b.hasRemaining() || messageType > 11 || from != peer || to != target) return ErrorCode.BAD_REQUEST;
             changesState = true;
             return 0;
+        }
+
+        /** A well-formed lease request is answered by the lessor's rules (and a grant changes the state): not modelled. */
+        private static boolean isLeaseRequest(byte type) {
+            return type == FrameType.LEASE_GRANT || type == FrameType.LEASE_REVOKE || type == FrameType.LEASE_KEEPALIVE
+                    || type == FrameType.LEASE_TIMETOLIVE || type == FrameType.LEASE_LEASES;
         }
 
         private static boolean isMemberRequest(byte type) {
@@ -873,6 +879,11 @@ class HostileInputTest {
                 entry("close: BAD_REQUEST", hello, new Part("MEMBER_LIST with a trailing byte", resized(memberList(29), 1, r))),
                 entry("close: BAD_REQUEST", hello, new Part("MEMBER_REMOVE without its node id", frame(FrameType.MEMBER_REMOVE, ByteBuffer.allocate(8).putLong(30)))),
                 entry("close: BAD_REQUEST", hello, new Part("MOVE_LEADER with 2 trailing bytes", frame(FrameType.MOVE_LEADER, ByteBuffer.allocate(14).putLong(31).putInt(2).putShort((short) 0)))),
+                entry("close: BAD_REQUEST", hello, new Part("LEASE_GRANT without its TTL", frame(FrameType.LEASE_GRANT, ByteBuffer.allocate(16).putLong(34).putLong(0)))),
+                entry("close: BAD_REQUEST", hello, new Part("LEASE_TIMETOLIVE with keys flag 2",
+                        frame(FrameType.LEASE_TIMETOLIVE, ByteBuffer.allocate(17).putLong(35).putLong(7).put((byte) 2)))),
+                entry("close: BAD_REQUEST", hello, new Part("LEASE_LEASES with a trailing byte", frame(FrameType.LEASE_LEASES, ByteBuffer.allocate(9).putLong(36).put((byte) 0)))),
+                entry("close: UNKNOWN_TYPE", hello, new Part("LEASES from a client", frame(FrameType.LEASES, ByteBuffer.allocate(32).putLong(37)))),
                 entry("close: UNKNOWN_TYPE", hello, new Part("MEMBERS from a client", members(32))),
                 entry("close: UNKNOWN_TYPE", asPeer, new Part("MEMBER_LIST on a peer connection", memberList(33)))));
         for (long length : LENGTHS) {

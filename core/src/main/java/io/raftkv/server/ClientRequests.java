@@ -4,6 +4,7 @@ import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvException;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.kv.Leases;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
@@ -12,16 +13,23 @@ import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.ResponseHeader;
+import io.raftkv.protocol.TxnOp;
+import io.raftkv.protocol.TxnRequest;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
 import io.raftkv.raft.ReadState;
+import io.raftkv.raft.Role;
 import io.raftkv.raft.SubmitResult;
 import io.raftkv.replica.ReplicaDriver;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.function.IntFunction;
 
 /**
@@ -33,6 +41,10 @@ import java.util.function.IntFunction;
  * transaction's results, or the store's refusal) if that entry has the proposal's term, {@code UNAVAILABLE} (not
  * applied; retry) if a leader change put another entry there. Every key/value answer carries a header: the
  * store's revision, this member, its term.
+ *
+ * <p>Leases: a grant or a revoke is a write (the leader picks a grant's id and raises its TTL to the minimum before
+ * proposing it); a keepalive, a time-to-live and the list of leases are served by the leader only (a follower answers
+ * NOT_LEADER), through a read index, so that a deposed leader never renews a lease, and from its {@link Lessor}.
  */
 public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult> {
 
@@ -48,10 +60,15 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
      * {@code txnOpsMax}: compares, and operations of each branch, of one transaction (etcd's --max-txn-ops).
      * {@code commandBytesMax}: the largest log entry a request may become, so that any entry fits one APPEND.
      * {@code resultBytesMax}: key-values one answer may carry (a range over it is refused, or cut inside a transaction).
+     * {@code leasesMax}: leases the cluster may hold (the leader refuses a grant past it, counting its grants in flight);
+     * {@code keysPerLeaseMax}: keys one lease may hold (the leader refuses a put past it); {@code leaseTtlSecondsMin}: a
+     * grant of a shorter TTL is raised to it (etcd's minimum TTL, 1.5 election timeouts).
      */
     public record Limits(int pendingRequestsMax, long requestTimeoutMs, int keyBytesMax, int valueBytesMax, long barrierRetryMs,
-                         int txnOpsMax, long commandBytesMax, long resultBytesMax) {
+                         int txnOpsMax, long commandBytesMax, long resultBytesMax, int leasesMax, int keysPerLeaseMax, long leaseTtlSecondsMin) {
         public Limits {
+            if (leasesMax < 1 || keysPerLeaseMax < 1) throw new IllegalArgumentException("leasesMax and keysPerLeaseMax must be at least 1");
+            if (leaseTtlSecondsMin < 1 || leaseTtlSecondsMin > Leases.TTL_SECONDS_MAX) throw new IllegalArgumentException("leaseTtlSecondsMin " + leaseTtlSecondsMin);
             if (pendingRequestsMax < 1) throw new IllegalArgumentException("pendingRequestsMax must be at least 1");
             if (requestTimeoutMs < 1) throw new IllegalArgumentException("requestTimeoutMs must be at least 1");
             if (keyBytesMax < 1 || valueBytesMax < 0) throw new IllegalArgumentException("keyBytesMax must be at least 1 and valueBytesMax not negative");
@@ -69,10 +86,11 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
 
     private record StartupBarrier() implements ReadWaiter { }
 
-    /** A GET or a RANGE waiting for its read index. */
+    /** A GET, a RANGE or a lease read (keepalive, time-to-live, list) waiting for its read index. */
     private record PendingRead(Channel channel, ClientRequest request, long timerId) implements ReadWaiter { }
 
-    private record PendingWrite(Channel channel, long requestId, long term, long timerId) { }
+    /** {@code grantId}: the lease id a LEASE_GRANT proposes, 0 for any other write. */
+    private record PendingWrite(Channel channel, long requestId, long term, long timerId, long grantId) { }
 
     private static final StartupBarrier BARRIER = new StartupBarrier();
     private static final int BARRIER_ROUNDS_KEPT_MAX = 16;
@@ -82,12 +100,17 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private final IntFunction<ClusterConfig.Member> members;
     private final RaftCore core;
     private final KvStateMachine kv;
+    private final Lessor lessor;
     private final Timers timers;
     private final Limits limits;
     private final boolean unsafeLocalReads;
     private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
     private final Map<Long, ReadWaiter> pendingReads = new HashMap<>();
     private final ArrayDeque<Long> barrierContexts = new ArrayDeque<>();
+    /** Ids of the grants this node proposed and has not seen applied: counted against leasesMax, never picked again. */
+    private final Set<Long> pendingGrants = new HashSet<>();
+    /** Where the ids of grants that ask for none come from: seeded per life, so the simulator replays them. */
+    private final SplittableRandom leaseIds;
     private long nextReadContext;
     /** Pending entries of {@link #pendingReads} that are client reads (barrier rounds are not counted). */
     private int pendingClientReads;
@@ -104,18 +127,20 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
      * the next (a random number does): the leader's answer to a read a follower forwarded before a crash may
      * arrive after its restart, and must not serve a new read that happens to reuse the number.
      */
-    public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
-                          long firstReadContext) {
-        this(selfId, members, core, kv, timers, limits, firstReadContext, InjectedRequestBug.NONE);
+    public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Lessor lessor, Timers timers,
+                          Limits limits, long firstReadContext) {
+        this(selfId, members, core, kv, lessor, timers, limits, firstReadContext, InjectedRequestBug.NONE);
     }
 
     /** Tests only: a table with a deliberate bug, to show that the checks find it. */
-    public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Timers timers, Limits limits,
-                          long firstReadContext, InjectedRequestBug bug) {
+    public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Lessor lessor, Timers timers,
+                          Limits limits, long firstReadContext, InjectedRequestBug bug) {
         this.selfId = selfId;
         this.members = members;
         this.core = core;
         this.kv = kv;
+        this.lessor = lessor;
+        this.leaseIds = new SplittableRandom(firstReadContext * 0x9E3779B97F4A7C15L + 1);
         this.timers = timers;
         this.limits = limits;
         this.nextReadContext = firstReadContext;
@@ -166,7 +191,17 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         } else if (r instanceof ClientRequest.Delete d) {
             propose(c, r.requestId(), KvCommand.delete(d.key()));
         } else if (r instanceof ClientRequest.Txn t) {
-            propose(c, r.requestId(), new KvCommand.Txn(t.request()));
+            RequestChecks.Problem full = core.role() == Role.LEADER ? keysPerLeaseProblem(t.request()) : null;
+            if (full != null) c.reply(new ClientResponse.Error(r.requestId(), full.code(), full.message()));
+            else propose(c, r.requestId(), new KvCommand.Txn(t.request()));
+        } else if (r instanceof ClientRequest.LeaseGrant g) {
+            grant(c, g);
+        } else if (r instanceof ClientRequest.LeaseRevoke v) {
+            propose(c, r.requestId(), new KvCommand.LeaseRevoke(v.leaseId()));
+        } else if (r instanceof ClientRequest.LeaseKeepAlive || r instanceof ClientRequest.LeaseTimeToLive || r instanceof ClientRequest.LeaseLeases) {
+            // The leader's lessor alone knows when leases expire; a read index first, so that a deposed leader answers none.
+            if (core.role() != Role.LEADER) c.reply(notLeader(r.requestId(), core.status().leader()));
+            else readIndex(c, r);
         } else if (r instanceof ClientRequest.Compact compact) {
             propose(c, r.requestId(), new KvCommand.Compact(compact.revision()));
         } else if (serializable(r) || unsafeLocalReads) {
@@ -199,7 +234,59 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         pendingClientReads++;
     }
 
+    /**
+     * A grant at the leader: the lease limit, counting this leader's grants in flight; an id picked when none is asked
+     * for; the TTL raised to the minimum. The state machine refuses an id in use when it applies the grant.
+     */
+    private void grant(Channel c, ClientRequest.LeaseGrant g) {
+        if (core.role() != Role.LEADER) {
+            c.reply(notLeader(g.requestId(), core.status().leader()));
+            return;
+        }
+        long leases = kv.leases().size() + (long) pendingGrants.size();
+        if (leases >= limits.leasesMax()) {
+            c.reply(new ClientResponse.Error(g.requestId(), ErrorCode.LEASE_LIMIT, "the cluster holds " + kv.leases().size() + " leases and "
+                    + pendingGrants.size() + " are being granted: the limit is " + limits.leasesMax() + " (leasesMax); revoke some first"));
+            return;
+        }
+        long id = g.leaseId();
+        if (id != 0 && (kv.leases().get(id) != null || pendingGrants.contains(id))) {
+            c.reply(new ClientResponse.Error(g.requestId(), ErrorCode.LEASE_EXISTS, "lease already exists: " + Long.toHexString(id)));
+            return;
+        }
+        while (id == 0 || kv.leases().get(id) != null || pendingGrants.contains(id)) id = leaseIds.nextLong() & Long.MAX_VALUE;
+        propose(c, g.requestId(), new KvCommand.LeaseGrant(id, Math.max(g.ttlSeconds(), limits.leaseTtlSecondsMin())), id);
+    }
+
+    /**
+     * At the leader, a transaction whose puts would attach more keys to a lease than {@code keysPerLeaseMax}: refused
+     * before it is proposed (each branch on its own; puts of keys the lease holds already count nothing). Puts in
+     * flight are not counted, so concurrent puts may pass the limit by the writes in flight. A lease that does not
+     * exist is left to the state machine, which refuses the transaction when it applies it.
+     */
+    private RequestChecks.Problem keysPerLeaseProblem(TxnRequest t) {
+        for (List<TxnOp> branch : List.of(t.success(), t.failure())) {
+            Map<Long, Integer> added = null;
+            for (TxnOp op : branch) {
+                if (!(op instanceof TxnOp.Put p) || p.lease() == 0) continue;
+                Leases.Lease lease = kv.leases().get(p.lease());
+                if (lease == null || lease.holds(p.key())) continue;
+                if (added == null) added = new HashMap<>();
+                int n = added.merge(p.lease(), 1, Integer::sum);
+                if (lease.keyCount() + (long) n > limits.keysPerLeaseMax()) {
+                    return new RequestChecks.Problem(ErrorCode.LEASE_LIMIT, "lease " + Long.toHexString(p.lease()) + " holds " + lease.keyCount()
+                            + " keys: the limit is " + limits.keysPerLeaseMax() + " (keysPerLeaseMax); nothing was applied");
+                }
+            }
+        }
+        return null;
+    }
+
     private void propose(Channel c, long requestId, KvCommand command) {
+        propose(c, requestId, command, 0);
+    }
+
+    private void propose(Channel c, long requestId, KvCommand command, long grantId) {
         byte[] data = command.encode();
         if (data.length > limits.commandBytesMax()) {
             c.reply(new ClientResponse.Error(requestId, ErrorCode.TOO_LARGE, "a request of " + data.length + " bytes in the log is over the limit of "
@@ -215,24 +302,33 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
             PendingWrite w = pendingWrites.get(index);
             if (w != null && w.requestId() == requestId && w.channel() == c) {
-                pendingWrites.remove(index);
+                removeWrite(index);
                 c.reply(timeout(requestId));
             }
         });
-        PendingWrite replaced = pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer));
+        PendingWrite replaced = pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer, grantId));
+        if (grantId != 0) pendingGrants.add(grantId);
         if (replaced != null) {
             // This node lost its leadership, its log was cut back, and it leads again: the earlier write at this
             // index may or may not be committed elsewhere, so its outcome is unknown.
+            if (replaced.grantId() != 0 && replaced.grantId() != grantId) pendingGrants.remove(replaced.grantId());
             timers.cancel(replaced.timerId());
             replaced.channel().reply(timeout(replaced.requestId()));
         }
+    }
+
+    /** Takes the write at {@code index} out of the table, and its grant out of those in flight. */
+    private PendingWrite removeWrite(long index) {
+        PendingWrite w = pendingWrites.remove(index);
+        if (w != null && w.grantId() != 0) pendingGrants.remove(w.grantId());
+        return w;
     }
 
     // ------------------------------------------------------------------ what the replica reports
 
     @Override
     public void applied(Entry e, ApplyResult result) {
-        PendingWrite w = pendingWrites.remove(e.index());
+        PendingWrite w = removeWrite(e.index());
         if (w == null) return;
         timers.cancel(w.timerId());
         if (w.term() == e.term()) {
@@ -268,11 +364,57 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         ResponseHeader h = header(result.revision());
         if (result instanceof ApplyResult.TxnDone t) return new ClientResponse.TxnResult(requestId, h, t.succeeded(), t.results());
         if (result instanceof ApplyResult.Refused r) return new ClientResponse.Error(requestId, r.code(), r.message());
+        if (result instanceof ApplyResult.LeaseGranted g) return new ClientResponse.LeaseResult(requestId, h, g.leaseId(), g.ttlSeconds(), g.ttlSeconds(), List.of());
         return new ClientResponse.Ok(requestId, h);
     }
 
-    /** Serves a GET or a RANGE from the store as it is now. */
+    /**
+     * Serves a lease read once its read index is applied: from the lessor, which must still be the primary one (the
+     * leader may have stepped down since the read was asked).
+     */
+    private ClientResponse leaseRead(ClientRequest r) {
+        ResponseHeader h = header(kv.revision());
+        if (!lessor.primary()) return notLeader(r.requestId(), core.status().leader());
+        if (r instanceof ClientRequest.LeaseLeases) return new ClientResponse.Leases(r.requestId(), h, kv.leases().ids());
+        if (r instanceof ClientRequest.LeaseKeepAlive k) {
+            Lessor.Renewal renewal = lessor.renew(k.leaseId());
+            if (renewal instanceof Lessor.Renewal.Renewed renewed) {
+                return new ClientResponse.LeaseResult(r.requestId(), h, k.leaseId(), renewed.ttlSeconds(), renewed.ttlSeconds(), List.of());
+            }
+            if (renewal instanceof Lessor.Renewal.Expired) {
+                return new ClientResponse.Error(r.requestId(), ErrorCode.LEASE_NOT_FOUND, "requested lease not found: lease "
+                        + Long.toHexString(k.leaseId()) + " expired, and its revocation is under way");
+            }
+            if (renewal instanceof Lessor.Renewal.NotPrimary) return notLeader(r.requestId(), core.status().leader());
+            return leaseNotFound(r.requestId(), k.leaseId());
+        }
+        ClientRequest.LeaseTimeToLive t = (ClientRequest.LeaseTimeToLive) r;
+        Leases.Lease lease = kv.leases().get(t.leaseId());
+        long remainingMs = lessor.remainingMs(t.leaseId());
+        if (lease == null || remainingMs < 0) return leaseNotFound(r.requestId(), t.leaseId());
+        List<byte[]> keys = List.of();
+        if (t.keys()) {
+            keys = lease.keys();
+            long bytes = 0;
+            for (byte[] k : keys) bytes += 4 + k.length;
+            if (bytes > limits.resultBytesMax()) {
+                return new ClientResponse.Error(r.requestId(), ErrorCode.TOO_LARGE, "the " + keys.size() + " keys of lease " + Long.toHexString(t.leaseId())
+                        + " take " + bytes + " bytes, over the answer's limit of " + limits.resultBytesMax() + ": ask without keys");
+            }
+        }
+        // Whole seconds left, cut as etcd cuts them; just after a leader change a lease may have more than its TTL left.
+        return new ClientResponse.LeaseResult(r.requestId(), h, t.leaseId(), remainingMs / 1000, lease.ttlSeconds(), keys);
+    }
+
+    private static ClientResponse leaseNotFound(long requestId, long leaseId) {
+        return new ClientResponse.Error(requestId, ErrorCode.LEASE_NOT_FOUND, "requested lease not found: " + Long.toHexString(leaseId));
+    }
+
+    /** Serves a GET or a RANGE from the store as it is now, or a lease read from the lessor. */
     private ClientResponse read(ClientRequest r) {
+        if (r instanceof ClientRequest.LeaseKeepAlive || r instanceof ClientRequest.LeaseTimeToLive || r instanceof ClientRequest.LeaseLeases) {
+            return leaseRead(r);
+        }
         ResponseHeader h = header(kv.revision());
         if (r instanceof ClientRequest.Get g) {
             KeyValue found = kv.store().get(g.key());
@@ -291,7 +433,12 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         if (result.status() == SubmitResult.Status.OVERLOADED) {
             return new ClientResponse.Error(requestId, ErrorCode.OVERLOADED, "too much uncommitted data or too many pending reads; retry later");
         }
-        ClusterConfig.Member leader = members.apply(result.leaderId());
+        return notLeader(requestId, result.leaderId());
+    }
+
+    /** NOT_LEADER naming {@code leaderId} with its address, or no one when it is unknown. */
+    private ClientResponse notLeader(long requestId, int leaderId) {
+        ClusterConfig.Member leader = leaderId == selfId ? null : members.apply(leaderId);
         return leader == null
                 ? new ClientResponse.NotLeader(requestId, 0, "", 0)
                 : new ClientResponse.NotLeader(requestId, leader.id(), leader.host(), leader.port());

@@ -50,6 +50,7 @@ public final class Node {
     private final InboundConnections inbound;
     private final Watches watches;
     private final AutoCompactor autoCompactor;
+    private final Lessor lessor;
     private final KvStateMachine kv;
     private final MembershipRequests memberships;
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -123,9 +124,12 @@ public final class Node {
                 loop.cancel(timerId);
             }
         };
-        this.requests = new ClientRequests(id, cluster::member, core, kv, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
+        // Expiries on the node's monotonic clock, checked every tick; a new leader adds an election timeout to every lease.
+        this.lessor = new Lessor(core, kv, EventLoop::nowMs, options.electionTimeoutMs(), options.tickMs(), Lessor.REVOKES_PER_SECOND_MAX);
+        this.requests = new ClientRequests(id, cluster::member, core, kv, lessor, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
-                options.commandBytesMax(), options.resultBytesMax()), new SecureRandom().nextLong(), bug);
+                options.commandBytesMax(), options.resultBytesMax(), options.leasesMax(), options.keysPerLeaseMax(), options.leaseTtlSecondsMin()),
+                new SecureRandom().nextLong(), bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
         this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());
@@ -136,6 +140,7 @@ public final class Node {
             @Override
             public void applied(Entry e, ApplyResult result) {
                 requests.applied(e, result);
+                lessor.applied(e, result);
                 if (Membership.isConfigEntry(e)) memberships.applied(e);
             }
 
@@ -307,6 +312,7 @@ public final class Node {
     private void tick() {
         core.tick();
         watches.tick();
+        lessor.tick();
         if (++ticks % options.heartbeatTicks() == 0) {
             peers.heartbeat();
             inbound.heartbeat();

@@ -1,6 +1,7 @@
 package io.raftkv.server;
 
 import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.Leases;
 import io.raftkv.net.PeerCodec;
 import io.raftkv.net.TimerWheel;
 import io.raftkv.protocol.ClientCodec;
@@ -27,18 +28,35 @@ import io.raftkv.wal.WalOptions;
  * dialled again, and a dial is given up after half of it: at least three heartbeats, so that one late answer is not a
  * cut, and at most the election timeout, so that a link cut silently is back before an election would be needed
  * (docs/architecture.md, "Peer links").
+ * {@code leasesMax}: leases the cluster may hold, a grant past it refused (the LEASES answer listing them all must fit a
+ * frame and a client's queue); {@code keysPerLeaseMax}: keys one lease may hold, a put past it refused (docs/architecture.md,
+ * "Leases").
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
                           long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
-                          long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks) {
+                          long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks,
+                          int leasesMax, int keysPerLeaseMax) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 5);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 5, 100_000, 10_000);
+    }
+
+    /** The election timeout in milliseconds: what a new leader adds to every lease (docs/architecture.md, "Leases"). */
+    public long electionTimeoutMs() {
+        return electionTicks * tickMs;
+    }
+
+    /**
+     * The shortest lease TTL, in whole seconds: 1.5 election timeouts rounded up (etcd's minTTL), so that a lease
+     * outlives a leader change; a grant of less is raised to it. 2 s with the defaults.
+     */
+    public long leaseTtlSecondsMin() {
+        return Math.max(1, (3 * electionTimeoutMs() / 2 + 999) / 1000);
     }
 
     /** Snapshot chunks: big enough that a transfer costs few loop turns, well inside a frame and the link's queue. */
@@ -174,6 +192,14 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 + 3L * heartbeatTicks + ")");
         require(peerSilenceTicks <= electionTicks, "peerSilenceTicks (" + peerSilenceTicks + ") must not exceed electionTicks (" + electionTicks + ")");
         require(snapshotLogPercentMin >= 0, "snapshotLogPercentMin (" + snapshotLogPercentMin + ") must not be negative");
+        require(leasesMax >= 1, "leasesMax (" + leasesMax + ") must be at least 1");
+        require(keysPerLeaseMax >= 1, "keysPerLeaseMax (" + keysPerLeaseMax + ") must be at least 1");
+        long leasesFrameBytes = ClientCodec.leasesFrameBytes(leasesMax);
+        require(leasesFrameBytes <= frameBytesWithLength && leasesFrameBytes <= clientOutboundBytesMax, "leasesMax (" + leasesMax
+                + ") must fit a LEASES answer listing every lease (" + leasesFrameBytes + " bytes) in frameBytesMax (" + frameBytesMax
+                + ") and clientOutboundBytesMax (" + clientOutboundBytesMax + ")");
+        require(leaseTtlSecondsMin() <= Leases.TTL_SECONDS_MAX, "electionTicks (" + electionTicks + ") x tickMs (" + tickMs
+                + ") makes a minimum lease TTL over the maximum of " + Leases.TTL_SECONDS_MAX + " s");
         try {
             walOptions();
         } catch (IllegalArgumentException e) {
@@ -190,7 +216,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax);
     }
 
     /** The same options with other snapshot thresholds (tests that want snapshots often). */
@@ -198,17 +224,32 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax);
     }
 
-    /** Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. */
+    /**
+     * The most leases whose LEASES answer fits a frame of {@code frameBytesMax} and a client queue of
+     * {@code clientOutboundBytesMax}, at most {@code leasesMax}: the default when leasesMax is not set, so that a node with
+     * small frames starts without being told a lease limit too.
+     */
+    static int leasesMaxFitting(int leasesMax, int frameBytesMax, long clientOutboundBytesMax) {
+        long bytes = Math.min((long) frameBytesMax + Frames.LENGTH_BYTES, clientOutboundBytesMax) - ClientCodec.leasesFrameBytes(0);
+        return (int) Math.max(1, Math.min(leasesMax, bytes / 8));
+    }
+
+    /**
+     * Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. Without {@code raftkv.leasesMax},
+     * the default 100,000 is lowered to what small frames can list.
+     */
     public static NodeOptions fromSystemProperties() {
         NodeOptions d = defaults();
+        int frameBytesMax = Integer.getInteger("raftkv.frameBytesMax", d.frameBytesMax);
+        long clientOutboundBytesMax = Long.getLong("raftkv.clientOutboundBytesMax", d.clientOutboundBytesMax);
         return new NodeOptions(
                 Long.getLong("raftkv.tickMs", d.tickMs),
                 Integer.getInteger("raftkv.electionTicks", d.electionTicks),
                 Integer.getInteger("raftkv.heartbeatTicks", d.heartbeatTicks),
-                Integer.getInteger("raftkv.frameBytesMax", d.frameBytesMax),
+                frameBytesMax,
                 Integer.getInteger("raftkv.keyBytesMax", d.keyBytesMax),
                 Integer.getInteger("raftkv.valueBytesMax", d.valueBytesMax),
                 Integer.getInteger("raftkv.connectionsMax", d.connectionsMax),
@@ -216,7 +257,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 Long.getLong("raftkv.requestTimeoutMs", d.requestTimeoutMs),
                 Integer.getInteger("raftkv.pendingRequestsMax", d.pendingRequestsMax),
                 Long.getLong("raftkv.walSegmentBytesMax", d.walSegmentBytesMax),
-                Long.getLong("raftkv.clientOutboundBytesMax", d.clientOutboundBytesMax),
+                clientOutboundBytesMax,
                 Integer.getInteger("raftkv.txnOpsMax", d.txnOpsMax),
                 Long.getLong("raftkv.autoCompactionRetentionRevisions", d.autoCompactionRetentionRevisions),
                 Long.getLong("raftkv.autoCompactionIntervalMs", d.autoCompactionIntervalMs),
@@ -224,6 +265,8 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 Long.getLong("raftkv.snapshotCatchUpEntries", d.snapshotCatchUpEntries),
                 Long.getLong("raftkv.snapshotBytesMax", d.snapshotBytesMax),
                 Integer.getInteger("raftkv.snapshotLogPercentMin", d.snapshotLogPercentMin),
-                Integer.getInteger("raftkv.peerSilenceTicks", d.peerSilenceTicks));
+                Integer.getInteger("raftkv.peerSilenceTicks", d.peerSilenceTicks),
+                Integer.getInteger("raftkv.leasesMax", leasesMaxFitting(d.leasesMax, frameBytesMax, clientOutboundBytesMax)),
+                Integer.getInteger("raftkv.keysPerLeaseMax", d.keysPerLeaseMax));
     }
 }

@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.kv.Leases;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.Compare;
 import io.raftkv.protocol.ErrorCode;
@@ -18,7 +19,8 @@ import java.util.function.Supplier;
 /**
  * The checks a request passes before it reaches the core, so that nothing malformed is ever proposed: keys and
  * values within their limits, ranges whose end is after their key, transactions within {@code txnOpsMax} that
- * write no key twice (etcd's rule). A refused request changes nothing.
+ * write no key twice (etcd's rule), lease grants with a TTL in [0, {@link Leases#TTL_SECONDS_MAX}] and an id not negative.
+ * A refused request changes nothing.
  */
 final class RequestChecks {
 
@@ -35,6 +37,14 @@ final class RequestChecks {
         if (r instanceof ClientRequest.Get g) return key(g.key(), limits);
         if (r instanceof ClientRequest.Range range) return range(range.request(), limits);
         if (r instanceof ClientRequest.Txn t) return txn(t.request(), limits);
+        if (r instanceof ClientRequest.LeaseGrant g) {
+            if (g.leaseId() < 0) return new Problem(ErrorCode.BAD_REQUEST, "lease id " + g.leaseId() + " is negative (0: the leader picks one)");
+            if (g.ttlSeconds() < 0) return new Problem(ErrorCode.BAD_REQUEST, "lease TTL " + g.ttlSeconds() + " s is negative");
+            if (g.ttlSeconds() > Leases.TTL_SECONDS_MAX) {
+                return new Problem(ErrorCode.BAD_REQUEST, "too large lease TTL: " + g.ttlSeconds() + " s is over the limit of " + Leases.TTL_SECONDS_MAX + " s");
+            }
+            return null;
+        }
         if (r instanceof ClientRequest.Compact c) {
             return c.revision() < 1 ? new Problem(ErrorCode.BAD_REQUEST, "compaction revision " + c.revision() + " must be at least 1") : null;
         }

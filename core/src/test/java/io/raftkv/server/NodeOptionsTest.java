@@ -16,14 +16,22 @@ class NodeOptionsTest {
         return new NodeOptions(D.tickMs(), D.electionTicks(), D.heartbeatTicks(), frameBytesMax, D.keyBytesMax(), valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(), clientOutboundBytesMax,
                 D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
-                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), D.peerSilenceTicks());
+                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), D.peerSilenceTicks(), D.leasesMax(), D.keysPerLeaseMax());
     }
 
     private static NodeOptions withPeerSilence(int heartbeatTicks, int peerSilenceTicks) {
         return new NodeOptions(D.tickMs(), D.electionTicks(), heartbeatTicks, D.frameBytesMax(), D.keyBytesMax(), D.valueBytesMax(),
                 D.connectionsMax(), D.outboundBytesPerConnectionMax(), D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(),
                 D.clientOutboundBytesMax(), D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
-                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), peerSilenceTicks);
+                D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), peerSilenceTicks, D.leasesMax(), D.keysPerLeaseMax());
+    }
+
+    private static NodeOptions withLeases(long tickMs, int electionTicks, long clientOutboundBytesMax, int leasesMax, int keysPerLeaseMax) {
+        return new NodeOptions(tickMs, electionTicks, D.heartbeatTicks(), D.frameBytesMax(), D.keyBytesMax(), D.valueBytesMax(),
+                D.connectionsMax(), D.outboundBytesPerConnectionMax(), D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(),
+                clientOutboundBytesMax, D.txnOpsMax(), D.autoCompactionRetentionRevisions(), Math.max(tickMs, D.autoCompactionIntervalMs()),
+                D.snapshotEntries(), D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), Math.min(D.peerSilenceTicks(), electionTicks),
+                leasesMax, keysPerLeaseMax);
     }
 
     private static String refusal(NodeOptions o, int peers) {
@@ -91,5 +99,29 @@ class NodeOptionsTest {
         assertEquals(500, D.peerSilenceMs());
         assertTrue(refusal(withPeerSilence(2, 5), 2).contains("peerSilenceTicks (5) must be at least three heartbeats (3 x heartbeatTicks = 6)"));
         assertTrue(refusal(withPeerSilence(1, 11), 2).contains("peerSilenceTicks (11) must not exceed electionTicks (10)"));
+    }
+
+    @Test
+    void theLeaseLimitsAreCheckedAndEveryLeaseFitsOneLeasesAnswer() {
+        assertEquals(100_000, D.leasesMax());
+        assertEquals(10_000, D.keysPerLeaseMax());
+        assertTrue(refusal(withLeases(100, 10, D.clientOutboundBytesMax(), 0, 1), 2).contains("leasesMax (0) must be at least 1"));
+        assertTrue(refusal(withLeases(100, 10, D.clientOutboundBytesMax(), 1, 0), 2).contains("keysPerLeaseMax (0) must be at least 1"));
+        // 8 bytes a lease: 4 MiB of client queue lists 524,283 of them with the frame and header around.
+        assertDoesNotThrow(() -> withLeases(100, 10, D.clientOutboundBytesMax(), 524_283, 1).validate(2));
+        String m = refusal(withLeases(100, 10, D.clientOutboundBytesMax(), 524_284, 1), 2);
+        assertTrue(m.contains("leasesMax (524284) must fit a LEASES answer listing every lease (4194309 bytes)"), m);
+        // Not set, the default is lowered to what small frames list, so a node with small frames starts as before leases.
+        assertEquals(100_000, NodeOptions.leasesMaxFitting(100_000, D.frameBytesMax(), D.clientOutboundBytesMax()));
+        assertEquals(8_187, NodeOptions.leasesMaxFitting(100_000, 65_536, D.clientOutboundBytesMax()));
+        assertEquals(524_283, NodeOptions.leasesMaxFitting(Integer.MAX_VALUE, D.frameBytesMax(), D.clientOutboundBytesMax()));
+    }
+
+    @Test
+    void theMinimumLeaseTtlIsOneAndAHalfElectionTimeoutsInWholeSeconds() {
+        assertEquals(1000, D.electionTimeoutMs());
+        assertEquals(2, D.leaseTtlSecondsMin(), "etcd's: 1.5 s rounded up");
+        assertEquals(1, withLeases(10, 10, D.clientOutboundBytesMax(), 1, 1).leaseTtlSecondsMin(), "never below 1 s");
+        assertEquals(5, withLeases(100, 30, D.clientOutboundBytesMax(), 1, 1).leaseTtlSecondsMin());
     }
 }

@@ -6,6 +6,7 @@ import io.raftkv.raft.Membership;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.server.ClientRequests;
+import io.raftkv.server.Lessor;
 
 /**
  * One simulated node: a {@link SimDisk} that survives crashes, and one {@link Life} that does not: the node's
@@ -19,7 +20,7 @@ final class SimNode {
      * What a node holds between a start and a crash: the same parts a real node wires to its event loop. {@code watches}:
      * the node's real watch hub and the simulated client connections it serves, null in a run without watches.
      */
-    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, ReplicaDriver<ApplyResult> driver, SimTimers timers,
+    record Life(RaftCore core, KvStateMachine kv, ClientRequests requests, Lessor lessor, ReplicaDriver<ApplyResult> driver, SimTimers timers,
                 SimWatchers.Served watches) { }
 
     final int id;

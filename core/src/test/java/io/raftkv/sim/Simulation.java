@@ -33,6 +33,7 @@ import io.raftkv.server.AutoCompactor;
 import io.raftkv.server.ClientRequests;
 import io.raftkv.server.InjectedRequestBug;
 import io.raftkv.server.Watches;
+import io.raftkv.server.Lessor;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -130,7 +131,7 @@ public final class Simulation {
     static final long WATCH_CATCH_UP_MS_MAX = 3_000;
     /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
     static final ClientRequests.Limits REQUEST_LIMITS = new ClientRequests.Limits(1_000, OP_TIMEOUT_MS, 64, 1024, 2 * TICK_MS, 16,
-            KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024, 1 << 16);
+            KvCommand.PUT_OVERHEAD_BYTES + 64 + 1024, 1 << 16, 64, 16, 1);
 
     /** A request in flight to a node, as the event trace shows it. */
     private record RequestLabel(int clientId, ClientRequest request, int node) {
@@ -305,13 +306,27 @@ public final class Simulation {
         RaftCore core = new RaftCore(config(n).appliedIndex(snapshot.index()), n.disk.storage);
         if (refusesToStart(n, core)) return;
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
-        ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
-        ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), requests,
+        // The leader's lessor on the simulated clock (one clock for all: no node's runs faster), ticked with the core.
+        Lessor lessor = new Lessor(core, kv, events::nowMs, ELECTION_TICKS * TICK_MS, TICK_MS, Lessor.REVOKES_PER_SECOND_MAX);
+        ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, lessor, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
+        ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
+            @Override
+            public void applied(Entry e, ApplyResult result) {
+                requests.applied(e, result);
+                lessor.applied(e, result);
+            }
+
+            @Override
+            public void readable(io.raftkv.raft.ReadState read) {
+                requests.readable(read);
+            }
+        };
+        ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, transport(), durableLog(n), stateMachine(n, kv), listener,
                 (id, membership) -> install(n, kv, id, membership), options.driverBug());
         // As Node wires it: the hub hears every applied change, is ticked with the core, and serves the node's clients.
         Watches hub = watchers == null ? null : new Watches(kv::store, n.id, core::term, events::nowMs, watchers.limits);
         if (hub != null) kv.setChangeListener(hub);
-        n.start(new SimNode.Life(core, kv, requests, driver, timers, hub == null ? null : watchers.served(n, hub)));
+        n.start(new SimNode.Life(core, kv, requests, lessor, driver, timers, hub == null ? null : watchers.served(n, hub)));
         timers.schedule(0, requests::startBarrier);
         // A small retention, so that compaction runs often, under every fault, and must agree on every node.
         new AutoCompactor(core, kv, timers, AUTO_COMPACTION_RETENTION_REVISIONS, 5 * TICK_MS).start();
@@ -523,6 +538,7 @@ public final class Simulation {
         if (n.up) {
             n.core().tick();
             if (n.life.watches() != null) n.life.watches().hub.tick();
+            n.life.lessor().tick();
             process(n);
         }
         events.after(TICK_MS, "tick n" + n.id, () -> tick(n));
