@@ -87,12 +87,21 @@ public final class Lessor {
     /** Leases whose revoke this primary proposed and has not seen applied. */
     private final Set<Long> revoking = new HashSet<>();
     private long revokesProposed;
+    private final InjectedLeaseBug bug;
+    /** Under {@link InjectedLeaseBug#TIME_FROM_GRANT_AFTER_LEADER_CHANGE} only: when this node applied each grant. */
+    private final Map<Long, Long> grantAppliedAtMs = new HashMap<>();
 
     /**
      * {@code extendMs}: what promotion adds to every lease's TTL, the election timeout ({@code electionTicks x tickMs});
      * {@code tickMs}: how often {@link #tick} is called, which turns the revoke rate into a budget per tick.
      */
     public Lessor(RaftCore core, KvStateMachine kv, LongSupplier clockMs, long extendMs, long tickMs, int revokesPerSecondMax) {
+        this(core, kv, clockMs, extendMs, tickMs, revokesPerSecondMax, InjectedLeaseBug.NONE);
+    }
+
+    /** Tests only: a lessor with a deliberate bug, to show that the simulator's checks find it. */
+    public Lessor(RaftCore core, KvStateMachine kv, LongSupplier clockMs, long extendMs, long tickMs, int revokesPerSecondMax, InjectedLeaseBug bug) {
+        this.bug = bug;
         if (extendMs < 0 || tickMs < 1 || revokesPerSecondMax < 1) throw new IllegalArgumentException("extendMs " + extendMs + ", tickMs " + tickMs
                 + ", revokesPerSecondMax " + revokesPerSecondMax);
         this.core = core;
@@ -121,12 +130,15 @@ public final class Lessor {
         } else if (result instanceof ApplyResult.LeaseGranted g && primaryTerm != 0) {
             track(g.leaseId(), clockMs.getAsLong() + g.ttlSeconds() * 1000);
         }
+        if (bug == InjectedLeaseBug.TIME_FROM_GRANT_AFTER_LEADER_CHANGE && result instanceof ApplyResult.LeaseGranted g) {
+            grantAppliedAtMs.put(g.leaseId(), clockMs.getAsLong());
+        }
         if (primaryTerm == 0 && e.isNoop() && core.role() == Role.LEADER && e.term() == core.term()) promote();
     }
 
     /** Called every Raft tick: proposes the revoke of leases whose deadline has passed, within the rate. */
     public void tick() {
-        if (!primary()) return;
+        if (!primary() || bug == InjectedLeaseBug.NO_REVOKES) return;
         long now = clockMs.getAsLong();
         for (int n = 0; n < revokesPerTickMax && !byExpiry.isEmpty(); n++) {
             Deadline first = byExpiry.first();
@@ -161,7 +173,10 @@ public final class Lessor {
     private void promote() {
         primaryTerm = core.term();
         long now = clockMs.getAsLong();
-        for (Leases.Lease l : kv.leases().all()) track(l.id(), now + l.ttlSeconds() * 1000 + extendMs);
+        for (Leases.Lease l : kv.leases().all()) {
+            Long granted = bug == InjectedLeaseBug.TIME_FROM_GRANT_AFTER_LEADER_CHANGE ? grantAppliedAtMs.get(l.id()) : null;
+            track(l.id(), granted != null ? granted + l.ttlSeconds() * 1000 : now + l.ttlSeconds() * 1000 + extendMs);
+        }
     }
 
     private void demoteIfDeposed() {

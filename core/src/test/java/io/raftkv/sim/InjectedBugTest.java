@@ -3,6 +3,7 @@ package io.raftkv.sim;
 import io.raftkv.kv.InjectedKvBug;
 import io.raftkv.raft.InjectedBug;
 import io.raftkv.replica.InjectedDriverBug;
+import io.raftkv.server.InjectedLeaseBug;
 import io.raftkv.server.InjectedRequestBug;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -66,6 +67,19 @@ class InjectedBugTest {
             case RESUMES_FROM_LAST_DELIVERED -> "a duplicate";
             default -> "split";
         };
+        assertTrue(found.contains(expected), () -> "found by another check: " + found);
+    }
+
+    /**
+     * The lease checks bite: a lessor that times leases from their grant on every node and keeps that deadline when it
+     * becomes leader forgets the renewals made at the old leader, and expires a lease its client kept alive; one that never
+     * revokes leaves leases and their keys behind after the heal.
+     */
+    @ParameterizedTest
+    @EnumSource(value = InjectedLeaseBug.class, names = {"TIME_FROM_GRANT_AFTER_LEADER_CHANGE", "NO_REVOKES"})
+    void simulatorFindsTheLessorBug(InjectedLeaseBug bug) {
+        String found = assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withLeaseBug(bug));
+        String expected = bug == InjectedLeaseBug.NO_REVOKES ? "a lease outlived its bound" : "a live lease expired";
         assertTrue(found.contains(expected), () -> "found by another check: " + found);
     }
 

@@ -35,7 +35,7 @@ class RaftSimulationTest {
     /** Totals printed once, for the record of what a run covered. */
     static final class Totals {
         private static long runs, events, operations, unknown, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled;
-        private static long membershipRuns;
+        private static long membershipRuns, leasesGranted, leaseRenewals, leasesExpired, leasesRevoked;
         private static MembershipOperator.Counts membership = MembershipOperator.Counts.NONE;
         private static final long startNanos = System.nanoTime();
 
@@ -53,6 +53,10 @@ class RaftSimulationTest {
             snapshotsTaken += s.snapshotsTaken();
             snapshotsInstalled += s.snapshotsInstalled();
             if (s.membership().asked() > 0) membershipRuns++;
+            leasesGranted += s.leasesGranted();
+            leaseRenewals += s.leaseRenewals();
+            leasesExpired += s.leasesExpired();
+            leasesRevoked += s.leasesRevoked();
             membership = membership.plus(s.membership());
             if (runs == seeds().count()) {
                 System.out.printf("simulation: %d seeds, %d events, %d client operations checked (%d unknown outcome; %d ranges, "
@@ -60,6 +64,8 @@ class RaftSimulationTest {
                                 + "%d installed from a leader, %.1f s%n",
                         runs, events, operations, unknown, ranges, swapsWon, swapsLost, faults, crashes, commits, snapshotsTaken, snapshotsInstalled,
                         (System.nanoTime() - startNanos) / 1e9);
+                System.out.printf("leases: %d granted to the lease client, %d renewals answered, %d expired by a leader's revoke, %d revoked by the client%n",
+                        leasesGranted, leaseRenewals, leasesExpired, leasesRevoked);
                 MembershipOperator.Counts m = membership;
                 System.out.printf("membership: %d seeds with the operator, %d changes asked (%d refused); committed: %d learners added, %d voters added, "
                                 + "%d learners promoted, %d voters removed (%d of them leaders that handed over), %d learners removed; %d transfers asked "

@@ -61,6 +61,8 @@ final class SimNode {
     /** The applied index at which the node last answered a serializable read: its answers never go back, across lives too. */
     long serializableServedAt;
     long tickPhaseMs;
+    /** When this node's lessor became primary (it leads and applied its term's no-op); -1 while it is not. */
+    long primarySince = -1;
     int lives;
 
     SimNode(int id) {

@@ -31,6 +31,7 @@ import io.raftkv.replica.InjectedDriverBug;
 import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.server.AutoCompactor;
 import io.raftkv.server.ClientRequests;
+import io.raftkv.server.InjectedLeaseBug;
 import io.raftkv.server.InjectedRequestBug;
 import io.raftkv.server.Watches;
 import io.raftkv.server.Lessor;
@@ -64,7 +65,8 @@ public final class Simulation {
      * run without the operator (the configuration then never changes).
      */
     public record Options(long seed, int nodes, int spareNodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
-                          InjectedRequestBug requestBug, InjectedKvBug kvBug, boolean watches, InjectedWatcherBug watcherBug) {
+                          InjectedRequestBug requestBug, InjectedKvBug kvBug, boolean watches, InjectedWatcherBug watcherBug,
+                          InjectedLeaseBug leaseBug) {
 
         /** Seeds whose number is 1 or 2 modulo {@link #MEMBERSHIP_SEEDS_MODULUS} run the membership operator: 3 and 5 nodes alike. */
         static final int MEMBERSHIP_SEEDS_MODULUS = 4;
@@ -73,42 +75,46 @@ public final class Simulation {
         public static Options forSeed(long seed) {
             long m = Math.floorMod(seed, MEMBERSHIP_SEEDS_MODULUS);
             return new Options(seed, seed % 2 == 0 ? 3 : 5, m == 1 || m == 2 ? SPARE_NODES : 0, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE,
-                    InjectedRequestBug.NONE, InjectedKvBug.NONE, false, InjectedWatcherBug.NONE);
+                    InjectedRequestBug.NONE, InjectedKvBug.NONE, false, InjectedWatcherBug.NONE, InjectedLeaseBug.NONE);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug, watches, watcherBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug);
         }
 
         public Options withDriverBug(InjectedDriverBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug, watches, watcherBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug, watches, watcherBug, leaseBug);
         }
 
         public Options withRequestBug(InjectedRequestBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug, watches, watcherBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug, watches, watcherBug, leaseBug);
         }
 
         public Options withKvBug(InjectedKvBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b, watches, watcherBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b, watches, watcherBug, leaseBug);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug);
+            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug);
+        }
+
+        public Options withLeaseBug(InjectedLeaseBug b) {
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, b);
         }
 
         /** With watches: a hub on every node, watching clients and their checks ({@link SimWatchers}). */
         public Options withWatches() {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, watcherBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, watcherBug, leaseBug);
         }
 
         /** With watches, and a deliberate mistake in the watching client. */
         Options withWatcherBug(InjectedWatcherBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, b);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, b, leaseBug);
         }
 
         /** With {@code n} spare ids for the membership operator, 0 for none. */
         public Options withSpareNodes(int n) {
-            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug);
+            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug);
         }
 
         int poolSize() {
@@ -119,7 +125,8 @@ public final class Simulation {
     /** What a passing run covered. */
     public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits,
                         long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
-                        MembershipOperator.Counts membership, SimWatchers.Counts watches) { }
+                        MembershipOperator.Counts membership, SimWatchers.Counts watches,
+                        long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked) { }
 
     static final long TICK_MS = 10;
     static final int ELECTION_TICKS = 10;
@@ -170,6 +177,8 @@ public final class Simulation {
     private final WatchChecker watchChecker;
     private final SimWatchers watchers;
     private final List<SimClient> clients = new ArrayList<>();
+    /** The lease client's leases and the lease checks. */
+    private final SimLeases leases = new SimLeases();
     private final List<Operation> history = new ArrayList<>();
     private final ClusterConfig cluster;
     private long historyClock;
@@ -226,6 +235,7 @@ public final class Simulation {
             for (SimClient c : clients) events.after(random.nextInt(50), "client" + c.id + " starts", () -> nextOperation(c));
             events.after(200 + random.nextInt(500), "nemesis", this::nemesis);
             events.after(random.nextInt(100), "serializable read", this::serializableRead);
+            events.after(random.nextInt(300), "lease client", this::leaseStep);
             // Now and then the operator starts before the first snapshots, so that a new node may catch up from the log's first entry.
             if (operator != null) events.after(random.nextInt(4) == 0 ? 100 + random.nextInt(100) : 300 + random.nextInt(700), "operator", operator::step);
             if (watchers != null) watchers.start();
@@ -233,12 +243,13 @@ public final class Simulation {
             healEverything();
             runFor(OP_TIMEOUT_MS + 2 * READ_ATTEMPT_MS);
             long commits = checkRecovery();
+            checkLeasesExpire();
             checkConvergence();
             if (watchers != null) checkWatchesCaughtUp();
             checkLinearizable();
             return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
                     operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker),
-                    watchers == null ? SimWatchers.Counts.NONE : watchers.counts());
+                    watchers == null ? SimWatchers.Counts.NONE : watchers.counts(), leases.grants, leases.renewals, leases.expired, leases.revokedByClient);
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -307,13 +318,15 @@ public final class Simulation {
         if (refusesToStart(n, core)) return;
         SimTimers timers = new SimTimers(n.id, events, () -> process(n));
         // The leader's lessor on the simulated clock (one clock for all: no node's runs faster), ticked with the core.
-        Lessor lessor = new Lessor(core, kv, events::nowMs, ELECTION_TICKS * TICK_MS, TICK_MS, Lessor.REVOKES_PER_SECOND_MAX);
+        Lessor lessor = new Lessor(core, kv, events::nowMs, ELECTION_TICKS * TICK_MS, TICK_MS, Lessor.REVOKES_PER_SECOND_MAX, options.leaseBug());
+        n.primarySince = -1;
         ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, lessor, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
             @Override
             public void applied(Entry e, ApplyResult result) {
                 requests.applied(e, result);
                 lessor.applied(e, result);
+                if (n.primarySince < 0 && lessor.primary()) n.primarySince = events.nowMs();
             }
 
             @Override
@@ -432,6 +445,9 @@ public final class Simulation {
             if (n.crashAtNextSync && sync) throw new CrashDuringSync("during sync, before " + entries.size() + " entries were durable");
             long lastBefore = n.disk.lastIndex();
             n.disk.persist(hardState, entries, sync);
+            for (Entry e : entries) {
+                if (e.data().length > 0 && e.data()[0] == KvCommand.LEASE_REVOKE) leases.revokePersisted(e.index(), e.term(), events.nowMs());
+            }
             if (!entries.isEmpty()) checker.onPersist(n, entries.get(0).index(), lastBefore, n.core().status());
         };
     }
@@ -444,6 +460,8 @@ public final class Simulation {
                 if (watchChecker != null) watchChecker.onApply(e);
                 ApplyResult result = kv.apply(e);
                 checker.onAppliedState(n, e.index(), kv.revision(), kv.store().compactRevision(), kv.hash(), kv.size());
+                if (result instanceof ApplyResult.LeaseRevoked r) leases.revokeApplied(e.index(), e.term(), r.leaseId());
+                if (result instanceof ApplyResult.LeaseGranted) leases.grantApplied(e.index(), e.term(), events.nowMs());
                 return result;
             }
 
@@ -539,6 +557,7 @@ public final class Simulation {
             n.core().tick();
             if (n.life.watches() != null) n.life.watches().hub.tick();
             n.life.lessor().tick();
+            if (!n.life.lessor().primary()) n.primarySince = -1;
             process(n);
         }
         events.after(TICK_MS, "tick n" + n.id, () -> tick(n));
@@ -803,6 +822,103 @@ public final class Simulation {
 
     private static String utf8(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
+    }
+
+    // ------------------------------------------------------------------ leases: one client under the faults
+
+    /**
+     * The lease client, now and then: while it holds fewer than {@link SimLeases#LIVE_MAX} leases it asks for one of the
+     * minimum TTL, attaches a key to it, renews it every TTL/3 for up to 2.5 s, then lets it expire or (one in four)
+     * revokes it. It follows NOT_LEADER, and takes silence or an error for a lost round (the next one comes anyway).
+     */
+    private void leaseStep() {
+        if (clientsStopped) return;
+        if (leases.live(events.nowMs()) < SimLeases.LIVE_MAX) grantLease();
+        events.after(150 + random.nextInt(400), "lease client", this::leaseStep);
+    }
+
+    private void grantLease() {
+        long sent = events.nowMs();
+        sendLease(new ClientRequest.LeaseGrant(leases.nextRequestId(), 0, SimLeases.TTL_SECONDS), response -> {
+            if (response instanceof ClientResponse.LeaseResult granted) {
+                leases.grants++;
+                SimLeases.Lease l = new SimLeases.Lease(granted.leaseId(), sent + granted.ttlSeconds() * 1000, events.nowMs() + random.nextInt(2_500));
+                leases.leases.put(l.id, l);
+                byte[] key = (SimLeases.KEY_PREFIX + Long.toHexString(l.id)).getBytes(StandardCharsets.UTF_8);
+                sendLease(new ClientRequest.Txn(leases.nextRequestId(), new io.raftkv.protocol.TxnRequest(List.of(),
+                        List.of(new io.raftkv.protocol.TxnOp.Put(key, key, false, l.id)), List.of())), r -> { });
+                events.after(SimLeases.TTL_MS / 3, "lease client renews " + Long.toHexString(l.id), () -> keepAlive(l));
+            }
+        });
+    }
+
+    private void keepAlive(SimLeases.Lease l) {
+        if (clientsStopped || l.lost || l.revokedByClient) return;
+        long now = events.nowMs();
+        if (!l.renewing(now)) {
+            if (random.nextInt(4) == 0 && l.revokeProposedAtMs < 0) {
+                l.revokedByClient = true;
+                sendLease(new ClientRequest.LeaseRevoke(leases.nextRequestId(), l.id), r -> { });
+            }
+            return;
+        }
+        sendLease(new ClientRequest.LeaseKeepAlive(leases.nextRequestId(), l.id), response -> {
+            if (response instanceof ClientResponse.LeaseResult) leases.renewed(l, now);
+            else if (response instanceof ClientResponse.Error e && e.code() == ErrorCode.LEASE_NOT_FOUND) l.lost = true;
+        });
+        events.after(SimLeases.TTL_MS / 3, "lease client renews " + Long.toHexString(l.id), () -> keepAlive(l));
+    }
+
+    /** Sends a lease request to the leader the client knows (any node else), following one NOT_LEADER answer. */
+    private void sendLease(ClientRequest request, java.util.function.Consumer<ClientResponse> onAnswer) {
+        int node = leases.leaderHint != 0 && nodes.get(leases.leaderHint - 1).running() ? leases.leaderHint : randomRunningNode().id;
+        sendLease(request, node, onAnswer, true);
+    }
+
+    private void sendLease(ClientRequest request, int node, java.util.function.Consumer<ClientResponse> onAnswer, boolean followLeader) {
+        if (random.nextDouble() < network.lossRate) return;
+        events.after(1 + random.nextInt(5), "lease client request " + describe(request) + " -> n" + node, () -> {
+            SimNode n = nodes.get(node - 1);
+            if (!n.up) return;
+            n.life.requests().handle(once(request, response -> {
+                if (random.nextDouble() < network.lossRate) return;
+                events.after(1 + random.nextInt(5), "lease client reply " + describe(response) + " from n" + node, () -> {
+                    if (response instanceof ClientResponse.NotLeader nl) {
+                        leases.leaderHint = nl.leaderId();
+                        if (followLeader && nl.leaderId() != 0 && !clientsStopped) sendLease(request, nl.leaderId(), onAnswer, false);
+                        return;
+                    }
+                    leases.leaderHint = node;
+                    onAnswer.accept(response);
+                });
+            }), request);
+            process(n);
+        });
+    }
+
+    /**
+     * Once faults heal and clients stop, no lease lives on: every lease (granted to the client or not, since it may
+     * have missed an answer) is revoked, its revoke committed and applied at the leader, within TTL + election timeout,
+     * and a few ticks for the revoke to commit, of the later of the current leader's promotion, the last grant applied and
+     * the client's last deadline. The other nodes converge to the leader's state (checked after).
+     */
+    private void checkLeasesExpire() {
+        SimNode leader = currentLeader();
+        if (leader == null || leader.primarySince < 0) runFor(5 * TICK_MS);
+        leader = currentLeader();
+        if (leader == null || leader.primarySince < 0) throw new SimulationFailure("no primary lessor after the heal");
+        long from = Math.max(leader.primarySince, Math.max(leases.lastGrantAppliedAtMs, leases.latestDeadlineMs()));
+        long bound = from + SimLeases.TTL_MS + ELECTION_TICKS * TICK_MS + 5 * TICK_MS;
+        if (bound > events.nowMs()) runFor(bound - events.nowMs());
+        // The leader's state is the committed one; every other node converges to it (checkConvergence compares digests, leases included).
+        SimNode n = currentLeader();
+        if (n == null) throw new SimulationFailure("no leader at the end of the lease bound");
+        if (n.kv().leases().size() > 0) {
+            throw new SimulationFailure("a lease outlived its bound: leader n" + n.id + " still holds leases " + n.kv().leases().ids().stream().map(Long::toHexString).toList()
+                    + " at " + events.nowMs() + " ms, " + (events.nowMs() - from) + " ms after the leader's promotion, the last grant or the last renewal");
+        }
+        RangeRequest leased = RangeRequest.prefix(SimLeases.KEY_PREFIX.getBytes(StandardCharsets.UTF_8));
+        if (n.kv().store().range(leased).count() > 0) throw new SimulationFailure("leader n" + n.id + " still holds keys of revoked leases");
     }
 
     // ------------------------------------------------------------------ nemesis
