@@ -337,6 +337,71 @@ public final class RaftKvClient implements AutoCloseable {
         return execute(requestId -> new ClientRequest.MoveLeader(requestId, id), true, r -> learn(r, true));
     }
 
+    // ------------------------------------------------------------------ leases (etcd's Lease API; docs/architecture.md, "Leases")
+
+    /**
+     * Grants a lease of {@code ttlSeconds} (a shorter TTL than the cluster's minimum is raised to it, as etcd does); the
+     * answer names its id and TTL. A write: never retried once it may have been applied.
+     */
+    public CompletableFuture<ClientResponse.LeaseResult> grantAsync(long ttlSeconds) {
+        return grantAsync(0, ttlSeconds);
+    }
+
+    /** Grants lease {@code leaseId} (0: the leader picks one); refused with LEASE_EXISTS when the id is in use. */
+    public CompletableFuture<ClientResponse.LeaseResult> grantAsync(long leaseId, long ttlSeconds) {
+        return execute(id -> new ClientRequest.LeaseGrant(id, leaseId, ttlSeconds), true, r -> (ClientResponse.LeaseResult) r);
+    }
+
+    /** Ends the lease and deletes its keys, at one revision (the header's); LEASE_NOT_FOUND when there is no such lease. */
+    public CompletableFuture<ResponseHeader> revokeAsync(long leaseId) {
+        return execute(id -> new ClientRequest.LeaseRevoke(id, leaseId), true, r -> ((ClientResponse.Ok) r).header());
+    }
+
+    /**
+     * Renews the lease once, for its TTL from now (the answer's): at the leader, which the client finds by itself. Renewing
+     * twice does no harm, so it is retried freely. LEASE_NOT_FOUND when it has expired or was revoked.
+     */
+    public CompletableFuture<ClientResponse.LeaseResult> keepAliveOnceAsync(long leaseId) {
+        return execute(id -> new ClientRequest.LeaseKeepAlive(id, leaseId), false, r -> (ClientResponse.LeaseResult) r);
+    }
+
+    /** The lease's remaining and granted TTL, and its keys when {@code withKeys}; from the leader. */
+    public CompletableFuture<ClientResponse.LeaseResult> timeToLiveAsync(long leaseId, boolean withKeys) {
+        return execute(id -> new ClientRequest.LeaseTimeToLive(id, leaseId, withKeys), false, r -> (ClientResponse.LeaseResult) r);
+    }
+
+    /** The ids of every lease, ascending; from the leader. */
+    public CompletableFuture<List<Long>> leasesAsync() {
+        return execute(ClientRequest.LeaseLeases::new, false, r -> ((ClientResponse.Leases) r).leaseIds());
+    }
+
+    /**
+     * Puts {@code value} with the key attached to {@code lease} (0: to none, detaching it from the one it had): the key
+     * is deleted when the lease ends. A transaction without compares; LEASE_NOT_FOUND (nothing applied) when the lease
+     * does not exist.
+     */
+    public CompletableFuture<WithHeader<OpResult.Put>> putAsync(byte[] key, byte[] value, long lease) {
+        return txnAsync(new TxnRequest(List.of(), List.of(new TxnOp.Put(key, value, false, lease)), List.of()))
+                .thenApply(t -> new WithHeader<>(t.header(), (OpResult.Put) t.results().get(0)));
+    }
+
+    /**
+     * Keeps lease {@code leaseId} alive in the background (etcd's KeepAlive): a keepalive now, then one every third of
+     * the TTL the last answer gave, until {@link LeaseKeepAlive#close()}, or until the cluster says the lease is gone.
+     */
+    public LeaseKeepAlive keepAlive(long leaseId) {
+        if (closed.get()) throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client is closed");
+        LeaseKeepAlive k = new LeaseKeepAlive(this, leaseId, (task, delayMs) -> {
+            try {
+                return scheduler.schedule(task, delayMs, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                return null; // the client is closed
+            }
+        });
+        k.start();
+        return k;
+    }
+
     // ------------------------------------------------------------------ blocking API
 
     public void put(byte[] key, byte[] value) {
@@ -406,6 +471,39 @@ public final class RaftKvClient implements AutoCloseable {
 
     public MemberList moveLeader(int id) {
         return awaitWrite(moveLeaderAsync(id));
+    }
+
+    /** A lease of {@code ttlSeconds}: its id is {@code grant(ttl).leaseId()}. */
+    public ClientResponse.LeaseResult grant(long ttlSeconds) {
+        return awaitWrite(grantAsync(ttlSeconds));
+    }
+
+    public ClientResponse.LeaseResult grant(long leaseId, long ttlSeconds) {
+        return awaitWrite(grantAsync(leaseId, ttlSeconds));
+    }
+
+    public ResponseHeader revoke(long leaseId) {
+        return awaitWrite(revokeAsync(leaseId));
+    }
+
+    public ClientResponse.LeaseResult keepAliveOnce(long leaseId) {
+        return await(keepAliveOnceAsync(leaseId));
+    }
+
+    public ClientResponse.LeaseResult timeToLive(long leaseId, boolean withKeys) {
+        return await(timeToLiveAsync(leaseId, withKeys));
+    }
+
+    public List<Long> leases() {
+        return await(leasesAsync());
+    }
+
+    public WithHeader<OpResult.Put> put(byte[] key, byte[] value, long lease) {
+        return awaitWrite(putAsync(key, value, lease));
+    }
+
+    public void put(String key, String value, long lease) {
+        put(utf8(key), utf8(value), lease);
     }
 
     /** The address of the node the client last found to be the leader (or first tries). */
@@ -561,7 +659,8 @@ public final class RaftKvClient implements AutoCloseable {
 
     private static boolean isSuccess(ClientResponse r) {
         return r instanceof ClientResponse.Ok || r instanceof ClientResponse.Value || r instanceof ClientResponse.NotFound
-                || r instanceof ClientResponse.RangeResult || r instanceof ClientResponse.TxnResult || r instanceof ClientResponse.Members;
+                || r instanceof ClientResponse.RangeResult || r instanceof ClientResponse.TxnResult || r instanceof ClientResponse.Members
+                || r instanceof ClientResponse.LeaseResult || r instanceof ClientResponse.Leases;
     }
 
     /**
@@ -622,7 +721,7 @@ public final class RaftKvClient implements AutoCloseable {
                 call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
                         target + " answered the write with an error this client does not know, " + e + ": it may or may not have been applied"));
             } else {
-                call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.toString()));
+                call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, e.code(), e.toString()));
             }
         } else {
             endpoints.prefer(target);
@@ -632,11 +731,13 @@ public final class RaftKvClient implements AutoCloseable {
 
     /**
      * The error codes that say a write was refused and changed nothing: before it was proposed (a bad or too large
-     * request, a refused membership change) or when it was applied (a compaction below or beyond the store's history).
+     * request, a refused membership change, a lease limit) or when it was applied (a compaction below or beyond the
+     * store's history, a lease that does not exist or is in use).
      */
     private static boolean isRefusal(int code) {
         return code == ErrorCode.BAD_REQUEST || code == ErrorCode.TOO_LARGE || code == ErrorCode.UNKNOWN_TYPE
-                || code == ErrorCode.REFUSED || code == ErrorCode.COMPACTED || code == ErrorCode.FUTURE_REVISION;
+                || code == ErrorCode.REFUSED || code == ErrorCode.COMPACTED || code == ErrorCode.FUTURE_REVISION
+                || code == ErrorCode.LEASE_NOT_FOUND || code == ErrorCode.LEASE_EXISTS || code == ErrorCode.LEASE_LIMIT;
     }
 
     private <T> void retryLater(Call<T> call, InetSocketAddress target, String problem) {

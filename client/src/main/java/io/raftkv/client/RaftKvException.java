@@ -13,13 +13,25 @@ public final class RaftKvException extends RuntimeException {
     }
 
     private final Kind kind;
+    private final int errorCode;
 
     public RaftKvException(Kind kind, String message) {
+        this(kind, 0, message);
+    }
+
+    /** {@code errorCode}: the node's {@link io.raftkv.protocol.ErrorCode} when it refused the request, else 0. */
+    public RaftKvException(Kind kind, int errorCode, String message) {
         super(message);
         this.kind = kind;
+        this.errorCode = errorCode;
     }
 
     public Kind kind() {
         return kind;
+    }
+
+    /** The node's {@link io.raftkv.protocol.ErrorCode} for a request it refused (e.g. LEASE_NOT_FOUND), 0 when there is none. */
+    public int errorCode() {
+        return errorCode;
     }
 }
