@@ -107,6 +107,33 @@ abstract class CtlPrinter {
         throw new IllegalStateException("no " + getClass().getSimpleName() + " form for watch");
     }
 
+    /** A lease granted: etcdctl's "lease 694d5765fc71500b granted with TTL(10s)". Simple and json only, as etcdctl. */
+    void leaseGranted(ClientResponse.LeaseResult r) {
+        throw new IllegalStateException("no " + getClass().getSimpleName() + " form for lease");
+    }
+
+    void leaseRevoked(long id, ResponseHeader header) {
+        throw new IllegalStateException("no " + getClass().getSimpleName() + " form for lease");
+    }
+
+    void leaseKeptAlive(ClientResponse.LeaseResult r) {
+        throw new IllegalStateException("no " + getClass().getSimpleName() + " form for lease");
+    }
+
+    /** A lease's time to live; {@code r} null: the lease does not exist (etcdctl's "already expired"). */
+    void leaseTimeToLive(long id, ClientResponse.LeaseResult r, boolean keys) {
+        throw new IllegalStateException("no " + getClass().getSimpleName() + " form for lease");
+    }
+
+    void leaseList(List<Long> ids) {
+        throw new IllegalStateException("no " + getClass().getSimpleName() + " form for lease");
+    }
+
+    /** A lease id as etcdctl prints it: 16 hex digits. */
+    static String leaseId(long id) {
+        return String.format("%016x", id);
+    }
+
     /** Our nodes have no names: a member is called node + its id, as bin/raftkv names their data directories. */
     static String memberName(MemberInfo m) {
         return "node" + m.id();
@@ -182,6 +209,48 @@ abstract class CtlPrinter {
                 if (e.prevKv() != null) kv(e.prevKv(), false);
                 kv(e.kv(), false);
             }
+        }
+
+        @Override
+        void leaseGranted(ClientResponse.LeaseResult r) {
+            out.println("lease " + leaseId(r.leaseId()) + " granted with TTL(" + r.ttlSeconds() + "s)");
+        }
+
+        @Override
+        void leaseRevoked(long id, ResponseHeader header) {
+            out.println("lease " + leaseId(id) + " revoked");
+        }
+
+        @Override
+        void leaseKeptAlive(ClientResponse.LeaseResult r) {
+            out.println("lease " + leaseId(r.leaseId()) + " keepalived with TTL(" + r.ttlSeconds() + ")");
+        }
+
+        /** etcdctl's: "lease ID granted with TTL(10s), remaining(7s)", with ", attached keys([a b])" when asked for. */
+        @Override
+        void leaseTimeToLive(long id, ClientResponse.LeaseResult r, boolean keys) {
+            if (r == null) {
+                out.println("lease " + leaseId(id) + " already expired");
+                return;
+            }
+            out.print("lease " + leaseId(id) + " granted with TTL(" + r.grantedTtlSeconds() + "s), remaining(" + r.ttlSeconds() + "s)");
+            if (keys) {
+                out.print(", attached keys([");
+                for (int i = 0; i < r.keys().size(); i++) {
+                    if (i > 0) out.print(' ');
+                    byte[] k = r.keys().get(i);
+                    if (hex) out.print(CtlInput.toHex(k));
+                    else out.write(k, 0, k.length);
+                }
+                out.print("])");
+            }
+            out.println();
+        }
+
+        @Override
+        void leaseList(List<Long> ids) {
+            out.println("found " + ids.size() + " leases");
+            for (long id : ids) out.println(leaseId(id));
         }
 
         /** etcdctl's printKV: the key on a line, then the value on a line, as raw bytes. */
@@ -300,6 +369,49 @@ abstract class CtlPrinter {
             out.println(s.append("]}"));
         }
 
+        /** etcd's LeaseGrantResponse. */
+        @Override
+        void leaseGranted(ClientResponse.LeaseResult r) {
+            out.println("{\"header\":" + header(r.header()) + ",\"ID\":" + r.leaseId() + ",\"TTL\":" + r.ttlSeconds() + "}");
+        }
+
+        /** etcd's LeaseRevokeResponse: the header alone. */
+        @Override
+        void leaseRevoked(long id, ResponseHeader header) {
+            out.println("{\"header\":" + header(header) + "}");
+        }
+
+        /** etcd's LeaseKeepAliveResponse, one line per keepalive. */
+        @Override
+        void leaseKeptAlive(ClientResponse.LeaseResult r) {
+            out.println("{\"header\":" + header(r.header()) + ",\"ID\":" + r.leaseId() + ",\"TTL\":" + r.ttlSeconds() + "}");
+        }
+
+        /** etcd's LeaseTimeToLiveResponse (keys in base64); a lease that does not exist has TTL -1, as etcd answers. */
+        @Override
+        void leaseTimeToLive(long id, ClientResponse.LeaseResult r, boolean keys) {
+            if (r == null) {
+                out.println("{\"ID\":" + id + ",\"TTL\":-1}");
+                return;
+            }
+            StringBuilder s = new StringBuilder("{\"header\":").append(header(r.header())).append(",\"ID\":").append(id)
+                    .append(",\"TTL\":").append(r.ttlSeconds()).append(",\"grantedTTL\":").append(r.grantedTtlSeconds());
+            if (!r.keys().isEmpty()) {
+                s.append(",\"keys\":[");
+                for (int i = 0; i < r.keys().size(); i++) s.append(i > 0 ? "," : "").append('"').append(base64(r.keys().get(i))).append('"');
+                s.append(']');
+            }
+            out.println(s.append('}'));
+        }
+
+        /** etcd's LeaseLeasesResponse. */
+        @Override
+        void leaseList(List<Long> ids) {
+            StringBuilder s = new StringBuilder("{\"leases\":[");
+            for (int i = 0; i < ids.size(); i++) s.append(i > 0 ? "," : "").append("{\"ID\":").append(ids.get(i)).append('}');
+            out.println(s.append("]}"));
+        }
+
         private static String header(ResponseHeader h) {
             return "{\"cluster_id\":0,\"member_id\":" + h.memberId() + ",\"revision\":" + h.revision() + ",\"raft_term\":" + h.raftTerm() + "}";
         }
@@ -342,6 +454,7 @@ abstract class CtlPrinter {
             if (kv.modRevision() != 0) s.append(",\"mod_revision\":").append(kv.modRevision());
             if (kv.version() != 0) s.append(",\"version\":").append(kv.version());
             if (kv.value().length > 0) s.append(",\"value\":\"").append(base64(kv.value())).append('"');
+            if (kv.lease() != 0) s.append(",\"lease\":").append(kv.lease());
             return s.append('}').toString();
         }
 

@@ -81,6 +81,8 @@ public final class RaftKvCtl {
                                          its own copy, which may be stale (--serializable is the same as s)
               put KEY [VALUE]        writes VALUE (read from standard input when not given); prints OK
                   --prev-kv  --from-file PATH (the value is the file's bytes)
+                  --lease ID             attaches the key to lease ID (hex, as lease grant prints it): the key is
+                                         deleted when the lease ends; without it a put detaches the key from its lease
               del KEY [RANGE_END]    deletes the key or range; prints the number deleted
                   --prefix  --from-key  --prev-kv
               txn [-i]               reads a transaction from standard input: compares, a blank line, the
@@ -107,6 +109,15 @@ public final class RaftKvCtl {
               watch KEY [RANGE_END]  prints each change as it comes (type, then key and value; with --prev-kv the
                                      previous key and value before them) until Ctrl-C; follows node failures
                   --prefix  --rev R (from revision R: the history first)  --prev-kv  --progress-notify
+              lease grant TTL        grants a lease of TTL seconds (raised to the cluster's minimum, 2 s by default);
+                                     prints "lease 694d5765fc71500b granted with TTL(10s)"
+              lease revoke ID        ends lease ID (hex) and deletes its keys, in one revision
+              lease keep-alive ID    keeps lease ID alive, printing each renewal, until Ctrl-C; "expired or revoked"
+                                     when the cluster says it is gone
+                  --once                 renews it once
+              lease timetolive ID    its granted and remaining TTL ("already expired" when there is no such lease)
+                  --keys                 and its keys
+              lease list             every lease's ID
               snapshot save FILE     a backup of the first node that answers, as of now, into FILE (checked whole
                                      before it gets its name); bin/raftkv restore builds a new cluster from it
               snapshot status FILE   checks FILE and prints its hash (CRC-32C), revision, keys (a deleted key counts
@@ -203,7 +214,7 @@ public final class RaftKvCtl {
     private static final List<Flag> GET_FLAGS = List.of(Flag.bool("prefix"), Flag.bool("from-key"), Flag.value("limit"),
             Flag.bool("keys-only"), Flag.bool("count-only"), Flag.value("rev"), Flag.value("sort-by"), Flag.value("order"),
             Flag.bool("print-value-only"), Flag.value("consistency"), Flag.bool("serializable"));
-    private static final List<Flag> PUT_FLAGS = List.of(Flag.bool("prev-kv"), Flag.value("from-file"));
+    private static final List<Flag> PUT_FLAGS = List.of(Flag.bool("prev-kv"), Flag.value("from-file"), Flag.value("lease"));
     /** {@code --range} is etcdctl's way to skip its 2-second pause before a ranged delete; raftkvctl never pauses. */
     private static final List<Flag> DEL_FLAGS = List.of(Flag.bool("prefix"), Flag.bool("from-key"), Flag.bool("prev-kv"), Flag.bool("range"));
 
@@ -223,6 +234,8 @@ public final class RaftKvCtl {
         COMMANDS.put("member", new Command(List.of(Flag.bool("learner"), new Flag("peer-urls", (char) 0, true)), ALL_FORMATS));
         COMMANDS.put("move-leader", new Command(List.of(), NO_TABLE));
         COMMANDS.put("watch", new Command(List.of(Flag.bool("prefix"), Flag.value("rev"), Flag.bool("prev-kv"), Flag.bool("progress-notify")), NO_TABLE));
+        // etcdctl has no table for its lease commands either.
+        COMMANDS.put("lease", new Command(List.of(Flag.bool("once"), Flag.bool("keys")), NO_TABLE));
         COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
     }
 
@@ -469,6 +482,7 @@ public final class RaftKvCtl {
                     case "member" -> member(command, printer);
                     case "move-leader" -> moveLeader(command, printer);
                     case "watch" -> watch(command, printer, hex, inShell);
+                    case "lease" -> lease(command, printer, inShell);
                     default -> throw new IllegalStateException("command " + command.name);
                 };
             } catch (UsageException e) {
@@ -491,8 +505,92 @@ public final class RaftKvCtl {
 
         private int put(Parsed c, CtlPrinter printer, boolean hex, boolean inShell) throws UsageException {
             TxnOp.Put op = putOp(c, hex, inShell ? null : in);
+            if (op.lease() != 0) {
+                ClientResponse.TxnResult t = client().txn(new TxnRequest(List.of(), List.of(op), List.of()));
+                printer.put(t.header(), (OpResult.Put) t.results().get(0));
+                return EXIT_OK;
+            }
             WithHeader<OpResult.Put> r = client().put(op.key(), op.value(), op.prevKv());
             printer.put(r.header(), r.value());
+            return EXIT_OK;
+        }
+
+        /** etcdctl's lease grant, revoke, keep-alive, timetolive and list; lease IDs in hex, as etcdctl prints them. */
+        private int lease(Parsed c, CtlPrinter printer, boolean inShell) throws UsageException {
+            String usage = "usage: lease grant TTL | lease revoke ID | lease keep-alive ID [--once] | lease timetolive ID [--keys] | lease list";
+            if (c.args.isEmpty()) throw new UsageException(usage);
+            String sub = c.args.get(0).text();
+            int wanted = switch (sub) {
+                case "list" -> 1;
+                case "grant", "revoke", "keep-alive", "timetolive" -> 2;
+                default -> throw new UsageException("unknown lease command '" + sub + "' (" + usage + ")");
+            };
+            if (c.args.size() != wanted) throw new UsageException(sub.equals("list") ? "lease list takes no arguments" : "lease " + sub + " needs one "
+                    + (sub.equals("grant") ? "TTL" : "ID"));
+            if (c.flags.containsKey("once") && !sub.equals("keep-alive")) throw new UsageException("--once is only for lease keep-alive");
+            if (c.flags.containsKey("keys") && !sub.equals("timetolive")) throw new UsageException("--keys is only for lease timetolive");
+            switch (sub) {
+                case "grant" -> {
+                    long ttl = number(c.args.get(1).text(), "lease grant's TTL");
+                    printer.leaseGranted(client().grant(ttl));
+                }
+                case "revoke" -> {
+                    long id = leaseIdArg(c.args.get(1).text());
+                    printer.leaseRevoked(id, client().revoke(id));
+                }
+                case "timetolive" -> {
+                    long id = leaseIdArg(c.args.get(1).text());
+                    ClientResponse.LeaseResult r;
+                    try {
+                        r = client().timeToLive(id, c.on("keys"));
+                    } catch (RaftKvException e) {
+                        if (e.errorCode() != io.raftkv.protocol.ErrorCode.LEASE_NOT_FOUND) throw e;
+                        r = null; // etcd answers TTL -1, and etcdctl prints "already expired"
+                    }
+                    printer.leaseTimeToLive(id, r, c.on("keys"));
+                }
+                case "list" -> printer.leaseList(client().leases());
+                default -> {
+                    long id = leaseIdArg(c.args.get(1).text());
+                    if (c.on("once")) {
+                        printer.leaseKeptAlive(client().keepAliveOnce(id));
+                        return EXIT_OK;
+                    }
+                    if (inShell) throw new UsageException("lease keep-alive runs until Ctrl-C: run it as a command of its own, or give --once");
+                    return keepAlive(id, printer);
+                }
+            }
+            return EXIT_OK;
+        }
+
+        /**
+         * etcdctl's lease keep-alive: a keepalive now, then one a third of the TTL after each answer, each printed, until
+         * Ctrl-C (an interrupt) or until the cluster says the lease is gone ("expired or revoked.", exit code 0 as etcdctl).
+         * A keepalive no node could serve in time is an error line, and the next one is tried.
+         */
+        private int keepAlive(long id, CtlPrinter printer) throws UsageException {
+            RaftKvClient c = client();
+            while (!Thread.currentThread().isInterrupted()) {
+                long pauseMs;
+                try {
+                    ClientResponse.LeaseResult r = c.keepAliveOnce(id);
+                    synchronized (out) {
+                        printer.leaseKeptAlive(r);
+                        out.flush();
+                    }
+                    pauseMs = Math.max(1, r.ttlSeconds() * 1000 / 3);
+                } catch (RaftKvException e) {
+                    if (Thread.currentThread().isInterrupted()) break;
+                    if (e.errorCode() == io.raftkv.protocol.ErrorCode.LEASE_NOT_FOUND) {
+                        out.println("lease " + CtlPrinter.leaseId(id) + " expired or revoked.");
+                        return EXIT_OK;
+                    }
+                    if (e.kind() == RaftKvException.Kind.REJECTED) return fail(EXIT_FAILED, describe(e));
+                    fail(EXIT_FAILED, describe(e));
+                    pauseMs = LeaseKeepAlive.RETRY_MS;
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(pauseMs * 1_000_000L);
+            }
             return EXIT_OK;
         }
 
@@ -912,7 +1010,24 @@ public final class RaftKvCtl {
             }
             if (value.length == 0) throw new UsageException("put needs a KEY and a VALUE, or the value on standard input (which is empty)");
         }
-        return new TxnOp.Put(key, value, c.on("prev-kv"));
+        long lease = c.get("lease") == null ? 0 : leaseIdArg(c.get("lease"), true);
+        return new TxnOp.Put(key, value, c.on("prev-kv"), lease);
+    }
+
+    /** A lease ID as etcdctl takes it: hex (694d5765fc71500b), above 0. */
+    private static long leaseIdArg(String s) throws UsageException {
+        return leaseIdArg(s, false);
+    }
+
+    /** As {@link #leaseIdArg(String)}; {@code zeroMeansNone}: put --lease 0 attaches the key to no lease, as etcdctl's. */
+    private static long leaseIdArg(String s, boolean zeroMeansNone) throws UsageException {
+        try {
+            long id = Long.parseLong(s, 16);
+            if (id > 0 || (id == 0 && zeroMeansNone)) return id;
+        } catch (NumberFormatException e) {
+            // Said below.
+        }
+        throw new UsageException("bad lease ID arg (" + s + "), expecting ID in Hex");
     }
 
     /** etcdctl's getDelOp. */
@@ -1005,7 +1120,7 @@ public final class RaftKvCtl {
             case "c", "create" -> Compare.createRevision(key, result, compareNumber(number, shown));
             case "m", "mod" -> Compare.modRevision(key, result, compareNumber(number, shown));
             case "val", "value" -> Compare.value(key, result, hex ? CtlInput.fromHex(number) : value);
-            case "lease" -> throw malformed(shown, "raftkv has no leases");
+            case "lease" -> throw malformed(shown, "compares of a key's lease are not supported (value, version, create or mod)");
             default -> throw malformed(shown, "unknown target '" + target + "' (value, version, create or mod)");
         };
     }

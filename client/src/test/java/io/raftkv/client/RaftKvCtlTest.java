@@ -689,6 +689,101 @@ class RaftKvCtlTest {
                 RaftKvCtl.describe(new RaftKvException(RaftKvException.Kind.REJECTED, "COMPACTED: revision 3 has been compacted")));
     }
 
+
+    // ------------------------------------------------------------------ leases
+
+    /** The id in "lease 694d5765fc71500b granted with TTL(10s)". */
+    private static String grantedId(Result r) {
+        assertEquals(0, r.code(), r.err());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("lease ([0-9a-f]{16}) granted with TTL\\((\\d+)s\\)\n").matcher(r.out());
+        assertTrue(m.matches(), r.out());
+        return m.group(1);
+    }
+
+    @Test
+    void leaseCommandsPrintAsEtcdctl() {
+        Result granted = ctl("lease", "grant", "30");
+        String id = grantedId(granted);
+        assertTrue(granted.out().endsWith("granted with TTL(30s)\n"), granted.out());
+        assertEquals(new Result(0, "OK\n", ""), ctl("put", "lease/k", "v", "--lease", id));
+        assertEquals(new Result(0, "OK\n", ""), ctl("put", "lease/j", "v", "--lease=" + id));
+        Map<?, ?> kv = (Map<?, ?>) ((List<?>) json(ctl("get", "lease/k", "-w", "json")).get("kvs")).get(0);
+        assertEquals(Long.parseLong(id, 16), kv.get("lease"), "etcd's json names the key's lease");
+
+        Result ttl = ctl("lease", "timetolive", id);
+        assertTrue(ttl.out().matches("lease " + id + " granted with TTL\\(30s\\), remaining\\((2[0-9]|30)s\\)\n"), ttl.out());
+        Result keys = ctl("lease", "timetolive", id, "--keys");
+        assertTrue(keys.out().matches("lease " + id + " granted with TTL\\(30s\\), remaining\\(\\d+s\\), attached keys\\(\\[lease/j lease/k\\]\\)\n"), keys.out());
+        Map<?, ?> ttlJson = json(ctl("lease", "timetolive", id, "--keys", "-w", "json"));
+        assertEquals(30L, ttlJson.get("grantedTTL"));
+        assertEquals(List.of(b64("lease/j"), b64("lease/k")), ttlJson.get("keys"));
+        assertTrue(ctl("lease", "list").out().matches("(?s)found \\d+ leases\n.*" + id + "\n.*"), ctl("lease", "list").out());
+        assertEquals(new Result(0, "lease " + id + " keepalived with TTL(30)\n", ""), ctl("lease", "keep-alive", id, "--once"));
+        Map<?, ?> grantJson = json(ctl("lease", "grant", "0", "-w", "json"));
+        assertEquals(1L, grantJson.get("TTL"), "0 is raised to the cluster's minimum (1 s with these nodes' 200 ms election timeout), as etcd does");
+
+        assertEquals(new Result(0, "lease " + id + " revoked\n", ""), ctl("lease", "revoke", id));
+        assertEquals(new Result(0, "", ""), ctl("get", "lease/", "--prefix"), "the revoke deleted the lease's keys");
+        assertEquals(new Result(0, "lease " + id + " already expired\n", ""), ctl("lease", "timetolive", id));
+        Result again = ctl("lease", "revoke", id);
+        assertEquals(1, again.code());
+        assertTrue(again.err().startsWith("error: LEASE_NOT_FOUND: requested lease not found"), again.err());
+        Result late = ctl("put", "lease/late", "v", "--lease", id);
+        assertEquals(1, late.code());
+        assertTrue(late.err().contains("LEASE_NOT_FOUND: requested lease not found"), late.err());
+        assertEquals(1, ctl("lease", "keep-alive", id, "--once").code());
+        assertEquals(new Result(0, "lease " + id + " expired or revoked.\n", ""), ctl("lease", "keep-alive", id));
+    }
+
+    @Test
+    void aTxnPutMayNameALease() {
+        String id = grantedId(ctl("lease", "grant", "30"));
+        Result r = run(args("txn"), "\nput leasetxn/k v --lease " + id + "\n\n", false);
+        assertEquals(new Result(0, "SUCCESS\n\nOK\n", ""), r);
+        assertTrue(ctl("lease", "timetolive", id, "--keys").out().contains("attached keys([leasetxn/k])"));
+        ctl("lease", "revoke", id);
+    }
+
+    @Test
+    void leaseKeepAlivePrintsEachRenewalUntilInterrupted() throws Exception {
+        String id = grantedId(ctl("lease", "grant", "2"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int[] code = {-1};
+        Thread renewing = new Thread(() -> {
+            try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8); PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+                code[0] = RaftKvCtl.run(args("lease", "keep-alive", id), new ByteArrayInputStream(new byte[0]), o, e, false);
+            }
+        });
+        renewing.start();
+        String line = "lease " + id + " keepalived with TTL(2)\n";
+        // A renewal every TTL/3: seven lines take more than two TTLs, and the lease is still there.
+        LocalCluster.await(java.time.Duration.ofSeconds(20), "seven renewals", () -> out.toString(StandardCharsets.UTF_8).equals(line.repeat(7)) ? true : null);
+        assertTrue(ctl("lease", "timetolive", id).out().startsWith("lease " + id + " granted with TTL(2s)"));
+        renewing.interrupt();
+        renewing.join(10_000);
+        assertEquals(0, code[0], err.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).matches("(" + java.util.regex.Pattern.quote(line) + ")+"), out.toString(StandardCharsets.UTF_8));
+        LocalCluster.await(java.time.Duration.ofSeconds(20), "the lease to expire once left alone",
+                () -> ctl("lease", "timetolive", id).out().equals("lease " + id + " already expired\n") ? true : null);
+    }
+
+    @Test
+    void leaseUsageErrorsExitTwo() {
+        assertEquals(2, ctl("lease").code());
+        assertEquals(2, ctl("lease", "grant").code());
+        assertEquals(2, ctl("lease", "grant", "-5").code());
+        Result badId = ctl("lease", "revoke", "xyz");
+        assertEquals(new Result(2, "", "error: bad lease ID arg (xyz), expecting ID in Hex\n"), badId);
+        assertEquals(2, ctl("lease", "timetolive", "0").code());
+        assertEquals(2, ctl("lease", "list", "extra").code());
+        assertEquals(2, ctl("lease", "renew", "1").code());
+        assertEquals(2, ctl("lease", "grant", "10", "--keys").code());
+        assertEquals(2, ctl("lease", "list", "-w", "table").code());
+        assertEquals(2, ctl("put", "k", "v", "--lease", "nothex").code());
+        assertEquals(2, run(args(), "lease keep-alive 1\n", false).code(), "the shell refuses a keep-alive that would never return");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /** What one run printed as bytes. */
