@@ -134,7 +134,8 @@ public final class Node {
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
         this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());
         kv.setChangeListener(watches);
-        this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(), options.peerSilenceMs(),
+        this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(),
+                new PeerLink.Timing(options.peerSilenceMs(), options.peerConnectTimeoutMs(), options.peerRedialMsMax()),
                 () -> removed("a peer refused this node: the cluster removed it"));
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
             @Override

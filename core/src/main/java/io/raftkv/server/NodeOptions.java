@@ -25,9 +25,10 @@ import io.raftkv.wal.WalOptions;
  * since the last snapshot must also reach this percentage of the store's live bytes, so that a large store is not
  * copied every {@code snapshotEntries} (docs/snapshots.md).
  * {@code peerSilenceTicks}: a peer link that hears nothing for this long (links ping every heartbeat) is closed and
- * dialled again, and a dial is given up after half of it: at least three heartbeats, so that one late answer is not a
- * cut, and at most the election timeout, so that a link cut silently is back before an election would be needed
- * (docs/architecture.md, "Peer links").
+ * dialled again: at least three heartbeats, so that one late answer is not a cut, and at most the election timeout (the
+ * default), by when Raft gives up on the peer anyway; a loop turn stalled by a slow disk must not cut links. Dials are
+ * given up after {@link #peerConnectTimeoutMs()} and repeated every heartbeat, so a node cut off for long is back soon
+ * after the heal (docs/architecture.md, "Peer links notice a silent peer").
  * {@code leasesMax}: leases the cluster may hold, a grant past it refused (the LEASES answer listing them all must fit a
  * frame and a client's queue); {@code keysPerLeaseMax}: keys one lease may hold, a put past it refused (docs/architecture.md,
  * "Leases").
@@ -43,7 +44,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 5, 100_000, 10_000);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000);
     }
 
     /** The election timeout in milliseconds: what a new leader adds to every lease (docs/architecture.md, "Leases"). */
@@ -145,6 +146,16 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     long peerSilenceMs() {
         return peerSilenceTicks * tickMs;
+    }
+
+    /** Two and a half heartbeats (250 ms by default), and at most half the silence bound: a SYN that went nowhere is sent again. */
+    long peerConnectTimeoutMs() {
+        return Math.max(1, Math.min(peerSilenceMs() / 2, heartbeatTicks * tickMs * 5 / 2));
+    }
+
+    /** The longest wait between two dials of a peer that is unreachable: one heartbeat. */
+    long peerRedialMsMax() {
+        return heartbeatTicks * tickMs;
     }
 
     WalOptions walOptions() {

@@ -53,16 +53,16 @@ final class PeerLink implements Connection.Handler {
     private boolean closed;
     private final long silenceMs;
     private final long connectTimeoutMs;
-    /** Short, so that a node cut off for long redials soon after the cut heals: {@code connectTimeoutMs} at most. */
+    /** Short (a heartbeat), so that a node cut off for long is dialled again soon after the cut heals. */
     private final long backoffMsMax;
     private long dialStartedMs;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
-             int snapshotChunkBytesMax, long silenceMs, Runnable removed) {
+             int snapshotChunkBytesMax, Timing timing, Runnable removed) {
         this.loop = loop;
-        this.silenceMs = silenceMs;
-        this.connectTimeoutMs = Math.max(1, silenceMs / 2);
-        this.backoffMsMax = Math.max(BACKOFF_MS_MIN, connectTimeoutMs);
+        this.silenceMs = timing.silenceMs();
+        this.connectTimeoutMs = timing.connectTimeoutMs();
+        this.backoffMsMax = Math.max(BACKOFF_MS_MIN, timing.redialMsMax());
         this.removed = removed;
         this.peer = peer;
         this.clusterId = clusterId;
@@ -71,6 +71,9 @@ final class PeerLink implements Connection.Handler {
         this.snapshots = snapshots;
         this.snapshotChunkBytesMax = snapshotChunkBytesMax;
     }
+
+    /** When a link gives up on its peer (silence, an unanswered dial) and how soon it dials again. */
+    record Timing(long silenceMs, long connectTimeoutMs, long redialMsMax) { }
 
     void start() {
         address = peer.address();

@@ -26,7 +26,7 @@ final class PeerLinks implements ReplicaDriver.Transport {
     private final Snapshots snapshots;
     private final int snapshotChunkBytesMax;
     private final Runnable removed;
-    private final long silenceMs;
+    private final PeerLink.Timing timing;
     private boolean started;
 
     /** Where the snapshots the core asks to send come from, and where the outcome of a transfer goes. */
@@ -39,9 +39,9 @@ final class PeerLinks implements ReplicaDriver.Transport {
     }
 
     /** {@code removed}: a peer refused this node because the cluster removed it. */
-    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, long silenceMs, Runnable removed) {
+    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, PeerLink.Timing timing, Runnable removed) {
         this.loop = loop;
-        this.silenceMs = silenceMs;
+        this.timing = timing;
         this.clusterId = cluster.clusterId();
         this.selfId = cluster.selfId();
         this.log = log;
@@ -74,7 +74,7 @@ final class PeerLinks implements ReplicaDriver.Transport {
         }
         for (ClusterConfig.Member m : peers) {
             if (links.containsKey(m.id())) continue;
-            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, silenceMs, removed);
+            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, timing, removed);
             links.put(m.id(), link);
             if (started) link.start();
         }

@@ -96,7 +96,9 @@ class NodeOptionsTest {
 
     @Test
     void thePeerSilenceBoundSitsBetweenThreeHeartbeatsAndTheElectionTimeout() {
-        assertEquals(500, D.peerSilenceMs());
+        assertEquals(1000, D.peerSilenceMs(), "the election timeout");
+        assertEquals(250, D.peerConnectTimeoutMs());
+        assertEquals(100, D.peerRedialMsMax());
         assertTrue(refusal(withPeerSilence(2, 5), 2).contains("peerSilenceTicks (5) must be at least three heartbeats (3 x heartbeatTicks = 6)"));
         assertTrue(refusal(withPeerSilence(1, 11), 2).contains("peerSilenceTicks (11) must not exceed electionTicks (10)"));
     }
