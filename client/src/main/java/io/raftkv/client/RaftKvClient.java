@@ -55,15 +55,15 @@ import java.util.function.Function;
  * {@value #ATTEMPT_MS_MAX}] ms (a deadline shorter than the bound leaves no time to fail over: the call waits until
  * it). When another node may answer (else the client can only wait, until the deadline), a read unanswered that long
  * is asked of another node. A write unanswered that long is not given up yet (it may be slow, not lost): the client
- * asks the node its status on the same connection, within half an attempt bound ({@value #ATTEMPT_MS_MIN} ms at
- * least). If it answers and still leads, the write waits on (another probe each attempt bound) until its deadline.
+ * asks the node its status on the same connection, within another attempt bound. If it answers and still leads, the write waits on (another probe each attempt bound) until its deadline.
  * If it answers and no longer leads, the write fails {@code OUTCOME_UNKNOWN}. If it does not answer, the node is taken
  * as gone: the connection is failed, every write on it fails {@code OUTCOME_UNKNOWN} (it may have been applied: never
  * retried), every read and every request not yet written goes elsewhere, and the node is silent for a while
  * ({@link Endpoints}). Before the next write goes anywhere, the client asks every node its status and goes to the one
  * that leads in the highest term ({@link LeaderSearch}), waiting for the others to elect one if none does yet. With the
- * defaults and a 1 s election timeout, the client gives up on a silent leader (750 ms) before its followers elect
- * another, and so writes succeed again as soon as the cluster has a new leader.
+ * defaults and a 1 s election timeout, the client gives up on a silent leader after 1 s, when its followers may elect
+ * another at the earliest, and so writes succeed again as soon as the cluster has a new leader. (Half a bound for the
+ * probe was tried first: a leader busy for 250 ms on a loaded machine lost its connection and every write in flight.)
  *
  * <p>The endpoints follow the cluster's membership: every member list the client is answered (from
  * {@link #members()} or a membership change) replaces them with the members' addresses, voters first, unless it is
@@ -78,8 +78,8 @@ public final class RaftKvClient implements AutoCloseable {
     private static final int PENDING_PER_CONNECTION_MAX = 100_000;
     /**
      * The longest an attempt waits for an answer before the client acts (see the class comment): half the nodes' default
-     * election timeout (10 ticks of 100 ms), so that with the status probe after it (half as long again) the client
-     * has given up on a silent leader before the followers' election is over.
+     * election timeout (10 ticks of 100 ms), so that with the status probe after it (as long again) the client gives up
+     * on a silent leader when the followers' election may be over at the earliest.
      */
     static final long ATTEMPT_MS_MAX = 500;
     /**
@@ -131,7 +131,7 @@ public final class RaftKvClient implements AutoCloseable {
         this.leaderSearch = new LeaderSearch(this.endpoints, this::askStatus, scheduler);
         this.deadlineMs = checkedDeadlineMs(deadline);
         this.attemptMs = attemptMsFor(deadlineMs);
-        this.probeMs = Math.max(ATTEMPT_MS_MIN, attemptMs / 2);
+        this.probeMs = attemptMs;
     }
 
     /** A view of {@code shared} with another deadline: everything else is {@code shared}'s. */
@@ -147,7 +147,7 @@ public final class RaftKvClient implements AutoCloseable {
         this.leaderSearch = shared.leaderSearch;
         this.deadlineMs = deadlineMs;
         this.attemptMs = attemptMsFor(deadlineMs);
-        this.probeMs = Math.max(ATTEMPT_MS_MIN, attemptMs / 2);
+        this.probeMs = attemptMs;
     }
 
     private static long checkedDeadlineMs(Duration deadline) {

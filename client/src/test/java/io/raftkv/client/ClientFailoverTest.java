@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClientFailoverTest {
 
     private static final Duration DEADLINE = Duration.ofSeconds(10);
-    /** Far more than an attempt bound and a probe (750 ms), far less than {@link #DEADLINE}. */
+    /** Far more than an attempt bound and a probe (1 s), far less than {@link #DEADLINE}. */
     private static final long FAILOVER_MS_MAX = 3_000;
     /** An attempt bound (500 ms) and a backoff, with room for a loaded machine; before issue 14 a read moved after 2 s. */
     private static final long READ_FAILOVER_MS_MAX = 1_500;
