@@ -5,11 +5,11 @@ import io.raftkv.raft.InjectedBug;
 import io.raftkv.replica.InjectedDriverBug;
 import io.raftkv.server.InjectedLeaseBug;
 import io.raftkv.server.InjectedRequestBug;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import org.junit.jupiter.api.Test;
-
+import java.util.List;
 import java.util.function.LongFunction;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,12 +62,14 @@ class InjectedBugTest {
     @EnumSource(value = InjectedWatcherBug.class, names = {"RESUMES_ONE_REVISION_LATE", "RESUMES_FROM_LAST_DELIVERED", "DELIVERS_FRAGMENTS_UNJOINED"})
     void watchCheckerFindsTheWatcherBug(InjectedWatcherBug bug) {
         String found = assertSomeSeedFails(bug.name(), seed -> Simulation.Options.forSeed(seed).withWatcherBug(bug));
-        String expected = switch (bug) {
-            case RESUMES_ONE_REVISION_LATE -> "a gap";
-            case RESUMES_FROM_LAST_DELIVERED -> "a duplicate";
-            default -> "split";
+        // A fragment handed on alone is seen either as a split revision, or (its header names the revision before) as a
+        // delivery that reports nothing new: which check fires first depends on the seed's run.
+        List<String> expected = switch (bug) {
+            case RESUMES_ONE_REVISION_LATE -> List.of("a gap");
+            case RESUMES_FROM_LAST_DELIVERED -> List.of("a duplicate");
+            default -> List.of("split", "a duplicate");
         };
-        assertTrue(found.contains(expected), () -> "found by another check: " + found);
+        assertTrue(expected.stream().anyMatch(found::contains), () -> "found by another check: " + found);
     }
 
     /**
