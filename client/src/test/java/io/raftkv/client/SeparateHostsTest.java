@@ -211,8 +211,10 @@ class SeparateHostsTest {
 
     /**
      * Cuts node {@code id} off silently for {@code ms} (a leader among the others is awaited meanwhile), heals, and returns the
-     * seconds from the heal until the node says it follows the leader of the others. Each probe is a new connection: the
-     * test's own connections to the node went through the cut as well.
+     * seconds from the heal until the node followed the leader of the others: the time of the line its log writes when it
+     * learns that leader (the node's own clock, the machine's, as the test's), so that the test's probes, slow on a loaded
+     * machine, do not count. The probes confirm it: the node says it follows that leader (each probe a new connection:
+     * the test's own connections to the node went through the cut as well).
      */
     private double silenceAndHeal(int id, long ms) throws IOException {
         long cutAt = System.nanoTime();
@@ -222,9 +224,10 @@ class SeparateHostsTest {
         Leader leader = withFreshControl(control -> awaitLeader(control, "a leader among the others", l -> l.id != id));
         note("node " + leader.id + " leads (term " + leader.term + ") while node " + id + " is cut off");
         hold(Math.max(0, ms - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cutAt)));
+        // Taken before the heal, so that the time counts the heal's own command too (it takes some ms).
+        java.time.Instant healed = java.time.Instant.now();
         hosts.heal();
         silenced.remove(id);
-        long healAt = System.nanoTime();
         note("heal");
         ClientResponse.StatusResult back = await("node " + id + " to follow node " + leader.id + " after the heal", () -> {
             try (RaftKvClient probe = new RaftKvClient(endpoints(List.of(id)), Duration.ofMillis(500))) {
@@ -234,9 +237,21 @@ class SeparateHostsTest {
                 return null;
             }
         });
-        double seconds = secondsSince(healAt);
-        note(String.format("node %d follows node %d (term %d), %.3f s after the heal", id, back.leaderId(), back.term(), seconds));
+        java.time.Instant learnt = await("node " + id + "'s log to say it learnt leader " + leader.id, () -> leaderLearnt(id, leader, healed));
+        double seconds = Duration.between(healed, learnt).toNanos() / 1e9;
+        note(String.format("node %d follows node %d (term %d), %.3f s after the heal by its log", id, back.leaderId(), back.term(), seconds));
         return seconds;
+    }
+
+    /** When node {@code id}'s log says it learnt {@code leader}, the first time after {@code after}; null if it has not. */
+    private java.time.Instant leaderLearnt(int id, Leader leader, java.time.Instant after) {
+        String says = " INFO  term " + leader.term + ": leader is node " + leader.id;
+        for (String line : log(id).lines().toList()) {
+            if (!line.contains(says)) continue;
+            java.time.Instant at = java.time.Instant.parse(line.substring(0, line.indexOf(' ')));
+            if (at.isAfter(after)) return at;
+        }
+        return null;
     }
 
     private static void assumeHostsCanBeMade() {
