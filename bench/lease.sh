@@ -184,7 +184,7 @@ jq -r -s '
   | ["| | raftkv | etcd |", "|---|---:|---:|",
      "| leases × TTL, clients; leader | \($r.raftkv.leases) × \($r.raftkv.ttl_s) s, \($r.raftkv.clients); \($r.raftkv.leader) | \($r.etcd.leases) × \($r.etcd.ttl_s) s, \($r.etcd.clients); \($r.etcd.leader) |",
      "| grants/s (before the cases) | \(r($r.raftkv.grants_per_s)) | \(r($r.etcd.grants_per_s)) |",
-     "| nodes CPU idle, before any lease, % of one core | \(f($r.raftkv.idle_node_cpu_percent_total)) | \(f($r.etcd.idle_node_cpu_percent_total)) |",
+     "| nodes CPU idle (warm, leases held, none renewed), % of one core | \(f($r.raftkv.idle_node_cpu_percent_total)) | \(f($r.etcd.idle_node_cpu_percent_total)) |",
      "| **sustained**: keepalives/s (required \(r($r.raftkv.sustained.required_per_s))) | \(r($r.raftkv.sustained.keepalives_per_s)) | \(r($r.etcd.sustained.keepalives_per_s)) |",
      "| leases lost (library) / not found at the end (time-to-live) | \($r.raftkv.sustained.leases_lost) / \($r.raftkv.sustained.check.not_found) | \($r.etcd.sustained.leases_lost) / \($r.etcd.sustained.check.not_found) |",
      "| longest any lease went unrenewed, ms (TTL \($r.raftkv.ttl_s * 1000)) | \(r($r.raftkv.sustained.longest_without_ms)) | \(r($r.etcd.sustained.longest_without_ms)) |",

@@ -70,8 +70,10 @@ import java.util.stream.Collectors;
  *       {@code --seconds} measured; after the last variant every lease's time-to-live is asked again.</li>
  * </ul>
  *
- * <p>Before any lease is granted, the nodes' CPU is measured for {@code --idle-seconds} (heartbeats and ticks alone),
- * so that the sustained case's cost per keepalive can be given beyond it.
+ * <p>After the sustained case, its keep-alives closed, the nodes' CPU is measured for {@code --idle-seconds} (at most
+ * TTL/4, so that no lease expires meanwhile; warmed up,
+ * holding the leases, none renewed: heartbeats and ticks alone), so that the sustained case's cost per keepalive can be
+ * given beyond it.
  *
  * <p>CPU: user + system time of the processes {@code --pids} names (the nodes, in endpoint order), each one's busiest
  * thread, and this JVM's, from {@code /proc}, over each measured window; and the machine's split from
@@ -834,31 +836,38 @@ public final class LeaseKeepalives {
         try (Api api = o.target().equals("etcd") ? new EtcdApi(o.endpoints(), o.streamEndpoints(), o.clients()) : new RaftKvApi(o.endpoints(), o.clients())) {
             LeaseKeepalives run = new LeaseKeepalives(o, api, out);
             out.printf(Locale.ROOT, "%s: %d leases of %d s on %d clients%n", o.target(), o.leases(), o.ttlSeconds(), o.clients());
-            // The nodes' own cost with nothing to do (heartbeats, ticks), before any lease exists.
-            CpuSnapshot idleStart = CpuSnapshot.take(o.pids());
-            sleepSeconds(o.idleSeconds());
-            Cpu idle = Cpu.between(idleStart, CpuSnapshot.take(o.pids()), o.clockTicks());
-            out.printf(Locale.ROOT, "  idle, before any lease: nodes %.1f %% of one core (%s)%n", idle.nodes(),
-                    Arrays.stream(idle.percent(), 0, idle.percent().length - 1).mapToObj(c -> String.format(Locale.ROOT, "%.1f", c)).collect(Collectors.joining(", ")));
             double grantsPerS = run.grantAll();
             out.printf(Locale.ROOT, "  granted in %.1f s (%.0f grants/s, %d in flight per client)%n", o.leases() / grantsPerS, grantsPerS, o.grantInFlight());
-            parts.add(String.format(Locale.ROOT, "\"target\": \"%s\", \"leases\": %d, \"clients\": %d, \"ttl_s\": %d, \"grants_per_s\": %.0f, "
-                            + "\"idle_node_cpu_percent\": [%s], \"idle_node_cpu_percent_total\": %.1f, \"idle_machine_cpu\": \"%s\"",
-                    o.target(), o.leases(), o.clients(), o.ttlSeconds(), grantsPerS,
-                    Arrays.stream(idle.percent(), 0, idle.percent().length - 1).mapToObj(c -> String.format(Locale.ROOT, "%.1f", c)).collect(Collectors.joining(", ")),
-                    idle.nodes(), idle.machine()));
+            Sustained s = null;
             if (o.sustained()) {
                 out.printf(Locale.ROOT, "sustained: every lease kept alive by the client library (%s), warm-up %.0f s after the start%n",
                         o.target().equals("etcd") ? "jetcd Lease.keepAlive" : "RaftKvClient.keepAlive", o.warmupSeconds());
-                Sustained s = run.sustained();
+                s = run.sustained();
+            }
+            // The nodes' own cost with nothing to do: warmed up (a JVM's JIT is busy for a while after it starts), holding
+            // the leases, none renewed (the sustained case's keep-alives closed); heartbeats and ticks alone.
+            // At most a quarter of the TTL, so that no lease can expire before the flat-out case renews it.
+            double idleSeconds = Math.min(o.idleSeconds(), o.ttlSeconds() / 4.0);
+            CpuSnapshot idleStart = CpuSnapshot.take(o.pids());
+            sleepSeconds(idleSeconds);
+            Cpu idle = Cpu.between(idleStart, CpuSnapshot.take(o.pids()), o.clockTicks());
+            String idleEach = Arrays.stream(idle.percent(), 0, idle.percent().length - 1).mapToObj(c -> String.format(Locale.ROOT, "%.1f", c))
+                    .collect(Collectors.joining(", "));
+            parts.add(String.format(Locale.ROOT, "\"target\": \"%s\", \"leases\": %d, \"clients\": %d, \"ttl_s\": %d, \"grants_per_s\": %.0f, "
+                            + "\"idle_node_cpu_percent\": [%s], \"idle_node_cpu_percent_total\": %.1f, \"idle_machine_cpu\": \"%s\"",
+                    o.target(), o.leases(), o.clients(), o.ttlSeconds(), grantsPerS, idleEach, idle.nodes(), idle.machine()));
+            if (s != null) {
                 out.printf(Locale.ROOT, "  keepalives answered: %d in %.1f s = %.0f/s (required: leases x 3 / TTL = %.0f/s); leases the library lost: %d%s%n",
                         s.renewals(), s.seconds(), s.renewals() / s.seconds(), s.required(), s.leasesLost(), s.firstLost() == null ? "" : " (first: " + s.firstLost() + ")");
                 out.printf(Locale.ROOT, "  gap between two renewals of a lease (TTL/3 = %d ms + latency; sweeps every %d ms): p50 %.0f ms, p99 %.0f ms, max %.0f ms; "
                                 + "longest any lease went without one: %.0f ms of the TTL's %d%n", o.ttlSeconds() * 1000 / 3, SWEEP_MS, ms(s.gaps(), 50), ms(s.gaps(), 99),
                         s.gaps().getMaxValue() / 1000.0, s.longestWithoutMs(), o.ttlSeconds() * 1000);
                 out.println("  " + s.cpu().text(o.pids(), s.renewals()));
-                out.printf(Locale.ROOT, "  nodes' CPU per keepalive beyond their idle %.1f %%: %.1f µs%n", idle.nodes(), s.nodeMicrosAboveIdle(idle));
                 out.println("  " + s.check().text());
+            }
+            out.printf(Locale.ROOT, "idle (%.1f s, leases held, none renewed): nodes %.1f %% of one core (%s)%n", idleSeconds, idle.nodes(), idleEach);
+            if (s != null) {
+                out.printf(Locale.ROOT, "  the sustained case's nodes' CPU per keepalive beyond that: %.1f µs%n", s.nodeMicrosAboveIdle(idle));
                 parts.add("\"sustained\": " + s.json(idle));
                 clean &= s.leasesLost() == 0 && s.check().found() == o.leases();
             }
