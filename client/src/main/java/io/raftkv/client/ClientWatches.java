@@ -124,16 +124,7 @@ final class ClientWatches implements AutoCloseable {
 
     /** Runs {@code task} on the watch thread (at once when called there: a listener may close its watch). */
     private void run(Runnable task) {
-        if (Thread.currentThread() == thread) {
-            task.run();
-            return;
-        }
-        try {
-            tasks.put(task);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "interrupted while handing the watch thread a task");
-        }
+        if (!hand(task)) throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "interrupted while handing the watch thread a task");
     }
 
     /** Connects when there are watches and no connection; drops a connection that went silent. */
@@ -167,16 +158,19 @@ final class ClientWatches implements AutoCloseable {
     /**
      * Hands the watch thread a task from another thread, blocking while the queue is full: from the connection's reader,
      * that is how a slow listener slows the node rather than filling memory. On the watch thread, runs it at once.
+     * False when interrupted while waiting (the task is dropped; the interrupt is kept).
      */
-    private void hand(Runnable task) {
+    private boolean hand(Runnable task) {
         if (Thread.currentThread() == thread) {
             task.run();
-            return;
+            return true;
         }
         try {
             tasks.put(task);
+            return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
     }
 
