@@ -167,6 +167,11 @@ public final class RaftKvClient implements AutoCloseable {
         return new RaftKvClient(this, checkedDeadlineMs(deadline));
     }
 
+    /** Whether close() was called (on this client or any view of it). */
+    public boolean isClosed() {
+        return closed.get();
+    }
+
     /** The deadline of each call made through this client (or view), retries included. */
     public Duration deadline() {
         return Duration.ofMillis(deadlineMs);
