@@ -118,6 +118,18 @@ public final class RaftKvCtl {
               lease timetolive ID    its granted and remaining TTL ("already expired" when there is no such lease)
                   --keys                 and its keys
               lease list             every lease's ID
+              lock NAME [COMMAND ARGS...]
+                                     takes lock NAME (etcd's mutex: first come, first served) and holds it: without a
+                                     COMMAND prints the lock's key (NAME/LEASE) and holds it until Ctrl-C, then
+                                     releases it; with one, runs COMMAND while holding it (ETCD_LOCK_KEY and
+                                     ETCD_LOCK_REV in its environment), releases it when COMMAND exits and exits with
+                                     its code. Flags after COMMAND are COMMAND's
+                  --ttl SECONDS          the session's lease (default 10): how long the lock outlives a raftkvctl
+                                         that dies without releasing it
+              elect NAME [PROPOSAL]  with PROPOSAL: campaigns in election NAME, prints the leader's key and value once
+                                     elected, and leads until Ctrl-C, then resigns; without (or with -l, --listen):
+                                     prints each leader's key and value as it comes, until Ctrl-C
+                  --ttl SECONDS          the session's lease (default 60)
               snapshot save FILE     a backup of the first node that answers, as of now, into FILE (checked whole
                                      before it gets its name); bin/raftkv restore builds a new cluster from it
               snapshot status FILE   checks FILE and prints its hash (CRC-32C), revision, keys (a deleted key counts
@@ -146,9 +158,14 @@ public final class RaftKvCtl {
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out)), false, StandardCharsets.UTF_8);
         PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
-        int code = run(CtlInput.programArguments(args), System.in, out, err, System.console() != null);
+        CtlStopSignal stop = CtlStopSignal.install(() -> {
+            out.flush();
+            err.flush();
+        });
+        int code = run(CtlInput.programArguments(args), System.in, out, err, System.console() != null, stop);
         out.flush();
         err.flush();
+        stop.exited(code);
         System.exit(code);
     }
 
@@ -161,6 +178,11 @@ public final class RaftKvCtl {
 
     /** As {@link #run(String[], InputStream, PrintStream, PrintStream, boolean)}, with the arguments as bytes. */
     static int run(byte[][] args, InputStream in, PrintStream out, PrintStream err, boolean interactive) {
+        return run(args, in, out, err, interactive, null);
+    }
+
+    /** {@code stop}: raftkvctl's own process, where Ctrl-C must release a lock (null in a test JVM: see {@link CtlRecipes}). */
+    private static int run(byte[][] args, InputStream in, PrintStream out, PrintStream err, boolean interactive, CtlStopSignal stop) {
         List<Word> words = new ArrayList<>();
         for (byte[] a : args) words.add(Word.of(a));
         Parsed command;
@@ -172,7 +194,7 @@ public final class RaftKvCtl {
             err.println("error: " + oneLine(e.getMessage()));
             return EXIT_USAGE;
         }
-        try (Session session = new Session(settings, new LineReader(in, LINE_BYTES_MAX), out, err, interactive)) {
+        try (Session session = new Session(settings, new LineReader(in, LINE_BYTES_MAX), out, err, interactive, stop)) {
             int code = command.name == null && !command.on("help") ? session.shell() : session.execute(command, false);
             out.flush();
             return code;
@@ -199,8 +221,15 @@ public final class RaftKvCtl {
         }
     }
 
-    /** A command: its flags and the output formats it prints. */
-    private record Command(List<Flag> flags, Set<Format> formats) { }
+    /**
+     * A command: its flags, the output formats it prints, and the argument from which every word is an argument, flags
+     * included (0: none; lock's COMMAND, whose flags are its own).
+     */
+    private record Command(List<Flag> flags, Set<Format> formats, int verbatimFromArg) {
+        Command(List<Flag> flags, Set<Format> formats) {
+            this(flags, formats, 0);
+        }
+    }
 
     private static final Set<Format> ALL_FORMATS = Set.of(Format.SIMPLE, Format.JSON, Format.TABLE);
     /** etcdctl has no table for put, del and txn either. */
@@ -236,6 +265,9 @@ public final class RaftKvCtl {
         COMMANDS.put("watch", new Command(List.of(Flag.bool("prefix"), Flag.value("rev"), Flag.bool("prev-kv"), Flag.bool("progress-notify")), NO_TABLE));
         // etcdctl has no table for its lease commands either.
         COMMANDS.put("lease", new Command(List.of(Flag.bool("once"), Flag.bool("keys")), NO_TABLE));
+        // etcdctl has no table for lock and elect either (they print what a get prints); lock's COMMAND starts at its second argument.
+        COMMANDS.put("lock", new Command(List.of(Flag.value("ttl")), NO_TABLE, 2));
+        COMMANDS.put("elect", new Command(List.of(Flag.value("ttl"), new Flag("listen", 'l', false)), NO_TABLE));
         COMMANDS.put("help", new Command(List.of(), ALL_FORMATS));
     }
 
@@ -303,6 +335,7 @@ public final class RaftKvCtl {
                 p.name = t;
             } else {
                 p.args.add(w);
+                if (p.args.size() == COMMANDS.get(p.name).verbatimFromArg()) onlyArgs = true;
             }
         }
         return p;
@@ -396,17 +429,19 @@ public final class RaftKvCtl {
         private final PrintStream out;
         private final PrintStream err;
         private final boolean interactive;
+        private final CtlStopSignal stop;
         private List<Endpoint> endpoints;
         private RaftKvClient client;
         /** Put before error messages: the line number when commands are piped in. */
         private String where = "";
 
-        Session(Settings settings, LineReader in, PrintStream out, PrintStream err, boolean interactive) {
+        Session(Settings settings, LineReader in, PrintStream out, PrintStream err, boolean interactive, CtlStopSignal stop) {
             this.settings = settings;
             this.in = in;
             this.out = out;
             this.err = err;
             this.interactive = interactive;
+            this.stop = stop;
         }
 
         /** Reads commands line by line; prompts only when interactive. */
@@ -483,6 +518,8 @@ public final class RaftKvCtl {
                     case "move-leader" -> moveLeader(command, printer);
                     case "watch" -> watch(command, printer, hex, inShell);
                     case "lease" -> lease(command, printer, inShell);
+                    case "lock" -> lock(command, printer, hex, inShell);
+                    case "elect" -> elect(command, printer, hex, inShell);
                     default -> throw new IllegalStateException("command " + command.name);
                 };
             } catch (UsageException e) {
@@ -592,6 +629,35 @@ public final class RaftKvCtl {
                 java.util.concurrent.locks.LockSupport.parkNanos(pauseMs * 1_000_000L);
             }
             return EXIT_OK;
+        }
+
+        /** etcdctl's lock NAME [COMMAND ARGS...] (CtlRecipes). */
+        private int lock(Parsed c, CtlPrinter printer, boolean hex, boolean inShell) throws UsageException {
+            if (inShell) throw new UsageException("lock holds until Ctrl-C: run it as a command of its own (raftkvctl lock NAME ...)");
+            if (c.args.isEmpty()) throw new UsageException("lock needs a NAME, and optionally a COMMAND to run while holding it");
+            byte[] name = bytes(c.args.get(0), hex);
+            if (name.length == 0) throw new UsageException("lock needs a NAME that is not empty");
+            long ttl = c.get("ttl") == null ? CtlRecipes.LOCK_TTL_SECONDS_DEFAULT : ttlSeconds(c.get("ttl"));
+            return recipes(printer).lock(name, c.args.subList(1, c.args.size()), ttl);
+        }
+
+        /** etcdctl's elect NAME [PROPOSAL] and elect -l NAME (CtlRecipes). */
+        private int elect(Parsed c, CtlPrinter printer, boolean hex, boolean inShell) throws UsageException {
+            if (inShell) throw new UsageException("elect holds until Ctrl-C: run it as a command of its own (raftkvctl elect NAME ...)");
+            if (c.args.isEmpty() || c.args.size() > 2) throw new UsageException("elect takes one election NAME and an optional PROPOSAL");
+            byte[] name = bytes(c.args.get(0), hex);
+            if (name.length == 0) throw new UsageException("elect needs a NAME that is not empty");
+            if (c.args.size() == 1) {
+                if (c.get("ttl") != null) throw new UsageException("--ttl is for a campaign: an observer (no PROPOSAL) has no session");
+                return recipes(printer).observe(name);
+            }
+            if (c.on("listen")) throw new UsageException("-l observes: it takes no PROPOSAL");
+            long ttl = c.get("ttl") == null ? CtlRecipes.ELECT_TTL_SECONDS_DEFAULT : ttlSeconds(c.get("ttl"));
+            return recipes(printer).campaign(name, bytes(c.args.get(1), hex), ttl);
+        }
+
+        private CtlRecipes recipes(CtlPrinter printer) throws UsageException {
+            return new CtlRecipes(client(), out, err, printer, stop, this::fail);
         }
 
         /**
@@ -1177,6 +1243,13 @@ public final class RaftKvCtl {
             // Said below.
         }
         throw new UsageException("a member ID is a number from 1 to " + Integer.MAX_VALUE + ", not '" + s + "'");
+    }
+
+    /** A session's --ttl: whole seconds, at least 1 (the cluster raises it to its minimum). */
+    private static long ttlSeconds(String s) throws UsageException {
+        long ttl = number(s, "--ttl");
+        if (ttl < 1) throw new UsageException("--ttl takes a number of seconds >= 1, not '" + s + "'");
+        return ttl;
     }
 
     private static long number(String s, String what) throws UsageException {
