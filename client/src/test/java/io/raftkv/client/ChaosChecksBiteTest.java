@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * bug that only a test main, {@link UnsafeLocalReadsNodeMain}, can switch on), a short run finds the stale reads,
  * both in the register history and in the revisions the CAS clients see. With CAS clients that write without
  * the compare, or take a lost answer for "not applied" and send the same increment again, the counter check
- * finds the lost and the doubled increments.
+ * finds the lost and the doubled increments. With lock holders that enter without waiting their turn, or write their
+ * token without the fence's compare, the lock check finds two holders at once and a token that went back.
  */
 class ChaosChecksBiteTest {
 
@@ -43,5 +44,18 @@ class ChaosChecksBiteTest {
         System.out.println("the chaos checks caught the deliberate client bugs: " + failure.getMessage().lines().limit(12).toList());
         assertTrue(failure.getMessage().matches("(?s).*both wrote count \\d+ \\(a lost update\\).*"), failure.getMessage());
         assertTrue(failure.getMessage().matches("(?s).*was applied \\d+ times.*"), failure.getMessage());
+    }
+
+    @Test
+    void twoHoldersAtOnceAndAnUnfencedWriteAreCaught() {
+        ChaosRun run = new ChaosRun(17, 3, 8, dir);
+        run.registerClients = 0;
+        run.casClients = 0;
+        run.lockBugs = List.of(ChaosLockHolders.Bug.SKIPS_THE_QUEUE, ChaosLockHolders.Bug.WRITES_UNFENCED, ChaosLockHolders.Bug.NONE);
+        run.lockPausedOneIn = 2; // many holders paused past their TTL: the unfenced one overwrites a later token
+        AssertionError failure = assertThrows(AssertionError.class, run::run);
+        System.out.println("the chaos checks caught the deliberate lock holder bugs: " + failure.getMessage().lines().limit(6).toList());
+        assertTrue(failure.getMessage().contains("two holders at once"), failure.getMessage());
+        assertTrue(failure.getMessage().contains("the fence let a token go back"), failure.getMessage());
     }
 }

@@ -26,20 +26,22 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * One chaos run against real node processes, in the manner of Jepsen: every peer link passes through a
  * {@link FaultProxy}; ten clients put, delete and read (linearizable and serializable) ten keys, and six more
- * increment three shared counters with compare-and-swap transactions ({@link CasCounterWorkload}); a nemesis
+ * increment three shared counters with compare-and-swap transactions ({@link CasCounterWorkload}), and three take
+ * one lock over and over and write their fencing tokens to a fenced register ({@link ChaosLockHolders}); a nemesis
  * driven by the seed kills, pauses, partitions and slows nodes; then everything heals, every node is killed
  * with SIGKILL and restarted, every key is read, and the run checks the history and the counters.
  */
 final class ChaosRun {
 
     record Report(long seed, int nodes, int operations, int unknown, int serializableReads, Map<String, Integer> faults,
-                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, int snapshotsInstalled, String watches, double seconds) {
+                  CasCounterCheck.Result cas, long casAttempts, long casCompareFailures, int snapshotsInstalled, String watches, String locks,
+                  double seconds) {
         @Override
         public String toString() {
             return "chaos seed " + seed + ", " + nodes + " nodes: " + operations + " operations checked (" + unknown
                     + " with unknown outcome), " + serializableReads + " serializable reads; CAS counters: " + casAttempts + " transactions ("
                     + casCompareFailures + " failed their compare), " + cas.summary() + "; faults " + faults
-                    + "; " + snapshotsInstalled + " snapshots installed by followers; " + watches
+                    + "; " + snapshotsInstalled + " snapshots installed by followers; " + watches + "; " + locks
                     + String.format(", violations 0, %.0f s", seconds);
         }
     }
@@ -51,6 +53,7 @@ final class ChaosRun {
     private static final int KEYS = 10;
     private static final int CAS_CLIENTS = 6;
     private static final int COUNTERS = 3;
+    private static final int LOCK_HOLDERS = 3;
     private static final Duration CLIENT_DEADLINE = Duration.ofSeconds(2);
     private static final int SNAPSHOT_ENTRIES = 100;
     private static final int SNAPSHOT_CATCH_UP_ENTRIES = 10;
@@ -69,6 +72,7 @@ final class ChaosRun {
     private LocalCluster cluster;
     private CasCounterWorkload cas;
     private ChaosWatchers watchers;
+    private ChaosLockHolders locks;
     private FaultProxy[][] proxies;
     private final long startNanos = System.nanoTime();
 
@@ -80,6 +84,12 @@ final class ChaosRun {
     int registerClients = CLIENTS;
     /** Clients of the CAS-counter workload; 0 runs the registers alone. */
     int casClients = CAS_CLIENTS;
+    /** Clients that take the lock and write fenced tokens; 0 runs none. */
+    int lockHolders = LOCK_HOLDERS;
+    /** Deliberate bugs in the lock holders (holder h has lockBugs[(h - 1) % size]), for the test that shows the lock check finds them. */
+    List<ChaosLockHolders.Bug> lockBugs = List.of(ChaosLockHolders.Bug.NONE);
+    /** One lock section in this many has its holder paused past its TTL (ChaosLockHolders). */
+    int lockPausedOneIn = ChaosLockHolders.PAUSED_ONE_IN;
     /** Deliberate bugs in the CAS clients (client i has casBugs[(i - 1) % size]), for the test that shows the counter check finds them. */
     List<CasCounterWorkload.Bug> casBugs = List.of(CasCounterWorkload.Bug.NONE);
     /** The CAS clients' transaction deadline (by default the clients' deadline). */
@@ -131,6 +141,13 @@ final class ChaosRun {
             watchers = new ChaosWatchers(cluster, size);
             for (int c = 1; c <= registerClients; c++) clients.add(startClient(c));
             for (int c = 1; c <= casClients; c++) clients.add(cas.start(c, seed * 1000 + 500 + c, clientsRunning));
+            locks = new ChaosLockHolders(cluster.endpoints(), seed);
+            locks.bugs = lockBugs;
+            locks.pausedOneIn = lockPausedOneIn;
+            if (lockHolders > 0) {
+                locks.start(control, lockHolders, clientsRunning);
+                clients.addAll(locks.threads());
+            }
             nemesis(control);
             note("heal everything, restart every node");
             healAll();
@@ -156,6 +173,8 @@ final class ChaosRun {
             verify(failures, this::checkSerializableReads);
             CasCounterCheck.Result casResult = cas.check(counters);
             if (!casResult.ok()) failures.add(casResult.describe());
+            LockHolderCheck.Result lockResult = lockHolders > 0 ? locks.check(control) : null;
+            if (lockResult != null) failures.addAll(lockResult.problems());
             long finalRevision = LocalCluster.await(Duration.ofSeconds(30), "the final revision", () -> {
                 try {
                     return control.range(io.raftkv.protocol.RangeRequest.key("k0".getBytes(StandardCharsets.UTF_8))).header().revision();
@@ -170,7 +189,7 @@ final class ChaosRun {
             int installs = 0;
             for (int id = 1; id <= size; id++) installs += (int) cluster.log(id).lines().filter(l -> l.contains("installed snapshot")).count();
             return new Report(seed, size, history.size(), unknown, localReads.size(), faults, casResult, cas.attempts(), cas.compareFailures(),
-                    installs, watchers.summary(), (System.nanoTime() - startNanos) / 1e9);
+                    installs, watchers.summary(), lockResult != null ? lockResult.summary() : "no lock holders", (System.nanoTime() - startNanos) / 1e9);
         } catch (Throwable t) {
             Path file = writeHistory();
             throw new AssertionError("chaos run failed: " + t.getMessage() + "\n  seed " + seed + ", " + size + " nodes, "
@@ -514,6 +533,8 @@ final class ChaosRun {
             }
             lines.add("# CAS-counter increments, then each CAS client's answers in its order (header revision)");
             if (cas != null) lines.addAll(cas.dump());
+            lines.add("# lock sections (nanoTime), each with its fenced writes and how its unlock ended");
+            if (locks != null) lines.addAll(locks.dump());
             Files.write(out, lines);
             for (int id = 1; id <= size; id++) Files.writeString(Path.of("target", "chaos-" + seed + "-node" + id + ".log"), cluster.log(id));
             return out;
