@@ -44,6 +44,36 @@ final class JoinLookup {
         throw new IOException("no member to join answered: " + String.join("; ", failures));
     }
 
+    /**
+     * The members as one of {@code members} knows them once it lists node {@code id}: a member that has not yet applied
+     * (or even received) the entry that added {@code id} answers without it, so each is asked in turn, round after round,
+     * for {@code timeoutMs}. The answer with the highest config index when none lists {@code id} by then (the caller says
+     * the node is not a member); IOException when none answers at all.
+     */
+    static Found fetchListing(List<InetSocketAddress> members, int id, long timeoutMs) throws IOException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        Found best = null;
+        List<String> failures = new ArrayList<>();
+        while (true) {
+            for (InetSocketAddress a : members) {
+                try {
+                    Found found = ask(a, (int) Math.min(Integer.MAX_VALUE, timeoutMs));
+                    if (found.membership().contains(id)) return found;
+                    if (best == null || found.configIndex() > best.configIndex()) best = found;
+                } catch (IOException | FrameException | IllegalArgumentException e) {
+                    failures.add(a + ": " + e.getMessage());
+                }
+            }
+            if (System.nanoTime() > deadline) break;
+            java.util.concurrent.locks.LockSupport.parkNanos(ROUND_PAUSE_NANOS);
+        }
+        if (best == null) throw new IOException("no member to join answered: " + String.join("; ", failures));
+        return best;
+    }
+
+    /** Between two rounds of asking: the add's entry reaches the others within a heartbeat or two. */
+    private static final long ROUND_PAUSE_NANOS = 100_000_000;
+
     private static Found ask(InetSocketAddress address, int timeoutMs) throws IOException {
         try (Socket socket = new Socket()) {
             socket.connect(address, timeoutMs);

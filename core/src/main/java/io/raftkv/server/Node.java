@@ -218,7 +218,7 @@ public final class Node {
             return new Identity(stored.clusterId(), bootstrap, stored.joinView(), stored.joinIndex());
         }
         if (!join.isEmpty()) {
-            JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
+            JoinLookup.Found found = JoinLookup.fetchListing(join, id, options.requestTimeoutMs());
             if (!found.membership().contains(id)) {
                 throw new IOException("node " + id + " is not a member of the cluster " + found.membership()
                         + ": add it first (raftkvctl member add " + id + " HOST:PORT --learner)");
