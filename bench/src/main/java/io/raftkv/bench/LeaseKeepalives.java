@@ -16,9 +16,7 @@ import io.raftkv.protocol.ErrorCode;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -431,107 +429,6 @@ public final class LeaseKeepalives {
 
     // ------------------------------------------------------------------ measuring
 
-    /** CPU ticks of the nodes, their threads and this JVM, and the machine's, at one moment. */
-    record CpuSnapshot(long nanos, long[] processTicks, List<Map<String, long[]>> threadTicks, long[] machine) {
-
-        static CpuSnapshot take(List<Long> pids) {
-            List<Map<String, long[]>> threads = new ArrayList<>();
-            for (long pid : pids) threads.add(threadTicks(pid));
-            return new CpuSnapshot(System.nanoTime(), WatchFanout.cpuTicks(pids), threads, WatchFanout.machineTicks());
-        }
-
-        /** tid → {ticks} with the thread's name kept as "tid name"; empty when /proc cannot be read. */
-        static Map<String, long[]> threadTicks(long pid) {
-            Map<String, long[]> byThread = new HashMap<>();
-            try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
-                for (Path task : tasks) {
-                    try {
-                        String stat = Files.readString(task.resolve("stat"));
-                        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                        byThread.put(task.getFileName() + " " + name, new long[] {Long.parseLong(f[11]) + Long.parseLong(f[12])});
-                    } catch (IOException | RuntimeException gone) {
-                        // the thread ended meanwhile
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                // no such process
-            }
-            return byThread;
-        }
-    }
-
-    /** CPU over a window: per node and this JVM (% of one core), each node's busiest thread, the machine's split. */
-    record Cpu(double seconds, double[] percent, List<String> busiestThread, List<Double> busiestThreadPercent, String machine) {
-
-        static Cpu between(CpuSnapshot a, CpuSnapshot b, int clockTicks) {
-            double seconds = (b.nanos() - a.nanos()) / 1e9;
-            double[] percent = new double[a.processTicks().length];
-            for (int i = 0; i < percent.length; i++) {
-                percent[i] = a.processTicks()[i] < 0 || b.processTicks()[i] < 0 ? -1 : (b.processTicks()[i] - a.processTicks()[i]) / (double) clockTicks / seconds * 100;
-            }
-            List<String> names = new ArrayList<>();
-            List<Double> threadPercent = new ArrayList<>();
-            for (int n = 0; n < a.threadTicks().size(); n++) {
-                String best = "?";
-                long bestTicks = -1;
-                for (Map.Entry<String, long[]> e : b.threadTicks().get(n).entrySet()) {
-                    long[] before = a.threadTicks().get(n).get(e.getKey());
-                    long d = e.getValue()[0] - (before == null ? 0 : before[0]);
-                    if (d > bestTicks) {
-                        bestTicks = d;
-                        best = e.getKey().substring(e.getKey().indexOf(' ') + 1);
-                    }
-                }
-                names.add(best);
-                threadPercent.add(bestTicks < 0 ? -1 : bestTicks / (double) clockTicks / seconds * 100);
-            }
-            return new Cpu(seconds, percent, names, threadPercent, WatchFanout.machineShare(a.machine(), b.machine()));
-        }
-
-        double nodes() {
-            double sum = 0;
-            for (int i = 0; i < percent.length - 1; i++) sum += percent[i];
-            return sum;
-        }
-
-        double self() {
-            return percent[percent.length - 1];
-        }
-
-        /** CPU microseconds per operation: of the nodes together, or of this JVM. */
-        double microsPer(double percentOfCore, long operations) {
-            return operations == 0 ? 0 : percentOfCore / 100 * seconds * 1e6 / operations;
-        }
-
-        String json(long operations) {
-            StringBuilder s = new StringBuilder();
-            s.append(String.format(Locale.ROOT, "\"node_cpu_percent\": [%s], \"node_cpu_percent_total\": %.1f, \"busiest_threads\": [%s], "
-                            + "\"bench_cpu_percent\": %.1f, \"node_cpu_us_per_keepalive\": %.2f, \"bench_cpu_us_per_keepalive\": %.2f, \"machine_cpu\": \"%s\"",
-                    Arrays.stream(percent, 0, percent.length - 1).mapToObj(c -> String.format(Locale.ROOT, "%.1f", c)).collect(Collectors.joining(", ")),
-                    nodes(), threadsJson(), self(), microsPer(nodes(), operations), microsPer(self(), operations), machine));
-            return s.toString();
-        }
-
-        private String threadsJson() {
-            List<String> parts = new ArrayList<>();
-            for (int i = 0; i < busiestThread.size(); i++) {
-                parts.add(String.format(Locale.ROOT, "{\"name\": \"%s\", \"cpu_percent\": %.1f}", busiestThread.get(i).replace("\"", "'"), busiestThreadPercent.get(i)));
-            }
-            return String.join(", ", parts);
-        }
-
-        String text(List<Long> pids, long operations) {
-            StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "CPU over %.1f s (%% of one core):", seconds));
-            for (int i = 0; i < percent.length - 1; i++) {
-                s.append(String.format(Locale.ROOT, " pid %d %.0f %% (busiest thread %s %.0f %%),", pids.get(i), percent[i], busiestThread.get(i), busiestThreadPercent.get(i)));
-            }
-            s.append(String.format(Locale.ROOT, " nodes %.0f %%, this JVM %.0f %%; per keepalive: nodes %.1f µs, this JVM %.1f µs%n    the whole machine (all cores): %s",
-                    nodes(), self(), microsPer(nodes(), operations), microsPer(self(), operations), machine));
-            return s.toString();
-        }
-    }
-
     static double ms(Histogram h, double p) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(p) / 1000.0;
     }
@@ -550,28 +447,28 @@ public final class LeaseKeepalives {
     }
 
     record Sustained(double seconds, long renewals, double required, long leasesLost, String firstLost, Histogram gaps, double longestWithoutMs,
-                     Cpu cpu, Check check) {
+                     ProcessCpu.Window cpu, Check check) {
         /** The nodes' CPU per keepalive beyond what they use idle (heartbeats, ticks), in µs. */
-        double nodeMicrosAboveIdle(Cpu idle) {
+        double nodeMicrosAboveIdle(ProcessCpu.Window idle) {
             return cpu.microsPer(cpu.nodes() - idle.nodes(), renewals);
         }
 
-        String json(Cpu idle) {
+        String json(ProcessCpu.Window idle) {
             return String.format(Locale.ROOT, "{\"seconds\": %.2f, \"keepalives\": %d, \"keepalives_per_s\": %.1f, \"required_per_s\": %.1f, \"leases_lost\": %d, "
                             + "\"gap_p50_ms\": %.1f, \"gap_p99_ms\": %.1f, \"gap_max_ms\": %.1f, \"longest_without_ms\": %.1f, %s, "
                             + "\"node_cpu_us_per_keepalive_above_idle\": %.2f, \"check\": %s}",
                     seconds, renewals, renewals / seconds, required, leasesLost, ms(gaps, 50), ms(gaps, 99), gaps.getMaxValue() / 1000.0, longestWithoutMs,
-                    cpu.json(renewals), nodeMicrosAboveIdle(idle), check.json());
+                    cpu.json("keepalive", renewals), nodeMicrosAboveIdle(idle), check.json());
         }
     }
 
     record Flat(String variant, int inFlightPerClient, double seconds, long keepalives, long errors, long notFound, String firstError, Histogram latency,
-                Cpu cpu) {
+                ProcessCpu.Window cpu) {
         String json() {
             return String.format(Locale.ROOT, "{\"variant\": \"%s\", \"in_flight_per_client\": %d, \"seconds\": %.2f, \"keepalives\": %d, \"keepalives_per_s\": %.1f, "
                             + "\"errors\": %d, \"not_found\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, %s}",
                     variant, inFlightPerClient, seconds, keepalives, keepalives / seconds, errors, notFound, ms(latency, 50), ms(latency, 99), ms(latency, 99.9),
-                    latency.getMaxValue() / 1000.0, cpu.json(keepalives));
+                    latency.getMaxValue() / 1000.0, cpu.json("keepalive", keepalives));
         }
     }
 
@@ -693,8 +590,8 @@ public final class LeaseKeepalives {
         long renewalsAtStart = -1;
         long renewalsAtEnd = 0;
         double longestWithoutMs = 0;
-        CpuSnapshot cpuStart = null;
-        CpuSnapshot cpuEnd = null;
+        ProcessCpu.Snapshot cpuStart = null;
+        ProcessCpu.Snapshot cpuEnd = null;
         long nextSweep = System.nanoTime();
         while (true) {
             long now = System.nanoTime();
@@ -713,19 +610,19 @@ public final class LeaseKeepalives {
             }
             if (renewalsAtStart < 0 && now - measureStart >= 0) {
                 renewalsAtStart = total;
-                cpuStart = CpuSnapshot.take(o.pids());
+                cpuStart = ProcessCpu.Snapshot.take(o.pids());
                 log.printf(Locale.ROOT, "  measuring %.0f s%n", o.seconds());
             }
             if (now - measureEnd >= 0) {
                 renewalsAtEnd = total;
-                cpuEnd = CpuSnapshot.take(o.pids());
+                cpuEnd = ProcessCpu.Snapshot.take(o.pids());
                 break;
             }
             nextSweep += SWEEP_MS * 1_000_000;
             long wait;
             while ((wait = nextSweep - System.nanoTime()) > 0) LockSupport.parkNanos(wait);
         }
-        Cpu cpu = Cpu.between(cpuStart, cpuEnd, o.clockTicks());
+        ProcessCpu.Window cpu = ProcessCpu.Window.between(cpuStart, cpuEnd, o.clockTicks());
         long lost = 0;
         String firstLost = null;
         for (Kept k : kept) {
@@ -795,9 +692,9 @@ public final class LeaseKeepalives {
         long answeredBefore = answered.sum();
         long errorsBefore = errors.sum();
         long notFoundBefore = notFound.sum();
-        CpuSnapshot cpuStart = CpuSnapshot.take(o.pids());
+        ProcessCpu.Snapshot cpuStart = ProcessCpu.Snapshot.take(o.pids());
         sleepSeconds(o.seconds());
-        CpuSnapshot cpuEnd = CpuSnapshot.take(o.pids());
+        ProcessCpu.Snapshot cpuEnd = ProcessCpu.Snapshot.take(o.pids());
         long keepalives = answered.sum() - answeredBefore;
         Histogram measured = latency.getIntervalHistogram();
         long errs = errors.sum() - errorsBefore;
@@ -805,7 +702,7 @@ public final class LeaseKeepalives {
         stop.set(true);
         long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(DEADLINE_SECONDS + 2);
         while (outstanding.get() > 0 && System.nanoTime() - drainUntil < 0) Thread.sleep(10);
-        Cpu cpu = Cpu.between(cpuStart, cpuEnd, o.clockTicks());
+        ProcessCpu.Window cpu = ProcessCpu.Window.between(cpuStart, cpuEnd, o.clockTicks());
         return new Flat(variant, o.inFlight(), cpu.seconds(), keepalives, errs, nf, firstError.get(), measured, cpu);
     }
 
@@ -848,9 +745,9 @@ public final class LeaseKeepalives {
             // the leases, none renewed (the sustained case's keep-alives closed); heartbeats and ticks alone.
             // At most a quarter of the TTL, so that no lease can expire before the flat-out case renews it.
             double idleSeconds = Math.min(o.idleSeconds(), o.ttlSeconds() / 4.0);
-            CpuSnapshot idleStart = CpuSnapshot.take(o.pids());
+            ProcessCpu.Snapshot idleStart = ProcessCpu.Snapshot.take(o.pids());
             sleepSeconds(idleSeconds);
-            Cpu idle = Cpu.between(idleStart, CpuSnapshot.take(o.pids()), o.clockTicks());
+            ProcessCpu.Window idle = ProcessCpu.Window.between(idleStart, ProcessCpu.Snapshot.take(o.pids()), o.clockTicks());
             String idleEach = Arrays.stream(idle.percent(), 0, idle.percent().length - 1).mapToObj(c -> String.format(Locale.ROOT, "%.1f", c))
                     .collect(Collectors.joining(", "));
             parts.add(String.format(Locale.ROOT, "\"target\": \"%s\", \"leases\": %d, \"clients\": %d, \"ttl_s\": %d, \"grants_per_s\": %.0f, "
@@ -862,7 +759,7 @@ public final class LeaseKeepalives {
                 out.printf(Locale.ROOT, "  gap between two renewals of a lease (TTL/3 = %d ms + latency; sweeps every %d ms): p50 %.0f ms, p99 %.0f ms, max %.0f ms; "
                                 + "longest any lease went without one: %.0f ms of the TTL's %d%n", o.ttlSeconds() * 1000 / 3, SWEEP_MS, ms(s.gaps(), 50), ms(s.gaps(), 99),
                         s.gaps().getMaxValue() / 1000.0, s.longestWithoutMs(), o.ttlSeconds() * 1000);
-                out.println("  " + s.cpu().text(o.pids(), s.renewals()));
+                out.println("  " + s.cpu().text(o.pids(), "keepalive", s.renewals()));
                 out.println("  " + s.check().text());
             }
             out.printf(Locale.ROOT, "idle (%.1f s, leases held, none renewed): nodes %.1f %% of one core (%s)%n", idleSeconds, idle.nodes(), idleEach);
@@ -879,7 +776,7 @@ public final class LeaseKeepalives {
                         f.keepalives() / f.seconds(), f.errors(), f.notFound(), f.firstError() == null ? "" : " (first: " + f.firstError() + ")");
                 out.printf(Locale.ROOT, "  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms%n", ms(f.latency(), 50), ms(f.latency(), 99), ms(f.latency(), 99.9),
                         f.latency().getMaxValue() / 1000.0);
-                out.println("  " + f.cpu().text(o.pids(), f.keepalives()));
+                out.println("  " + f.cpu().text(o.pids(), "keepalive", f.keepalives()));
                 flats.add(f.json());
                 clean &= f.notFound() == 0;
             }

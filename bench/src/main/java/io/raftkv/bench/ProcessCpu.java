@@ -15,8 +15,8 @@ import java.util.stream.Collectors;
 /**
  * CPU over a measured window, from {@code /proc}: user + system time of each node process (the pids a script passes,
  * in endpoint order), of each one's busiest thread, and of this JVM (the load generator), as % of one core; and the
- * whole machine's split from {@code /proc/stat}, to show what else ran. LeaseKeepalives' CpuSnapshot and Cpu (on
- * main), made a class of their own for every benchmark that reports its nodes' CPU; built on WatchFanout's readers.
+ * whole machine's split from {@code /proc/stat}, to show what else ran. Shared by the benchmarks that report their
+ * nodes' CPU (LeaseKeepalives, LockContention); built on WatchFanout's readers.
  */
 final class ProcessCpu {
 
