@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  * reaches the other (TCP sees its segments go nowhere; a new connect fails with EINVAL); {@link #heal} deletes them.
  * No iptables: routes are enough, and the namespace's own table is all they touch. {@link #silence} is the silent drop
  * of a dead switch port: the host's veth end on the bridge goes down, and what either side sends is dropped without a
- * word (no route error, no ICMP, no reset; this kernel has neither netem nor tc filters to do it per pair).
+ * word (no route error, no ICMP, no reset; this kernel has neither netem nor tc filters to do it per pair). ARP entries between the hosts and the bridge are static, so the cut drops IP packets only, as a firewall does: with ARP cut too, the kernel asked again only every second, and a healed node waited up to a second more.
  *
  * <p>{@link #start} runs a command on a host with {@code ip netns exec NS}, which enters the namespace and then
  * {@code exec}s the command: the pid the {@link Process} holds is the command's own (checked: {@code /proc/PID/exe} is
@@ -69,6 +69,8 @@ final class NetnsHosts implements AutoCloseable {
     /** Hosts whose veth end on the bridge is down ({@link #silence}). */
     private final Set<Integer> silenced = new java.util.TreeSet<>();
     private final List<Process> processes = Collections.synchronizedList(new ArrayList<>());
+    /** Each host's MAC address (its eth0), for the static ARP entries. */
+    private final Map<Integer, String> macs = new TreeMap<>();
 
     /** Creates the bridge and hosts 1..{@code count}; more may be added later ({@link #addHost}). */
     NetnsHosts(int count) throws IOException {
@@ -81,6 +83,8 @@ final class NetnsHosts implements AutoCloseable {
         try {
             this.subnet = freeSubnet();
             ip("link", "add", bridge, "type", "bridge");
+            // Set by hand, a bridge's MAC stays: else it follows its ports' lowest, and the static ARP entries go stale.
+            ip("link", "set", bridge, "address", mac(bridge));
             ip("addr", "add", subnet + BRIDGE_HOST + "/24", "dev", bridge);
             ip("link", "set", bridge, "up");
             for (int i = 1; i <= count; i++) addHost();
@@ -158,7 +162,38 @@ final class NetnsHosts implements AutoCloseable {
         ip("link", "set", veth(i), "up");
         ip("-n", ns, "addr", "add", address(i) + "/24", "dev", "eth0");
         ip("-n", ns, "link", "set", "eth0", "up");
+        staticArp(i);
         return i;
+    }
+
+    /**
+     * Static ARP entries between host {@code i} and every other host, and the bridge (the test JVM), both ways. A silent
+     * cut takes a host's port down, which stops ARP too, and the kernel asks again for an address it could not resolve
+     * only every second: a delay that a firewall dropping IP packets (what the cut stands for) does not add, and that
+     * made a healed node wait up to a second more for its first packet. With the addresses known, only IP is dropped.
+     */
+    private void staticArp(int i) throws IOException {
+        String mac = mac("-n", namespace(i), "eth0");
+        String bridgeMac = mac(bridge);
+        for (int j : hosts()) {
+            if (j == i || !macs.containsKey(j)) continue;
+            ip("-n", namespace(i), "neigh", "replace", address(j), "lladdr", macs.get(j), "nud", "permanent", "dev", "eth0");
+            ip("-n", namespace(j), "neigh", "replace", address(i), "lladdr", mac, "nud", "permanent", "dev", "eth0");
+        }
+        ip("-n", namespace(i), "neigh", "replace", bridgeAddress(), "lladdr", bridgeMac, "nud", "permanent", "dev", "eth0");
+        ip("neigh", "replace", address(i), "lladdr", mac, "nud", "permanent", "dev", bridge);
+        macs.put(i, mac);
+    }
+
+    /** The MAC address of a link: {@code ip [-n NS] -br link show DEV}'s third column. */
+    private static String mac(String... nsAndDevice) throws IOException {
+        List<String> args = new ArrayList<>(List.of(nsAndDevice));
+        args.add(args.size() - 1, "-br");
+        args.add(args.size() - 1, "link");
+        args.add(args.size() - 1, "show");
+        String[] columns = ip(args.toArray(new String[0])).strip().split("\\s+");
+        if (columns.length < 3 || !columns[2].matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")) throw new IOException("no MAC address in: " + String.join(" ", columns));
+        return columns[2];
     }
 
     List<Integer> hosts() {
