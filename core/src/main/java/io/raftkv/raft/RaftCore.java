@@ -350,20 +350,31 @@ public final class RaftCore {
         return rd;
     }
 
-    /** The driver has persisted, sent and applied what {@code rd} asked for. */
+    /**
+     * The driver has sent, installed and applied what {@code rd} asked for, and handed its hard state and entries to
+     * the disk: they count once {@link #persisted} says they are durable.
+     */
     public void advance(Ready rd) {
         if (!readyOutstanding) throw new IllegalStateException("advance without a ready");
         readyOutstanding = false;
         if (rd.snapshot() != null) log.snapshotInstalled(rd.snapshot());
-        if (!rd.entries().isEmpty()) {
-            Entry last = rd.entries().get(rd.entries().size() - 1);
-            log.stableTo(last.index(), last.term());
-            // The leader counts its own copy only once it is durable, like any follower's.
-            if (role == Role.LEADER && self.maybeUpdate(log.stableLastIndex()) && maybeCommit()) markAllPending();
-        }
+        if (!rd.entries().isEmpty()) log.inProgressTo(rd.entries().get(rd.entries().size() - 1).index());
         if (!rd.committedEntries().isEmpty()) {
             log.appliedTo(rd.committedEntries().get(rd.committedEntries().size() - 1).index());
         }
+        checkInvariants();
+    }
+
+    /**
+     * The entries handed out up to ({@code index}, {@code term}) are durable, with everything handed out before them. A
+     * report for entries replaced meanwhile (a follower's conflicting tail) changes nothing: the replacements are
+     * reported in their turn.
+     */
+    public void persisted(long index, long term) {
+        checkNoReadyOutstanding();
+        log.stableTo(index, term);
+        // The leader counts its own copy only once it is durable, like any follower's.
+        if (role == Role.LEADER && self.maybeUpdate(log.stableLastIndex()) && maybeCommit()) markAllPending();
         checkInvariants();
     }
 
@@ -848,10 +859,11 @@ public final class RaftCore {
 
     private void send(Message m) {
         // Only what depends on no unpersisted state goes out before the driver's sync: the leader's appends
-        // and heartbeats (its term is durable since it campaigned) and read-index traffic. Votes and
-        // acknowledgements promise what is being persisted, so they wait for it.
+        // and heartbeats (its term is durable since it campaigned), read-index traffic, and the answer to a heartbeat,
+        // which promises nothing durable (the leader never counts its last index as a match). Votes and
+        // acknowledgements of entries promise what is being persisted, so they wait for it.
         boolean immediate = switch (m.type()) {
-            case APPEND, HEARTBEAT, SNAPSHOT, READ_INDEX, READ_INDEX_RESP, PRE_VOTE, TIMEOUT_NOW -> true;
+            case APPEND, HEARTBEAT, HEARTBEAT_RESP, SNAPSHOT, READ_INDEX, READ_INDEX_RESP, PRE_VOTE, TIMEOUT_NOW -> true;
             default -> false;
         };
         (immediate ? messages : messagesAfterPersist).add(m);

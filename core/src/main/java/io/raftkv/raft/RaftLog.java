@@ -5,9 +5,10 @@ import java.util.List;
 
 /**
  * The log as the core sees it: what {@link Storage} holds durably, followed by the unstable entries that
- * were appended since and are waiting to be handed out in a {@link Ready} and persisted. Unstable entries
- * may replace a suffix of the stored ones (a follower's conflicting tail); storage is only read below
- * {@link #unstableOffset}. A snapshot received from the leader and not yet handed out ({@link #unstableSnapshot})
+ * were appended since: first those handed out in a {@link Ready} whose persistence the driver has not reported yet
+ * (in progress, up to {@link #inProgressLastIndex}), then those waiting to be handed out. Unstable entries
+ * may replace a suffix of the stored ones (a follower's conflicting tail), in progress ones too; storage is only read
+ * below {@link #unstableOffset}. A snapshot received from the leader and not yet handed out ({@link #unstableSnapshot})
  * replaces the whole stored log: while it waits, storage is not read at all.
  */
 final class RaftLog {
@@ -16,6 +17,11 @@ final class RaftLog {
     private final ArrayList<Entry> unstable = new ArrayList<>();
     /** Index of the first unstable entry; when none, one past the last stored entry. */
     private long unstableOffset;
+    /**
+     * Last index handed to the driver to persist and not yet reported durable; {@code unstableOffset - 1} when none. The
+     * driver persists in the background (etcd's async storage writes): the core goes on while the disk works.
+     */
+    private long inProgressLastIndex;
     /** A snapshot to install, waiting to be handed out in a Ready and persisted; null when none. */
     private SnapshotId unstableSnapshot;
     /** The configuration at {@link #unstableSnapshot}; null when none waits. */
@@ -28,6 +34,7 @@ final class RaftLog {
     RaftLog(Storage storage, long applied, Membership bootstrap) {
         this.storage = storage;
         this.unstableOffset = storage.lastIndex() + 1;
+        this.inProgressLastIndex = storage.lastIndex();
         // A commit index past the log means the log lost a tail it had (a damaged disk cut at recovery): what is
         // left was committed, and the leader tells the rest again. Everything a snapshot covers was committed.
         this.committed = Math.max(storage.snapshot().index(), Math.min(storage.hardState().commit(), storage.lastIndex()));
@@ -150,6 +157,8 @@ final class RaftLog {
         } else {
             while (unstableOffset + unstable.size() > first) unstable.remove(unstable.size() - 1);
         }
+        // Replaced entries still being written are written again, after: the driver persists in order.
+        inProgressLastIndex = Math.min(inProgressLastIndex, first - 1);
         configs.truncateFrom(first);
         unstable.addAll(entries);
         for (Entry e : entries) noteConfig(e);
@@ -210,6 +219,7 @@ final class RaftLog {
         configs.reset(id.index(), membership);
         unstable.clear();
         unstableOffset = id.index() + 1;
+        inProgressLastIndex = id.index();
         committed = id.index();
         applied = id.index();
     }
@@ -230,12 +240,21 @@ final class RaftLog {
         return unstableSnapshotMembership;
     }
 
+    /** The unstable entries not handed out yet. */
     List<Entry> unstableEntries() {
-        return List.copyOf(unstable);
+        return List.copyOf(unstable.subList((int) (inProgressLastIndex + 1 - unstableOffset), unstable.size()));
     }
 
     boolean hasUnstable() {
-        return !unstable.isEmpty() || unstableSnapshot != null;
+        return lastIndex() > inProgressLastIndex || unstableSnapshot != null;
+    }
+
+    /** The driver took the unstable entries up to {@code index} to persist. */
+    void inProgressTo(long index) {
+        if (index < inProgressLastIndex || index > lastIndex()) {
+            throw new IllegalStateException("entries up to " + index + " handed out, with " + inProgressLastIndex + " in progress and last index " + lastIndex());
+        }
+        inProgressLastIndex = index;
     }
 
     /** Index of the last entry known durable. */
@@ -249,14 +268,24 @@ final class RaftLog {
         int n = (int) (index - unstableOffset + 1);
         unstable.subList(0, n).clear();
         unstableOffset = index + 1;
+        inProgressLastIndex = Math.max(inProgressLastIndex, index);
+    }
+
+    /**
+     * The last entry that may be applied: committed and durable here too. A committed entry is durable on a majority
+     * already, but etcd applies only what is local as well, so that what a node applied is always in its own log
+     * (its snapshots and restarts depend on it).
+     */
+    private long applicableLastIndex() {
+        return Math.min(committed, stableLastIndex());
     }
 
     boolean hasNextCommitted() {
-        return committed > applied;
+        return applicableLastIndex() > applied;
     }
 
     List<Entry> nextCommitted(long maxBytes) {
-        return hasNextCommitted() ? entries(applied + 1, committed + 1, maxBytes) : List.of();
+        return hasNextCommitted() ? entries(applied + 1, applicableLastIndex() + 1, maxBytes) : List.of();
     }
 
     void appliedTo(long index) {

@@ -6,7 +6,10 @@ import io.raftkv.raft.MemoryStorage;
 
 import java.util.List;
 
-/** A {@link ReplicaDriver.DurableLog} in memory, "durable" for the life of the object: scripted tests and benchmarks. */
+/**
+ * A {@link ReplicaDriver.DurableLog} in memory that writes in place, "durable" for the life of the object: scripted
+ * tests and benchmarks.
+ */
 public final class MemoryDurableLog implements ReplicaDriver.DurableLog {
 
     private final MemoryStorage storage;
@@ -16,8 +19,14 @@ public final class MemoryDurableLog implements ReplicaDriver.DurableLog {
     }
 
     @Override
-    public void persist(HardState hardState, List<Entry> entries, boolean sync) {
+    public void persist(HardState hardState, List<Entry> entries, boolean sync, Runnable durable) {
         storage.append(entries);
         if (hardState != null) storage.setHardState(hardState);
+        durable.run();
+    }
+
+    @Override
+    public void awaitDurable() {
+        // Everything is durable as soon as it is handed over.
     }
 }

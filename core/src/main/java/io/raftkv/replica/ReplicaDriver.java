@@ -11,12 +11,14 @@ import io.raftkv.raft.SnapshotId;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 
 /**
  * Turns a {@link RaftCore}'s {@link Ready} into disk writes, messages and answers, in the contract's order:
- * send, persist, send after persist, apply, serve reads, advance. The one implementation of that contract:
+ * send, hand the writes to the disk, apply, serve reads, advance; and once the disk reports them durable, tell the
+ * core and send what waited for them. The one implementation of that contract:
  * the node runs it on its loop thread with a WAL and sockets, the simulator with a simulated disk and network,
  * the scripted test cluster and the benchmarks with memory. Owns nothing but the reads waiting for apply;
  * not thread-safe: the thread that drives the core calls {@link #process()}.
@@ -34,15 +36,24 @@ public final class ReplicaDriver<R> {
         void flush();
     }
 
-    /** The durable log and hard state. */
+    /**
+     * The durable log and hard state, written in the background or in place: the driver goes on while the disk works
+     * (etcd's asynchronous storage writes), and counts nothing as durable before the log says it is.
+     */
     public interface DurableLog {
         /**
-         * Persists {@code hardState} (when not null) and {@code entries}; an entry replaces every persisted
-         * entry at the same or a later index. When {@code sync} is true it returns only once both are durable.
-         * Afterwards the {@link io.raftkv.raft.Storage} the core reads shows them. An exception means nothing
-         * may be assumed durable: the caller stops the replica.
+         * Hands over {@code hardState} (when not null) and {@code entries} to persist after everything handed over
+         * before, durably (fsync) when {@code sync}; an entry replaces every persisted entry at the same or a later
+         * index. Does not wait for the disk (a log with a bounded queue may wait for room in it). Once they are durable,
+         * with everything before them, runs {@code durable} on the driver's thread: before returning (a log that writes
+         * in place) or later, in the order handed over. By then the {@link io.raftkv.raft.Storage} the core reads shows
+         * them. An exception, here or from {@link #awaitDurable()}, means nothing may be assumed durable: the caller
+         * stops the replica.
          */
-        void persist(HardState hardState, List<Entry> entries, boolean sync) throws IOException;
+        void persist(HardState hardState, List<Entry> entries, boolean sync, Runnable durable) throws IOException;
+
+        /** Returns once everything handed over is durable, its {@code durable} callbacks run. */
+        void awaitDurable() throws IOException;
     }
 
     /** The replicated state machine; {@code R} is what applying an entry gives back for the client that proposed it. */
@@ -89,6 +100,15 @@ public final class ReplicaDriver<R> {
     /** Read states released by the core, waiting for the applied index to reach them. */
     private final ArrayDeque<ReadState> readsWaitingForApply = new ArrayDeque<>();
 
+    /** A write handed to the durable log: its last entry (null when only the hard state) and what waits for it. */
+    private record Write(Entry last, List<Message> after) { }
+
+    /** Writes handed to the durable log, oldest first, not yet released; the first {@link #durableReported} are durable. */
+    private final ArrayDeque<Write> writing = new ArrayDeque<>();
+    private int durableReported;
+    /** The durable log's report: one more write, the oldest not reported, is durable. Runs on the driver's thread. */
+    private final Runnable durable = () -> durableReported++;
+
     /** A replica whose log is never compacted, so that it is never sent a snapshot: scripted tests and benchmarks. */
     public ReplicaDriver(RaftCore core, Transport transport, DurableLog log, StateMachine<R> stateMachine, Listener<R> listener) {
         this(core, transport, log, stateMachine, listener, (id, membership) -> {
@@ -117,21 +137,27 @@ public final class ReplicaDriver<R> {
         return core;
     }
 
-    /** Handles every Ready the core has, in the contract's order. An I/O error leaves the replica unusable. */
+    /**
+     * Handles every Ready the core has, in the contract's order, and what the durable log reported durable since the
+     * last call. Call it again whenever the log reports. An I/O error leaves the replica unusable.
+     */
     public void process() throws IOException {
-        while (core.hasReady()) {
+        while (true) {
+            releaseDurable();
+            if (!core.hasReady()) return;
             Ready rd = core.ready();
             send(rd.messages());
             if (bug == InjectedDriverBug.ACKNOWLEDGE_BEFORE_SYNC) send(rd.messagesAfterPersist());
             if (rd.mustSync()) transport.flush();
             if (rd.snapshot() != null) {
+                // The log restarts after the snapshot: what was handed over before must not land after it.
+                log.awaitDurable();
                 snapshots.install(rd.snapshot(), rd.snapshotMembership());
                 if (stateMachine.appliedIndex() != rd.snapshot().index()) {
                     throw new IllegalStateException("snapshot " + rd.snapshot() + " installed, but the state machine is at " + stateMachine.appliedIndex());
                 }
             }
-            log.persist(rd.hardState(), rd.entries(), rd.mustSync());
-            if (bug != InjectedDriverBug.ACKNOWLEDGE_BEFORE_SYNC) send(rd.messagesAfterPersist());
+            handOver(rd);
             for (Entry e : rd.committedEntries()) {
                 if (e.index() != stateMachine.appliedIndex() + 1) {
                     throw new IllegalStateException("committed entry " + e.index() + " handed out after applied " + stateMachine.appliedIndex());
@@ -144,6 +170,33 @@ public final class ReplicaDriver<R> {
             }
             serveReads();
             core.advance(rd);
+        }
+    }
+
+    /** Gives the Ready's writes to the log; its acknowledgements wait for them, and for every write handed over before. */
+    private void handOver(Ready rd) throws IOException {
+        List<Message> after = bug == InjectedDriverBug.ACKNOWLEDGE_BEFORE_SYNC ? List.of() : rd.messagesAfterPersist();
+        if (rd.hardState() == null && rd.entries().isEmpty()) {
+            if (after.isEmpty()) return;
+            if (writing.isEmpty()) {
+                send(after);
+            } else {
+                writing.peekLast().after.addAll(after);
+            }
+            return;
+        }
+        Entry last = rd.entries().isEmpty() ? null : rd.entries().get(rd.entries().size() - 1);
+        writing.add(new Write(last, new ArrayList<>(after)));
+        log.persist(rd.hardState(), rd.entries(), rd.mustSync(), durable);
+    }
+
+    /** Tells the core which entries are durable, and sends what waited for them, in the order handed over. */
+    private void releaseDurable() {
+        for (; durableReported > 0; durableReported--) {
+            Write w = writing.poll();
+            if (w == null) throw new IllegalStateException("the durable log reported more writes durable than it was handed");
+            if (w.last != null) core.persisted(w.last.index(), w.last.term());
+            send(w.after);
         }
     }
 

@@ -35,6 +35,8 @@ public final class Node {
 
     private static final long HELLO_TIMEOUT_MS = 10_000;
     private static final long BARRIER_RETRY_MS = 200;
+    /** Tests and benchmarks only: milliseconds added to every WAL sync, a slow disk (docs/benchmarks.md). */
+    static final String SYNC_DELAY_PROPERTY = "raftkv.test.walSyncDelayMs";
 
     private final ClusterView cluster;
     private final int id;
@@ -42,6 +44,8 @@ public final class Node {
     private final Log log;
     private final EventLoop loop;
     private final WriteAheadLog wal;
+    /** The WAL behind its own thread: the loop hands it writes and hears back. */
+    private final WalDurableLog durableLog;
     private final RaftCore core;
     private final ClientRequests requests;
     private final PeerLinks peers;
@@ -91,7 +95,9 @@ public final class Node {
         MemoryStorage storage = recovered.storage();
         log.info("recovered " + (storage.lastIndex() - storage.firstIndex() + 1) + " log entries after snapshot " + recovered.snapshot() + ", "
                 + wal.hardState() + " from " + dataDir);
-        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, wal, id, log, options);
+        this.durableLog = new WalDurableLog(wal, storage, marker, loop, id, Long.getLong(SYNC_DELAY_PROPERTY, 0L),
+                e -> fatal("write-ahead log failed: the node stops rather than acknowledge what may not be durable", e));
+        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, durableLog, id, log, options);
         RaftConfig config = new RaftConfig(id, identity.bootstrap())
                 .electionTicks(options.electionTicks())
                 .heartbeatTicks(options.heartbeatTicks())
@@ -150,7 +156,7 @@ public final class Node {
                 requests.readable(read);
             }
         };
-        this.driver = new ReplicaDriver<>(core, peers, new WalDurableLog(wal, storage, marker), kv, listener, snapshots);
+        this.driver = new ReplicaDriver<>(core, peers, durableLog, kv, listener, snapshots);
         this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, options.peerSilenceMs(), requests, memberships,
                 peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, watches, this::fatal);
         this.lastMembership = core.membership();
@@ -289,6 +295,7 @@ public final class Node {
     private void run() {
         try {
             log.info("listening on " + selfAddress + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership());
+            durableLog.start();
             peers.start();
             loop.setTurnHook(this::endOfTurn);
             // etcd's --initial-election-tick-advance: a node just started has heard no leader, so it counts all but
@@ -301,7 +308,7 @@ public final class Node {
             autoCompactor.start();
             loop.run();
             snapshots.close();
-            wal.close();
+            durableLog.close();
             log.info("stopped");
         } catch (Throwable t) {
             fatal("node stopped by an unexpected error", t);

@@ -59,7 +59,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     private final EventLoop loop;
     private final KvStateMachine kv;
     private final MemoryStorage storage;
-    private final WriteAheadLog wal;
+    private final WalDurableLog wal;
     private final Log log;
     private final NodeOptions options;
     private final ThreadPoolExecutor thread;
@@ -90,7 +90,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         }
     }
 
-    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WriteAheadLog wal, int nodeId, Log log, NodeOptions options) {
+    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WalDurableLog wal, int nodeId, Log log, NodeOptions options) {
         this.dir = dir;
         this.loop = loop;
         this.kv = kv;
@@ -221,13 +221,13 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         snapshotSaved(id, meta.membership());
         long keepFrom = Math.max(storage.firstIndex() - 1, id.index() - options.snapshotCatchUpEntries());
         storage.compactTo(keepFrom);
-        try {
-            // Memory keeps what followers may still need from the log; the disk keeps what the older snapshot needs.
-            wal.forgetUpTo(keepFrom);
-            wal.releaseUpTo(Math.min(older.index(), keepFrom));
-        } catch (IOException e) {
-            throw new IllegalStateException("the WAL failed while releasing segments", e);
-        }
+        // Memory keeps what followers may still need from the log; the disk keeps what the older snapshot needs. On the
+        // WAL's thread, after the writes handed over before: everything up to the snapshot is written by then.
+        long releaseUpTo = Math.min(older.index(), keepFrom);
+        wal.submit(w -> {
+            w.forgetUpTo(keepFrom);
+            w.releaseUpTo(releaseUpTo);
+        });
         prune();
     }
 
@@ -314,7 +314,8 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     public void install(SnapshotId id, Membership membership) throws IOException {
         KvStateMachine.Restored restored = received.remove(id);
         if (restored == null) throw new IllegalStateException("the core installs snapshot " + id + ", which was not received in this turn");
-        wal.resetTo(id.index(), id.term());
+        // The driver waited for every write handed over before; the Ready's own writes follow this one, and its sync.
+        wal.submit(w -> w.resetTo(id.index(), id.term()));
         storage.installSnapshot(id, membership);
         kv.install(id.index(), restored);
         snapshotSaved(id, membership);

@@ -178,6 +178,10 @@ class HasReadyTest {
             if (rd.hardState() != null) disk.setHardState(rd.hardState());
             disk.append(rd.entries());
             core.advance(rd);
+            if (!rd.entries().isEmpty()) {
+                Entry last = rd.entries().get(rd.entries().size() - 1);
+                core.persisted(last.index(), last.term());
+            }
         }
     }
 }

@@ -330,11 +330,66 @@ class ReplicationTest {
         assertEquals(index - 1, core.status().commit(), "not durable yet: not counted");
         persist(rd, disk);
         core.advance(rd);
+        assertEquals(index - 1, core.status().commit(), "handed to the disk, not reported durable: not counted");
+        core.persisted(index, rd.entries().get(0).term());
         assertEquals(index, core.status().commit());
 
         Ready next = core.ready();
         assertEquals(List.of(index), indexes(next.committedEntries()));
         core.advance(next);
+    }
+
+    @Test
+    @DisplayName("async storage writes: a follower applies a committed entry only once it is durable here too")
+    void followerAppliesOnlyWhatItPersisted() {
+        MemoryStorage disk = new MemoryStorage();
+        RaftCore follower = new RaftCore(new RaftConfig(2, List.of(1, 2, 3)), disk);
+        Entry x = new Entry(1, 1, bytes("x"));
+        follower.step(new MessageBuilder(MessageType.APPEND, 1, 2, 1).index(0).logTerm(0).commit(1).entries(List.of(x)).build());
+        Ready rd = follower.ready();
+        assertEquals(List.of(x), rd.entries());
+        assertEquals(List.of(), rd.committedEntries(), "committed, but not durable here");
+        persist(rd, disk);
+        follower.advance(rd);
+        assertFalse(follower.hasReady(), "the write is in progress: nothing to hand out again, nothing to apply");
+
+        follower.persisted(1, 1);
+        Ready next = follower.ready();
+        assertEquals(List.of(x), next.committedEntries());
+        assertEquals(List.of(), next.entries());
+        follower.advance(next);
+    }
+
+    @Test
+    @DisplayName("async storage writes: entries replaced while being written are handed out again, and the late report of the old ones counts nothing")
+    void replacedWhileWritingIsWrittenAgain() {
+        MemoryStorage disk = new MemoryStorage();
+        RaftCore follower = new RaftCore(new RaftConfig(2, List.of(1, 2, 3)), disk);
+        Entry a1 = new Entry(1, 1, bytes("a")), b1 = new Entry(1, 2, bytes("b"));
+        follower.step(new MessageBuilder(MessageType.APPEND, 1, 2, 1).index(0).logTerm(0).entries(List.of(a1, b1)).build());
+        Ready first = follower.ready();
+        assertEquals(List.of(a1, b1), first.entries());
+        follower.advance(first);
+
+        // A new leader of term 2 replaces entry 2 before the first write is durable.
+        Entry b2 = new Entry(2, 2, bytes("B"));
+        follower.step(new MessageBuilder(MessageType.APPEND, 3, 2, 2).index(1).logTerm(1).entries(List.of(b2)).build());
+        Ready second = follower.ready();
+        assertEquals(List.of(b2), second.entries(), "only the replacement: entry 1 is being written already");
+        persist(first, disk);
+        persist(second, disk);
+        follower.advance(second);
+
+        follower.persisted(2, 1);
+        assertEquals(2, follower.status().lastIndex());
+        follower.step(new MessageBuilder(MessageType.APPEND, 3, 2, 2).index(2).logTerm(2).commit(2).build());
+        Ready third = follower.ready();
+        assertEquals(List.of(), third.committedEntries(), "entry 2 of term 1 was reported, but term 2's is not durable yet");
+        follower.advance(third);
+        follower.persisted(2, 2);
+        Ready fourth = follower.ready();
+        assertEquals(List.of(a1, b2), fourth.committedEntries());
+        follower.advance(fourth);
     }
 
     @Test
@@ -578,7 +633,7 @@ class ReplicationTest {
 
     /** Persists one Ready by hand, where a test looks at the core between persisting and advancing. */
     private static void persist(Ready rd, MemoryStorage disk) {
-        new MemoryDurableLog(disk).persist(rd.hardState(), rd.entries(), rd.mustSync());
+        new MemoryDurableLog(disk).persist(rd.hardState(), rd.entries(), rd.mustSync(), () -> { });
     }
 
     /** Processes every Ready of a lone core with the node's driver: messages dropped, entries to memory. */

@@ -71,9 +71,9 @@ final class MembershipChecker {
 
     /** {@code index} is known committed for the first time; {@code source} holds it. */
     void onCommitted(SimNode source, long index) {
-        MemoryStorage storage = source.disk.storage;
-        if (index >= storage.firstIndex() && index <= storage.lastIndex()) {
-            Entry e = storage.entry(index);
+        // The core's log: its copy may still be on its way to its disk.
+        Entry e = source.disk.handedEntry(index);
+        if (e != null) {
             if (Membership.isConfigEntry(e)) commit(index, Membership.fromEntry(e));
             return;
         }
@@ -81,7 +81,7 @@ final class MembershipChecker {
         // (a snapshot is taken of applied entries): an entry the checker never saw would leave its configurations
         // incomplete.
         SafetyChecker.fail("node " + source.id + " is the first known to commit index " + index + ", which its log no longer holds (snapshot "
-                + storage.snapshot() + "): the membership checker would miss a configuration");
+                + source.disk.storage.snapshot() + "): the membership checker would miss a configuration");
     }
 
     private void commit(long index, Membership next) {
@@ -123,7 +123,7 @@ final class MembershipChecker {
 
     // ------------------------------------------------------------------ appended configurations
 
-    /** {@code node} just persisted the configuration entry {@code e}; {@code status} is its state as it did. */
+    /** {@code node} just handed the configuration entry {@code e} to its disk; {@code status} is its state as it did. */
     void onPersistConfig(SimNode node, Entry e, RaftStatus status) {
         Membership next = Membership.fromEntry(e);
         InForce before = configBefore(node, e.index());
@@ -136,7 +136,8 @@ final class MembershipChecker {
         }
         if (status.role() == Role.LEADER && e.term() == status.term()) {
             // The leader appended it itself.
-            if (node.disk.storage.term(status.commit()) != status.term()) {
+            Entry committed = node.disk.handedEntry(status.commit());
+            if ((committed != null ? committed.term() : node.disk.storage.term(status.commit())) != status.term()) {
                 SafetyChecker.fail("leader " + node.id + " of term " + status.term() + " appended a configuration change at " + e.index()
                         + " before committing an entry of its term (commit " + status.commit() + ")");
             }
@@ -153,7 +154,7 @@ final class MembershipChecker {
     private static InForce configBefore(SimNode node, long index) {
         MemoryStorage storage = node.disk.storage;
         for (long i = index - 1; i >= storage.firstIndex(); i--) {
-            Entry e = storage.entry(i);
+            Entry e = node.disk.handedEntry(i);
             if (Membership.isConfigEntry(e)) return new InForce(i, Membership.fromEntry(e));
         }
         // No configuration entry after the boundary: the one the snapshot holds (none changed between the boundary
@@ -197,7 +198,8 @@ final class MembershipChecker {
      * voters hold that entry durably (on their simulated disks), none of them removed at or before {@code c}.
      */
     void checkCommitQuorum(SimNode leader, Membership config, long c, long term) {
-        long hash = leader.disk.prefixHash(c);
+        // The leader's own copy may still be on its way to its disk: a majority of the others may commit it.
+        long hash = leader.disk.handedPrefixHash(c);
         int holders = 0;
         StringBuilder who = new StringBuilder();
         for (Membership.Member m : config.members()) {

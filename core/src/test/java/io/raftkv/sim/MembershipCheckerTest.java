@@ -163,6 +163,7 @@ class MembershipCheckerTest {
         List<Entry> list = List.of(entries);
         if (list.get(0).index() != first) throw new IllegalArgumentException("entries start at " + list.get(0).index());
         n.disk.persist(new HardState(list.get(list.size() - 1).term(), 0, 0), list, true);
+        n.disk.hand(list);
     }
 
     private static RaftStatus leader(int id, long term, long commit) {

@@ -34,7 +34,7 @@ class RaftSimulationTest {
 
     /** Totals printed once, for the record of what a run covered. */
     static final class Totals {
-        private static long runs, events, operations, unknown, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled;
+        private static long runs, events, operations, unknown, faults, crashes, crashesMidWrite, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled;
         private static long membershipRuns, leasesGranted, leaseRenewals, leasesExpired, leasesRevoked;
         private static MembershipOperator.Counts membership = MembershipOperator.Counts.NONE;
         private static final long startNanos = System.nanoTime();
@@ -46,6 +46,7 @@ class RaftSimulationTest {
             unknown += s.unknownOperations();
             faults += s.faults();
             crashes += s.crashes();
+            crashesMidWrite += s.crashesWithWritesInProgress();
             commits += s.commits();
             ranges += s.ranges();
             swapsWon += s.swapsWon();
@@ -60,9 +61,9 @@ class RaftSimulationTest {
             membership = membership.plus(s.membership());
             if (runs == seeds().count()) {
                 System.out.printf("simulation: %d seeds, %d events, %d client operations checked (%d unknown outcome; %d ranges, "
-                                + "%d compare-and-swaps won, %d lost), %d faults, %d crashes, %d entries committed, %d snapshots taken, "
+                                + "%d compare-and-swaps won, %d lost), %d faults, %d crashes (%d with disk writes in progress), %d entries committed, %d snapshots taken, "
                                 + "%d installed from a leader, %.1f s%n",
-                        runs, events, operations, unknown, ranges, swapsWon, swapsLost, faults, crashes, commits, snapshotsTaken, snapshotsInstalled,
+                        runs, events, operations, unknown, ranges, swapsWon, swapsLost, faults, crashes, crashesMidWrite, commits, snapshotsTaken, snapshotsInstalled,
                         (System.nanoTime() - startNanos) / 1e9);
                 System.out.printf("leases: %d granted to the lease client, %d renewals answered, %d expired by a leader's revoke, %d revoked by the client%n",
                         leasesGranted, leaseRenewals, leasesExpired, leasesRevoked);

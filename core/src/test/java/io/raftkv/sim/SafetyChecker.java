@@ -53,7 +53,10 @@ final class SafetyChecker {
         return committedLast;
     }
 
-    /** The node persisted {@code entries} (first index {@code first}), its log before ending at {@code lastBefore}. */
+    /**
+     * The node handed {@code entries} (first index {@code first}) to its disk, its log before ending at {@code lastBefore}:
+     * checked as the core holds its log, before the write is durable.
+     */
     void onPersist(SimNode node, long first, long lastBefore, RaftStatus status) {
         if (first <= lastBefore) {
             if (status.role() == Role.LEADER) fail("leader append-only: leader " + node.id + " of term " + status.term() + " replaced entries from " + first);
@@ -61,13 +64,13 @@ final class SafetyChecker {
             if (first <= node.lastCommitSeen) fail("node " + node.id + " replaced committed entry " + first + " (commit " + node.lastCommitSeen + ")");
         }
         SimDisk disk = node.disk;
-        for (long i = first; i <= disk.lastIndex(); i++) {
-            IndexTerm key = new IndexTerm(i, disk.storage.term(i));
-            Long known = prefixOf.putIfAbsent(key, disk.prefixHash(i));
-            if (known != null && known != disk.prefixHash(i)) {
+        for (long i = first; i <= disk.handedLastIndex(); i++) {
+            Entry e = disk.handedEntry(i);
+            IndexTerm key = new IndexTerm(i, e.term());
+            Long known = prefixOf.putIfAbsent(key, disk.handedPrefixHash(i));
+            if (known != null && known != disk.handedPrefixHash(i)) {
                 fail("log matching: node " + node.id + " holds entry " + i + "@t" + key.term() + " with a different prefix than another node");
             }
-            Entry e = disk.storage.entry(i);
             if (Membership.isConfigEntry(e)) membership.onPersistConfig(node, e, status);
         }
     }
@@ -113,7 +116,9 @@ final class SafetyChecker {
         long persistedCommit = node.disk.syncedHardState().commit();
         if (persistedCommit < node.lastPersistedCommit) fail("node " + node.id + " persisted commit went back from " + node.lastPersistedCommit + " to " + persistedCommit);
         node.lastPersistedCommit = persistedCommit;
-        if (status.lastIndex() != node.disk.lastIndex()) fail("node " + node.id + " core log ends at " + status.lastIndex() + ", disk at " + node.disk.lastIndex());
+        if (status.lastIndex() != node.disk.handedLastIndex()) {
+            fail("node " + node.id + " core log ends at " + status.lastIndex() + ", the log handed to its disk at " + node.disk.handedLastIndex());
+        }
         agreeCommitted(node, status.commit(), status.term(), "committed");
         boolean becameLeader = false;
         if (status.role() == Role.LEADER) {
@@ -135,21 +140,21 @@ final class SafetyChecker {
             }
         }
         if (mustHold == 0) return;
-        if (leader.disk.lastIndex() < mustHold || leader.disk.prefixHash(mustHold) != committedPrefix[(int) mustHold]) {
+        if (leader.disk.handedLastIndex() < mustHold || leader.disk.handedPrefixHash(mustHold) != committedPrefix[(int) mustHold]) {
             fail("leader completeness: leader " + leader.id + " of term " + term + " lacks entries committed before its term (up to " + mustHold + ")");
         }
     }
 
     private void agreeCommitted(SimNode node, long index, long term, String what) {
         if (index == 0) return;
-        if (index > node.disk.lastIndex()) fail("node " + node.id + " " + what + " " + index + " beyond its persisted log " + node.disk.lastIndex());
+        if (index > node.disk.handedLastIndex()) fail("node " + node.id + " " + what + " " + index + " beyond its log " + node.disk.handedLastIndex());
         if (index <= committedLast) {
-            if (node.disk.prefixHash(index) != committedPrefix[(int) index]) {
+            if (node.disk.handedPrefixHash(index) != committedPrefix[(int) index]) {
                 fail("state machine safety: node " + node.id + " " + what + " index " + index + " with a log different from what was committed there before");
             }
             return;
         }
-        if (committedLast > 0 && node.disk.prefixHash(committedLast) != committedPrefix[(int) committedLast]) {
+        if (committedLast > 0 && node.disk.handedPrefixHash(committedLast) != committedPrefix[(int) committedLast]) {
             fail("state machine safety: node " + node.id + " " + what + " " + index + " on a log that differs at " + committedLast);
         }
         if (index >= committedPrefix.length) {
@@ -158,7 +163,7 @@ final class SafetyChecker {
             committedAtTerm = java.util.Arrays.copyOf(committedAtTerm, size);
         }
         for (long i = committedLast + 1; i <= index; i++) {
-            committedPrefix[(int) i] = node.disk.prefixHash(i);
+            committedPrefix[(int) i] = node.disk.handedPrefixHash(i);
             committedAtTerm[(int) i] = term;
             committedLast = i;
             membership.onCommitted(node, i);

@@ -21,6 +21,15 @@ final class SimDisk {
     private long[] prefixHashes = new long[1024];
     /** The hard state as of the last sync: what a power loss goes back to. */
     private HardState syncedHardState = HardState.EMPTY;
+    /**
+     * The log as the node's core holds it, as far as it was handed to this disk (all of it once the node has processed
+     * an event): {@link #prefixHashes} plus the writes in progress. The checker reads the core's log from here.
+     */
+    private long[] handedPrefixHashes = new long[1024];
+    private Entry[] handedEntries = new Entry[1024];
+    private long handedLastIndex;
+    /** The lowest index handed over since the core's log was last the disk's: below it, the disk holds the core's entries. */
+    private long handedFrom = Long.MAX_VALUE;
     /** The newest snapshot's state machine bytes ({@link #storage} names it); null while there is none. */
     private byte[] snapshotData;
 
@@ -40,6 +49,47 @@ final class SimDisk {
         snapshotData = data;
         ensureHashCapacity(id.index());
         System.arraycopy(prefixes, 0, prefixHashes, 0, (int) id.index() + 1);
+        forgetHanded();
+    }
+
+    /** The node handed {@code entries} over: they replace the handed log from their first index. */
+    void hand(List<Entry> entries) {
+        if (entries.isEmpty()) return;
+        for (Entry e : entries) {
+            int i = (int) e.index();
+            if (i >= handedPrefixHashes.length) {
+                handedPrefixHashes = Arrays.copyOf(handedPrefixHashes, Math.max(i + 1, handedPrefixHashes.length * 2));
+                handedEntries = Arrays.copyOf(handedEntries, handedPrefixHashes.length);
+            }
+            handedPrefixHashes[i] = extend(handedPrefixHashes[i - 1], e);
+            handedEntries[i] = e;
+        }
+        handedFrom = Math.min(handedFrom, entries.get(0).index());
+        handedLastIndex = entries.get(entries.size() - 1).index();
+    }
+
+    /** A new life, or a snapshot installed: the core's log is the disk's. */
+    void forgetHanded() {
+        handedPrefixHashes = Arrays.copyOf(prefixHashes, Math.max(prefixHashes.length, 1024));
+        handedEntries = new Entry[handedPrefixHashes.length];
+        handedLastIndex = storage.lastIndex();
+        handedFrom = Long.MAX_VALUE;
+    }
+
+    /** The entry at {@code index} in the core's log, or null when neither the handed log nor the disk holds it. */
+    Entry handedEntry(long index) {
+        if (index > handedLastIndex) return null;
+        if (index >= handedFrom) return handedEntries[(int) index];
+        return index >= storage.firstIndex() && index <= storage.lastIndex() ? storage.entry(index) : null;
+    }
+
+    long handedLastIndex() {
+        return handedLastIndex;
+    }
+
+    long handedPrefixHash(long index) {
+        if (index > handedLastIndex) throw new IllegalArgumentException("no entry " + index + " handed over");
+        return handedPrefixHashes[(int) index];
     }
 
     SnapshotId snapshot() {

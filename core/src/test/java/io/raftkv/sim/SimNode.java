@@ -2,11 +2,16 @@ package io.raftkv.sim;
 
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
 import io.raftkv.raft.Membership;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.replica.ReplicaDriver;
 import io.raftkv.server.ClientRequests;
 import io.raftkv.server.Lessor;
+
+import java.util.ArrayDeque;
+import java.util.List;
 
 /**
  * One simulated node: a {@link SimDisk} that survives crashes, and one {@link Life} that does not: the node's
@@ -49,6 +54,15 @@ final class SimNode {
     Membership membershipSeen;
     /** Crash at the next sync, after the leader's pre-sync messages went out and before anything is durable. */
     boolean crashAtNextSync;
+    /**
+     * Writes handed to the disk and not durable yet, oldest first. A crash makes a prefix of them durable (written, the
+     * node never heard) and loses the rest.
+     */
+    record PendingWrite(HardState hardState, List<Entry> entries, boolean sync, Runnable durable) { }
+
+    final ArrayDeque<PendingWrite> writing = new ArrayDeque<>();
+    /** When the disk finishes the last write handed to it (simulated ms): writes complete in order. */
+    long diskFreeAtMs;
     /** This life is writing a snapshot (one at a time, as a node's snapshot thread). */
     boolean snapshotting;
     /** A snapshot received from a leader, on disk, that the core has not installed yet. */
@@ -88,6 +102,8 @@ final class SimNode {
         membershipSeen = null;
         crashAtNextSync = false;
         snapshotting = false;
+        writing.clear();
+        disk.forgetHanded();
     }
 
     /** Everything but the disk is lost; the life's timers never fire, its client connections break. */

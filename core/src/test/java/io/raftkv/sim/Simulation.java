@@ -123,7 +123,7 @@ public final class Simulation {
     }
 
     /** What a passing run covered. */
-    public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long commits,
+    public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long crashesWithWritesInProgress, long commits,
                         long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
                         MembershipOperator.Counts membership, SimWatchers.Counts watches,
                         long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked) { }
@@ -185,6 +185,8 @@ public final class Simulation {
     private boolean clientsStopped;
     private long faults;
     private long crashes;
+    /** Crashes that found writes handed to the disk and not reported durable. */
+    private long crashesWithWritesInProgress;
     private long unknownOps;
     private long ranges;
     private long swapsWon;
@@ -247,7 +249,7 @@ public final class Simulation {
             checkConvergence();
             if (watchers != null) checkWatchesCaughtUp();
             checkLinearizable();
-            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
+            return new Stats(events.executed, history.size(), unknownOps, faults, crashes, crashesWithWritesInProgress, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
                     operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker),
                     watchers == null ? SimWatchers.Counts.NONE : watchers.counts(), leases.grants, leases.renewals, leases.expired, leases.revokedByClient);
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
@@ -440,16 +442,62 @@ public final class Simulation {
         };
     }
 
+    /**
+     * The node's disk as the real node's WAL thread: writes are handed over and become durable later, in order, after a
+     * random latency (now and then a slow one, as a disk shared with others); the driver goes on meanwhile.
+     */
     private ReplicaDriver.DurableLog durableLog(SimNode n) {
-        return (HardState hardState, List<Entry> entries, boolean sync) -> {
-            if (n.crashAtNextSync && sync) throw new CrashDuringSync("during sync, before " + entries.size() + " entries were durable");
-            long lastBefore = n.disk.lastIndex();
-            n.disk.persist(hardState, entries, sync);
-            for (Entry e : entries) {
-                if (e.data().length > 0 && e.data()[0] == KvCommand.LEASE_REVOKE) leases.revokePersisted(e.index(), e.term(), events.nowMs());
+        return new ReplicaDriver.DurableLog() {
+            @Override
+            public void persist(HardState hardState, List<Entry> entries, boolean sync, Runnable durable) throws IOException {
+                if (n.crashAtNextSync && sync) throw new CrashDuringSync("during sync, before " + entries.size() + " entries were durable");
+                SimNode.PendingWrite w = new SimNode.PendingWrite(hardState, entries, sync, durable);
+                n.writing.add(w);
+                handOver(n, entries);
+                long doneAtMs = Math.max(n.diskFreeAtMs, events.nowMs() + diskLatencyMs());
+                n.diskFreeAtMs = doneAtMs;
+                SimNode.Life life = n.life;
+                events.after(doneAtMs - events.nowMs(), "n" + n.id + " disk write durable", () -> {
+                    // A crash dropped it, or the driver waited for it already.
+                    if (n.life != life || !n.writing.contains(w)) return;
+                    SimNode.PendingWrite done;
+                    do {
+                        done = n.writing.poll();
+                        write(n, done);
+                        done.durable().run();
+                    } while (done != w);
+                    process(n);
+                });
             }
-            if (!entries.isEmpty()) checker.onPersist(n, entries.get(0).index(), lastBefore, n.core().status());
+
+            @Override
+            public void awaitDurable() {
+                while (!n.writing.isEmpty()) {
+                    SimNode.PendingWrite w = n.writing.poll();
+                    write(n, w);
+                    w.durable().run();
+                }
+            }
         };
+    }
+
+    private long diskLatencyMs() {
+        return random.nextInt(25) == 0 ? 5 + random.nextInt(60) : random.nextInt(3);
+    }
+
+    /** The node hands entries to its disk: the core's log as the checker sees it. */
+    private void handOver(SimNode n, List<Entry> entries) {
+        long lastBefore = n.disk.handedLastIndex();
+        n.disk.hand(entries);
+        for (Entry e : entries) {
+            if (e.data().length > 0 && e.data()[0] == KvCommand.LEASE_REVOKE) leases.revokePersisted(e.index(), e.term(), events.nowMs());
+        }
+        if (!entries.isEmpty()) checker.onPersist(n, entries.get(0).index(), lastBefore, n.core().status());
+    }
+
+    /** A write the node handed over reaches the disk. */
+    private static void write(SimNode n, SimNode.PendingWrite w) {
+        n.disk.persist(w.hardState(), w.entries(), w.sync());
     }
 
     private ReplicaDriver.StateMachine<ApplyResult> stateMachine(SimNode n, KvStateMachine kv) {
@@ -542,7 +590,13 @@ public final class Simulation {
 
     private void crash(SimNode n, String how) {
         boolean powerLoss = random.nextBoolean();
-        events.note("CRASH n" + n.id + " " + how + (powerLoss ? ", power lost: unsynced writes gone" : ""));
+        // Writes handed to the disk and not reported: the disk may have finished some of them, oldest first.
+        int written = n.writing.isEmpty() ? 0 : random.nextInt(n.writing.size() + 1);
+        events.note("CRASH n" + n.id + " " + how + (powerLoss ? ", power lost: unsynced writes gone" : "")
+                + (n.writing.isEmpty() ? "" : ", " + written + " of " + n.writing.size() + " writes in progress durable"));
+        if (!n.writing.isEmpty()) crashesWithWritesInProgress++;
+        for (int i = 0; i < written; i++) write(n, n.writing.poll());
+        n.writing.clear();
         if (powerLoss) n.disk.loseUnsynced();
         n.crash();
         crashes++;
