@@ -26,6 +26,12 @@ public final class RaftConfig {
     long learnerPromoteLagEntriesMax = 1_000;
     boolean preVote = true;
     boolean checkQuorum = true;
+    /**
+     * Lease reads are served in this cluster (thesis §6.4.1): every node then refuses votes for an election timeout after
+     * it starts, since it may have acknowledged a leader whose lease is still running before it crashed. Set alike on
+     * every node.
+     */
+    boolean leaseReads = false;
     long randomSeed = 0;
     long appliedIndex = 0;
     InjectedBug injectedBug = InjectedBug.NONE;
@@ -46,6 +52,8 @@ public final class RaftConfig {
         this.id = id;
         this.bootstrap = bootstrap;
     }
+
+    public RaftConfig leaseReads(boolean on) { leaseReads = on; return this; }
 
     /** Ticks a follower waits without hearing a leader before campaigning; the actual timeout is randomized in [n, 2n). */
     public RaftConfig electionTicks(int n) { electionTicks = n; return this; }

@@ -73,6 +73,10 @@ public final class RaftCore {
     private ArrayList<ReadState> readStates = new ArrayList<>();
     private HardState lastHardState;
     private boolean readyOutstanding;
+    /** Ticks since this core was made, counted up to the election timeout: with lease reads, no vote before. */
+    private int ticksSinceStart;
+    /** This leader sent TIMEOUT_NOW in its term: its lease no longer holds. */
+    private boolean handedOverInTerm;
 
     public RaftCore(RaftConfig config, Storage storage) {
         config.validate();
@@ -94,6 +98,7 @@ public final class RaftCore {
     /** One unit of logical time. Election and heartbeat timeouts are counted in ticks. */
     public void tick() {
         checkNoReadyOutstanding();
+        if (ticksSinceStart < config.electionTicks) ticksSinceStart++;
         tickFn.run();
         checkInvariants();
     }
@@ -107,7 +112,10 @@ public final class RaftCore {
         if (m.term() > term) {
             if (m.type() == MessageType.VOTE || m.type() == MessageType.PRE_VOTE) {
                 // §4.2.3 (thesis): while we hear from a live leader, ignore candidates that would depose it.
-                boolean inLease = config.checkQuorum && leader != NONE && electionElapsed < config.electionTicks;
+                // With lease reads, a node just started may have acknowledged a leader before it crashed: it keeps
+                // that leader's lease too (thesis §6.4.1).
+                boolean inLease = config.checkQuorum && (leader != NONE ? electionElapsed < config.electionTicks
+                        : config.leaseReads && ticksSinceStart < config.electionTicks);
                 if (inLease && m.context() != CAMPAIGN_TRANSFER) return;
             }
             boolean termStays = m.type() == MessageType.PRE_VOTE
@@ -171,6 +179,21 @@ public final class RaftCore {
         if (leader == NONE) return SubmitResult.notLeader(NONE);
         send(message(MessageType.READ_INDEX, leader).context(context).build());
         return SubmitResult.accepted(0, term);
+    }
+
+    /**
+     * A linearizable read from the leader's lease (thesis §6.4.1): the caller vouches that a majority acknowledged this
+     * leader, in this term, less than a lease ago (an election timeout less a tick and the clock drift bound), so no other
+     * leader can have been elected since. The read is released at once at the commit index, in the next Ready's
+     * {@link Ready#readStates()}. False, and nothing done, when this node cannot vouch for its commit index: it does not
+     * lead, has not committed an entry of its term yet, or has handed leadership over in this term (the target's VOTE is
+     * answered inside the lease); the caller then asks {@link #readIndex(long)}.
+     */
+    public boolean leaseRead(long context) {
+        checkNoReadyOutstanding();
+        if (role != Role.LEADER || handedOverInTerm || leadTransferee != NONE || log.term(log.committed) != term) return false;
+        readStates.add(new ReadState(log.committed, context));
+        return true;
     }
 
     /**
@@ -408,6 +431,7 @@ public final class RaftCore {
         if (newTerm != term) {
             term = newTerm;
             vote = NONE;
+            handedOverInTerm = false;
         }
         leader = NONE;
         electionElapsed = 0;
@@ -884,6 +908,8 @@ public final class RaftCore {
 
     private void sendTimeoutNow(Progress pr) {
         send(message(MessageType.TIMEOUT_NOW, pr.peerId()).build());
+        // Its VOTE is answered inside this leader's lease: no lease read for the rest of the term.
+        handedOverInTerm = true;
     }
 
     /**

@@ -82,18 +82,26 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     }
 
     /** What a read context waits for: the core only carries a number, the table knows what it stands for. */
-    private sealed interface ReadWaiter permits StartupBarrier, PendingRead { }
+    private sealed interface ReadWaiter permits StartupBarrier, PendingRead, LeaseRenewal { }
 
     private record StartupBarrier() implements ReadWaiter { }
 
-    /** A GET, a RANGE or a lease read (keepalive, time-to-live, list) waiting for its read index. */
-    private record PendingRead(Channel channel, ClientRequest request, long timerId) implements ReadWaiter { }
+    /**
+     * A GET, a RANGE or a lease read (keepalive, time-to-live, list) waiting for its read index, asked at {@code askedAtMs}
+     * in {@code term} (0 when served from the read lease: it proves nothing).
+     */
+    private record PendingRead(Channel channel, ClientRequest request, long timerId, long askedAtMs, long term) implements ReadWaiter { }
+
+    /** A read index asked only to renew the read lease. */
+    private record LeaseRenewal(long askedAtMs, long term) implements ReadWaiter { }
 
     /** {@code grantId}: the lease id a LEASE_GRANT proposes, 0 for any other write. */
     private record PendingWrite(Channel channel, long requestId, long term, long timerId, long grantId) { }
 
     private static final StartupBarrier BARRIER = new StartupBarrier();
     private static final int BARRIER_ROUNDS_KEPT_MAX = 16;
+    /** Lease renewals waiting for their read index: one a heartbeat; a late answer to an earlier one is as good. */
+    private static final int LEASE_RENEWALS_KEPT_MAX = 16;
 
     private final int selfId;
     /** Addresses of the members, to name the leader in a NOT_LEADER answer. */
@@ -107,6 +115,11 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
     private final Map<Long, ReadWaiter> pendingReads = new HashMap<>();
     private final ArrayDeque<Long> barrierContexts = new ArrayDeque<>();
+    /** The leader's read lease; null when lease reads are off (every linearizable read asks a read index). */
+    private final ReadLease readLease;
+    private final ArrayDeque<Long> renewalContexts = new ArrayDeque<>();
+    /** Linearizable reads served from the read lease, without a heartbeat round of their own. */
+    private long leaseReads;
     /** Ids of the grants this node proposed and has not seen applied: counted against leasesMax, never picked again. */
     private final Set<Long> pendingGrants = new HashSet<>();
     /** Where the ids of grants that ask for none come from: seeded per life, so the simulator replays them. */
@@ -129,13 +142,17 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
      */
     public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Lessor lessor, Timers timers,
                           Limits limits, long firstReadContext) {
-        this(selfId, members, core, kv, lessor, timers, limits, firstReadContext, InjectedRequestBug.NONE);
+        this(selfId, members, core, kv, lessor, timers, limits, firstReadContext, null, InjectedRequestBug.NONE);
     }
 
-    /** Tests only: a table with a deliberate bug, to show that the checks find it. */
+    /**
+     * {@code readLease}: the leader's read lease, null when lease reads are off. Tests only: {@code bug}, a deliberate bug,
+     * to show that the checks find it.
+     */
     public ClientRequests(int selfId, IntFunction<ClusterConfig.Member> members, RaftCore core, KvStateMachine kv, Lessor lessor, Timers timers,
-                          Limits limits, long firstReadContext, InjectedRequestBug bug) {
+                          Limits limits, long firstReadContext, ReadLease readLease, InjectedRequestBug bug) {
         this.selfId = selfId;
+        this.readLease = readLease;
         this.members = members;
         this.core = core;
         this.kv = kv;
@@ -160,6 +177,24 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             pendingReads.put(nextReadContext++, BARRIER);
         }
         timers.schedule(limits.barrierRetryMs(), this::startBarrier);
+    }
+
+    /**
+     * Every heartbeat, a leader with lease reads on asks a read index only to renew its lease, so that a read after a
+     * quiet while needs no round of its own.
+     */
+    public void renewReadLease() {
+        if (readLease == null || core.role() != Role.LEADER) return;
+        long askedAtMs = readLease.nowMs();
+        long term = core.term();
+        if (!core.readIndex(nextReadContext).accepted()) return;
+        if (renewalContexts.size() == LEASE_RENEWALS_KEPT_MAX) pendingReads.remove(renewalContexts.poll());
+        renewalContexts.add(nextReadContext);
+        pendingReads.put(nextReadContext++, new LeaseRenewal(askedAtMs, term));
+    }
+
+    public long leaseReads() {
+        return leaseReads;
     }
 
     public int pending() {
@@ -218,19 +253,30 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
 
     private void readIndex(Channel c, ClientRequest r) {
         long context = nextReadContext;
-        SubmitResult result = core.readIndex(context);
-        if (!result.accepted()) {
-            c.reply(refusal(r.requestId(), result));
-            return;
+        long askedAtMs = 0;
+        long term = 0;
+        if (readLease != null && readLease.holds(core.term()) && core.leaseRead(context)) {
+            nextReadContext++;
+            leaseReads++;
+        } else {
+            if (readLease != null) {
+                askedAtMs = readLease.nowMs();
+                term = core.term();
+            }
+            SubmitResult result = core.readIndex(context);
+            if (!result.accepted()) {
+                c.reply(refusal(r.requestId(), result));
+                return;
+            }
+            nextReadContext++;
         }
-        nextReadContext++;
         long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
             if (pendingReads.remove(context) instanceof PendingRead read) {
                 pendingClientReads--;
                 read.channel().reply(timeout(read.request().requestId()));
             }
         });
-        pendingReads.put(context, new PendingRead(c, r, timer));
+        pendingReads.put(context, new PendingRead(c, r, timer, askedAtMs, term));
         pendingClientReads++;
     }
 
@@ -346,12 +392,23 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         if (waiter instanceof PendingRead r) {
             pendingClientReads--;
             timers.cancel(r.timerId());
+            leaseConfirmed(r.askedAtMs(), r.term());
             r.channel().reply(read(r.request()));
+        } else if (waiter instanceof LeaseRenewal renewal) {
+            leaseConfirmed(renewal.askedAtMs(), renewal.term());
+            for (long c : renewalContexts) pendingReads.remove(c);
+            renewalContexts.clear();
         } else {
             caughtUpSinceStart = true;
             for (long barrier : barrierContexts) pendingReads.remove(barrier);
             barrierContexts.clear();
         }
+    }
+
+    /** A read index this node asked as the leader of {@code term} came back: a majority acknowledged it since. */
+    private void leaseConfirmed(long askedAtMs, long term) {
+        // Only the leader's own rounds count: a follower's read index is its leader's, and says nothing of this node.
+        if (readLease != null && term != 0 && core.role() == Role.LEADER && core.term() == term) readLease.confirmed(askedAtMs, term);
     }
 
     // ------------------------------------------------------------------ answers

@@ -135,7 +135,7 @@ public final class Node {
         this.requests = new ClientRequests(id, cluster::member, core, kv, lessor, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
                 options.commandBytesMax(), options.resultBytesMax(), options.leasesMax(), options.keysPerLeaseMax(), options.leaseTtlSecondsMin()),
-                new SecureRandom().nextLong(), bug);
+                new SecureRandom().nextLong(), null, bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
         this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());

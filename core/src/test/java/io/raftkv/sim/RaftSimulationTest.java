@@ -35,7 +35,7 @@ class RaftSimulationTest {
     /** Totals printed once, for the record of what a run covered. */
     static final class Totals {
         private static long runs, events, operations, unknown, faults, crashes, crashesMidWrite, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled;
-        private static long membershipRuns, leasesGranted, leaseRenewals, leasesExpired, leasesRevoked;
+        private static long leaseReads, membershipRuns, leasesGranted, leaseRenewals, leasesExpired, leasesRevoked;
         private static MembershipOperator.Counts membership = MembershipOperator.Counts.NONE;
         private static final long startNanos = System.nanoTime();
 
@@ -58,6 +58,7 @@ class RaftSimulationTest {
             leaseRenewals += s.leaseRenewals();
             leasesExpired += s.leasesExpired();
             leasesRevoked += s.leasesRevoked();
+            leaseReads += s.leaseReads();
             membership = membership.plus(s.membership());
             if (runs == seeds().count()) {
                 System.out.printf("simulation: %d seeds, %d events, %d client operations checked (%d unknown outcome; %d ranges, "
@@ -65,8 +66,9 @@ class RaftSimulationTest {
                                 + "%d installed from a leader, %.1f s%n",
                         runs, events, operations, unknown, ranges, swapsWon, swapsLost, faults, crashes, crashesMidWrite, commits, snapshotsTaken, snapshotsInstalled,
                         (System.nanoTime() - startNanos) / 1e9);
-                System.out.printf("leases: %d granted to the lease client, %d renewals answered, %d expired by a leader's revoke, %d revoked by the client%n",
-                        leasesGranted, leaseRenewals, leasesExpired, leasesRevoked);
+                System.out.printf("leases: %d granted to the lease client, %d renewals answered, %d expired by a leader's revoke, %d revoked by the client; "
+                                + "%d linearizable reads served from a leader's read lease (a third of the seeds, clocks within the drift bound)%n",
+                        leasesGranted, leaseRenewals, leasesExpired, leasesRevoked, leaseReads);
                 MembershipOperator.Counts m = membership;
                 System.out.printf("membership: %d seeds with the operator, %d changes asked (%d refused); committed: %d learners added, %d voters added, "
                                 + "%d learners promoted, %d voters removed (%d of them leaders that handed over), %d learners removed; %d transfers asked "

@@ -78,9 +78,26 @@ final class SimNode {
     /** When this node's lessor became primary (it leads and applied its term's no-op); -1 while it is not. */
     long primarySince = -1;
     int lives;
+    long ticks;
+    /** This node's clock (lease reads only): it runs at this rate of the simulated time, read {@code clockBaseMs} at {@code clockBaseAtMs}. */
+    double clockRate = 1;
+    long clockBaseMs;
+    long clockBaseAtMs;
 
     SimNode(int id) {
         this.id = id;
+    }
+
+    /** The node's monotonic clock at simulated time {@code nowMs}: what its read lease measures with. */
+    long clockMs(long nowMs) {
+        return clockBaseMs + (long) ((nowMs - clockBaseAtMs) * clockRate);
+    }
+
+    /** From {@code nowMs} on, the clock runs at {@code rate}: it goes on from where it is, never back. */
+    void clockRate(long nowMs, double rate) {
+        clockBaseMs = clockMs(nowMs);
+        clockBaseAtMs = nowMs;
+        clockRate = rate;
     }
 
     RaftCore core() {

@@ -35,6 +35,7 @@ import io.raftkv.server.InjectedLeaseBug;
 import io.raftkv.server.InjectedRequestBug;
 import io.raftkv.server.Watches;
 import io.raftkv.server.Lessor;
+import io.raftkv.server.ReadLease;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -66,7 +67,20 @@ public final class Simulation {
      */
     public record Options(long seed, int nodes, int spareNodes, long faultsMs, int clients, int keys, InjectedBug bug, InjectedDriverBug driverBug,
                           InjectedRequestBug requestBug, InjectedKvBug kvBug, boolean watches, InjectedWatcherBug watcherBug,
-                          InjectedLeaseBug leaseBug) {
+                          InjectedLeaseBug leaseBug, LeaseReads leaseReads) {
+
+        /**
+         * Lease reads on, every node's clock (its ticks and its read lease) running at a rate in [clockRateMin,
+         * clockRateMax] of the simulated time: the lease holds while no clock runs slower than another by more than the
+         * drift bound. {@code leaseClient}: the lease client runs; its checks too assume clocks within the bound (a deposed
+         * leader whose clock runs slow renews leases another leader expires).
+         */
+        public record LeaseReads(double clockRateMin, double clockRateMax, boolean leaseClient) {
+            /** Within the bound of {@link #LEASE_CLOCK_DRIFT_PERCENT} (0.955 / 1.045 &gt; 0.9): a leader's lease ends before a follower's. */
+            static final LeaseReads WITHIN_BOUND = new LeaseReads(0.955, 1.045, true);
+            /** Clocks down to a twentieth as fast as another's: a leader deposed meanwhile may still think it holds its lease. */
+            public static final LeaseReads CLOCKS_TOO_SLOW = new LeaseReads(0.05, 1.0, false);
+        }
 
         /** Seeds whose number is 1 or 2 modulo {@link #MEMBERSHIP_SEEDS_MODULUS} run the membership operator: 3 and 5 nodes alike. */
         static final int MEMBERSHIP_SEEDS_MODULUS = 4;
@@ -75,46 +89,51 @@ public final class Simulation {
         public static Options forSeed(long seed) {
             long m = Math.floorMod(seed, MEMBERSHIP_SEEDS_MODULUS);
             return new Options(seed, seed % 2 == 0 ? 3 : 5, m == 1 || m == 2 ? SPARE_NODES : 0, 15_000, 5, 3, InjectedBug.NONE, InjectedDriverBug.NONE,
-                    InjectedRequestBug.NONE, InjectedKvBug.NONE, false, InjectedWatcherBug.NONE, InjectedLeaseBug.NONE);
+                    InjectedRequestBug.NONE, InjectedKvBug.NONE, false, InjectedWatcherBug.NONE, InjectedLeaseBug.NONE,
+                    seed % 3 == 0 ? LeaseReads.WITHIN_BOUND : null);
         }
 
         public Options withBug(InjectedBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, b, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug, leaseReads);
         }
 
         public Options withDriverBug(InjectedDriverBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug, watches, watcherBug, leaseBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, b, requestBug, kvBug, watches, watcherBug, leaseBug, leaseReads);
         }
 
         public Options withRequestBug(InjectedRequestBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug, watches, watcherBug, leaseBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, b, kvBug, watches, watcherBug, leaseBug, leaseReads);
         }
 
         public Options withKvBug(InjectedKvBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b, watches, watcherBug, leaseBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, b, watches, watcherBug, leaseBug, leaseReads);
         }
 
         public Options withFaultsMs(long ms) {
-            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug);
+            return new Options(seed, nodes, spareNodes, ms, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug, leaseReads);
+        }
+
+        public Options withLeaseReads(LeaseReads l) {
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug, l);
         }
 
         public Options withLeaseBug(InjectedLeaseBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, b);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, b, leaseReads);
         }
 
         /** With watches: a hub on every node, watching clients and their checks ({@link SimWatchers}). */
         public Options withWatches() {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, watcherBug, leaseBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, watcherBug, leaseBug, leaseReads);
         }
 
         /** With watches, and a deliberate mistake in the watching client. */
         Options withWatcherBug(InjectedWatcherBug b) {
-            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, b, leaseBug);
+            return new Options(seed, nodes, spareNodes, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, true, b, leaseBug, leaseReads);
         }
 
         /** With {@code n} spare ids for the membership operator, 0 for none. */
         public Options withSpareNodes(int n) {
-            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug);
+            return new Options(seed, nodes, n, faultsMs, clients, keys, bug, driverBug, requestBug, kvBug, watches, watcherBug, leaseBug, leaseReads);
         }
 
         int poolSize() {
@@ -126,9 +145,11 @@ public final class Simulation {
     public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long crashesWithWritesInProgress, long commits,
                         long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
                         MembershipOperator.Counts membership, SimWatchers.Counts watches,
-                        long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked) { }
+                        long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked, long leaseReads) { }
 
     static final long TICK_MS = 10;
+    /** The clock drift bound lease reads are configured with, in percent of the election timeout (the node's default). */
+    static final int LEASE_CLOCK_DRIFT_PERCENT = 10;
     static final int ELECTION_TICKS = 10;
     static final long OP_TIMEOUT_MS = 1_000;
     static final long READ_ATTEMPT_MS = 300;
@@ -220,6 +241,10 @@ public final class Simulation {
         for (int id = 1; id <= options.poolSize(); id++) {
             SimNode n = new SimNode(id);
             if (id <= options.nodes()) n.bootstrap = first;
+            if (options.leaseReads() != null) {
+                n.clockBaseMs = random.nextInt(1_000_000);
+                driftClock(n);
+            }
             nodes.add(n);
         }
         for (int c = 1; c <= options.clients(); c++) clients.add(new SimClient(c));
@@ -237,7 +262,7 @@ public final class Simulation {
             for (SimClient c : clients) events.after(random.nextInt(50), "client" + c.id + " starts", () -> nextOperation(c));
             events.after(200 + random.nextInt(500), "nemesis", this::nemesis);
             events.after(random.nextInt(100), "serializable read", this::serializableRead);
-            events.after(random.nextInt(300), "lease client", this::leaseStep);
+            if (options.leaseReads() == null || options.leaseReads().leaseClient()) events.after(random.nextInt(300), "lease client", this::leaseStep);
             // Now and then the operator starts before the first snapshots, so that a new node may catch up from the log's first entry.
             if (operator != null) events.after(random.nextInt(4) == 0 ? 100 + random.nextInt(100) : 300 + random.nextInt(700), "operator", operator::step);
             if (watchers != null) watchers.start();
@@ -251,7 +276,8 @@ public final class Simulation {
             checkLinearizable();
             return new Stats(events.executed, history.size(), unknownOps, faults, crashes, crashesWithWritesInProgress, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
                     operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker),
-                    watchers == null ? SimWatchers.Counts.NONE : watchers.counts(), leases.grants, leases.renewals, leases.expired, leases.revokedByClient);
+                    watchers == null ? SimWatchers.Counts.NONE : watchers.counts(), leases.grants, leases.renewals, leases.expired, leases.revokedByClient,
+                    leaseReadsServed + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().leaseReads()).sum());
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -289,6 +315,7 @@ public final class Simulation {
                 .entriesPerMessageMax(entriesPerMessageMax)
                 .inflightMessagesMax(inflightMessagesMax)
                 .randomSeed(options.seed() * 31 + n.lives)
+                .leaseReads(options.leaseReads() != null)
                 .injectedBug(options.bug());
     }
 
@@ -322,7 +349,10 @@ public final class Simulation {
         // The leader's lessor on the simulated clock (one clock for all: no node's runs faster), ticked with the core.
         Lessor lessor = new Lessor(core, kv, events::nowMs, ELECTION_TICKS * TICK_MS, TICK_MS, Lessor.REVOKES_PER_SECOND_MAX, options.leaseBug());
         n.primarySince = -1;
-        ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, lessor, timers, REQUEST_LIMITS, random.nextLong(), options.requestBug());
+        ReadLease readLease = options.leaseReads() == null ? null
+                : new ReadLease(ELECTION_TICKS * TICK_MS, TICK_MS, LEASE_CLOCK_DRIFT_PERCENT, () -> n.clockMs(events.nowMs()));
+        ClientRequests requests = new ClientRequests(n.id, cluster::member, core, kv, lessor, timers, REQUEST_LIMITS, random.nextLong(), readLease,
+                options.requestBug());
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
             @Override
             public void applied(Entry e, ApplyResult result) {
@@ -588,7 +618,11 @@ public final class Simulation {
         }
     }
 
+    /** Linearizable reads served from a read lease, by lives that ended. */
+    private long leaseReadsServed;
+
     private void crash(SimNode n, String how) {
+        leaseReadsServed += n.life.requests().leaseReads();
         boolean powerLoss = random.nextBoolean();
         // Writes handed to the disk and not reported: the disk may have finished some of them, oldest first.
         int written = n.writing.isEmpty() ? 0 : random.nextInt(n.writing.size() + 1);
@@ -612,9 +646,27 @@ public final class Simulation {
             if (n.life.watches() != null) n.life.watches().hub.tick();
             n.life.lessor().tick();
             if (!n.life.lessor().primary()) n.primarySince = -1;
+            // As the node: the read lease renewed every heartbeat (of 2 ticks).
+            if (++n.ticks % 2 == 0) n.life.requests().renewReadLease();
             process(n);
         }
-        events.after(TICK_MS, "tick n" + n.id, () -> tick(n));
+        events.after(tickDelayMs(n), "tick n" + n.id, () -> tick(n));
+    }
+
+    /** A tick every TICK_MS of the node's own clock: a slow clock ticks slowly, as the node's timer wheel would. */
+    private long tickDelayMs(SimNode n) {
+        if (n.clockRate == 1) return TICK_MS;
+        long now = events.nowMs();
+        long clockAtNextTick = n.clockMs(now) + TICK_MS;
+        long at = n.clockBaseAtMs + (long) Math.ceil((clockAtNextTick - n.clockBaseMs) / n.clockRate);
+        while (n.clockMs(at) < clockAtNextTick) at++;
+        return Math.max(1, at - now);
+    }
+
+    /** A new rate for the node's clock, within the run's range: clocks drift apart, and a leader's may slow down after it won. */
+    private void driftClock(SimNode n) {
+        Options.LeaseReads l = options.leaseReads();
+        n.clockRate(events.nowMs(), l.clockRateMin() + random.nextDouble() * (l.clockRateMax() - l.clockRateMin()));
     }
 
     /** The data a SNAPSHOT message carries: the sender's snapshot it names, as its transport streams the file. */
@@ -980,6 +1032,7 @@ public final class Simulation {
     private void nemesis() {
         if (clientsStopped) return;
         faults++;
+        if (options.leaseReads() != null) for (SimNode n : nodes) driftClock(n);
         int dice = random.nextInt(100);
         SimNode leader = currentLeader();
         if (dice < 12) {
