@@ -8,6 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * {@code raftkv node --id N [--config FILE] [--data-dir DIR] [--options FILE] [--join HOST:PORT[,HOST:PORT...]]}: one
@@ -58,8 +59,8 @@ public final class NodeMain {
             return;
         }
         if (plan.check()) {
-            System.out.println(plan.cluster() == null ? "options valid"
-                    : "ok: " + plan.cluster().members().size() + " nodes " + plan.cluster().members() + ", options valid");
+            System.out.println(plan.cluster() == null ? "options ok" : "config ok: " + plan.cluster().members().stream()
+                    .map(m -> "node " + m.id() + " at " + m).collect(Collectors.joining(", ")) + "; options ok");
             return;
         }
         int id = plan.id();
