@@ -109,7 +109,7 @@ class NodeLimitsTest {
         try (LocalCluster cluster = new LocalCluster(dir, 1)) {
             cluster.jvmOptions.addAll(List.of("-Draftkv.frameBytesMax=65536")); // the default 1 MiB value no longer fits a frame
             cluster.startAll();
-            assertEquals(1, cluster.awaitExit(1, DEADLINE), "exit code");
+            assertEquals(2, cluster.awaitExit(1, DEADLINE), "exit code: a usage error");
             List<String> lines = cluster.log(1).lines().toList();
             assertEquals(1, lines.size(), "one line: " + lines);
             assertTrue(lines.get(0).startsWith("raftkv node 1: node options contradict each other: frameBytesMax (65536) must hold the largest PUT"), lines.get(0));

@@ -249,35 +249,10 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     }
 
     /**
-     * Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50. Without {@code raftkv.leasesMax},
-     * the default 100,000 is lowered to what small frames can list.
+     * Reads overrides from system properties {@code raftkv.<name>}, e.g. -Draftkv.tickMs=50; a value that does not parse is
+     * an {@link IllegalArgumentException} naming it (NodeOptionsReader, which also reads an options file).
      */
     public static NodeOptions fromSystemProperties() {
-        NodeOptions d = defaults();
-        int frameBytesMax = Integer.getInteger("raftkv.frameBytesMax", d.frameBytesMax);
-        long clientOutboundBytesMax = Long.getLong("raftkv.clientOutboundBytesMax", d.clientOutboundBytesMax);
-        return new NodeOptions(
-                Long.getLong("raftkv.tickMs", d.tickMs),
-                Integer.getInteger("raftkv.electionTicks", d.electionTicks),
-                Integer.getInteger("raftkv.heartbeatTicks", d.heartbeatTicks),
-                frameBytesMax,
-                Integer.getInteger("raftkv.keyBytesMax", d.keyBytesMax),
-                Integer.getInteger("raftkv.valueBytesMax", d.valueBytesMax),
-                Integer.getInteger("raftkv.connectionsMax", d.connectionsMax),
-                Long.getLong("raftkv.outboundBytesPerConnectionMax", d.outboundBytesPerConnectionMax),
-                Long.getLong("raftkv.requestTimeoutMs", d.requestTimeoutMs),
-                Integer.getInteger("raftkv.pendingRequestsMax", d.pendingRequestsMax),
-                Long.getLong("raftkv.walSegmentBytesMax", d.walSegmentBytesMax),
-                clientOutboundBytesMax,
-                Integer.getInteger("raftkv.txnOpsMax", d.txnOpsMax),
-                Long.getLong("raftkv.autoCompactionRetentionRevisions", d.autoCompactionRetentionRevisions),
-                Long.getLong("raftkv.autoCompactionIntervalMs", d.autoCompactionIntervalMs),
-                Long.getLong("raftkv.snapshotEntries", d.snapshotEntries),
-                Long.getLong("raftkv.snapshotCatchUpEntries", d.snapshotCatchUpEntries),
-                Long.getLong("raftkv.snapshotBytesMax", d.snapshotBytesMax),
-                Integer.getInteger("raftkv.snapshotLogPercentMin", d.snapshotLogPercentMin),
-                Integer.getInteger("raftkv.peerSilenceTicks", d.peerSilenceTicks),
-                Integer.getInteger("raftkv.leasesMax", leasesMaxFitting(d.leasesMax, frameBytesMax, clientOutboundBytesMax)),
-                Integer.getInteger("raftkv.keysPerLeaseMax", d.keysPerLeaseMax));
+        return NodeOptionsReader.read(new java.util.Properties(), null, System.getProperties()).options();
     }
 }

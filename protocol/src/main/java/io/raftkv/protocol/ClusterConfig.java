@@ -38,8 +38,14 @@ public record ClusterConfig(List<Member> members, long clusterId, boolean localA
         return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
     }
 
+    /**
+     * Reads the whole file before refusing it: every problem is one line of the exception's message, naming
+     * {@code source:line}, so that an operator fixes them all in one go.
+     */
     public static ClusterConfig parse(String text, String source) {
         List<Member> members = new ArrayList<>();
+        List<Integer> memberLines = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
         String name = null;
         String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++) {
@@ -51,31 +57,45 @@ public record ClusterConfig(List<Member> members, long clusterId, boolean localA
             String[] parts = line.split("\\s+");
             String where = source + ":" + (i + 1);
             if (parts[0].equals("cluster")) {
-                if (parts.length != 2 || name != null) throw new IllegalArgumentException(where + ": expected one 'cluster NAME' line, got '" + line + "'");
-                name = parts[1];
+                if (parts.length != 2 || name != null) problems.add(where + ": expected one 'cluster NAME' line, got '" + line + "'");
+                else name = parts[1];
                 continue;
             }
-            if (parts.length != 3) throw new IllegalArgumentException(where + ": expected 'id host port', got '" + line + "'");
-            int id;
-            int port;
-            try {
-                id = Integer.parseInt(parts[0]);
-                port = Integer.parseInt(parts[2]);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(where + ": id and port must be numbers: '" + line + "'");
+            if (parts.length != 3) {
+                problems.add(where + ": expected 'id host port', got " + parts.length + " fields: '" + line + "'");
+                continue;
             }
-            if (id < 1) throw new IllegalArgumentException(where + ": node ids start at 1");
-            if (port < 1 || port > 65535) throw new IllegalArgumentException(where + ": port " + port + " out of range");
+            Integer id = number(parts[0]);
+            Integer port = number(parts[2]);
+            if (id == null || id < 1) {
+                problems.add(where + ": node id '" + parts[0] + "' is not a whole number from 1");
+                continue;
+            }
+            if (port == null || port < 1 || port > 65535) {
+                problems.add(where + ": port '" + parts[2] + "' is not a number from 1 to 65535");
+                continue;
+            }
             // Checked here so that a node never starts with a member it could not list in a MEMBERS answer.
             String problem = MemberInfo.addressProblem(parts[1] + ":" + port);
-            if (problem != null) throw new IllegalArgumentException(where + ": " + problem);
-            for (Member m : members) {
-                if (m.id() == id) throw new IllegalArgumentException(where + ": node id " + id + " listed twice");
-                if (m.host().equals(parts[1]) && m.port() == port) throw new IllegalArgumentException(where + ": address " + parts[1] + ":" + port + " listed twice");
+            if (problem != null) {
+                problems.add(where + ": " + problem);
+                continue;
             }
-            members.add(new Member(id, parts[1], port));
+            boolean duplicate = false;
+            for (int m = 0; m < members.size(); m++) {
+                Member other = members.get(m);
+                String first = " (first at " + source + ":" + memberLines.get(m) + ")";
+                if (other.id() == id) problems.add(where + ": node id " + id + " listed twice" + first);
+                if (other.host().equals(parts[1]) && other.port() == port) problems.add(where + ": address " + parts[1] + ":" + port + " listed twice" + first);
+                duplicate |= other.id() == id;
+            }
+            if (!duplicate) {
+                members.add(new Member(id, parts[1], port));
+                memberLines.add(i + 1);
+            }
         }
-        if (members.isEmpty()) throw new IllegalArgumentException(source + ": no nodes listed");
+        if (members.isEmpty() && problems.isEmpty()) problems.add(source + ": no nodes listed (one line per node: id host port)");
+        if (!problems.isEmpty()) throw new IllegalArgumentException(String.join("\n", problems));
         members.sort(Comparator.comparingInt(Member::id));
         CRC32C crc = new CRC32C();
         if (name != null) {
@@ -84,6 +104,12 @@ public record ClusterConfig(List<Member> members, long clusterId, boolean localA
             for (Member m : members) crc.update((m.id() + " " + m.host() + " " + m.port() + "\n").getBytes(StandardCharsets.UTF_8));
         }
         return new ClusterConfig(List.copyOf(members), crc.getValue(), name != null);
+    }
+
+    /** A decimal number of at most 9 digits (so it fits an int), or null. */
+    private static Integer number(String s) {
+        if (s.isEmpty() || s.length() > 9 || !s.chars().allMatch(c -> c >= '0' && c <= '9')) return null;
+        return Integer.parseInt(s);
     }
 
     public Member member(int id) {
