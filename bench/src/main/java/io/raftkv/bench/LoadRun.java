@@ -91,7 +91,7 @@ final class LoadRun {
         if (o.warmup() == 0 && o.warmupSeconds() == 0 && warmup == null) {
             clientCpuAtMeasure = clientCpuNanos();
             cpuAtMeasure = ProcessCpu.Snapshot.take(o.pids());
-            beginMeasuring(start);
+            start = beginMeasuring();
         }
         Thread scheduler = null;
         if (o.openLoop()) {
@@ -129,7 +129,7 @@ final class LoadRun {
                     progress.printf("%n%s: %s%n", o.name(), warmedUp.text());
                     clientCpuAtMeasure = clientCpuNanos();
                     cpuAtMeasure = ProcessCpu.Snapshot.take(o.pids());
-                    beginMeasuring(now);
+                    beginMeasuring();
                 }
             } else if (over == 0) {
                 boolean timeUp = o.durationSeconds() > 0 && now - measureStart >= (long) (o.durationSeconds() * 1e9);
@@ -188,9 +188,15 @@ final class LoadRun {
                 (clientCpuEnd - clientCpuAtMeasure) / 1e7 / cpu.seconds(), cpu, unfinished, missed, heldBack.get());
     }
 
-    private void beginMeasuring(long now) {
+    /**
+     * From now on, operations issued (open loop: scheduled) are measured. The time is read here, after the CPU snapshots
+     * (reading /proc takes milliseconds), so that no operation falls between the two phases.
+     */
+    private long beginMeasuring() {
+        long now = System.nanoTime();
         measureStart = now;
         measuring = true;
+        return now;
     }
 
     /** Closed loop: issues the next operation of a slot, or ends the slot when the run is over. */
