@@ -6,17 +6,18 @@
 # and nodes) and the machine's steal time; the disk's fsync latency; a latency chart; and a latency-vs-throughput curve
 # (open loop, both systems, 10 % to 120 % of each one's closed-loop maximum) as CSV and PNG.
 #
-#   bench/compare.sh [--quick] [--seconds N] [--repeats N] [--warmup-max-seconds N] [--warmup-window-seconds N]
-#                    [--workloads LIST] [--keys N] [--curve WORKLOAD|none] [--curve-steps LIST] [--curve-in-flight N]
-#                    [--etcd-port BASE] [--raftkv-port BASE] [--out DIR]
+#   bench/compare.sh [--quick] [--seconds N] [--repeats N] [--warmup-seconds N] [--warmup-max-seconds N]
+#                    [--warmup-window-seconds N] [--workloads LIST] [--keys N] [--curve WORKLOAD|none] [--curve-steps LIST]
+#                    [--curve-in-flight N] [--etcd-port BASE] [--raftkv-port BASE] [--out DIR]
 #
 # Defaults: 10 s measured per run, 2 runs per case and system, a warm-up per run until the load generator's CPU per
-# operation settles (2 s windows, two within 10 %, at most 60 s), every workload (LIST: a comma-separated subset of
-# put,get,get-serializable,txn-cas,range,mix), 100,000 keys, the curve for put at 10,20,...,120 % with 1,024 in flight at
-# most; etcd on ports BASE..BASE+5 (12379), raftkv on BASE..BASE+2 (13379); results in bench/target/compare. --quick: every
-# case, short (2 s runs, 0.5 s windows, at most 8 s of warm-up, 10,000 keys, the curve at 25,50,100,120 %), a few minutes.
-# Builds under /tmp/raftkv-mvn.lock when the classes are stale (mvn -o -pl bench -am package, no tests). Installs Debian's
-# etcd-server, etcd-client, fio and jq when missing (needs root). Everything it starts is stopped by pid when it exits.
+# operation settles (2 s windows, two within 10 %; at least --warmup-seconds, 0; at most 60 s), every workload (LIST: a
+# comma-separated subset of put,get,get-serializable,txn-cas,range,mix), 100,000 keys, the curve for put at 10, 20, ...
+# 120 % with at most 1,024 in flight; etcd on ports BASE..BASE+5 (12379), raftkv on BASE..BASE+2 (13379); results in
+# bench/target/compare. --quick: every case, short (2 s runs, 0.5 s windows, at most 8 s of warm-up, 10,000 keys, the
+# curve at 25, 50, 100, 120 %), about 5 minutes. Builds under /tmp/raftkv-mvn.lock when the classes are stale (mvn -o -pl
+# bench -am package, no tests). Installs Debian's etcd-server, etcd-client, fio and jq when missing (needs root).
+# Everything it starts is stopped by pid when it exits.
 set -euo pipefail
 ROOT="$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")"
 ALL_WORKLOADS="put,get,get-serializable,txn-cas,range,mix"
@@ -26,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --quick) OPT[quick]=1; shift ;;
     --seconds) OPT[seconds]="$2"; shift 2 ;;
     --repeats) OPT[repeats]="$2"; shift 2 ;;
+    --warmup-seconds) OPT[warmup_min]="$2"; shift 2 ;;
     --warmup-max-seconds) OPT[warmup_max]="$2"; shift 2 ;;
     --warmup-window-seconds) OPT[window]="$2"; shift 2 ;;
     --workloads) OPT[workloads]="$2"; shift 2 ;;
@@ -36,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --etcd-port) OPT[etcd_port]="$2"; shift 2 ;;
     --raftkv-port) OPT[raftkv_port]="$2"; shift 2 ;;
     --out) OPT[out]="$2"; shift 2 ;;
-    *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
   esac
 done
 if [[ -n "${OPT[quick]:-}" ]]; then
@@ -44,7 +46,7 @@ if [[ -n "${OPT[quick]:-}" ]]; then
 else
   DEFAULTS=(seconds=10 repeats=2 warmup_max=60 window=2 keys=100000 curve_steps=10,20,30,40,50,60,70,80,90,100,110,120)
 fi
-DEFAULTS+=(workloads="$ALL_WORKLOADS" curve=put curve_in_flight=1024 etcd_port=12379 raftkv_port=13379 out="$ROOT/bench/target/compare")
+DEFAULTS+=(warmup_min=0 workloads="$ALL_WORKLOADS" curve=put curve_in_flight=1024 etcd_port=12379 raftkv_port=13379 out="$ROOT/bench/target/compare")
 for d in "${DEFAULTS[@]}"; do [[ -n "${OPT[${d%%=*}]:-}" ]] || OPT[${d%%=*}]="${d#*=}"; done
 SECONDS_PER_RUN="${OPT[seconds]}"
 REPEATS="${OPT[repeats]}"
@@ -158,7 +160,7 @@ start_load_generator() {
   mkfifo "$OUT/lg-$system.in" "$OUT/lg-$system.out"
   "$ROOT/bin/raftkv-bench" --serve --target "$system" --endpoints "$endpoints" --pids "${NODE_PIDS[$system]}" --clock-ticks "$(getconf CLK_TCK)" \
     --key-size "$KEY_SIZE" --value-size "$VALUE_SIZE" --keyspace "$KEYS" \
-    --warmup-max-seconds "${OPT[warmup_max]}" --warmup-window-seconds "${OPT[window]}" \
+    --warmup-seconds "${OPT[warmup_min]}" --warmup-max-seconds "${OPT[warmup_max]}" --warmup-window-seconds "${OPT[window]}" \
     < "$OUT/lg-$system.in" > "$OUT/lg-$system.out" 2> "$OUT/lg-$system.log" &
   PIDS+=($!)
   exec {fd}> "$OUT/lg-$system.in"
