@@ -1,5 +1,6 @@
 package io.raftkv.bench;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -34,6 +35,14 @@ interface KvTarget extends AutoCloseable {
 
     /** A linearizable range read of {@code [key, rangeEnd)}; completes with the number of keys returned. */
     CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd);
+
+    /**
+     * One serializable read that fails within {@code deadline} with the client's own reason (refused, no leader...):
+     * a run against a cluster that is not there stops at once and says why.
+     */
+    default CompletableFuture<?> check(Duration deadline) {
+        return get(new byte[]{'0'}, true).orTimeout(deadline.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
 
     @Override
     void close();

@@ -1,27 +1,36 @@
 package io.raftkv.bench;
 
-import io.raftkv.protocol.RangeRequest;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 
 /**
- * The end-to-end load generator, {@code bin/raftkv-bench}: a closed loop of {@code --concurrency} operations
- * in flight against raftkv or etcd, latencies recorded in HdrHistogram. Prints a progress line while it
- * runs, then a table; writes the same as JSON and the percentile distribution as .hgrm.
+ * The end-to-end load generator, {@code bin/raftkv-bench}, against raftkv or etcd through each one's own client:
+ * a closed loop of {@code --concurrency} operations in flight, or an open loop at {@code --rate} operations per second
+ * ({@link LoadRun} has both, the warm-up and how a run ends); latencies recorded in HdrHistogram. Prints a progress
+ * line while it runs, then a table with its own CPU per operation (and the nodes', given their pids) and each kind of
+ * error with the first of that kind; writes the same as JSON and the percentile distribution as .hgrm. With
+ * {@code --serve} it runs case after case in one JVM (see {@link #serve}), as {@code bench/compare.sh} does.
  *
  * <p>Workloads, each one operation at a time per slot of the loop:
  * <ul>
@@ -43,7 +52,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class LoadGenerator {
 
-    private static final long LATENCY_MICROS_MAX = TimeUnit.MINUTES.toMicros(10);
     /** Attempts of one increment before it counts as an error: a limit, so that a starved slot cannot spin forever. */
     static final int CAS_ATTEMPTS_MAX = 1_000;
     /** Keys one range reads: those sharing all but the last two decimal digits. */
@@ -114,10 +122,11 @@ public final class LoadGenerator {
         }
     }
 
-    /** What one run does; see {@link #usage()} for the flags. */
+    /** What one run does; see {@link #usage()} for the flags. {@code rate}: 0 for the closed loop, else the open loop's operations per second. */
     record Options(String name, String target, String endpoints, String workload, Mix mix, long ops, double durationSeconds,
-                   int concurrency, int connections, int keySize, int valueSize, int keyspace, int counters, boolean preload,
-                   long warmup, double warmupSeconds, Path json, Path hgrmDir) {
+                   int concurrency, int connections, double rate, int keySize, int valueSize, int keyspace, int counters, boolean preload,
+                   long warmup, double warmupSeconds, double warmupMaxSeconds, double warmupWindowSeconds, List<Long> pids, int clockTicks,
+                   Path json, Path hgrmDir) {
 
         static Options parse(String[] args) {
             String name = null;
@@ -130,6 +139,7 @@ public final class LoadGenerator {
             double duration = 0;
             int concurrency = 1;
             int connections = 1;
+            double rate = 0;
             int keySize = 16;
             int valueSize = 256;
             int keyspace = 100_000;
@@ -137,6 +147,10 @@ public final class LoadGenerator {
             boolean preload = false;
             long warmup = 0;
             double warmupSeconds = 0;
+            double warmupMaxSeconds = 0;
+            double warmupWindowSeconds = 2;
+            List<Long> pids = List.of();
+            int clockTicks = 100;
             Path json = null;
             Path hgrmDir = null;
             for (int i = 0; i < args.length; i++) {
@@ -160,12 +174,17 @@ public final class LoadGenerator {
                         case "--duration" -> duration = Double.parseDouble(v);
                         case "--concurrency" -> concurrency = Integer.parseInt(v);
                         case "--connections" -> connections = Integer.parseInt(v);
+                        case "--rate" -> rate = Double.parseDouble(v);
                         case "--key-size" -> keySize = Integer.parseInt(v);
                         case "--value-size" -> valueSize = Integer.parseInt(v);
                         case "--keyspace" -> keyspace = Integer.parseInt(v);
                         case "--counters" -> counters = Integer.parseInt(v);
                         case "--warmup" -> warmup = Long.parseLong(v);
                         case "--warmup-seconds" -> warmupSeconds = Double.parseDouble(v);
+                        case "--warmup-max-seconds" -> warmupMaxSeconds = Double.parseDouble(v);
+                        case "--warmup-window-seconds" -> warmupWindowSeconds = Double.parseDouble(v);
+                        case "--pids" -> pids = v.isBlank() ? List.of() : Arrays.stream(v.split(",")).map(String::strip).map(Long::parseLong).toList();
+                        case "--clock-ticks" -> clockTicks = Integer.parseInt(v);
                         case "--json" -> json = Path.of(v);
                         case "--hgrm-dir" -> hgrmDir = Path.of(v);
                         default -> throw new UsageException("unknown flag " + flag);
@@ -178,23 +197,34 @@ public final class LoadGenerator {
             if (endpoints == null) throw new UsageException("--endpoints is required");
             if (!WORKLOADS.contains(workload)) throw new UsageException("--workload is one of " + String.join(", ", WORKLOADS));
             if ((ops > 0) == (duration > 0)) throw new UsageException("give exactly one of --ops N and --duration S");
-            if (concurrency < 1 || connections < 1 || keyspace < 1 || counters < 1 || valueSize < 0) {
-                throw new UsageException("--concurrency, --connections, --keyspace and --counters must be positive");
+            if (concurrency < 1 || connections < 1 || keyspace < 1 || counters < 1 || valueSize < 0 || clockTicks < 1) {
+                throw new UsageException("--concurrency, --connections, --keyspace, --counters and --clock-ticks must be positive");
             }
-            if (warmup < 0 || warmupSeconds < 0) throw new UsageException("--warmup and --warmup-seconds cannot be negative");
+            if (rate < 0) throw new UsageException("--rate is operations per second, above 0 (leave it out for the closed loop)");
+            if (warmup < 0 || warmupSeconds < 0 || warmupMaxSeconds < 0) throw new UsageException("--warmup, --warmup-seconds and --warmup-max-seconds cannot be negative");
+            if (warmupWindowSeconds <= 0) throw new UsageException("--warmup-window-seconds must be above 0");
+            if (warmupMaxSeconds > 0 && warmupMaxSeconds < 2 * warmupWindowSeconds) {
+                throw new UsageException("--warmup-max-seconds must leave room for two windows of --warmup-window-seconds");
+            }
             if (readRatio != null && (readRatio < 0 || readRatio > 1)) throw new UsageException("--read-ratio is between 0 and 1");
             if (readRatio != null && mix != null) throw new UsageException("give --mix or --read-ratio, not both");
             if ((readRatio != null || mix != null) && !workload.equals("mix")) throw new UsageException("--mix and --read-ratio go with --workload mix");
             if (readRatio != null) mix = new Mix(readRatio, 1 - readRatio, 0, 0);
             if (mix == null) mix = Mix.DEFAULT;
             if (String.valueOf(keyspace - 1).length() > keySize) throw new UsageException("--key-size " + keySize + " is too small for --keyspace " + keyspace);
-            Options o = new Options(name == null ? target + "-" + workload + "-c" + concurrency : name, target, endpoints, workload, mix, ops,
-                    duration, concurrency, connections, keySize, valueSize, keyspace, counters, preload, warmup, warmupSeconds, json, hgrmDir);
+            String defaultName = target + "-" + workload + (rate > 0 ? "-r" + (long) rate : "-c" + concurrency);
+            Options o = new Options(name == null ? defaultName : name, target, endpoints, workload, mix, ops, duration, concurrency, connections,
+                    rate, keySize, valueSize, keyspace, counters, preload, warmup, warmupSeconds, warmupMaxSeconds, warmupWindowSeconds, pids, clockTicks,
+                    json, hgrmDir);
             if (o.uses(Op.RANGE) && keySize < 3) throw new UsageException("ranges need --key-size 3 or more (a prefix of all but two digits)");
             if (o.uses(Op.TXN_CAS) && COUNTER_PREFIX.length + String.valueOf(counters - 1).length() > keySize) {
                 throw new UsageException("--key-size " + keySize + " is too small for --counters " + counters + " (counter keys are 'ctr' and digits)");
             }
             return o;
+        }
+
+        boolean openLoop() {
+            return rate > 0;
         }
 
         /** Whether this run issues operations of this kind. */
@@ -222,13 +252,27 @@ public final class LoadGenerator {
     }
 
     /**
-     * The outcome of one run. {@code increments}: the measured operations that were increments (txn-cas);
-     * {@code conflicts}: their failed compares (each retried);
-     * {@code counterCheck}: "ok" when the counters grew by exactly the increments acknowledged, else what went
-     * wrong; empty when the run had no increments.
+     * The outcome of one run. {@code ops}: measured operations that succeeded; {@code errorKinds}: the measured ones that
+     * failed, by kind; {@code increments}: the measured operations that were increments (txn-cas); {@code conflicts}: their
+     * failed compares (each retried); {@code counterCheck}: "ok" when the counters grew by exactly the increments
+     * acknowledged, else what went wrong; empty when the run had no increments. {@code issueLag}: the open loop's lateness
+     * (null for the closed loop). {@code clientCpuMicrosPerOp}, {@code clientCpuPercent}: this process's CPU over the
+     * measured window (per successful operation, and % of one core); {@code cpu}: the nodes' ({@code --pids}) and the
+     * machine's over the same window. {@code unfinished}: operations abandoned in flight at the end; {@code missed}: open
+     * loop, scheduled operations never issued; {@code heldBack}: open loop, operations that waited for the in-flight cap.
      */
-    record Result(String name, String target, String workload, int concurrency, int connections, long ops, long errors, long increments, long conflicts,
-                  String counterCheck, double seconds, Histogram latency) {
+    record Result(Options options, long ops, ErrorTally errorKinds, long increments, long conflicts, String counterCheck, double seconds,
+                  Histogram latency, Histogram issueLag, Warmup.Outcome warmup, ErrorTally warmupErrors, double clientCpuMicrosPerOp,
+                  double clientCpuPercent, ProcessCpu.Window cpu, long unfinished, long missed, long heldBack) {
+
+        String name() {
+            return options.name();
+        }
+
+        long errors() {
+            return errorKinds.total();
+        }
+
         double throughput() {
             return ops / seconds;
         }
@@ -237,12 +281,48 @@ public final class LoadGenerator {
             return latency.getValueAtPercentile(p) / 1000.0;
         }
 
+        /** The machine's steal time over the measured window, % of all cores; -1 when unknown. */
+        double stealPercent() {
+            return cpu.machineStealPercent();
+        }
+
+        /** Node CPU per successful operation, µs; -1 without {@code --pids}. */
+        double nodeCpuMicrosPerOp() {
+            return options.pids().isEmpty() ? -1 : cpu.microsPer(cpu.nodes(), ops);
+        }
+
         String json() {
-            return String.format(Locale.ROOT, "{\"name\": \"%s\", \"target\": \"%s\", \"workload\": \"%s\", \"concurrency\": %d, \"connections\": %d, "
-                            + "\"ops\": %d, \"errors\": %d, \"increments\": %d, \"conflicts\": %d, \"counter_check\": \"%s\", \"seconds\": %.3f, \"throughput\": %.1f, "
-                            + "\"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}",
-                    name, target, workload, concurrency, connections, ops, errors, increments, conflicts, counterCheck, seconds, throughput(), percentileMs(50),
-                    percentileMs(90), percentileMs(99), percentileMs(99.9), latency.getMaxValue() / 1000.0);
+            Options o = options;
+            StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "{\"name\": \"%s\", \"target\": \"%s\", \"workload\": \"%s\", \"loop\": \"%s\", "
+                            + "\"concurrency\": %d, \"connections\": %d, \"rate\": %.1f, \"ops\": %d, \"errors\": %d, \"increments\": %d, \"conflicts\": %d, "
+                            + "\"counter_check\": \"%s\", \"seconds\": %.3f, \"throughput\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
+                            + "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"client_cpu_us_per_op\": %.2f, \"client_cpu_percent\": %.1f, "
+                            + "\"steal_percent\": %.2f, \"warmup_seconds\": %.1f, \"warmup_ops\": %d, \"warmup_settled\": %s, \"warmup_cpu_us_per_op\": %.2f, "
+                            + "\"warmup_windows_cpu_us_per_op\": [%s], \"warmup_errors\": %d, \"unfinished\": %d, \"missed\": %d, \"held_back\": %d",
+                    name(), o.target(), o.workload(), o.openLoop() ? "open" : "closed", o.concurrency(), o.connections(), o.rate(), ops, errors(), increments,
+                    conflicts, counterCheck, seconds, throughput(), percentileMs(50), percentileMs(90), percentileMs(99), percentileMs(99.9),
+                    latency.getMaxValue() / 1000.0, clientCpuMicrosPerOp, clientCpuPercent, stealPercent(), warmup.seconds(),
+                    warmup.ops(), warmup.settled(), warmup.microsPerOp(),
+                    warmup.windowsMicrosPerOp().stream().map(w -> String.format(Locale.ROOT, "%.2f", w)).collect(Collectors.joining(", ")),
+                    warmupErrors.total(), unfinished, missed, heldBack));
+            if (issueLag != null) {
+                s.append(String.format(Locale.ROOT, ", \"issue_lag_p50_ms\": %.3f, \"issue_lag_p99_ms\": %.3f", issueLag.getValueAtPercentile(50) / 1000.0,
+                        issueLag.getValueAtPercentile(99) / 1000.0));
+            }
+            if (!o.pids().isEmpty()) s.append(", ").append(cpu.json("op", ops));
+            s.append(", \"errors_by_kind\": ").append(errorKinds.json()).append('}');
+            return s.toString();
+        }
+
+        /** One line: what compare.sh prints per run. */
+        String summary() {
+            return String.format(Locale.ROOT, "%s %s: %,.0f ops/s%s, p50 %.2f p99 %.2f p99.9 %.2f ms, client %.1f µs CPU/op (%.0f %% of a core)%s, "
+                            + "warm-up %.1f s (%s %.1f µs/op), steal %.1f %%, errors %d%s",
+                    options.target(), name(), throughput(), options.openLoop() ? String.format(Locale.ROOT, " of %,.0f/s", options.rate()) : "",
+                    percentileMs(50), percentileMs(99), percentileMs(99.9), clientCpuMicrosPerOp, clientCpuPercent,
+                    options.pids().isEmpty() ? "" : String.format(Locale.ROOT, ", nodes %.1f µs CPU/op", nodeCpuMicrosPerOp()),
+                    warmup.seconds(), warmup.settled() ? "settled at" : "not settled,", warmup.microsPerOp(), stealPercent(), errors(),
+                    unfinished > 0 ? ", unfinished " + unfinished : "");
         }
     }
 
@@ -256,6 +336,11 @@ public final class LoadGenerator {
     }
 
     public static void main(String[] args) throws Exception {
+        List<String> base = new ArrayList<>(List.of(args));
+        boolean serve = base.remove("--serve");
+        if (serve) {
+            System.exit(serve(base, new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)), System.out, System.err));
+        }
         Options o;
         try {
             o = Options.parse(args);
@@ -266,202 +351,123 @@ public final class LoadGenerator {
             return;
         }
         Result r;
-        try (KvTarget target = o.target().equals("etcd") ? new EtcdTarget(o.endpoints(), o.connections()) : new RaftKvTarget(o.endpoints(), o.connections())) {
+        try (KvTarget target = open(o)) {
+            String unreachable = check(target, o.endpoints());
+            if (unreachable != null) {
+                System.err.println("raftkv-bench: " + o.endpoints() + " did not answer a read within " + CHECK_DEADLINE.toSeconds() + " s: " + unreachable);
+                System.exit(1);
+            }
             r = run(o, target, System.err);
         }
         printTable(r, System.out);
-        if (o.json() != null) Files.writeString(o.json(), r.json() + "\n");
-        if (o.hgrmDir() != null) writeHgrm(r, o.hgrmDir());
+        save(r);
         System.exit(r.ops() == 0 || !(r.counterCheck().isEmpty() || r.counterCheck().equals("ok")) ? 1 : 0);
+    }
+
+    /**
+     * Runs case after case in this JVM, so that every case after the first finds the client warm: one line of flags per
+     * case on {@code in}, added to {@code base} (a flag given in both takes the line's value). Each case's table goes to
+     * {@code log}, and one line to {@code out} when it is done: "ok " and its summary, or "failed " and why. The clients
+     * stay open between cases (one set per --connections count) and close at the end of {@code in}. Returns the exit code:
+     * 1 when a case failed.
+     */
+    static int serve(List<String> base, BufferedReader in, PrintStream out, PrintStream log) throws Exception {
+        Map<String, KvTarget> targets = new HashMap<>();
+        boolean failed = false;
+        try {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.isBlank()) continue;
+                List<String> args = new ArrayList<>(base);
+                args.addAll(Arrays.asList(line.strip().split("\\s+")));
+                try {
+                    Options o = Options.parse(args.toArray(String[]::new));
+                    String key = o.target() + " " + o.endpoints() + " " + o.connections();
+                    KvTarget target = targets.get(key);
+                    if (target == null) {
+                        target = open(o);
+                        targets.put(key, target);
+                        String unreachable = check(target, o.endpoints());
+                        if (unreachable != null) throw new IllegalStateException(o.endpoints() + " did not answer a read: " + unreachable);
+                    }
+                    Result r = run(o, target, log);
+                    printTable(r, log);
+                    save(r);
+                    boolean good = r.ops() > 0 && (r.counterCheck().isEmpty() || r.counterCheck().equals("ok"));
+                    failed |= !good;
+                    out.println((good ? "ok " : "failed ") + r.summary());
+                } catch (UsageException e) {
+                    failed = true;
+                    out.println("failed usage: " + e.getMessage());
+                } catch (RuntimeException e) {
+                    failed = true;
+                    e.printStackTrace(log);
+                    out.println("failed " + e);
+                }
+                out.flush();
+            }
+        } finally {
+            targets.values().forEach(KvTarget::close);
+        }
+        return failed ? 1 : 0;
     }
 
     static String usage() {
         return "usage: raftkv-bench --endpoints HOST:PORT,... [--target raftkv|etcd] [--workload " + String.join("|", WORKLOADS) + "]\n"
                 + "         [--mix get=50,put=30,range=10,txn-cas=10 | --read-ratio R] (--ops N | --duration S) [--concurrency C]\n"
-                + "         [--connections K] [--key-size B] [--value-size B] [--keyspace N] [--counters N] [--preload]\n"
-                + "         [--warmup N] [--warmup-seconds S] [--json FILE] [--hgrm-dir DIR] [--name CASE]";
+                + "         [--connections K] [--rate OPS_PER_S] [--key-size B] [--value-size B] [--keyspace N] [--counters N] [--preload]\n"
+                + "         [--warmup N] [--warmup-seconds S] [--warmup-max-seconds S] [--warmup-window-seconds S]\n"
+                + "         [--pids PID,...] [--clock-ticks HZ] [--json FILE] [--hgrm-dir DIR] [--name CASE]\n"
+                + "       raftkv-bench --serve [FLAGS...]   then one line of flags per case on standard input\n"
+                + "  --concurrency: operations in flight (closed loop), or the cap on them with --rate (open loop: operations issued\n"
+                + "  on a schedule, latency from the scheduled time). --warmup-max-seconds S: warm up until this JVM's CPU per operation\n"
+                + "  settles (two windows within 10 %), at most S seconds. --pids: the nodes' processes, for their CPU per operation.";
+    }
+
+    private static final Duration CHECK_DEADLINE = Duration.ofSeconds(2);
+
+    private static KvTarget open(Options o) {
+        return o.target().equals("etcd") ? new EtcdTarget(o.endpoints(), o.connections()) : new RaftKvTarget(o.endpoints(), o.connections());
+    }
+
+    /** Null when the target answers one read within {@link #CHECK_DEADLINE}, else the client's error. */
+    static String check(KvTarget target, String endpoints) {
+        try {
+            target.check(CHECK_DEADLINE).get(CHECK_DEADLINE.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        } catch (TimeoutException e) {
+            return "no answer" + connectErrors(endpoints);
+        } catch (ExecutionException | RuntimeException e) {
+            Throwable cause = ErrorTally.unwrap(e);
+            return cause instanceof TimeoutException ? "no answer" + connectErrors(endpoints) : String.valueOf(cause);
+        }
+    }
+
+    /** What a TCP connect to each endpoint says, when it fails: a client that retries by itself (jetcd) does not say it. */
+    private static String connectErrors(String endpoints) {
+        StringBuilder s = new StringBuilder();
+        for (String e : endpoints.split(",")) {
+            String hostPort = e.strip().replaceFirst("^https?://", "");
+            int colon = hostPort.lastIndexOf(':');
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1))), 1_000);
+            } catch (IOException | RuntimeException failed) {
+                s.append("; ").append(hostPort).append(": ").append(failed.getMessage());
+            }
+        }
+        return s.toString();
     }
 
     /** Runs the workload; {@code progress} gets a line a second. */
     static Result run(Options o, KvTarget target, PrintStream progress) throws InterruptedException {
-        return new Run(o, target).run(progress);
+        return new LoadRun(o, target).run(progress);
     }
 
-    /** The state of one run, shared by the slots of the closed loop. */
-    private static final class Run {
-        private final Options o;
-        private final KvTarget target;
-        private final byte[] payload;
-        private final Recorder recorder = new Recorder(LATENCY_MICROS_MAX, 3);
-        private final AtomicLong issued = new AtomicLong();
-        private final AtomicLong measuredIssued = new AtomicLong();
-        private final AtomicLong completed = new AtomicLong();
-        private final AtomicLong errors = new AtomicLong();
-        private final AtomicLong conflicts = new AtomicLong();
-        private final AtomicLong measuredIncrements = new AtomicLong();
-        /** Increments acknowledged, warm-up included; and those that failed with an error (which may have been applied). */
-        private final AtomicLong increments = new AtomicLong();
-        private final AtomicLong incrementErrors = new AtomicLong();
-        private final AtomicLong measureStart = new AtomicLong();
-        private final AtomicLong firstError = new AtomicLong();
-        private volatile String firstErrorMessage;
-        private long start;
-        private CountDownLatch done;
-
-        Run(Options o, KvTarget target) {
-            this.o = o;
-            this.target = target;
-            this.payload = new byte[o.valueSize()];
-            ThreadLocalRandom.current().nextBytes(payload);
-        }
-
-        Result run(PrintStream progress) throws InterruptedException {
-            if (o.preload()) preload(o, target, payload, progress);
-            boolean counting = o.uses(Op.TXN_CAS);
-            long countersBefore = counting ? sumCounters() : 0;
-            done = new CountDownLatch(o.concurrency());
-            start = System.nanoTime();
-            if (o.warmup() == 0 && o.warmupSeconds() == 0) measureStart.set(start);
-            for (int i = 0; i < o.concurrency(); i++) next();
-            long lastCount = 0;
-            while (!done.await(1, TimeUnit.SECONDS)) {
-                long now = completed.get();
-                progress.printf(Locale.ROOT, "\r%s: %6.1f s  %,d ops  %,.0f ops/s  %d errors   ", o.name(), (System.nanoTime() - start) / 1e9, now,
-                        (double) (now - lastCount), errors.get());
-                lastCount = now;
-            }
-            progress.println();
-            long end = System.nanoTime();
-            if (firstErrorMessage != null) progress.println(o.name() + ": " + errors.get() + " errors; the first: " + firstErrorMessage);
-            String check = "";
-            if (counting) {
-                long grown = sumCounters() - countersBefore;
-                long acknowledged = increments.get();
-                long unknown = incrementErrors.get();
-                // An increment that failed with an error may still have been applied (its answer was lost).
-                check = grown >= acknowledged && grown <= acknowledged + unknown ? "ok"
-                        : "counters grew by " + grown + " for " + acknowledged + " increments acknowledged and " + unknown + " failed";
-                progress.printf(Locale.ROOT, "%s: counters +%d for %d increments acknowledged (%d failed): %s%n", o.name(), grown, acknowledged,
-                        unknown, check);
-            }
-            double seconds = (end - (measureStart.get() != 0 ? measureStart.get() : start)) / 1e9;
-            Histogram h = recorder.getIntervalHistogram();
-            return new Result(o.name(), o.target(), o.workload(), o.concurrency(), o.connections(), completed.get(), errors.get(), measuredIncrements.get(), conflicts.get(),
-                    check, seconds, h);
-        }
-
-        /** Issues the next operation of a slot, or ends the slot when the run is over. */
-        private void next() {
-            long now = System.nanoTime();
-            long n = issued.getAndIncrement();
-            boolean measured = n >= o.warmup() && now - start >= (long) (o.warmupSeconds() * 1e9);
-            if (measured) measureStart.compareAndSet(0, now);
-            long measuring = measureStart.get();
-            boolean timeUp = o.durationSeconds() > 0 && measuring != 0 && now - measuring >= (long) (o.durationSeconds() * 1e9);
-            boolean enough = o.ops() > 0 && measured && measuredIssued.getAndIncrement() >= o.ops();
-            if (timeUp || enough) {
-                done.countDown();
-                return;
-            }
-            ThreadLocalRandom random = ThreadLocalRandom.current();
-            Op op = o.pick(random);
-            long t0 = System.nanoTime();
-            CompletableFuture<?> f = switch (op) {
-                case PUT -> target.put(key(random.nextInt(o.keyspace()), o.keySize()), payload);
-                case GET -> target.get(key(random.nextInt(o.keyspace()), o.keySize()), false);
-                case GET_SERIALIZABLE -> target.get(key(random.nextInt(o.keyspace()), o.keySize()), true);
-                case RANGE -> range(random.nextInt((o.keyspace() + RANGE_KEYS - 1) / RANGE_KEYS));
-                case TXN_CAS -> increment(counterKey(random.nextInt(o.counters()), o.keySize()), measured);
-            };
-            f.whenComplete((ok, error) -> {
-                if (error != null) {
-                    errors.incrementAndGet();
-                    if (firstError.getAndIncrement() == 0) firstErrorMessage = String.valueOf(error);
-                } else if (measured) {
-                    recorder.recordValue(Math.min(LATENCY_MICROS_MAX, (System.nanoTime() - t0) / 1000));
-                    completed.incrementAndGet();
-                    if (op == Op.TXN_CAS) measuredIncrements.incrementAndGet();
-                }
-                next();
-            });
-        }
-
-        /** Reads the 100 keys of group {@code group} (keys {@code group * 100} to {@code group * 100 + 99}); fails unless all come back. */
-        private CompletableFuture<?> range(int group) {
-            int first = group * RANGE_KEYS;
-            int expected = Math.min(o.keyspace(), first + RANGE_KEYS) - first;
-            byte[] prefix = Arrays.copyOf(key(first, o.keySize()), o.keySize() - 2);
-            return target.range(prefix, RangeRequest.prefixEnd(prefix)).thenApply(count -> {
-                if (count != expected) throw new IllegalStateException("a range over " + expected + " keys returned " + count + " (were the keys preloaded?)");
-                return count;
-            });
-        }
-
-        /** One increment of {@code counter}: read it, then compare-and-put until the compare holds. */
-        private CompletableFuture<Void> increment(byte[] counter, boolean measured) {
-            CompletableFuture<Void> result = new CompletableFuture<>();
-            target.read(counter).whenComplete((v, e) -> {
-                if (e != null) result.completeExceptionally(e);
-                else tryIncrement(counter, v, 1, measured, result);
-            });
-            return result;
-        }
-
-        private void tryIncrement(byte[] counter, KvTarget.Versioned seen, int attempt, boolean measured, CompletableFuture<Void> result) {
-            long value;
-            try {
-                value = counterValue(seen.value());
-            } catch (NumberFormatException e) {
-                result.completeExceptionally(e);
-                return;
-            }
-            target.putIfModRevision(counter, seen.modRevision(), Long.toString(value + 1).getBytes(StandardCharsets.US_ASCII)).whenComplete((r, e) -> {
-                if (e != null) {
-                    incrementErrors.incrementAndGet();
-                    result.completeExceptionally(e);
-                } else if (r.succeeded()) {
-                    increments.incrementAndGet();
-                    result.complete(null);
-                } else {
-                    if (measured) conflicts.incrementAndGet();
-                    if (attempt >= CAS_ATTEMPTS_MAX) {
-                        result.completeExceptionally(new IllegalStateException("an increment gave up after " + attempt + " failed compares"));
-                    } else {
-                        tryIncrement(counter, r.current(), attempt + 1, measured, result);
-                    }
-                }
-            });
-        }
-
-        /** The sum of every counter's value, read one after the other while nothing else runs. */
-        private long sumCounters() {
-            long sum = 0;
-            for (int i = 0; i < o.counters(); i++) sum += counterValue(target.read(counterKey(i, o.keySize())).join().value());
-            return sum;
-        }
-    }
-
-    /** Writes every key once, so reads find values. */
-    private static void preload(Options o, KvTarget target, byte[] value, PrintStream progress) throws InterruptedException {
-        AtomicLong next = new AtomicLong();
-        AtomicLong failed = new AtomicLong();
-        int lanes = Math.max(o.concurrency(), 64);
-        CountDownLatch done = new CountDownLatch(lanes);
-        Runnable[] lane = new Runnable[1];
-        lane[0] = () -> {
-            long k = next.getAndIncrement();
-            if (k >= o.keyspace()) {
-                done.countDown();
-                return;
-            }
-            target.put(key((int) k, o.keySize()), value).whenComplete((ok, e) -> {
-                if (e != null) failed.incrementAndGet();
-                lane[0].run();
-            });
-        };
-        for (int i = 0; i < lanes; i++) lane[0].run();
-        while (!done.await(1, TimeUnit.SECONDS)) progress.printf("\rpreload: %,d of %,d keys   ", Math.min(next.get(), o.keyspace()), o.keyspace());
-        progress.printf("\rpreload: %,d keys written, %d failed%n", o.keyspace(), failed.get());
+    private static void save(Result r) throws IOException {
+        if (r.options().json() != null) Files.writeString(r.options().json(), r.json() + "\n");
+        if (r.options().hgrmDir() != null) writeHgrm(r, r.options().hgrmDir());
     }
 
     /** Key number {@code n} as exactly {@code size} bytes: its decimal digits, zero-padded. */
@@ -495,8 +501,21 @@ public final class LoadGenerator {
                 "p99.9 ms", "max ms", "errors");
         out.printf(Locale.ROOT, "%-28s %10d %8.2f %12.1f %9.3f %9.3f %9.3f %9.3f %9.3f %7d%n", r.name(), r.ops(), r.seconds(), r.throughput(),
                 r.percentileMs(50), r.percentileMs(90), r.percentileMs(99), r.percentileMs(99.9), r.latency().getMaxValue() / 1000.0, r.errors());
+        String indent = " ".repeat(29);
+        if (r.options().openLoop()) {
+            out.printf(Locale.ROOT, "%sopen loop: %,.0f ops/s scheduled, %,.0f achieved; issue lag p50 %.3f p99 %.3f ms; %,d held back by the cap of %d in flight; "
+                            + "%,d never issued%n", indent, r.options().rate(), r.throughput(), r.issueLag().getValueAtPercentile(50) / 1000.0,
+                    r.issueLag().getValueAtPercentile(99) / 1000.0, r.heldBack(), r.options().concurrency(), r.missed());
+        }
+        out.printf(Locale.ROOT, "%sclient CPU %.1f µs per op (%.0f %% of a core)%s; machine: %s%n", indent, r.clientCpuMicrosPerOp(), r.clientCpuPercent(),
+                r.options().pids().isEmpty() ? "" : String.format(Locale.ROOT, ", nodes %.1f µs per op (%s %% of a core each)", r.nodeCpuMicrosPerOp(), r.cpu().nodesEach()),
+                r.cpu().machine());
+        out.printf("%s%s%n", indent, r.warmup().text());
+        if (r.unfinished() > 0) out.printf("%s%,d operations still unanswered at the end: not counted%n", indent, r.unfinished());
+        if (r.errors() > 0) out.printf("%serrors:%n%s", indent, r.errorKinds().text());
+        if (r.warmupErrors().total() > 0) out.printf("%serrors in the warm-up (not counted):%n%s", indent, r.warmupErrors().text());
         if (!r.counterCheck().isEmpty()) {
-            out.printf(Locale.ROOT, "%-28s %,d failed compares retried (%.2f per increment), counter check: %s%n", "", r.conflicts(),
+            out.printf(Locale.ROOT, "%s%,d failed compares retried (%.2f per increment), counter check: %s%n", indent, r.conflicts(),
                     r.increments() == 0 ? 0.0 : (double) r.conflicts() / r.increments(), r.counterCheck());
         }
     }

@@ -55,9 +55,10 @@ final class ProcessCpu {
 
     /**
      * CPU between two snapshots: {@code percent} per process then this JVM (last), % of one core, -1 for a process gone;
-     * each process's busiest thread; the machine's split ("user 40 %, ...") and its idle share, % of all cores (-1 unknown).
+     * each process's busiest thread; the machine's split ("user 40 %, ...") and its idle and steal shares, % of all cores (-1 unknown).
      */
-    record Window(double seconds, double[] percent, List<String> busiestThread, List<Double> busiestThreadPercent, String machine, double machineIdlePercent) {
+    record Window(double seconds, double[] percent, List<String> busiestThread, List<Double> busiestThreadPercent, String machine, double machineIdlePercent,
+                  double machineStealPercent) {
 
         static Window between(Snapshot a, Snapshot b, int clockTicks) {
             double seconds = (b.nanos() - a.nanos()) / 1e9;
@@ -80,15 +81,25 @@ final class ProcessCpu {
                 names.add(best);
                 threadPercent.add(bestTicks < 0 ? -1 : bestTicks / (double) clockTicks / seconds * 100);
             }
-            return new Window(seconds, percent, names, threadPercent, WatchFanout.machineShare(a.machine(), b.machine()), idlePercent(a.machine(), b.machine()));
+            return new Window(seconds, percent, names, threadPercent, WatchFanout.machineShare(a.machine(), b.machine()), idlePercent(a.machine(), b.machine()),
+                    share(a.machine(), b.machine(), 7));
         }
 
         /** The idle share of the machine's time (all cores) between two readings of /proc/stat, -1 when unknown. */
         static double idlePercent(long[] before, long[] after) {
+            return share(before, after, 3); // the fourth field of /proc/stat's cpu line: idle
+        }
+
+        /**
+         * The share of field {@code field} of /proc/stat's cpu line in the machine's time between two readings, -1 when
+         * unknown. Field 7 is steal: time the hypervisor gave this VM's virtual CPUs to someone else, which slows every
+         * process here alike and so shows a drifting machine.
+         */
+        static double share(long[] before, long[] after, int field) {
             if (before == null || after == null) return -1;
             long total = 0;
             for (int i = 0; i < before.length; i++) total += after[i] - before[i];
-            return total <= 0 ? -1 : 100.0 * (after[3] - before[3]) / total; // the fourth field of /proc/stat's cpu line: idle
+            return total <= 0 ? -1 : 100.0 * (after[field] - before[field]) / total;
         }
 
         /** The processes' together (not this JVM). */

@@ -57,6 +57,12 @@ final class RaftKvTarget implements KvTarget {
         return client().rangeAsync(RangeRequest.range(key, rangeEnd)).thenApply(r -> r.kvs().size());
     }
 
+    /** Through a view of the first client with this deadline: its error names the last node's failure. */
+    @Override
+    public CompletableFuture<?> check(Duration deadline) {
+        return clients.get(0).withDeadline(deadline).getAsync(new byte[]{'0'}, true);
+    }
+
     private static Versioned versioned(List<KeyValue> kvs) {
         return kvs.isEmpty() ? Versioned.ABSENT : new Versioned(kvs.get(0).value(), kvs.get(0).modRevision());
     }

@@ -107,6 +107,24 @@ class LoadGeneratorTest {
     }
 
     @Test
+    void serveRunsCaseAfterCaseInOneJvmAndAnswersALineForEach() throws Exception {
+        String cases = "--name served-put --workload put --ops 50 --concurrency 4 --preload --json " + dir.resolve("served-put.json") + "\n"
+                + "\n"
+                + "--name served-get --workload get --ops 50 --concurrency 4 --connections 2 --json " + dir.resolve("served-get.json") + "\n"
+                + "--workload scan --ops 1\n";
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit = LoadGenerator.serve(List.of("--endpoints", endpoints, "--keyspace", "100"), new java.io.BufferedReader(new java.io.StringReader(cases)),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertEquals(3, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("ok raftkv served-put: "), lines.get(0));
+        assertTrue(lines.get(1).startsWith("ok raftkv served-get: "), lines.get(1));
+        assertTrue(lines.get(2).startsWith("failed usage: --workload is one of"), lines.get(2));
+        assertEquals(1, exit, "a case failed");
+        assertTrue(Files.readString(dir.resolve("served-get.json")).contains("\"ops\": 50, \"errors\": 0"));
+    }
+
+    @Test
     void aRangeThatReturnsTooFewKeysIsAnError() throws Exception {
         LoadGenerator.Options o = LoadGenerator.Options.parse(new String[]{"--endpoints", "x:1", "--workload", "range", "--ops", "20",
                 "--concurrency", "2", "--keyspace", "1000"});
