@@ -105,6 +105,7 @@ public final class Node {
                 .inflightMessagesMax(options.raftInflightMessagesMax())
                 .inflightBytesMax(options.raftInflightBytesMax())
                 .randomSeed(System.nanoTime())
+                .leaseReads(options.leaseReads())
                 .appliedIndex(kv.appliedIndex());
         this.core = new RaftCore(config, storage);
         snapshots.setCore(core);
@@ -135,7 +136,9 @@ public final class Node {
         this.requests = new ClientRequests(id, cluster::member, core, kv, lessor, timers, new ClientRequests.Limits(options.pendingRequestsMax(),
                 options.requestTimeoutMs(), options.keyBytesMax(), options.valueBytesMax(), BARRIER_RETRY_MS, options.txnOpsMax(),
                 options.commandBytesMax(), options.resultBytesMax(), options.leasesMax(), options.keysPerLeaseMax(), options.leaseTtlSecondsMin()),
-                new SecureRandom().nextLong(), null, bug);
+                new SecureRandom().nextLong(),
+                options.leaseReads() ? new ReadLease(options.electionTimeoutMs(), options.tickMs(), options.leaseReadClockDriftPercent(), EventLoop::nowMs) : null,
+                bug);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
         this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());
@@ -302,14 +305,15 @@ public final class Node {
             // one tick of the election timeout as passed and a restarted cluster elects in [1, electionTicks] ticks
             // instead of [electionTicks, 2 electionTicks). Safe whatever the others do: with PreVote a node that
             // campaigns while a leader is alive is refused without disturbing anyone.
-            for (int i = 0; i < options.electionTicks() - 1; i++) core.tick();
+            // Not with lease reads: then a node just started keeps out of elections for an election timeout (RaftConfig).
+            if (!options.leaseReads()) for (int i = 0; i < options.electionTicks() - 1; i++) core.tick();
             loop.schedule(options.tickMs(), this::tick);
             loop.schedule(0, requests::startBarrier);
             autoCompactor.start();
             loop.run();
             snapshots.close();
             durableLog.close();
-            log.info("stopped");
+            log.info("stopped" + (options.leaseReads() ? " (" + requests.leaseReads() + " linearizable reads served from the read lease)" : ""));
         } catch (Throwable t) {
             fatal("node stopped by an unexpected error", t);
         } finally {
@@ -324,6 +328,7 @@ public final class Node {
         if (++ticks % options.heartbeatTicks() == 0) {
             peers.heartbeat();
             inbound.heartbeat();
+            requests.renewReadLease();
         }
         loop.schedule(options.tickMs(), this::tick);
     }

@@ -32,19 +32,23 @@ import io.raftkv.wal.WalOptions;
  * {@code leasesMax}: leases the cluster may hold, a grant past it refused (the LEASES answer listing them all must fit a
  * frame and a client's queue); {@code keysPerLeaseMax}: keys one lease may hold, a put past it refused (docs/architecture.md,
  * "Leases").
+ * {@code leaseReads}: a leader serves linearizable reads from its read lease, without a heartbeat round each (thesis
+ * §6.4.1); off by default, as etcd, since it trusts the clocks: {@code leaseReadClockDriftPercent} is how much slower, in
+ * percent of the election timeout, a member's clock may run than another's (docs/architecture.md, "Lease reads"). Set
+ * both alike on every node.
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
                           long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
                           long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks,
-                          int leasesMax, int keysPerLeaseMax) {
+                          int leasesMax, int keysPerLeaseMax, boolean leaseReads, int leaseReadClockDriftPercent) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10);
     }
 
     /** The election timeout in milliseconds: what a new leader adds to every lease (docs/architecture.md, "Leases"). */
@@ -201,6 +205,10 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(snapshotBytesMax >= 1 << 20, "snapshotBytesMax (" + snapshotBytesMax + ") must be at least 1 MiB");
         require(peerSilenceTicks >= 3L * heartbeatTicks, "peerSilenceTicks (" + peerSilenceTicks + ") must be at least three heartbeats (3 x heartbeatTicks = "
                 + 3L * heartbeatTicks + ")");
+        require(leaseReadClockDriftPercent >= 0 && leaseReadClockDriftPercent <= 50, "leaseReadClockDriftPercent (" + leaseReadClockDriftPercent
+                + ") must be from 0 to 50");
+        require(!leaseReads || electionTimeoutMs() - tickMs - electionTimeoutMs() * leaseReadClockDriftPercent / 100 > 0,
+                "leaseReads leaves no lease: electionTicks (" + electionTicks + ") less a tick and leaseReadClockDriftPercent (" + leaseReadClockDriftPercent + "%)");
         require(peerSilenceTicks <= electionTicks, "peerSilenceTicks (" + peerSilenceTicks + ") must not exceed electionTicks (" + electionTicks + ")");
         require(snapshotLogPercentMin >= 0, "snapshotLogPercentMin (" + snapshotLogPercentMin + ") must not be negative");
         require(leasesMax >= 1, "leasesMax (" + leasesMax + ") must be at least 1");
@@ -227,7 +235,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent);
     }
 
     /** The same options with other snapshot thresholds (tests that want snapshots often). */
@@ -235,7 +243,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent);
     }
 
     /**

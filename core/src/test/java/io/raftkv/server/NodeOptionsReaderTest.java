@@ -78,9 +78,12 @@ class NodeOptionsReaderTest {
     @Test
     void everyOptionIsReadByItsName() {
         for (String name : NodeOptionsReader.names()) {
-            NodeOptionsReader.Read read = NodeOptionsReader.read(props(name, "0"), "f", props());
+            // A value that is not the default of any option: 0 for the numbers, true for the switches (all off by default).
+            String value = NodeOptions.defaults().toString().contains(name + "=false") ? "true" : "0";
+            NodeOptionsReader.Read read = NodeOptionsReader.read(props(name, value), "f", props());
             assertEquals(Map.of(name, "f"), read.setBy(), name);
-            assertTrue(read.describe().contains(" " + name + "=0 ") || read.describe().contains(": " + name + "=0 "), name + ": " + read.describe());
+            String shown = name + "=" + value + " ";
+            assertTrue(read.describe().contains(" " + shown) || read.describe().contains(": " + shown), name + ": " + read.describe());
         }
     }
 }
