@@ -8,7 +8,7 @@
 #
 #   bench/compare.sh [--quick] [--seconds N] [--repeats N] [--warmup-seconds N] [--warmup-max-seconds N]
 #                    [--warmup-window-seconds N] [--workloads LIST] [--keys N] [--curve WORKLOAD|none] [--curve-steps LIST]
-#                    [--curve-in-flight N] [--etcd-port BASE] [--raftkv-port BASE] [--out DIR]
+#                    [--curve-in-flight N] [--etcd-port BASE] [--raftkv-port BASE] [--raftkv-lease-reads] [--out DIR]
 #
 # Defaults: 10 s measured per run, 2 runs per case and system, a warm-up per run until the load generator's CPU per
 # operation settles (2 s windows, two within 10 %; at least --warmup-seconds, 0; at most 60 s), every workload (LIST: a
@@ -17,7 +17,8 @@
 # bench/target/compare. --quick: every case, short (2 s runs, 0.5 s windows, at most 8 s of warm-up, 10,000 keys, the
 # curve at 25, 50, 100, 120 %), about 5 minutes. Builds under /tmp/raftkv-mvn.lock when the classes are stale (mvn -o -pl
 # bench -am package, no tests). Installs Debian's etcd-server, etcd-client, fio and jq when missing (needs root).
-# Everything it starts is stopped by pid when it exits.
+# --raftkv-lease-reads: raftkv's nodes serve linearizable reads from the leader's read lease (-Draftkv.leaseReads=true; off
+# by default, as in a node). Everything it starts is stopped by pid when it exits.
 set -euo pipefail
 ROOT="$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")"
 ALL_WORKLOADS="put,get,get-serializable,txn-cas,range,mix"
@@ -38,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --etcd-port) OPT[etcd_port]="$2"; shift 2 ;;
     --raftkv-port) OPT[raftkv_port]="$2"; shift 2 ;;
     --out) OPT[out]="$2"; shift 2 ;;
+    --raftkv-lease-reads) export RAFTKV_NODE_JAVA_OPTS="${RAFTKV_NODE_JAVA_OPTS:-} -Draftkv.leaseReads=true"; shift ;;
     *) sed -n '2,20p' "$0" >&2; exit 2 ;;
   esac
 done
@@ -202,7 +204,7 @@ start_etcd
 start_raftkv
 start_load_generator raftkv "$RAFTKV_ENDPOINTS"
 start_load_generator etcd "$ETCD_ENDPOINTS"
-echo "etcd on $ETCD_ENDPOINTS (pids ${NODE_PIDS[etcd]}), raftkv on $RAFTKV_ENDPOINTS (pids ${NODE_PIDS[raftkv]}); load generators' logs: $OUT/lg-*.log"
+echo "etcd on $ETCD_ENDPOINTS (pids ${NODE_PIDS[etcd]}), raftkv on $RAFTKV_ENDPOINTS (pids ${NODE_PIDS[raftkv]}${RAFTKV_NODE_JAVA_OPTS:+, node JVM flags:$RAFTKV_NODE_JAVA_OPTS}); load generators' logs: $OUT/lg-*.log"
 
 # The first field is the workload the case belongs to (for --workloads). txn-cas increments 8 hot counters (read, then a
 # txn on the counter's mod revision, retried on a failed compare); range reads 100 keys under a prefix; mix is 50 % get,
