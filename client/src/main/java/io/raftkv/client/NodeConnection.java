@@ -72,6 +72,8 @@ final class NodeConnection implements AutoCloseable {
     private volatile boolean nodeSilent;
     /** Set before the connection is failed because its first bytes were not a frame: see {@link NotARaftkvNode}. */
     private volatile boolean notRaftkv;
+    /** The reader thread has not failed the connection yet: it will fail the requests pending then. */
+    private volatile boolean readerRunning = true;
     /** The status probe sent last and when (see {@link #probe}); guarded by {@link #probeLock}. */
     private CompletableFuture<ClientResponse.StatusResult> probe;
     private long probeStartedNanos;
@@ -151,12 +153,14 @@ final class NodeConnection implements AutoCloseable {
             try {
                 write(frame);
             } catch (IOException e) {
-                pending.remove(request.requestId());
-                String reason = "cannot send to " + address + ": " + describe(e);
-                answer.completeExceptionally(new ConnectionLost(reason, false));
-                failure.compareAndSet(null, reason);
-                closeSocket(); // the reader then fails the other pending requests, with this reason
-
+                // The connection is broken. The reader first reads what the other end sent before it broke (an HTTP
+                // server's answer to the hello says it is not a raftkv node), then fails every pending request, this
+                // one included; shutting the output down ends a reader still waiting.
+                failure.compareAndSet(null, "cannot send to " + address + ": " + describe(e));
+                shutdownOutput();
+                if (!readerRunning && pending.remove(request.requestId()) != null) {
+                    answer.completeExceptionally(notRaftkv ? new NotARaftkvNode(failure.get()) : new ConnectionLost(failure.get(), false));
+                }
             }
         }
         return answer;
@@ -245,9 +249,11 @@ final class NodeConnection implements AutoCloseable {
         } catch (NotARaftkvNode e) {
             notRaftkv = true;
             reason = e.getMessage();
+            failure.set(reason); // what the other end is says more than a write that broke on it
         } catch (IOException | RuntimeException e) {
             reason = "connection to " + address + " lost: " + describe(e);
         }
+        readerRunning = false;
         fail(reason);
     }
 
@@ -273,6 +279,14 @@ final class NodeConnection implements AutoCloseable {
             if (answer != null) answer.completeExceptionally(notRaftkv ? new NotARaftkvNode(why) : new ConnectionLost(why, nodeSilent));
         }
         listener.closed(this, reason);
+    }
+
+    private void shutdownOutput() {
+        try {
+            socket.shutdownOutput();
+        } catch (IOException e) {
+            closeSocket(); // the reader then ends too
+        }
     }
 
     private void closeSocket() {
