@@ -40,7 +40,7 @@ done
 ETCD_ENDPOINTS="127.0.0.1:16379,127.0.0.1:16479,127.0.0.1:16579"
 RAFTKV_ENDPOINTS="127.0.0.1:17379,127.0.0.1:17380,127.0.0.1:17381"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-CTL_CP="$ROOT/protocol/target/classes:$ROOT/client/target/classes"
+CTL_CP="$ROOT/protocol/target/classes:$ROOT/client/target/classes:$ROOT/client/target/lib/*"
 PIDS=()
 
 stop_pids() {

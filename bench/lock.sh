@@ -39,7 +39,7 @@ done
 ETCD_ENDPOINTS="127.0.0.1:18379,127.0.0.1:18479,127.0.0.1:18579"
 RAFTKV_ENDPOINTS="127.0.0.1:19379,127.0.0.1:19380,127.0.0.1:19381"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
-CTL_CP="$ROOT/protocol/target/classes:$ROOT/client/target/classes"
+CTL_CP="$ROOT/protocol/target/classes:$ROOT/client/target/classes:$ROOT/client/target/lib/*"
 PIDS=()
 
 stop_pids() {

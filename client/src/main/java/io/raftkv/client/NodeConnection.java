@@ -23,7 +23,8 @@ import java.util.function.LongSupplier;
 /**
  * One connection to one node: requests are written as they come (pipelined), answers are matched by
  * request id by a reader thread. When the connection dies every pending request fails with
- * {@link ConnectionLost}; a request that never reached the socket fails with {@link NotSent}.
+ * {@link ConnectionLost} ({@link NotARaftkvNode} when what answered does not speak the protocol); a request that never
+ * reached the socket fails with {@link NotSent}.
  */
 final class NodeConnection implements AutoCloseable {
 
@@ -37,6 +38,16 @@ final class NodeConnection implements AutoCloseable {
         ConnectionLost(String message, boolean nodeSilent) {
             super(message);
             this.nodeSilent = nodeSilent;
+        }
+    }
+
+    /**
+     * The other end's first bytes were not a frame of the client protocol (an HTTP server, say): nothing sent there can
+     * have been applied, and asking again will not help.
+     */
+    static final class NotARaftkvNode extends IOException {
+        NotARaftkvNode(String message) {
+            super(message);
         }
     }
 
@@ -59,6 +70,10 @@ final class NodeConnection implements AutoCloseable {
     private final AtomicReference<String> failure = new AtomicReference<>();
     /** Set before the connection is failed because its node did not answer a probe. */
     private volatile boolean nodeSilent;
+    /** Set before the connection is failed because its first bytes were not a frame: see {@link NotARaftkvNode}. */
+    private volatile boolean notRaftkv;
+    /** The reader thread has not failed the connection yet: it will fail the requests pending then. */
+    private volatile boolean readerRunning = true;
     /** The status probe sent last and when (see {@link #probe}); guarded by {@link #probeLock}. */
     private CompletableFuture<ClientResponse.StatusResult> probe;
     private long probeStartedNanos;
@@ -126,6 +141,10 @@ final class NodeConnection implements AutoCloseable {
         }
         ByteBuffer frame = ClientCodec.request(request);
         synchronized (out) {
+            if (closed && notRaftkv) {
+                answer.completeExceptionally(new NotARaftkvNode(failure.get()));
+                return answer;
+            }
             if (closed) {
                 answer.completeExceptionally(new NotSent("the connection to " + address + " is closed (" + failure.get() + ")"));
                 return answer;
@@ -134,12 +153,14 @@ final class NodeConnection implements AutoCloseable {
             try {
                 write(frame);
             } catch (IOException e) {
-                pending.remove(request.requestId());
-                String reason = "cannot send to " + address + ": " + describe(e);
-                answer.completeExceptionally(new ConnectionLost(reason, false));
-                failure.compareAndSet(null, reason);
-                closeSocket(); // the reader then fails the other pending requests, with this reason
-
+                // The connection is broken. The reader first reads what the other end sent before it broke (an HTTP
+                // server's answer to the hello says it is not a raftkv node), then fails every pending request, this
+                // one included; shutting the output down ends a reader still waiting.
+                failure.compareAndSet(null, "cannot send to " + address + ": " + describe(e));
+                shutdownOutput();
+                if (!readerRunning && pending.remove(request.requestId()) != null) {
+                    answer.completeExceptionally(notRaftkv ? new NotARaftkvNode(failure.get()) : new ConnectionLost(failure.get(), false));
+                }
             }
         }
         return answer;
@@ -194,14 +215,26 @@ final class NodeConnection implements AutoCloseable {
 
     private void readLoop() {
         String reason = "closed by " + address;
+        boolean first = true;
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024))) {
             while (!closed) {
-                long length = Integer.toUnsignedLong(in.readInt());
-                if (length < 1 || length > frameBytesMax) throw new IOException("bad frame length " + length + " from " + address);
+                int lengthBytes = in.readInt();
+                long length = Integer.toUnsignedLong(lengthBytes);
+                if (length < 1 || length > frameBytesMax) {
+                    if (first) throw notRaftkv(lengthBytes);
+                    throw new IOException("bad frame length " + length + " from " + address);
+                }
                 byte type = in.readByte();
                 byte[] body = new byte[(int) length - 1];
                 in.readFully(body);
-                ClientResponse response = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+                ClientResponse response;
+                try {
+                    response = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+                } catch (RuntimeException e) {
+                    if (first) throw notRaftkv(lengthBytes);
+                    throw e;
+                }
+                first = false;
                 if (response instanceof ClientResponse.WatchEvents || response instanceof ClientResponse.WatchCanceled) {
                     listener.watchFrame(this, response);
                     continue;
@@ -213,10 +246,24 @@ final class NodeConnection implements AutoCloseable {
                 CompletableFuture<ClientResponse> answer = pending.remove(response.requestId());
                 if (answer != null) answer.complete(response);
             }
+        } catch (NotARaftkvNode e) {
+            notRaftkv = true;
+            reason = e.getMessage();
+            failure.set(reason); // what the other end is says more than a write that broke on it
         } catch (IOException | RuntimeException e) {
             reason = "connection to " + address + " lost: " + describe(e);
         }
+        readerRunning = false;
         fail(reason);
+    }
+
+    /** The first four bytes shown as text when they are printable: "HTTP" says at once what answered. */
+    private NotARaftkvNode notRaftkv(int firstBytes) {
+        byte[] b = ByteBuffer.allocate(4).putInt(firstBytes).array();
+        boolean printable = true;
+        for (byte c : b) printable &= c >= 0x20 && c < 0x7f;
+        String shown = printable ? "\"" + new String(b, java.nio.charset.StandardCharsets.US_ASCII) + "...\"" : String.format("0x%08x", firstBytes);
+        return new NotARaftkvNode("not a raftkv node at " + address.getHostString() + ":" + address.getPort() + " (it answered " + shown + ")");
     }
 
     /**
@@ -229,9 +276,17 @@ final class NodeConnection implements AutoCloseable {
         String why = failure.get();
         for (Long id : pending.keySet()) {
             CompletableFuture<ClientResponse> answer = pending.remove(id);
-            if (answer != null) answer.completeExceptionally(new ConnectionLost(why, nodeSilent));
+            if (answer != null) answer.completeExceptionally(notRaftkv ? new NotARaftkvNode(why) : new ConnectionLost(why, nodeSilent));
         }
         listener.closed(this, reason);
+    }
+
+    private void shutdownOutput() {
+        try {
+            socket.shutdownOutput();
+        } catch (IOException e) {
+            closeSocket(); // the reader then ends too
+        }
     }
 
     private void closeSocket() {

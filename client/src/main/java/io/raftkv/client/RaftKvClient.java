@@ -13,6 +13,7 @@ import io.raftkv.protocol.TxnRequest;
 import io.raftkv.protocol.WatchRequest;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
@@ -111,6 +112,8 @@ public final class RaftKvClient implements AutoCloseable {
     private final long attemptMs;
     /** How long a status probe of a node that has not answered an attempt waits. */
     private final long probeMs;
+    /** See {@link #unreachableFailsFast()}. */
+    private final boolean unreachableFailsFast;
 
     public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline) {
         this.endpoints = new Endpoints(endpoints);
@@ -132,10 +135,11 @@ public final class RaftKvClient implements AutoCloseable {
         this.deadlineMs = checkedDeadlineMs(deadline);
         this.attemptMs = attemptMsFor(deadlineMs);
         this.probeMs = attemptMs;
+        this.unreachableFailsFast = false;
     }
 
-    /** A view of {@code shared} with another deadline: everything else is {@code shared}'s. */
-    private RaftKvClient(RaftKvClient shared, long deadlineMs) {
+    /** A view of {@code shared} with another deadline and way with unreachable nodes: everything else is {@code shared}'s. */
+    private RaftKvClient(RaftKvClient shared, long deadlineMs, boolean unreachableFailsFast) {
         this.endpoints = shared.endpoints;
         this.connections = shared.connections;
         this.connectLock = shared.connectLock;
@@ -148,6 +152,7 @@ public final class RaftKvClient implements AutoCloseable {
         this.deadlineMs = deadlineMs;
         this.attemptMs = attemptMsFor(deadlineMs);
         this.probeMs = attemptMs;
+        this.unreachableFailsFast = unreachableFailsFast;
     }
 
     private static long checkedDeadlineMs(Duration deadline) {
@@ -164,7 +169,17 @@ public final class RaftKvClient implements AutoCloseable {
      * threads, so cheap enough to make for one call. Closing a view closes the client, and every view of it.
      */
     public RaftKvClient withDeadline(Duration deadline) {
-        return new RaftKvClient(this, checkedDeadlineMs(deadline));
+        return new RaftKvClient(this, checkedDeadlineMs(deadline), unreachableFailsFast);
+    }
+
+    /**
+     * This client failing a call at once, UNAVAILABLE, when during the call every endpoint refused the connection or
+     * answered in a protocol other than raftkv's, instead of trying again until the deadline: for raftkvctl, whose user
+     * wants to hear that the address is wrong or the cluster is down. The client's own retries ride through nodes that
+     * restart (a node that starts refuses for a moment), so it keeps trying.
+     */
+    RaftKvClient unreachableFailsFast() {
+        return new RaftKvClient(this, deadlineMs, true);
     }
 
     /** Whether close() was called (on this client or any view of it). */
@@ -520,7 +535,11 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** One call of a caller, across its attempts: what to send, whether it is a write, what makes its result, by when. */
     private record Call<T>(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
-                           CompletableFuture<T> result, long deadlineNanos) {
+                           CompletableFuture<T> result, long deadlineNanos, Map<InetSocketAddress, String> unreachable) {
+        Call(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success, CompletableFuture<T> result, long deadlineNanos) {
+            this(build, write, success, result, deadlineNanos, new ConcurrentHashMap<>());
+        }
+
         long remainingMs() {
             return TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
         }
@@ -581,6 +600,7 @@ public final class RaftKvClient implements AutoCloseable {
             c = connection(target);
         } catch (IOException e) {
             connectFailed(target, e);
+            if (e instanceof ConnectException && noneReachable(call, target, REFUSED)) return;
             retryLater(call, endpoints.next(target), target + ": " + describe(e));
             return;
         }
@@ -693,7 +713,8 @@ public final class RaftKvClient implements AutoCloseable {
             c.forget(request.requestId());
             // Before the caller hears of it: its next call must find the node silent.
             if (cause instanceof NodeConnection.ConnectionLost lost && lost.nodeSilent) endpoints.silent(target);
-            if (call.write() && !(cause instanceof NodeConnection.NotSent)) {
+            if (cause instanceof NodeConnection.NotARaftkvNode && noneReachable(call, target, NOT_RAFTKV)) return;
+            if (call.write() && !(cause instanceof NodeConnection.NotSent) && !(cause instanceof NodeConnection.NotARaftkvNode)) {
                 call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN,
                         "the write's answer from " + target + " was lost (" + describe(cause) + "): it may or may not have been applied"));
             } else {
@@ -743,6 +764,29 @@ public final class RaftKvClient implements AutoCloseable {
         return code == ErrorCode.BAD_REQUEST || code == ErrorCode.TOO_LARGE || code == ErrorCode.UNKNOWN_TYPE
                 || code == ErrorCode.REFUSED || code == ErrorCode.COMPACTED || code == ErrorCode.FUTURE_REVISION
                 || code == ErrorCode.LEASE_NOT_FOUND || code == ErrorCode.LEASE_EXISTS || code == ErrorCode.LEASE_LIMIT;
+    }
+
+    private static final String REFUSED = "connection refused";
+    private static final String NOT_RAFTKV = "not a raftkv node";
+
+    /**
+     * Notes that {@code target} cannot serve the call ({@code why}: REFUSED or NOT_RAFTKV); in a view that fails fast,
+     * fails the call once every endpoint has been found so, and says so: "no raftkv node reachable at A,B (connection
+     * refused)", "not a raftkv node at C".
+     */
+    private boolean noneReachable(Call<?> call, InetSocketAddress target, String why) {
+        if (!unreachableFailsFast) return false;
+        call.unreachable().put(target, why);
+        List<InetSocketAddress> all = endpoints.list();
+        if (!call.unreachable().keySet().containsAll(all)) return false;
+        List<String> refused = new ArrayList<>();
+        List<String> foreign = new ArrayList<>();
+        for (InetSocketAddress a : all) (REFUSED.equals(call.unreachable().get(a)) ? refused : foreign).add(a.getHostString() + ":" + a.getPort());
+        List<String> parts = new ArrayList<>();
+        if (!refused.isEmpty()) parts.add("no raftkv node reachable at " + String.join(",", refused) + " (" + REFUSED + ")");
+        if (!foreign.isEmpty()) parts.add(NOT_RAFTKV + " at " + String.join(",", foreign));
+        call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.UNAVAILABLE, String.join("; ", parts)));
+        return true;
     }
 
     private <T> void retryLater(Call<T> call, InetSocketAddress target, String problem) {

@@ -203,7 +203,7 @@ class RaftKvCtlLockTest {
 
     private static Process raftkvctl(String... command) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> argv = new ArrayList<>(List.of(java, "-cp", LocalCluster.classpathOf(RaftKvCtl.class, ClusterConfig.class), RaftKvCtl.class.getName()));
+        List<String> argv = new ArrayList<>(List.of(java, "-cp", LocalCluster.classpathOf(RaftKvCtl.class, ClusterConfig.class, picocli.CommandLine.class), RaftKvCtl.class.getName()));
         argv.addAll(List.of(args(command)));
         return new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.PIPE).start();
     }

@@ -600,7 +600,11 @@ class RaftKvCtlTest {
         Result r = run(new String[] {"--config", dir.resolve("absent.conf").toString(), "help"}, "", false);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("usage: raftkvctl"), r.out());
-        assertEquals(r, run(new String[] {"--config", dir.resolve("absent.conf").toString(), "get", "-h"}, "", false));
+        Result get = run(new String[] {"--config", dir.resolve("absent.conf").toString(), "get", "-h"}, "", false);
+        assertEquals(0, get.code(), get.err());
+        assertTrue(get.out().startsWith("usage: raftkvctl get [OPTIONS] KEY [RANGE_END]"), "get's own help: " + get.out());
+        assertTrue(get.out().contains("--print-value-only"), get.out());
+        assertEquals(get, run(new String[] {"help", "get"}, "", false));
     }
 
     @Test
