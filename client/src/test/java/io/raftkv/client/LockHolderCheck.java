@@ -148,7 +148,9 @@ final class LockHolderCheck {
         }
         for (Written r : refused) {
             long token = r.section().token();
-            boolean larger = accepted.stream().anyMatch(a -> a.section().token() > token && a.write().revision() < r.write().revision())
+            // A refused txn writes nothing: its header names the store's revision as it was evaluated, which is the larger
+            // token's own write when that was the last before it.
+            boolean larger = accepted.stream().anyMatch(a -> a.section().token() > token && a.write().revision() <= r.write().revision())
                     || unknown.stream().anyMatch(u -> u.section().token() > token && u.write().invoke() < r.write().complete());
             if (!larger) problems.add("refusals without a larger token", r.section().name() + ": write " + r.write().seq() + " was refused at revision " + r.write().revision()
                     + " though no larger token had been written");

@@ -72,6 +72,14 @@ class LockHolderCheckTest {
     }
 
     @Test
+    void aRefusalAtTheRevisionOfTheLargerTokensWriteIsExplainedByIt() {
+        // Holder 3's first write (revision 17) was the last before holder 2's refused one: a failed txn's header is 17 too.
+        good.set(1, section(2, 13, 210, 400, List.of(w(1, 220, 230, Outcome.ACCEPTED, 14), w(2, 325, 328, Outcome.REFUSED, 17)), Release.LOST));
+        LockHolderCheck.Result r = LockHolderCheck.check(good, 16);
+        assertEquals(List.of(), r.problems());
+    }
+
+    @Test
     void aRefusalWithoutALargerTokenIsNamed() {
         good.set(0, section(1, 10, 100, 200, List.of(w(1, 110, 120, Outcome.ACCEPTED, 11), w(2, 150, 160, Outcome.REFUSED, 12)), Release.HELD));
         LockHolderCheck.Result r = LockHolderCheck.check(good, 16);
