@@ -49,6 +49,8 @@ public final class Connection {
     private final TlsTransport tls;
     /** The TLS handshake is over: frames may go out. */
     private boolean tlsEstablished;
+    /** The engine failed: its alert goes out before the close. */
+    private boolean tlsFailed;
     private final FrameDecoder decoder;
     private final ArrayDeque<ByteBuffer> outbound = new ArrayDeque<>();
     private final long outboundBytesMax;
@@ -225,6 +227,7 @@ public final class Connection {
     }
 
     private void tlsFailed(IOException e) {
+        tlsFailed = true;
         close((tlsEstablished ? "TLS failed: " : "TLS handshake failed: ") + e.getMessage());
     }
 
@@ -236,6 +239,9 @@ public final class Connection {
         if (closed) return;
         if (!tlsEstablished && !tls.handshaking()) {
             tlsEstablished = true;
+            // The handshake was the link's first exchange: it counts as heard and written.
+            lastReadMs = EventLoop.nowMs();
+            lastWriteMs = lastReadMs;
             if (tls.clientMode()) handler.onConnected(this);
             if (!outbound.isEmpty() && !dirty && !closed) {
                 dirty = true;
@@ -303,7 +309,9 @@ public final class Connection {
         closed = true;
         outbound.clear();
         outboundBytes = 0;
-        if (tls != null) tls.sendClose();
+        // A close_notify, or the failed engine's alert. Not in the middle of a handshake we give up (a deadline): the other
+        // side may already have moved to keys this side never computed, and would read the plaintext alert as a bad record.
+        if (tls != null && (tlsEstablished || tlsFailed)) tls.sendClose();
         if (key != null) key.cancel();
         try {
             channel.close();
