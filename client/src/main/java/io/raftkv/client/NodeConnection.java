@@ -5,6 +5,9 @@ import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ErrorCode;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -23,7 +26,8 @@ import java.util.function.LongSupplier;
 /**
  * One connection to one node: requests are written as they come (pipelined), answers are matched by
  * request id by a reader thread. When the connection dies every pending request fails with
- * {@link ConnectionLost}; a request that never reached the socket fails with {@link NotSent}.
+ * {@link ConnectionLost}; a request that never reached the socket fails with {@link NotSent}. With an SSLContext the
+ * connection is TLS, its handshake over (and the node's certificate checked against its address) before open returns.
  */
 final class NodeConnection implements AutoCloseable {
 
@@ -84,15 +88,18 @@ final class NodeConnection implements AutoCloseable {
         this.listener = listener;
     }
 
-    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax) throws IOException {
-        return open(address, connectTimeoutMs, frameBytesMax, pendingMax, Listener.NONE);
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls) throws IOException {
+        return open(address, connectTimeoutMs, frameBytesMax, pendingMax, tls, Listener.NONE);
     }
 
-    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, Listener listener) throws IOException {
+    /** {@code tls}: null for plaintext. */
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls,
+                               Listener listener) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             socket.connect(address, connectTimeoutMs);
+            if (tls != null) socket = handshake(socket, address, connectTimeoutMs, tls);
             NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax, listener);
             c.write(ClientCodec.helloClient());
             Thread reader = new Thread(c::readLoop, "raftkv-client-" + address);
@@ -102,6 +109,27 @@ final class NodeConnection implements AutoCloseable {
         } catch (IOException e) {
             socket.close();
             throw e;
+        }
+    }
+
+    /**
+     * TLS over the connected {@code plain}, the handshake bounded by {@code timeoutMs}. The node's certificate must name
+     * the address dialled (its SAN), as a browser checks a web server's.
+     */
+    private static Socket handshake(Socket plain, InetSocketAddress address, int timeoutMs, SSLContext tls) throws IOException {
+        SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, address.getHostString(), address.getPort(), true);
+        SSLParameters parameters = socket.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(parameters);
+        try {
+            socket.setSoTimeout(timeoutMs);
+            socket.startHandshake();
+            socket.setSoTimeout(0);
+            return socket;
+        } catch (IOException e) {
+            socket.close();
+            throw new IOException("TLS handshake failed with " + address.getHostString() + ":" + address.getPort() + ": " + describe(e)
+                    + (e instanceof java.net.SocketTimeoutException ? " (no answer within " + timeoutMs + " ms)" : ""), e);
         }
     }
 
