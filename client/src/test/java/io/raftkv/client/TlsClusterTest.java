@@ -61,28 +61,32 @@ class TlsClusterTest {
 
     @BeforeAll
     static void startCluster() throws Exception {
-        cluster = new LocalCluster(dir, 3);
+        cluster = new LocalCluster(dir, 3, 1);
         ours = dir.resolve("certs");
         theirs = dir.resolve("other-ca");
         List<CertsMain.Leaf> leaves = new ArrayList<>();
-        for (int id = 1; id <= 3; id++) leaves.add(new CertsMain.Leaf("node" + id, List.of("127.0.0.1")));
+        for (int id = 1; id <= 4; id++) leaves.add(new CertsMain.Leaf("node" + id, List.of("127.0.0.1")));
         leaves.add(new CertsMain.Leaf("client", List.of()));
         CertsMain.generate(ours, "cluster CA", leaves, PASSWORD, 2);
         CertsMain.generate(theirs, "another CA", List.of(new CertsMain.Leaf("rogue", List.of("127.0.0.1"))), PASSWORD, 2);
         for (int id = 1; id <= 3; id++) {
-            cluster.jvmOptions.clear();
-            // Node 1 reads PEM files, the others PKCS#12: both paths of TlsFiles, on real nodes.
-            if (id == 1) {
-                cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node1.pem"), "-Draftkv.tls.key=" + ours.resolve("node1-key.pem")));
-            } else {
-                cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node" + id + ".p12"), "-Draftkv.tls.password=" + PASSWORD));
-            }
-            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.ca=" + ours.resolve("ca.pem"), "-Draftkv.tls.handshakeTimeoutMs=" + HANDSHAKE_TIMEOUT_MS));
+            tlsOptionsOf(id);
             cluster.start(id);
         }
         clientTls = TlsFiles.clientContext(ours.resolve("ca.pem"), ours.resolve("client.p12"), null, PASSWORD.toCharArray());
         client = new RaftKvClient(cluster.endpoints(), Duration.ofSeconds(10), clientTls);
         cluster.awaitLeader(client, DEADLINE);
+    }
+
+    /** The TLS options of node {@code id}'s JVM. Node 1 reads PEM files, the others PKCS#12: both paths of TlsFiles, on real nodes. */
+    private static void tlsOptionsOf(int id) {
+        cluster.jvmOptions.clear();
+        if (id == 1) {
+            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node1.pem"), "-Draftkv.tls.key=" + ours.resolve("node1-key.pem")));
+        } else {
+            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node" + id + ".p12"), "-Draftkv.tls.password=" + PASSWORD));
+        }
+        cluster.jvmOptions.addAll(List.of("-Draftkv.tls.ca=" + ours.resolve("ca.pem"), "-Draftkv.tls.handshakeTimeoutMs=" + HANDSHAKE_TIMEOUT_MS));
     }
 
     @AfterAll
@@ -110,6 +114,16 @@ class TlsClusterTest {
                 }
             }
         }
+    }
+
+    @Test
+    void aNewMemberJoinsOverTls() throws Exception {
+        client.put("tls/before-join", "there");
+        client.addMember(4, cluster.hostPort(4), true);
+        tlsOptionsOf(4);
+        cluster.join(4, 2); // asks node 2 for the members over TLS, then catches up through the peer links
+        awaitLocalValue(4, "tls/before-join", "there");
+        client.removeMember(4);
     }
 
     @Test
