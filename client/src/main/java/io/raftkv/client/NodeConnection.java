@@ -128,8 +128,10 @@ final class NodeConnection implements AutoCloseable {
             return socket;
         } catch (IOException e) {
             socket.close();
-            throw new IOException("TLS handshake failed with " + address.getHostString() + ":" + address.getPort() + ": " + describe(e)
-                    + (e instanceof java.net.SocketTimeoutException ? " (no answer within " + timeoutMs + " ms)" : ""), e);
+            // A plaintext node answers a ClientHello with a raftkv ERROR frame, which the JDK calls an unrecognized message.
+            String hint = e instanceof java.net.SocketTimeoutException ? " (no answer within " + timeoutMs + " ms)"
+                    : String.valueOf(e.getMessage()).contains("Unsupported or unrecognized SSL message") ? " (is TLS off at the node?)" : "";
+            throw new IOException("TLS handshake failed with " + address.getHostString() + ":" + address.getPort() + ": " + describe(e) + hint, e);
         }
     }
 

@@ -84,7 +84,8 @@ class TlsClusterTest {
         if (id == 1) {
             cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node1.pem"), "-Draftkv.tls.key=" + ours.resolve("node1-key.pem")));
         } else {
-            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node" + id + ".p12"), "-Draftkv.tls.password=" + PASSWORD));
+            // {id}: the node puts its own id in (one JAVA_TOOL_OPTIONS for every node of bin/raftkv start).
+            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node{id}.p12"), "-Draftkv.tls.password=" + PASSWORD));
         }
         cluster.jvmOptions.addAll(List.of("-Draftkv.tls.ca=" + ours.resolve("ca.pem"), "-Draftkv.tls.handshakeTimeoutMs=" + HANDSHAKE_TIMEOUT_MS));
     }

@@ -15,9 +15,9 @@ import java.security.cert.Certificate;
  * own. {@link #read} works as {@code SocketChannel.read} but yields plaintext, {@link #write} as a gathering write but
  * takes plaintext, and both advance the handshake on the way: NEED_WRAP sends a record, NEED_UNWRAP waits for bytes,
  * NEED_TASK runs the engine's delegated tasks right here, on the loop. They are the handshake's public-key operations,
- * a millisecond or two with the EC keys {@code CertsMain} makes (docs/security.md has the figure): handing them to
- * another thread would save the loop that time but add a hand-off, a re-arm of the connection and a state to test,
- * and the machine's cores are the same. A handshake flood is bounded by the node's connection limit.
+ * 2 to 3 ms per side with the EC P-256 keys {@code CertsMain} makes, once warm (docs/security.md): handing them to
+ * another thread would spare the loop that time but add a hand-off, a re-arm of the connection and a state to test, on
+ * the same cores. A handshake flood is bounded by the node's connection limit and the handshake deadline.
  *
  * <p>Bounds: each of the three buffers holds one record (the engine's packet or application buffer size, 16 KiB and its
  * overhead); a record announcing more is refused, never buffered. Handshake messages are bounded by the JDK

@@ -86,8 +86,8 @@ public final class CertsMain {
         for (String name : names) if (!name.isBlank()) leaves.add(new Leaf(name.strip(), List.of()));
         generate(dir, "raftkv test CA", leaves, password, days);
         System.out.println("made " + dir.resolve("ca.pem") + " and, for " + leaves.stream().map(Leaf::name).toList() + ", NAME.p12, NAME.pem, NAME-key.pem");
-        System.out.println("node N: -Draftkv.tls.cert=" + dir.resolve("nodeN.p12") + " -Draftkv.tls.password=" + password
-                + " -Draftkv.tls.ca=" + dir.resolve("ca.pem") + "   (docs/security.md)");
+        System.out.println("nodes: JAVA_TOOL_OPTIONS=\"-Draftkv.tls.cert=" + dir.toAbsolutePath().resolve("node{id}.p12") + " -Draftkv.tls.password=" + password
+                + " -Draftkv.tls.ca=" + dir.toAbsolutePath().resolve("ca.pem") + "\" bin/raftkv start   (docs/security.md)");
     }
 
     /**

@@ -191,7 +191,7 @@ public final class Node {
 
     /** Tests only: a node with a deliberate bug in its request table. */
     static Node start(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, InjectedRequestBug bug) throws IOException {
-        NodeTls tls = NodeTls.load(options.tls());
+        NodeTls tls = NodeTls.load(options.tls().forNode(id));
         return run(identify(cluster, List.of(), id, dataDir, options, tls), id, dataDir, options, cluster, bug, tls);
     }
 
@@ -201,7 +201,7 @@ public final class Node {
      * the leader, by snapshot when the leader's log is compacted. A restart after that needs no {@code --join}.
      */
     public static Node join(List<InetSocketAddress> members, int id, Path dataDir, NodeOptions options) throws IOException {
-        NodeTls tls = NodeTls.load(options.tls());
+        NodeTls tls = NodeTls.load(options.tls().forNode(id));
         return run(identify(null, members, id, dataDir, options, tls), id, dataDir, options, null, InjectedRequestBug.NONE, tls);
     }
 

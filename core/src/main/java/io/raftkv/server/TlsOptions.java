@@ -8,7 +8,8 @@ import java.nio.file.Path;
  * {@code key}. {@code peerCert}/{@code peerKey}: what the node shows when it dials a peer (default: {@code cert}).
  * {@code ca}: the cluster's CA, PEM or PKCS#12; a peer link either way is refused unless the other side's certificate
  * chains to it. {@code clientCa}: the CA of client certificates, when it is not the cluster's (then a client's
- * certificate cannot pass for a peer's). {@code clientCertAuth}: clients must present a certificate too.
+ * certificate cannot pass for a peer's). {@code clientCertAuth}: clients must present a certificate too. {@code {id}} in the
+ * node's own file names stands for its id ({@link #forNode}).
  * {@code handshakeTimeoutMs}: an accepted connection's handshake must be over by then.
  */
 public record TlsOptions(Path cert, Path key, Path peerCert, Path peerKey, Path ca, Path clientCa, boolean clientCertAuth,
@@ -19,6 +20,19 @@ public record TlsOptions(Path cert, Path key, Path peerCert, Path peerKey, Path 
 
     public boolean enabled() {
         return cert != null;
+    }
+
+    /**
+     * The same options with {@code {id}} in the node's own file names replaced by {@code id}: one set of options (one
+     * {@code JAVA_TOOL_OPTIONS}) serves every node of a cluster, e.g. {@code -Draftkv.tls.cert=certs/node{id}.p12}.
+     */
+    TlsOptions forNode(int id) {
+        return new TlsOptions(ofNode(cert, id), ofNode(key, id), ofNode(peerCert, id), ofNode(peerKey, id), ca, clientCa, clientCertAuth, password,
+                handshakeTimeoutMs);
+    }
+
+    private static Path ofNode(Path file, int id) {
+        return file == null ? null : Path.of(file.toString().replace("{id}", String.valueOf(id)));
     }
 
     /** Reads {@code -Draftkv.tls.cert=...} and the others of the same names. */
