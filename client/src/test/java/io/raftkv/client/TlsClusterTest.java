@@ -78,11 +78,15 @@ class TlsClusterTest {
         cluster.awaitLeader(client, DEADLINE);
     }
 
-    /** The TLS options of node {@code id}'s JVM. Node 1 reads PEM files, the others PKCS#12: both paths of TlsFiles, on real nodes. */
+    /**
+     * The TLS options of node {@code id}'s JVM. Node 1 reads PEM files and requires client certificates, the others read
+     * PKCS#12 and do not: both paths of TlsFiles, and both kinds of accepting node.
+     */
     private static void tlsOptionsOf(int id) {
         cluster.jvmOptions.clear();
         if (id == 1) {
-            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node1.pem"), "-Draftkv.tls.key=" + ours.resolve("node1-key.pem")));
+            cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node1.pem"), "-Draftkv.tls.key=" + ours.resolve("node1-key.pem"),
+                    "-Draftkv.tls.clientCertAuth=true"));
         } else {
             // {id}: the node puts its own id in (one JAVA_TOOL_OPTIONS for every node of bin/raftkv start).
             cluster.jvmOptions.addAll(List.of("-Draftkv.tls.cert=" + ours.resolve("node{id}.p12"), "-Draftkv.tls.password=" + PASSWORD));
@@ -132,6 +136,8 @@ class TlsClusterTest {
         try (RaftKvClient plain = new RaftKvClient(List.of(cluster.address(1)), Duration.ofSeconds(3))) {
             RaftKvException e = assertThrows(RaftKvException.class, () -> plain.put("tls/plain", "no"));
             assertTrue(e.getMessage().contains("this port speaks TLS"), e.getMessage());
+            // Refused at its HELLO: the client knows the write was not applied.
+            assertTrue(e.kind() != RaftKvException.Kind.OUTCOME_UNKNOWN, e.kind() + ": " + e.getMessage());
         }
         awaitLog(1, "this port speaks TLS, and the other side sent plaintext raftkv frames");
     }
@@ -142,6 +148,18 @@ class TlsClusterTest {
         InetSocketAddress node = cluster.address(2);
         IOException e = assertThrows(IOException.class, () -> NodeConnection.open(node, 5_000, 1 << 20, 10, wrongTrust).close());
         assertTrue(e.getMessage().startsWith("TLS handshake failed with 127.0.0.1:" + node.getPort() + ": "), e.getMessage());
+    }
+
+    @Test
+    void aNodeThatRequiresClientCertificatesRefusesAClientWithoutOne() throws Exception {
+        SSLContext anonymous = TlsFiles.clientContext(ours.resolve("ca.pem"), null, null, null);
+        // TLS 1.3 tells the client only after its own handshake ended: the client's first exchange finds out, in open().
+        IOException e = assertThrows(IOException.class, () -> NodeConnection.open(cluster.address(1), 5_000, 1 << 20, 10, anonymous).close());
+        assertTrue(e.getMessage().startsWith("TLS handshake failed with 127.0.0.1:" + cluster.address(1).getPort() + ": ")
+                && e.getMessage().contains("bad_certificate"), e.getMessage());
+        awaitLog(1, "TLS handshake failed: Empty client certificate chain");
+        // Node 2 takes clients without certificates.
+        NodeConnection.open(cluster.address(2), 5_000, 1 << 20, 10, anonymous).close();
     }
 
     @Test
