@@ -148,8 +148,16 @@ public final class Connection {
         return true;
     }
 
-    /** Sends {@code frame} (if there is room), then closes once it is written. */
+    /**
+     * Sends {@code frame} (if there is room), then closes once it is written. A TLS connection whose handshake is not over
+     * closes at once, unsaid: nothing can be said before the handshake, and waiting for it would hold a connection that
+     * is refused (the connection limit, which has no timer to spare) for as long as the other side likes.
+     */
     public void sendAndClose(ByteBuffer frame) {
+        if (tls != null && !tlsEstablished && !tls.plaintext()) {
+            close(null);
+            return;
+        }
         send(frame);
         if (closed) return;
         closeAfterFlush = true;

@@ -227,6 +227,39 @@ class TlsTransportTest {
     }
 
     @Test
+    void aConnectionRefusedBeforeItsHandshakeIsClosedAtOnce() throws Exception {
+        // As InboundConnections refuses one over the connection limit: no timer, so no waiting for a handshake.
+        CompletableFuture<InetSocketAddress> bound = new CompletableFuture<>();
+        loop.execute(() -> {
+            try {
+                bound.complete((InetSocketAddress) loop.listen(new InetSocketAddress("127.0.0.1", 0), () -> {
+                    SSLEngine e = server.createSSLEngine();
+                    e.setUseClientMode(false);
+                    return e;
+                }, c -> {
+                    c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, io.raftkv.protocol.ErrorCode.REFUSED, "connection limit")));
+                    return new Connection.Handler() {
+                        @Override
+                        public void onFrame(Connection c, byte type, ByteBuffer body) {
+                        }
+
+                        @Override
+                        public void onClosed(Connection c, String reason) {
+                        }
+                    };
+                }).getLocalAddress());
+            } catch (IOException e) {
+                bound.completeExceptionally(e);
+            }
+        });
+        InetSocketAddress address = bound.get(WAIT_SECONDS, TimeUnit.SECONDS);
+        try (Socket s = new Socket(address.getAddress(), address.getPort())) {
+            s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+            assertTrue(endsWithoutWaiting(s.getInputStream()), "closed without the other side saying a word");
+        }
+    }
+
+    @Test
     void aCertificateOfAnotherCaFailsTheHandshakeOnBothSides() throws Exception {
         InetSocketAddress address = echoServer(server, true);
         try (SSLSocket s = (SSLSocket) stranger.getSocketFactory().createSocket(address.getAddress(), address.getPort())) {
