@@ -82,8 +82,12 @@ final class ClientWatches implements AutoCloseable {
     private int endpoint = ThreadLocalRandom.current().nextInt(1 << 16);
     private volatile boolean closed;
 
-    ClientWatches(Supplier<List<InetSocketAddress>> endpoints) {
+    /** Null for plaintext. */
+    private final javax.net.ssl.SSLContext tls;
+
+    ClientWatches(Supplier<List<InetSocketAddress>> endpoints, javax.net.ssl.SSLContext tls) {
         this.endpoints = endpoints;
+        this.tls = tls;
         this.thread = new Thread(this::loop, "raftkv-watch");
         thread.setDaemon(true);
         thread.start();
@@ -136,7 +140,7 @@ final class ClientWatches implements AutoCloseable {
         List<InetSocketAddress> nodes = endpoints.get();
         InetSocketAddress target = nodes.get(Math.floorMod(endpoint, nodes.size()));
         try {
-            connection = NodeConnection.open(target, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, TASKS_MAX, new NodeConnection.Listener() {
+            connection = NodeConnection.open(target, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, TASKS_MAX, tls, new NodeConnection.Listener() {
                 @Override
                 public void watchFrame(NodeConnection c, ClientResponse frame) {
                     hand(() -> received(c, frame));

@@ -5,6 +5,9 @@ import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ErrorCode;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -12,6 +15,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,7 +28,8 @@ import java.util.function.LongSupplier;
  * One connection to one node: requests are written as they come (pipelined), answers are matched by
  * request id by a reader thread. When the connection dies every pending request fails with
  * {@link ConnectionLost} ({@link NotARaftkvNode} when what answered does not speak the protocol); a request that never
- * reached the socket fails with {@link NotSent}.
+ * reached the socket fails with {@link NotSent}. With an SSLContext the connection is TLS, its handshake over (and the
+ * node's certificate checked against its address) before open returns.
  */
 final class NodeConnection implements AutoCloseable {
 
@@ -74,6 +79,12 @@ final class NodeConnection implements AutoCloseable {
     private volatile boolean notRaftkv;
     /** The reader thread has not failed the connection yet: it will fail the requests pending then. */
     private volatile boolean readerRunning = true;
+    /**
+     * The node refused the connection itself, before it processed anything on it: at its HELLO (an ERROR REFUSED with
+     * request id 0: a plaintext client on a TLS port, the connection limit) or in its TLS handshake (TLS 1.3 tells a
+     * client its certificate was refused only at its first read). Its requests fail {@link NotSent}: none was applied.
+     */
+    private volatile boolean refused;
     /** The status probe sent last and when (see {@link #probe}); guarded by {@link #probeLock}. */
     private CompletableFuture<ClientResponse.StatusResult> probe;
     private long probeStartedNanos;
@@ -99,17 +110,20 @@ final class NodeConnection implements AutoCloseable {
         this.listener = listener;
     }
 
-    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax) throws IOException {
-        return open(address, connectTimeoutMs, frameBytesMax, pendingMax, Listener.NONE);
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls) throws IOException {
+        return open(address, connectTimeoutMs, frameBytesMax, pendingMax, tls, Listener.NONE);
     }
 
-    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, Listener listener) throws IOException {
+    /** {@code tls}: null for plaintext. */
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls,
+                               Listener listener) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
             socket.connect(address, connectTimeoutMs);
+            if (tls != null) socket = handshake(socket, address, connectTimeoutMs, tls);
             NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax, listener);
-            c.write(ClientCodec.helloClient());
+            if (tls == null) c.write(ClientCodec.helloClient()); // with TLS, handshake() said it
             Thread reader = new Thread(c::readLoop, "raftkv-client-" + address);
             reader.setDaemon(true);
             reader.start();
@@ -119,6 +133,58 @@ final class NodeConnection implements AutoCloseable {
             throw e;
         }
     }
+
+    /**
+     * TLS over the connected {@code plain}, then HELLO_CLIENT, all within {@code timeoutMs}. The node's certificate must
+     * name the address dialled (its SAN), as a browser checks a web server's. TLS 1.3 ends a client's handshake before
+     * the node has checked the client's certificate, so a STATUS goes with the HELLO and its answer proves the node took
+     * the connection: a refusal shows here, as a failed handshake, not later as a write whose outcome is unknown.
+     */
+    private static Socket handshake(Socket plain, InetSocketAddress address, int timeoutMs, SSLContext tls) throws IOException {
+        String node = address.getHostString() + ":" + address.getPort();
+        SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(plain, address.getHostString(), address.getPort(), true);
+        SSLParameters parameters = socket.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(parameters);
+        ClientResponse answer;
+        try {
+            socket.setSoTimeout(timeoutMs);
+            socket.startHandshake();
+            java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+            for (ByteBuffer frame : List.of(ClientCodec.helloClient(), ClientCodec.request(new ClientRequest.Status(ACCEPTANCE_PROBE_ID)))) {
+                frames.write(frame.array(), frame.arrayOffset() + frame.position(), frame.remaining());
+            }
+            try {
+                socket.getOutputStream().write(frames.toByteArray());
+                socket.getOutputStream().flush();
+            } catch (IOException writeFailed) {
+                // The node refused the handshake and closed: its alert, which says why, is still there to read.
+            }
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            int length = in.readInt();
+            if (length < 1 || length > ACCEPTANCE_ANSWER_BYTES_MAX) throw new IOException("bad frame length " + Integer.toUnsignedLong(length));
+            byte type = in.readByte();
+            byte[] body = new byte[length - 1];
+            in.readFully(body);
+            answer = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            // A plaintext node answers a ClientHello with a raftkv ERROR frame, which the JDK calls an unrecognized message.
+            String hint = e instanceof java.net.SocketTimeoutException ? " (no answer within " + timeoutMs + " ms)"
+                    : String.valueOf(e.getMessage()).contains("Unsupported or unrecognized SSL message") ? " (is TLS off at the node?)" : "";
+            throw new IOException("TLS handshake failed with " + node + ": " + describe(e) + hint, e);
+        }
+        if (!(answer instanceof ClientResponse.StatusResult)) {
+            socket.close();
+            throw new IOException(node + " refused the connection: " + answer);
+        }
+        socket.setSoTimeout(0);
+        return socket;
+    }
+
+    /** The id of the STATUS that proves a TLS connection accepted: answered before any request of the client's is sent. */
+    private static final long ACCEPTANCE_PROBE_ID = -1;
+    private static final int ACCEPTANCE_ANSWER_BYTES_MAX = 1 << 20;
 
     InetSocketAddress address() {
         return address;
@@ -241,6 +307,7 @@ final class NodeConnection implements AutoCloseable {
                 }
                 if (response.requestId() == 0) {
                     reason = address + " closed the connection: " + response;
+                    refused = response instanceof ClientResponse.Error e && e.code() == ErrorCode.REFUSED;
                     break;
                 }
                 CompletableFuture<ClientResponse> answer = pending.remove(response.requestId());
@@ -252,6 +319,7 @@ final class NodeConnection implements AutoCloseable {
             failure.set(reason); // what the other end is says more than a write that broke on it
         } catch (IOException | RuntimeException e) {
             reason = "connection to " + address + " lost: " + describe(e);
+            refused = e instanceof javax.net.ssl.SSLHandshakeException;
         }
         readerRunning = false;
         fail(reason);
@@ -276,7 +344,7 @@ final class NodeConnection implements AutoCloseable {
         String why = failure.get();
         for (Long id : pending.keySet()) {
             CompletableFuture<ClientResponse> answer = pending.remove(id);
-            if (answer != null) answer.completeExceptionally(notRaftkv ? new NotARaftkvNode(why) : new ConnectionLost(why, nodeSilent));
+            if (answer != null) answer.completeExceptionally(notRaftkv ? new NotARaftkvNode(why) : refused ? new NotSent(why) : new ConnectionLost(why, nodeSilent));
         }
         listener.closed(this, reason);
     }

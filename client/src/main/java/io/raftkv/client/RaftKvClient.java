@@ -12,6 +12,7 @@ import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
 import io.raftkv.protocol.WatchRequest;
 
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -105,6 +106,8 @@ public final class RaftKvClient implements AutoCloseable {
     /** Every operation not yet completed, and whether it is a write: close() fails them all. */
     private final Map<CompletableFuture<?>, Boolean> inflight;
     private final LeaderSearch leaderSearch;
+    /** Null for plaintext. */
+    private final SSLContext tls;
 
     // This view's own.
     private final long deadlineMs;
@@ -116,6 +119,16 @@ public final class RaftKvClient implements AutoCloseable {
     private final boolean unreachableFailsFast;
 
     public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline) {
+        this(endpoints, deadline, null);
+    }
+
+    /**
+     * A client whose connections use TLS through {@code tls} (null: plaintext, as the other constructor). The nodes'
+     * certificates must chain to what it trusts and name the addresses dialled; {@code TlsFiles.clientContext(ca, cert,
+     * key, password)} makes one from PEM or PKCS#12 files (docs/security.md).
+     */
+    public RaftKvClient(List<InetSocketAddress> endpoints, Duration deadline, SSLContext tls) {
+        this.tls = tls;
         this.endpoints = new Endpoints(endpoints);
         this.connections = new ConcurrentHashMap<>();
         this.connectLock = new Object();
@@ -140,6 +153,7 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** A view of {@code shared} with another deadline and way with unreachable nodes: everything else is {@code shared}'s. */
     private RaftKvClient(RaftKvClient shared, long deadlineMs, boolean unreachableFailsFast) {
+        this.tls = shared.tls;
         this.endpoints = shared.endpoints;
         this.connections = shared.connections;
         this.connectLock = shared.connectLock;
@@ -269,7 +283,7 @@ public final class RaftKvClient implements AutoCloseable {
         ClientWatches w;
         synchronized (watches) {
             if (closed.get()) throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client is closed");
-            if (watches.get() == null) watches.set(new ClientWatches(this::endpoints));
+            if (watches.get() == null) watches.set(new ClientWatches(this::endpoints, tls));
             w = watches.get();
         }
         return w.watch(request, listener);
@@ -846,7 +860,7 @@ public final class RaftKvClient implements AutoCloseable {
         synchronized (connectLock) {
             NodeConnection c = connections.get(address);
             if (c != null && c.isOpen()) return c;
-            c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX);
+            c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX, tls);
             connections.put(address, c);
             return c;
         }

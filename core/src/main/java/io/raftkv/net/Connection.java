@@ -1,18 +1,24 @@
 package io.raftkv.net;
 
+import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.FrameDecoder;
 import io.raftkv.protocol.FrameException;
 
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.security.cert.Certificate;
 import java.util.ArrayDeque;
 
 /**
  * One non-blocking TCP connection owned by an {@link EventLoop}: frames in through a {@link FrameDecoder},
  * frames out through a queue bounded in bytes. A peer that stops reading fills the queue and is
- * disconnected, never buffered without bound. Loop thread only.
+ * disconnected, never buffered without bound. With TLS ({@link TlsTransport}) the same frames go through an SSLEngine:
+ * a dialled connection tells its handler onConnected once the handshake is over, and frames queued before that wait
+ * for it; without TLS the path is the plain one, with no copy added. Loop thread only.
  */
 public final class Connection {
 
@@ -39,6 +45,12 @@ public final class Connection {
 
     private final EventLoop loop;
     private final SocketChannel channel;
+    /** Null for plaintext. */
+    private final TlsTransport tls;
+    /** The TLS handshake is over: frames may go out. */
+    private boolean tlsEstablished;
+    /** The engine failed: its alert goes out before the close. */
+    private boolean tlsFailed;
     private final FrameDecoder decoder;
     private final ArrayDeque<ByteBuffer> outbound = new ArrayDeque<>();
     private final long outboundBytesMax;
@@ -54,9 +66,11 @@ public final class Connection {
     private long lastWriteMs;
     private static final int GATHER_BUFFERS_MAX = 64;
 
-    Connection(EventLoop loop, SocketChannel channel, Handler handler, int frameBytesMax, long outboundBytesMax, String remote) {
+    /** {@code tls}: null for plaintext; in client mode for a connection this node dials, server mode for one it accepted. */
+    Connection(EventLoop loop, SocketChannel channel, Handler handler, int frameBytesMax, long outboundBytesMax, String remote, SSLEngine tls) {
         this.loop = loop;
         this.channel = channel;
+        this.tls = tls == null ? null : new TlsTransport(tls, channel);
         this.handler = handler;
         this.decoder = new FrameDecoder(frameBytesMax);
         this.outboundBytesMax = outboundBytesMax;
@@ -79,6 +93,20 @@ public final class Connection {
 
     public boolean isOpen() {
         return !closed;
+    }
+
+    public boolean isTls() {
+        return tls != null;
+    }
+
+    /** A TLS connection whose handshake is not over yet (false for plaintext). */
+    public boolean handshaking() {
+        return tls != null && !tlsEstablished;
+    }
+
+    /** The certificate chain the other side presented in the TLS handshake, verified by it; null without one (or TLS). */
+    public Certificate[] peerCertificates() {
+        return tlsEstablished ? tls.peerCertificates() : null;
     }
 
     /**
@@ -120,8 +148,16 @@ public final class Connection {
         return true;
     }
 
-    /** Sends {@code frame} (if there is room), then closes once it is written. */
+    /**
+     * Sends {@code frame} (if there is room), then closes once it is written. A TLS connection whose handshake is not over
+     * closes at once, unsaid: nothing can be said before the handshake, and waiting for it would hold a connection that
+     * is refused (the connection limit, which has no timer to spare) for as long as the other side likes.
+     */
     public void sendAndClose(ByteBuffer frame) {
+        if (tls != null && !tlsEstablished && !tls.plaintext()) {
+            close(null);
+            return;
+        }
         send(frame);
         if (closed) return;
         closeAfterFlush = true;
@@ -145,18 +181,34 @@ public final class Connection {
         key.interestOps(SelectionKey.OP_READ);
         lastReadMs = EventLoop.nowMs();
         lastWriteMs = lastReadMs;
-        handler.onConnected(this);
-        if (!outbound.isEmpty()) flush();
+        connected();
+    }
+
+    /** The socket is connected: the handler hears it now, or, with TLS, once the handshake this starts is over. */
+    void connected() {
+        if (tls == null) {
+            handler.onConnected(this);
+            if (!outbound.isEmpty()) flush();
+            return;
+        }
+        try {
+            tls.begin();
+            afterTls();
+        } catch (IOException e) {
+            tlsFailed(e);
+        }
     }
 
     void onReadable() {
         try {
-            // Bounded work per turn: read at most a few buffers, so one busy connection cannot starve the rest.
-            for (int i = 0; i < 4 && !closed; i++) {
+            // Bounded work per turn: read at most a few buffers, so one busy connection cannot starve the rest. TLS may
+            // hold plaintext unwrapped past them, which the socket will not announce again: it is read out after them.
+            for (int i = 0; (i < 4 || (tls != null && tls.inputBuffered())) && !closed; i++) {
                 ByteBuffer buffer = decoder.readBuffer();
-                int n = channel.read(buffer);
+                int n = tls == null ? channel.read(buffer) : tls.read(buffer, i < 4);
+                if (tls != null) afterTls();
                 if (n < 0) {
-                    close("closed by the other side");
+                    close(handshaking() ? "closed by the other side during the TLS handshake" : "closed by the other side");
                     return;
                 }
                 if (n == 0) return;
@@ -164,14 +216,47 @@ public final class Connection {
                 decoder.decode((type, body) -> {
                     if (!closed && !closeAfterFlush) handler.onFrame(this, type, body);
                 });
-                if (buffer.hasRemaining()) return;
+                if (buffer.hasRemaining() && (tls == null || !tls.inputBuffered())) return;
             }
         } catch (FrameException e) {
-            handler.onBadFrame(this, e);
-            if (!closeAfterFlush) close(e.getMessage());
+            badFrame(e);
+        } catch (TlsTransport.NotTlsException e) {
+            // Answered in plaintext, which the client reads: a clear refusal rather than a closed socket.
+            badFrame(new FrameException(ErrorCode.REFUSED, e.getMessage()));
         } catch (IOException e) {
-            close(e.getMessage());
+            if (tls != null && e instanceof SSLException) tlsFailed(e);
+            else close(e.getMessage());
         }
+    }
+
+    private void badFrame(FrameException e) {
+        handler.onBadFrame(this, e);
+        if (!closeAfterFlush) close(e.getMessage());
+    }
+
+    private void tlsFailed(IOException e) {
+        tlsFailed = true;
+        close((tlsEstablished ? "TLS failed: " : "TLS handshake failed: ") + e.getMessage());
+    }
+
+    /**
+     * After the engine did something: once the handshake is over, a dialled connection's handler hears onConnected and
+     * the frames queued meanwhile go; records the socket did not take wait for it to be writable.
+     */
+    private void afterTls() {
+        if (closed) return;
+        if (!tlsEstablished && !tls.handshaking()) {
+            tlsEstablished = true;
+            // The handshake was the link's first exchange: it counts as heard and written.
+            lastReadMs = EventLoop.nowMs();
+            lastWriteMs = lastReadMs;
+            if (tls.clientMode()) handler.onConnected(this);
+            if (!outbound.isEmpty() && !dirty && !closed) {
+                dirty = true;
+                loop.markDirty(this);
+            }
+        }
+        if (tls.outputPending() && key.isValid()) key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
     }
 
     void onWritable() {
@@ -180,6 +265,20 @@ public final class Connection {
 
     private void flush() {
         try {
+            if (tls != null) {
+                tls.resume();
+                afterTls();
+                if (closed) return;
+                // Records already wrapped go before more are; frames wait for the handshake.
+                if (tls.outputPending()) {
+                    key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+                    return;
+                }
+                if (!tlsEstablished && !tls.plaintext()) {
+                    key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+                    return;
+                }
+            }
             ByteBuffer[] batch = new ByteBuffer[Math.min(GATHER_BUFFERS_MAX, Math.max(1, outbound.size()))];
             while (!outbound.isEmpty()) {
                 int n = 0;
@@ -189,7 +288,7 @@ public final class Connection {
                     batch[n++] = b;
                     batchBytes += b.remaining();
                 }
-                long written = channel.write(batch, 0, n);
+                long written = tls == null ? channel.write(batch, 0, n) : tls.write(batch, 0, n);
                 outboundBytes -= written;
                 if (written > 0) lastWriteMs = EventLoop.nowMs();
                 while (!outbound.isEmpty() && !outbound.peek().hasRemaining()) outbound.poll();
@@ -199,11 +298,17 @@ public final class Connection {
                     return;
                 }
             }
+            if (tls != null && tls.outputPending()) {
+                // Every frame is wrapped, the last record not yet written.
+                key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+                return;
+            }
             if (key.isValid()) key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
             if (closeAfterFlush) close(null);
             else handler.onDrained(this);
         } catch (IOException e) {
-            close(e.getMessage());
+            if (tls != null && e instanceof SSLException) tlsFailed(e);
+            else close(e.getMessage());
         }
     }
 
@@ -212,6 +317,9 @@ public final class Connection {
         closed = true;
         outbound.clear();
         outboundBytes = 0;
+        // A close_notify, or the failed engine's alert. Not in the middle of a handshake we give up (a deadline): the other
+        // side may already have moved to keys this side never computed, and would read the plaintext alert as a bad record.
+        if (tls != null && (tlsEstablished || tlsFailed)) tls.sendClose();
         if (key != null) key.cancel();
         try {
             channel.close();

@@ -2,6 +2,8 @@ package io.raftkv.net;
 
 import jdk.net.ExtendedSocketOptions;
 
+import javax.net.ssl.SSLEngine;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -14,6 +16,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * One thread, one {@link Selector}: accepts, reads and writes every channel without blocking, fires the
@@ -103,16 +106,34 @@ public final class EventLoop {
 
     /** Listens on {@code address}; each accepted connection gets the handler {@code accept} returns. */
     public ServerSocketChannel listen(InetSocketAddress address, Function<Connection, Connection.Handler> accept) throws IOException {
+        return listen(address, null, accept);
+    }
+
+    /**
+     * Listens on {@code address}, with TLS when {@code tls} is not null: it gives each accepted connection its engine (in
+     * server mode). The handler {@code accept} returns hears the connection's frames once its handshake is over.
+     */
+    public ServerSocketChannel listen(InetSocketAddress address, Supplier<SSLEngine> tls, Function<Connection, Connection.Handler> accept) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         server.bind(address, 1024);
         server.configureBlocking(false);
-        server.register(selector, SelectionKey.OP_ACCEPT, accept);
+        server.register(selector, SelectionKey.OP_ACCEPT, new Acceptor(accept, tls));
         return server;
     }
 
+    private record Acceptor(Function<Connection, Connection.Handler> handler, Supplier<SSLEngine> tls) { }
+
     /** Starts connecting to {@code address}; the handler hears onConnected or onClosed. */
     public Connection connect(InetSocketAddress address, Connection.Handler handler) throws IOException {
+        return connect(address, handler, null);
+    }
+
+    /**
+     * Starts connecting to {@code address}, with TLS through {@code tls} (in client mode) when it is not null; the handler
+     * hears onConnected once the handshake is over, or onClosed.
+     */
+    public Connection connect(InetSocketAddress address, Connection.Handler handler, SSLEngine tls) throws IOException {
         if (address.isUnresolved()) throw new IOException("cannot resolve " + address.getHostString());
         SocketChannel channel = SocketChannel.open();
         boolean connected;
@@ -123,7 +144,7 @@ public final class EventLoop {
             channel.close();
             throw e instanceof IOException io ? io : new IOException(e.toString(), e);
         }
-        Connection c = new Connection(this, channel, handler, limits.frameBytesMax(), limits.outboundBytesPerConnectionMax(), address.toString());
+        Connection c = new Connection(this, channel, handler, limits.frameBytesMax(), limits.outboundBytesPerConnectionMax(), address.toString(), tls);
         connections++;
         try {
             c.register(channel.register(selector, connected ? SelectionKey.OP_READ : SelectionKey.OP_CONNECT, c));
@@ -133,7 +154,7 @@ public final class EventLoop {
             c.close(e.getMessage());
             throw e;
         }
-        if (connected) handler.onConnected(c);
+        if (connected) c.connected();
         return c;
     }
 
@@ -217,11 +238,10 @@ public final class EventLoop {
         dirty.clear();
     }
 
-    @SuppressWarnings("unchecked")
     private void handle(SelectionKey key) {
         if (!key.isValid()) return;
-        if (key.attachment() instanceof Function<?, ?> accept) {
-            accept((ServerSocketChannel) key.channel(), (Function<Connection, Connection.Handler>) accept);
+        if (key.attachment() instanceof Acceptor acceptor) {
+            accept((ServerSocketChannel) key.channel(), acceptor);
             return;
         }
         Connection c = (Connection) key.attachment();
@@ -236,7 +256,7 @@ public final class EventLoop {
         }
     }
 
-    private void accept(ServerSocketChannel server, Function<Connection, Connection.Handler> accept) {
+    private void accept(ServerSocketChannel server, Acceptor accept) {
         for (int i = 0; i < 64; i++) {
             SocketChannel channel;
             try {
@@ -252,7 +272,15 @@ public final class EventLoop {
             } catch (IOException e) {
                 remote = "?";
             }
-            Connection c = new Connection(this, channel, NO_HANDLER, limits.frameBytesMax(), limits.acceptedOutboundBytesPerConnectionMax(), remote);
+            SSLEngine engine;
+            try {
+                engine = accept.tls() == null ? null : accept.tls().get();
+            } catch (RuntimeException e) {
+                System.getLogger("raftkv.net").log(System.Logger.Level.ERROR, "no TLS engine for a connection from " + remote, e);
+                closeQuietly(channel);
+                continue;
+            }
+            Connection c = new Connection(this, channel, NO_HANDLER, limits.frameBytesMax(), limits.acceptedOutboundBytesPerConnectionMax(), remote, engine);
             connections++;
             try {
                 c.register(channel.register(selector, SelectionKey.OP_READ, c));
@@ -262,7 +290,7 @@ public final class EventLoop {
             }
             try {
                 // The owner may refuse the connection (it sends its refusal and closes it) and returns a handler anyway.
-                c.setHandler(accept.apply(c));
+                c.setHandler(accept.handler().apply(c));
             } catch (RuntimeException e) {
                 // Guarded like the read path: a bug in accepting one connection must not take the node down.
                 System.getLogger("raftkv.net").log(System.Logger.Level.ERROR, "closing " + c + " after an unexpected error in accept", e);
@@ -290,10 +318,14 @@ public final class EventLoop {
     }
 
     private static void closeQuietly(SelectionKey key) {
+        closeQuietly(key.channel());
+    }
+
+    private static void closeQuietly(java.nio.channels.Channel channel) {
         try {
-            key.channel().close();
+            channel.close();
         } catch (IOException ignored) {
-            // Stopping anyway.
+            // Closing anyway.
         }
     }
 

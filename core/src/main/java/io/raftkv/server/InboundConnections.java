@@ -25,7 +25,8 @@ import java.util.function.IntPredicate;
 /**
  * The connections a node accepts: the limit on how many, the handshake that says what each is (a client or a
  * peer, within a deadline), and the routing of its frames (requests to the request table, Raft messages to the
- * core). Every refusal is an ERROR frame followed by a close; nothing a connection sends stops the node.
+ * core). Every refusal is an ERROR frame followed by a close; nothing a connection sends stops the node. With TLS the
+ * handshake comes first, within its own deadline, and a HELLO_PEER needs a certificate of the cluster's CA ({@link NodeTls}).
  */
 final class InboundConnections {
 
@@ -69,6 +70,9 @@ final class InboundConnections {
      */
     private final IntPredicate removedForGood;
     private final long helloTimeoutMs;
+    /** Null without TLS. */
+    private final NodeTls tls;
+    private final long handshakeTimeoutMs;
     /** A peer pings its link every heartbeat: one that says nothing for this long was cut off, and dials again. */
     private final long peerSilenceMs;
     private final ClientRequests requests;
@@ -91,7 +95,9 @@ final class InboundConnections {
 
     InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs, long peerSilenceMs,
                        ClientRequests requests, MembershipRequests memberships, IntPredicate removedForGood, Consumer<Message> core,
-                       SnapshotInbox snapshots, Backups backups, Watches watches, Fatal fatal) {
+                       SnapshotInbox snapshots, Backups backups, Watches watches, Fatal fatal, NodeTls tls, long handshakeTimeoutMs) {
+        this.tls = tls;
+        this.handshakeTimeoutMs = Math.min(handshakeTimeoutMs, helloTimeoutMs);
         this.removedForGood = removedForGood;
         this.selfId = cluster.selfId();
         this.cluster = cluster;
@@ -121,11 +127,22 @@ final class InboundConnections {
             refuse(c, "the node's timer budget is spent");
         } else {
             // A connection that never says what it is must not hold a connection slot forever.
-            inbound.role = new AwaitingHello(loop.schedule(helloTimeoutMs, () -> {
-                if (c.isOpen() && inbound.role instanceof AwaitingHello) c.close("no HELLO within " + helloTimeoutMs + " ms");
-            }));
+            long acceptedMs = EventLoop.nowMs();
+            inbound.role = new AwaitingHello(loop.schedule(c.isTls() ? handshakeTimeoutMs : helloTimeoutMs, () -> helloDue(c, inbound, acceptedMs)));
         }
         return inbound;
+    }
+
+    /** The connection's deadline: its TLS handshake's first, then its HELLO's, one timer at a time. */
+    private void helloDue(Connection c, Inbound inbound, long acceptedMs) {
+        if (!c.isOpen() || !(inbound.role instanceof AwaitingHello)) return;
+        if (c.handshaking()) {
+            c.close("TLS handshake not over within " + handshakeTimeoutMs + " ms"); // logged by onClosed
+            return;
+        }
+        long leftMs = helloTimeoutMs - (EventLoop.nowMs() - acceptedMs);
+        if (leftMs > 0) inbound.role = new AwaitingHello(loop.schedule(leftMs, () -> helloDue(c, inbound, acceptedMs)));
+        else c.close("no HELLO within " + helloTimeoutMs + " ms");
     }
 
     private static void refuse(Connection c, String reason) {
@@ -198,11 +215,16 @@ final class InboundConnections {
 
         @Override
         public void onBadFrame(Connection c, FrameException e) {
+            // Only a plaintext client on a TLS port gets here before its handshake: said once in the log, and in its reply.
+            if (c.handshaking()) log.warn("refused " + c.remote() + ": " + e.getMessage());
             c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, e.code(), e.getMessage())));
         }
 
         @Override
         public void onClosed(Connection c, String reason) {
+            if (c.handshaking() && reason != null) {
+                log.warn("refused " + c.remote() + (reason.startsWith("TLS") ? ": " : " during its TLS handshake: ") + reason);
+            }
             // Pending requests of a closed client are answered into the void (Channel.reply drops them).
             if (role instanceof AwaitingHello hello) loop.cancel(hello.timerId());
             if (role instanceof Client client) {
@@ -303,6 +325,11 @@ final class InboundConnections {
             }
             if (type == FrameType.HELLO_PEER) {
                 PeerCodec.PeerHello hello = PeerCodec.decodeHelloPeer(body);
+                String refusal = tls == null ? null : tls.peerRefusal(c.peerCertificates());
+                if (refusal != null) {
+                    log.warn("refused node " + hello.nodeId() + " from " + c.remote() + " as a peer: " + refusal);
+                    throw new FrameException(ErrorCode.REFUSED, refusal);
+                }
                 if (hello.clusterId() != cluster.clusterId()) {
                     log.warn("refused a node of another cluster (cluster id " + Long.toHexString(hello.clusterId()) + ") from " + c.remote());
                     throw new FrameException(ErrorCode.REFUSED, "cluster id " + Long.toHexString(hello.clusterId()) + " is not this cluster's " + Long.toHexString(cluster.clusterId()));

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import javax.net.SocketFactory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,11 +33,11 @@ final class JoinLookup {
     }
 
     /** Asks each of {@code members} in turn; IOException naming every failure when none answers. */
-    static Found fetch(List<InetSocketAddress> members, long timeoutMs) throws IOException {
+    static Found fetch(List<InetSocketAddress> members, long timeoutMs, SocketFactory sockets) throws IOException {
         List<String> failures = new ArrayList<>();
         for (InetSocketAddress a : members) {
             try {
-                return ask(a, (int) Math.min(Integer.MAX_VALUE, timeoutMs));
+                return ask(a, (int) Math.min(Integer.MAX_VALUE, timeoutMs), sockets);
             } catch (IOException | FrameException | IllegalArgumentException e) {
                 failures.add(a + ": " + e.getMessage());
             }
@@ -50,14 +51,14 @@ final class JoinLookup {
      * for {@code timeoutMs}. The answer with the highest config index when none lists {@code id} by then (the caller says
      * the node is not a member); IOException when none answers at all.
      */
-    static Found fetchListing(List<InetSocketAddress> members, int id, long timeoutMs) throws IOException {
+    static Found fetchListing(List<InetSocketAddress> members, int id, long timeoutMs, SocketFactory sockets) throws IOException {
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         Found best = null;
         List<String> failures = new ArrayList<>();
         while (true) {
             for (InetSocketAddress a : members) {
                 try {
-                    Found found = ask(a, (int) Math.min(Integer.MAX_VALUE, timeoutMs));
+                    Found found = ask(a, (int) Math.min(Integer.MAX_VALUE, timeoutMs), sockets);
                     if (found.membership().contains(id)) return found;
                     if (best == null || found.configIndex() > best.configIndex()) best = found;
                 } catch (IOException | FrameException | IllegalArgumentException e) {
@@ -74,10 +75,11 @@ final class JoinLookup {
     /** Between two rounds of asking: the add's entry reaches the others within a heartbeat or two. */
     private static final long ROUND_PAUSE_NANOS = 100_000_000;
 
-    private static Found ask(InetSocketAddress address, int timeoutMs) throws IOException {
-        try (Socket socket = new Socket()) {
-            socket.connect(address, timeoutMs);
+    /** {@code sockets}: plain, or TLS as the node dials its peers (NodeTls). */
+    private static Found ask(InetSocketAddress address, int timeoutMs, SocketFactory sockets) throws IOException {
+        try (Socket socket = sockets.createSocket()) {
             socket.setSoTimeout(timeoutMs);
+            socket.connect(address, timeoutMs);
             OutputStream out = socket.getOutputStream();
             out.write(whole(ClientCodec.helloClient()));
             out.write(whole(ClientCodec.request(new ClientRequest.MemberList(1))));

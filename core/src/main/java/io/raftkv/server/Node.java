@@ -65,6 +65,8 @@ public final class Node {
     /** Ticks since the start: peer links ping every heartbeatTicks of them. */
     private long ticks;
     private boolean stopping;
+    /** Null without TLS. */
+    private final NodeTls tls;
 
     /**
      * Who this node is in which cluster, decided before it opens anything: the cluster id, the configuration its log
@@ -72,8 +74,9 @@ public final class Node {
      */
     private record Identity(long clusterId, Membership bootstrap, Membership joinView, long joinIndex) { }
 
-    private Node(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
+    private Node(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug, NodeTls tls) throws IOException {
         this.id = id;
+        this.tls = tls;
         this.options = options;
         this.log = new Log(id);
         // Timers for the links to as many members as a configuration may list, and the membership requests' deadlines.
@@ -145,7 +148,7 @@ public final class Node {
         kv.setChangeListener(watches);
         this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(),
                 new PeerLink.Timing(options.peerSilenceMs(), options.peerConnectTimeoutMs(), options.peerRedialMsMax()),
-                () -> removed("a peer refused this node: the cluster removed it"));
+                () -> removed("a peer refused this node: the cluster removed it"), tls);
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
             @Override
             public void applied(Entry e, ApplyResult result) {
@@ -161,7 +164,8 @@ public final class Node {
         };
         this.driver = new ReplicaDriver<>(core, peers, durableLog, kv, listener, snapshots);
         this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, options.peerSilenceMs(), requests, memberships,
-                peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, watches, this::fatal);
+                peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, watches, this::fatal, tls,
+                options.tls().handshakeTimeoutMs());
         this.lastMembership = core.membership();
         this.lastAppliedMembership = core.appliedMembership();
     }
@@ -196,7 +200,8 @@ public final class Node {
 
     /** Tests only: a node with a deliberate bug in its request table. */
     static Node start(ClusterConfig cluster, int id, Path dataDir, NodeOptions options, InjectedRequestBug bug) throws IOException {
-        return run(identify(cluster, List.of(), id, dataDir, options), id, dataDir, options, cluster, bug);
+        NodeTls tls = NodeTls.load(options.tls().forNode(id));
+        return run(identify(cluster, List.of(), id, dataDir, options, tls), id, dataDir, options, cluster, bug, tls);
     }
 
     /**
@@ -205,10 +210,13 @@ public final class Node {
      * the leader, by snapshot when the leader's log is compacted. A restart after that needs no {@code --join}.
      */
     public static Node join(List<InetSocketAddress> members, int id, Path dataDir, NodeOptions options) throws IOException {
-        return run(identify(null, members, id, dataDir, options), id, dataDir, options, null, InjectedRequestBug.NONE);
+        NodeTls tls = NodeTls.load(options.tls().forNode(id));
+        return run(identify(null, members, id, dataDir, options, tls), id, dataDir, options, null, InjectedRequestBug.NONE, tls);
     }
 
-    private static Identity identify(ClusterConfig nodesConf, List<InetSocketAddress> join, int id, Path dataDir, NodeOptions options) throws IOException {
+    private static Identity identify(ClusterConfig nodesConf, List<InetSocketAddress> join, int id, Path dataDir, NodeOptions options, NodeTls tls)
+            throws IOException {
+        javax.net.SocketFactory sockets = tls == null ? javax.net.SocketFactory.getDefault() : tls.socketFactory();
         MemberMarker.Stored stored = MemberMarker.read(dataDir);
         if (stored != null) {
             if (stored.nodeId() != id) throw new IOException(dataDir + " belongs to node " + stored.nodeId() + ", not " + id);
@@ -218,7 +226,7 @@ public final class Node {
                 bootstrap = ClusterView.bootstrapOf(nodesConf);
             }
             if (bootstrap.members().isEmpty() && !join.isEmpty()) {
-                JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs());
+                JoinLookup.Found found = JoinLookup.fetch(join, options.requestTimeoutMs(), sockets);
                 if (found.clusterId() != stored.clusterId()) {
                     throw new IOException(dataDir + " belongs to cluster " + Long.toHexString(stored.clusterId()) + ", not " + Long.toHexString(found.clusterId()));
                 }
@@ -227,7 +235,7 @@ public final class Node {
             return new Identity(stored.clusterId(), bootstrap, stored.joinView(), stored.joinIndex());
         }
         if (!join.isEmpty()) {
-            JoinLookup.Found found = JoinLookup.fetchListing(join, id, options.requestTimeoutMs());
+            JoinLookup.Found found = JoinLookup.fetchListing(join, id, options.requestTimeoutMs(), sockets);
             if (!found.membership().contains(id)) {
                 throw new IOException("node " + id + " is not a member of the cluster " + found.membership()
                         + ": add it first (raftkvctl member add " + id + " HOST:PORT --learner)");
@@ -239,11 +247,12 @@ public final class Node {
         return new Identity(nodesConf.clusterId(), ClusterView.bootstrapOf(nodesConf), null, 0);
     }
 
-    private static Node run(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug) throws IOException {
-        Node node = new Node(identity, id, dataDir, options, nodesConf, bug);
+    private static Node run(Identity identity, int id, Path dataDir, NodeOptions options, ClusterConfig nodesConf, InjectedRequestBug bug, NodeTls tls)
+            throws IOException {
+        Node node = new Node(identity, id, dataDir, options, nodesConf, bug, tls);
         ClusterConfig.Member self = node.selfAddress;
         try {
-            node.loop.listen(new InetSocketAddress(self.host(), self.port()), node.inbound::accept);
+            node.loop.listen(new InetSocketAddress(self.host(), self.port()), tls == null ? null : tls::accepted, node.inbound::accept);
         } catch (IOException e) {
             node.wal.close();
             throw new IOException("cannot listen on " + self + ": " + e.getMessage(), e);
@@ -297,7 +306,8 @@ public final class Node {
 
     private void run() {
         try {
-            log.info("listening on " + selfAddress + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership());
+            log.info("listening on " + selfAddress + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership()
+                    + (tls == null ? "" : ", " + tls));
             durableLog.start();
             peers.start();
             loop.setTurnHook(this::endOfTurn);

@@ -36,19 +36,20 @@ import io.raftkv.wal.WalOptions;
  * §6.4.1); off by default, as etcd, since it trusts the clocks: {@code leaseReadClockDriftPercent} is how much slower, in
  * percent of the election timeout, a member's clock may run than another's (docs/architecture.md, "Lease reads"). Set
  * both alike on every node.
+ * {@code tls}: TLS on client and peer links, off by default ({@link TlsOptions}, docs/security.md).
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
                           long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
                           long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks,
-                          int leasesMax, int keysPerLeaseMax, boolean leaseReads, int leaseReadClockDriftPercent) {
+                          int leasesMax, int keysPerLeaseMax, boolean leaseReads, int leaseReadClockDriftPercent, TlsOptions tls) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10, TlsOptions.OFF);
     }
 
     /** The election timeout in milliseconds: what a new leader adds to every lease (docs/architecture.md, "Leases"). */
@@ -219,6 +220,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
                 + ") and clientOutboundBytesMax (" + clientOutboundBytesMax + ")");
         require(leaseTtlSecondsMin() <= Leases.TTL_SECONDS_MAX, "electionTicks (" + electionTicks + ") x tickMs (" + tickMs
                 + ") makes a minimum lease TTL over the maximum of " + Leases.TTL_SECONDS_MAX + " s");
+        tls.validate();
         try {
             walOptions();
         } catch (IllegalArgumentException e) {
@@ -235,7 +237,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls);
     }
 
     /** The same options with other snapshot thresholds (tests that want snapshots often). */
@@ -243,7 +245,15 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls);
+    }
+
+    /** The same options with other TLS settings. */
+    public NodeOptions withTls(TlsOptions tls) {
+        return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
+                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls);
     }
 
     /**

@@ -34,7 +34,9 @@ final class NodeOptionsReader {
         for (RecordComponent c : COMPONENTS) {
             Class<?> t = c.getType();
             // Fails at class load, in every test that reads options, when an option of a type parse() lacks is added.
-            if (t != int.class && t != long.class && t != boolean.class) throw new IllegalStateException("NodeOptions." + c.getName() + ": no parser for " + t);
+            if (t != int.class && t != long.class && t != boolean.class && t != TlsOptions.class) {
+                throw new IllegalStateException("NodeOptions." + c.getName() + ": no parser for " + t);
+            }
         }
     }
 
@@ -65,13 +67,17 @@ final class NodeOptionsReader {
 
     static Read read(Properties fromFile, String fileName, Properties system) {
         for (String name : fromFile.stringPropertyNames()) {
-            if (component(name) == null) throw new IllegalArgumentException(fileName + ": unknown option '" + name + "'" + suggestion(name));
+            if (component(name) == null && !isTlsName(name)) throw new IllegalArgumentException(fileName + ": unknown option '" + name + "'" + suggestion(name));
         }
         NodeOptions defaults = NodeOptions.defaults();
         Object[] values = new Object[COMPONENTS.length];
         Map<String, String> setBy = new LinkedHashMap<>();
         for (int i = 0; i < COMPONENTS.length; i++) {
             RecordComponent c = COMPONENTS[i];
+            if (c.getType() == TlsOptions.class) {
+                values[i] = readTls(fromFile, fileName, system, setBy);
+                continue;
+            }
             String text = system.getProperty(SYSTEM_PROPERTY_PREFIX + c.getName());
             String source = "system property " + SYSTEM_PROPERTY_PREFIX + c.getName();
             if (text == null) {
@@ -97,8 +103,29 @@ final class NodeOptionsReader {
     /** The {@code raftkv.*} system properties that name no option: a node logs them, as they are likely typos. */
     static List<String> unknownSystemProperties(Properties system) {
         return system.stringPropertyNames().stream()
-                .filter(p -> p.startsWith(SYSTEM_PROPERTY_PREFIX) && component(p.substring(SYSTEM_PROPERTY_PREFIX.length())) == null)
+                .filter(p -> p.startsWith(SYSTEM_PROPERTY_PREFIX))
+                .map(p -> p.substring(SYSTEM_PROPERTY_PREFIX.length()))
+                .filter(name -> component(name) == null && !isTlsName(name))
+                .map(name -> SYSTEM_PROPERTY_PREFIX + name)
                 .sorted().toList();
+    }
+
+    /** TLS's options are {@code tls.NAME} in the file and {@code raftkv.tls.NAME} as system properties (docs/security.md). */
+    private static boolean isTlsName(String name) {
+        return name.startsWith("tls.") && TlsOptions.NAMES.contains(name.substring(4));
+    }
+
+    private static TlsOptions readTls(Properties fromFile, String fileName, Properties system, Map<String, String> setBy) {
+        try {
+            return TlsOptions.read(name -> {
+                String fromSystem = system.getProperty(SYSTEM_PROPERTY_PREFIX + "tls." + name);
+                String value = fromSystem != null ? fromSystem : fromFile.getProperty("tls." + name);
+                if (value != null) setBy.put("tls." + name, fromSystem != null ? "system property" : fileName);
+                return value;
+            });
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (" + (fileName == null ? "system properties" : fileName + " or system properties") + ")");
+        }
     }
 
     /** Every option's name, in the record's order. */

@@ -24,7 +24,9 @@ import java.nio.file.Path;
  * <p>A network that drops packets silently leaves a TCP connection open on both sides, and the kernel's
  * retransmission back-off (minutes, after a long cut) would decide when the peer hears us again. So the link
  * pings the peer every heartbeat; a link that hears no answer for {@code silenceMs} is closed and dialled again,
- * and a dial unanswered for {@code connectTimeoutMs} is given up and tried again (docs/architecture.md).
+ * and a dial unanswered for {@code connectTimeoutMs} is given up and tried again (docs/architecture.md). With TLS the
+ * link is up once its handshake is over (mutual: {@link NodeTls}), and the dial has {@code silenceMs} for both: a peer
+ * answers a ClientHello at once, so a handshake that hears nothing for that long is as dead as a silent link.
  */
 final class PeerLink implements Connection.Handler {
 
@@ -56,10 +58,13 @@ final class PeerLink implements Connection.Handler {
     /** Short (a heartbeat), so that a node cut off for long is dialled again soon after the cut heals. */
     private final long backoffMsMax;
     private long dialStartedMs;
+    /** Null without TLS. */
+    private final NodeTls tls;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
-             int snapshotChunkBytesMax, Timing timing, Runnable removed) {
+             int snapshotChunkBytesMax, Timing timing, Runnable removed, NodeTls tls) {
         this.loop = loop;
+        this.tls = tls;
         this.silenceMs = timing.silenceMs();
         this.connectTimeoutMs = timing.connectTimeoutMs();
         this.backoffMsMax = Math.max(BACKOFF_MS_MIN, timing.redialMsMax());
@@ -99,7 +104,8 @@ final class PeerLink implements Connection.Handler {
     void heartbeat(long nowMs) {
         if (closed || connection == null || !connection.isOpen()) return;
         if (!connected) {
-            if (nowMs - dialStartedMs > connectTimeoutMs) connection.close("no answer to connecting within " + connectTimeoutMs + " ms");
+            long boundMs = tls == null ? connectTimeoutMs : Math.max(connectTimeoutMs, silenceMs);
+            if (nowMs - dialStartedMs > boundMs) connection.close("no answer to connecting" + (tls == null ? "" : " and the TLS handshake") + " within " + boundMs + " ms");
         } else if (connection.silentFor(silenceMs, nowMs)) {
             connection.close("heard nothing for " + silenceMs + " ms");
         } else {
@@ -180,7 +186,7 @@ final class PeerLink implements Connection.Handler {
         if (address == null || address.isUnresolved()) address = peer.address();
         try {
             dialStartedMs = EventLoop.nowMs();
-            connection = loop.connect(address, this);
+            connection = loop.connect(address, this, tls == null ? null : tls.dial(peer));
         } catch (IOException e) {
             retryLater(e.getMessage());
         }

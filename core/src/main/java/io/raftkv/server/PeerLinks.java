@@ -27,6 +27,8 @@ final class PeerLinks implements ReplicaDriver.Transport {
     private final int snapshotChunkBytesMax;
     private final Runnable removed;
     private final PeerLink.Timing timing;
+    /** Null without TLS. */
+    private final NodeTls tls;
     private boolean started;
 
     /** Where the snapshots the core asks to send come from, and where the outcome of a transfer goes. */
@@ -39,8 +41,10 @@ final class PeerLinks implements ReplicaDriver.Transport {
     }
 
     /** {@code removed}: a peer refused this node because the cluster removed it. */
-    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, PeerLink.Timing timing, Runnable removed) {
+    PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, PeerLink.Timing timing, Runnable removed,
+              NodeTls tls) {
         this.loop = loop;
+        this.tls = tls;
         this.timing = timing;
         this.clusterId = cluster.clusterId();
         this.selfId = cluster.selfId();
@@ -74,7 +78,7 @@ final class PeerLinks implements ReplicaDriver.Transport {
         }
         for (ClusterConfig.Member m : peers) {
             if (links.containsKey(m.id())) continue;
-            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, timing, removed);
+            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, timing, removed, tls);
             links.put(m.id(), link);
             if (started) link.start();
         }

@@ -76,8 +76,23 @@ class NodeOptionsReaderTest {
     }
 
     @Test
+    void tlsIsReadFromTheFileAndSystemProperties() {
+        NodeOptionsReader.Read read = NodeOptionsReader.read(props("tls.cert", "/etc/raftkv/node.p12", "tls.ca", "/etc/raftkv/ca.pem"), "f",
+                props("raftkv.tls.ca", "/other/ca.pem", "raftkv.tls.clientCertAuth", "true"));
+        TlsOptions tls = read.options().tls();
+        assertEquals(java.nio.file.Path.of("/etc/raftkv/node.p12"), tls.cert());
+        assertEquals(java.nio.file.Path.of("/other/ca.pem"), tls.ca(), "a system property wins over the file");
+        assertTrue(tls.clientCertAuth());
+        assertEquals(Map.of("tls.cert", "f", "tls.ca", "system property", "tls.clientCertAuth", "system property"), read.setBy());
+        IllegalArgumentException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> NodeOptionsReader.read(props("tls.clientCertAuth", "yes"), "f", props()));
+        assertTrue(bad.getMessage().contains("tls.clientCertAuth: 'yes' is not true or false"), bad.getMessage());
+    }
+
+    @Test
     void everyOptionIsReadByItsName() {
         for (String name : NodeOptionsReader.names()) {
+            if (name.equals("tls")) continue; // read by the names of its parts: tlsIsReadFromTheFileAndSystemProperties
             // A value that is not the default of any option: 0 for the numbers, true for the switches (all off by default).
             String value = NodeOptions.defaults().toString().contains(name + "=false") ? "true" : "0";
             NodeOptionsReader.Read read = NodeOptionsReader.read(props(name, value), "f", props());
