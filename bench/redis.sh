@@ -28,7 +28,7 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
   echo "installing redis-server and redis-tools (Debian)..."
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server redis-tools >/dev/null
 fi
-flock /tmp/raftkv-mvn.lock "$ROOT/bin/build-if-needed"
+"$ROOT/bin/build-if-needed"
 [[ -d "$ROOT/bench/target/lib" ]] || flock /tmp/raftkv-mvn.lock mvn -q -B -o -DskipTests package -pl bench -am
 WORK_PREFIX=raftkv-redis
 # shellcheck source=lib/local-cluster.sh

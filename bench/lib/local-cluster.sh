@@ -1,7 +1,7 @@
 # Shared by the bench scripts that run a local cluster of real node processes: source it after setting ROOT and
 # WORK_PREFIX. Nodes 1-3 listen on 23791-23793 (nodes.conf in a temp directory); a 4th port, 23794, is kept for a
 # node that joins. Every process started is stopped by its pid, and the directory removed, when the script exits.
-CP="$ROOT/protocol/target/classes:$ROOT/core/target/classes:$ROOT/client/target/classes"
+CP="$ROOT/protocol/target/classes:$ROOT/core/target/classes:$ROOT/client/target/classes:$ROOT/client/target/lib/*"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 NODE_JAVA_OPTS="${NODE_JAVA_OPTS:--Xmx4g}"
 CTL_TIMEOUT="${CTL_TIMEOUT:-2}"
