@@ -12,6 +12,7 @@ import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
 import io.raftkv.raft.SnapshotId;
+import io.raftkv.server.metrics.NodeMetrics;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -81,6 +82,7 @@ final class InboundConnections {
     private final Backups backups;
     private final Watches watches;
     private final Fatal fatal;
+    private final NodeMetrics metrics;
 
     /** Backups that clients ask for (SNAPSHOT requests), streamed at the pace the connection takes them. */
     interface Backups {
@@ -95,7 +97,8 @@ final class InboundConnections {
 
     InboundConnections(ClusterView cluster, EventLoop loop, Log log, int connectionsMax, long helloTimeoutMs, long peerSilenceMs,
                        ClientRequests requests, MembershipRequests memberships, IntPredicate removedForGood, Consumer<Message> core,
-                       SnapshotInbox snapshots, Backups backups, Watches watches, Fatal fatal, NodeTls tls, long handshakeTimeoutMs) {
+                       SnapshotInbox snapshots, Backups backups, Watches watches, Fatal fatal, NodeTls tls, long handshakeTimeoutMs,
+                       NodeMetrics metrics) {
         this.tls = tls;
         this.handshakeTimeoutMs = Math.min(handshakeTimeoutMs, helloTimeoutMs);
         this.removedForGood = removedForGood;
@@ -113,6 +116,7 @@ final class InboundConnections {
         this.backups = backups;
         this.watches = watches;
         this.fatal = fatal;
+        this.metrics = metrics;
     }
 
     /** The loop's acceptor: a handler for a new connection, after refusing it if a budget is spent. */
@@ -145,8 +149,13 @@ final class InboundConnections {
         else c.close("no HELLO within " + helloTimeoutMs + " ms");
     }
 
-    private static void refuse(Connection c, String reason) {
+    private void refuse(Connection c, String reason) {
+        metrics.connectionRefused();
         c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, ErrorCode.REFUSED, reason)));
+    }
+
+    int clients() {
+        return clients;
     }
 
     /** Clients may hold every connection but those the peer links need (one each way per peer). */
@@ -217,6 +226,7 @@ final class InboundConnections {
         public void onBadFrame(Connection c, FrameException e) {
             // Only a plaintext client on a TLS port gets here before its handshake: said once in the log, and in its reply.
             if (c.handshaking()) log.warn("refused " + c.remote() + ": " + e.getMessage());
+            if (e.code() == ErrorCode.REFUSED) metrics.connectionRefused();
             c.sendAndClose(ClientCodec.response(new ClientResponse.Error(0, e.code(), e.getMessage())));
         }
 
@@ -255,8 +265,9 @@ final class InboundConnections {
                 ClientRequest r = ClientCodec.decodeRequest(type, body);
                 if (MembershipRequests.handles(r)) memberships.handle(client.channel(), r);
                 else if (Watches.handles(r)) watches.handle(client.watchChannel(), r, client.channel());
-                else requests.handle(client.channel(), r);
+                else requests.handle(new TimedChannel(client.channel(), r, metrics.requests()), r);
             } else if (role instanceof Peer peer) {
+                metrics.peer(peer.peerId()).receivedFrame(body.remaining());
                 if (type == FrameType.PEER_PING) {
                     c.send(PeerCodec.peerPong(PeerCodec.decodePeerProbe(body)));
                     return;

@@ -8,12 +8,18 @@ import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Membership;
 import io.raftkv.raft.MemoryStorage;
+import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.RaftStatus;
 import io.raftkv.raft.ReadState;
 import io.raftkv.raft.Role;
 import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.metrics.Health;
+import io.raftkv.server.metrics.HttpEndpoint;
+import io.raftkv.server.metrics.LoopView;
+import io.raftkv.server.metrics.NodeHttp;
+import io.raftkv.server.metrics.NodeMetrics;
 import io.raftkv.snapshot.SnapshotDirectory;
 import io.raftkv.wal.WriteAheadLog;
 
@@ -64,6 +70,11 @@ public final class Node {
     private Membership lastAppliedMembership;
     /** Ticks since the start: peer links ping every heartbeatTicks of them. */
     private long ticks;
+    /** The tick at which a message from the leader this node follows last came in: /health's "heard from recently". */
+    private long leaderHeardTick;
+    private final NodeMetrics metrics;
+    /** The metrics and health endpoint on its own thread; null when metricsPort is 0. */
+    private HttpEndpoint http;
     private boolean stopping;
     /** Null without TLS. */
     private final NodeTls tls;
@@ -83,6 +94,7 @@ public final class Node {
         int peersMax = Membership.MEMBERS_MAX + MembershipRequests.PENDING_MAX + 1;
         options.validate(0);
         this.wal = WriteAheadLog.open(dataDir, options.walOptions());
+        this.metrics = new NodeMetrics(id, wal.dir());
         MemberMarker marker = new MemberMarker(dataDir, identity.clusterId(), id, identity.bootstrap(), identity.joinView(), identity.joinIndex());
         this.kv = new KvStateMachine(options.resultBytesMax());
         Snapshots.Recovered recovered;
@@ -99,8 +111,8 @@ public final class Node {
         log.info("recovered " + (storage.lastIndex() - storage.firstIndex() + 1) + " log entries after snapshot " + recovered.snapshot() + ", "
                 + wal.hardState() + " from " + dataDir);
         this.durableLog = new WalDurableLog(wal, storage, marker, loop, id, Long.getLong(SYNC_DELAY_PROPERTY, 0L),
-                e -> fatal("write-ahead log failed: the node stops rather than acknowledge what may not be durable", e));
-        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, durableLog, id, log, options);
+                e -> fatal("write-ahead log failed: the node stops rather than acknowledge what may not be durable", e), metrics);
+        this.snapshots = new Snapshots(SnapshotDirectory.open(dataDir), loop, kv, recovered, durableLog, id, log, options, metrics);
         RaftConfig config = new RaftConfig(id, identity.bootstrap())
                 .electionTicks(options.electionTicks())
                 .heartbeatTicks(options.heartbeatTicks())
@@ -148,7 +160,7 @@ public final class Node {
         kv.setChangeListener(watches);
         this.peers = new PeerLinks(loop, cluster, log, snapshots, options.snapshotChunkBytesMax(),
                 new PeerLink.Timing(options.peerSilenceMs(), options.peerConnectTimeoutMs(), options.peerRedialMsMax()),
-                () -> removed("a peer refused this node: the cluster removed it"), tls);
+                () -> removed("a peer refused this node: the cluster removed it"), tls, metrics);
         ReplicaDriver.Listener<ApplyResult> listener = new ReplicaDriver.Listener<>() {
             @Override
             public void applied(Entry e, ApplyResult result) {
@@ -164,10 +176,11 @@ public final class Node {
         };
         this.driver = new ReplicaDriver<>(core, peers, durableLog, kv, listener, snapshots);
         this.inbound = new InboundConnections(cluster, loop, log, options.connectionsMax(), HELLO_TIMEOUT_MS, options.peerSilenceMs(), requests, memberships,
-                peer -> core.appliedMembership().wasRemoved(peer), core::step, snapshots, snapshots, watches, this::fatal, tls,
-                options.tls().handshakeTimeoutMs());
+                peer -> core.appliedMembership().wasRemoved(peer), this::stepFromPeer, snapshots, snapshots, watches, this::fatal, tls,
+                options.tls().handshakeTimeoutMs(), metrics);
         this.lastMembership = core.membership();
         this.lastAppliedMembership = core.appliedMembership();
+        publishView();
     }
 
     /**
@@ -251,12 +264,24 @@ public final class Node {
             throws IOException {
         Node node = new Node(identity, id, dataDir, options, nodesConf, bug, tls);
         ClusterConfig.Member self = node.selfAddress;
+        if (options.metricsPort() != 0) {
+            InetSocketAddress address = new InetSocketAddress(self.host(), options.metricsPort());
+            try {
+                node.http = new HttpEndpoint(address, HttpEndpoint.Limits.DEFAULTS, NodeHttp.routes(node.metrics,
+                        new Health(node.metrics, Health.Limits.forElectionTimeout(options.electionTimeoutMs()))), "raftkv-http-" + id, node.log::warn);
+            } catch (IOException e) {
+                node.wal.close();
+                throw new IOException("cannot listen for metrics on " + address + ": " + e.getMessage(), e);
+            }
+        }
         try {
             node.loop.listen(new InetSocketAddress(self.host(), self.port()), tls == null ? null : tls::accepted, node.inbound::accept);
         } catch (IOException e) {
+            if (node.http != null) node.http.close();
             node.wal.close();
             throw new IOException("cannot listen on " + self + ": " + e.getMessage(), e);
         }
+        if (node.http != null) node.http.start();
         Thread thread = new Thread(node::run, "raftkv-node-" + id);
         thread.start();
         return node;
@@ -307,7 +332,8 @@ public final class Node {
     private void run() {
         try {
             log.info("listening on " + selfAddress + ", cluster " + Long.toHexString(cluster.clusterId()) + ", " + cluster.membership()
-                    + (tls == null ? "" : ", " + tls));
+                    + (tls == null ? "" : ", " + tls)
+                    + (http == null ? "" : "; metrics and health on http://" + selfAddress.host() + ":" + options.metricsPort()));
             durableLog.start();
             peers.start();
             loop.setTurnHook(this::endOfTurn);
@@ -327,6 +353,7 @@ public final class Node {
         } catch (Throwable t) {
             fatal("node stopped by an unexpected error", t);
         } finally {
+            if (http != null) http.close();
             stopped.countDown();
         }
     }
@@ -340,7 +367,22 @@ public final class Node {
             inbound.heartbeat();
             requests.renewReadLease();
         }
+        publishView();
         loop.schedule(options.tickMs(), this::tick);
+    }
+
+    /** What the metrics and health endpoint reads, whole, from the loop's state now. */
+    private void publishView() {
+        RaftStatus s = core.status();
+        long leaderSilentMs = s.leader() == RaftCore.NONE ? -1 : s.leader() == id ? 0 : (ticks - leaderHeardTick) * options.tickMs();
+        metrics.publish(new LoopView(System.nanoTime(), s.role(), s.term(), s.leader(), leaderSilentMs, s.commit(), s.applied(), requests.pending(),
+                requests.caughtUpSinceStart(), inbound.clients(), loop.connections()));
+    }
+
+    /** A Raft message from a peer's link; one from the leader this node follows is /health's "heard from recently". */
+    private void stepFromPeer(Message m) {
+        core.step(m);
+        if (m.from() == core.leader()) leaderHeardTick = ticks;
     }
 
     private void endOfTurn() {
@@ -380,7 +422,9 @@ public final class Node {
         String now = s.leader() + "/" + s.term();
         if (now.equals(lastLeaderSeen)) return;
         lastLeaderSeen = now;
-        if (s.leader() != RaftCore.NONE) log.info("term " + s.term() + ": leader is node " + s.leader() + (s.leader() == id ? " (this node)" : ""));
+        if (s.leader() == RaftCore.NONE) return;
+        metrics.leaderChanged();
+        log.info("term " + s.term() + ": leader is node " + s.leader() + (s.leader() == id ? " (this node)" : ""));
     }
 
     private void fatal(String message, Throwable t) {

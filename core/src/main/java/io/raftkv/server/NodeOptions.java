@@ -37,19 +37,22 @@ import io.raftkv.wal.WalOptions;
  * percent of the election timeout, a member's clock may run than another's (docs/architecture.md, "Lease reads"). Set
  * both alike on every node.
  * {@code tls}: TLS on client and peer links, off by default ({@link TlsOptions}, docs/security.md).
+ * {@code metricsPort}: the HTTP port of the node's metrics and health ({@code /metrics}, {@code /health}, {@code /readyz},
+ * {@code /livez}; docs/metrics.md), on the node's own host; 0, the default, serves none.
  */
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
                           long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
                           long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks,
-                          int leasesMax, int keysPerLeaseMax, boolean leaseReads, int leaseReadClockDriftPercent, TlsOptions tls) {
+                          int leasesMax, int keysPerLeaseMax, boolean leaseReads, int leaseReadClockDriftPercent, TlsOptions tls,
+                          int metricsPort) {
 
     public static final long CLIENT_OUTBOUND_BYTES_MAX_DEFAULT = 4L << 20;
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10, TlsOptions.OFF);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10, TlsOptions.OFF, 0);
     }
 
     /** The election timeout in milliseconds: what a new leader adds to every lease (docs/architecture.md, "Leases"). */
@@ -211,6 +214,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(!leaseReads || electionTimeoutMs() - tickMs - electionTimeoutMs() * leaseReadClockDriftPercent / 100 > 0,
                 "leaseReads leaves no lease: electionTicks (" + electionTicks + ") less a tick and leaseReadClockDriftPercent (" + leaseReadClockDriftPercent + "%)");
         require(peerSilenceTicks <= electionTicks, "peerSilenceTicks (" + peerSilenceTicks + ") must not exceed electionTicks (" + electionTicks + ")");
+        require(metricsPort >= 0 && metricsPort <= 65_535, "metricsPort (" + metricsPort + ") must be a TCP port, or 0 for none");
         require(snapshotLogPercentMin >= 0, "snapshotLogPercentMin (" + snapshotLogPercentMin + ") must not be negative");
         require(leasesMax >= 1, "leasesMax (" + leasesMax + ") must be at least 1");
         require(keysPerLeaseMax >= 1, "keysPerLeaseMax (" + keysPerLeaseMax + ") must be at least 1");
@@ -237,7 +241,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, metricsPort);
     }
 
     /** The same options with other snapshot thresholds (tests that want snapshots often). */
@@ -245,7 +249,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, metricsPort);
     }
 
     /** The same options with other TLS settings. */
@@ -253,7 +257,15 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
                 autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
-                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls);
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, metricsPort);
+    }
+
+    /** The same options with another metrics port (0: none). */
+    public NodeOptions withMetricsPort(int port) {
+        return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
+                outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
+                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, port);
     }
 
     /**

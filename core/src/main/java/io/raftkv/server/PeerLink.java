@@ -11,6 +11,7 @@ import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
 import io.raftkv.raft.SnapshotId;
+import io.raftkv.server.metrics.PeerMetrics;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -60,9 +61,12 @@ final class PeerLink implements Connection.Handler {
     private long dialStartedMs;
     /** Null without TLS. */
     private final NodeTls tls;
+    private final PeerMetrics metrics;
 
     PeerLink(EventLoop loop, ClusterConfig.Member peer, long clusterId, int selfId, Log log, PeerLinks.Snapshots snapshots,
-             int snapshotChunkBytesMax, Timing timing, Runnable removed, NodeTls tls) {
+             int snapshotChunkBytesMax, Timing timing, Runnable removed, NodeTls tls,
+             PeerMetrics metrics) {
+        this.metrics = metrics;
         this.loop = loop;
         this.tls = tls;
         this.silenceMs = timing.silenceMs();
@@ -109,7 +113,7 @@ final class PeerLink implements Connection.Handler {
         } else if (connection.silentFor(silenceMs, nowMs)) {
             connection.close("heard nothing for " + silenceMs + " ms");
         } else {
-            connection.send(PeerCodec.peerPing(System.nanoTime()));
+            connection.send(counted(PeerCodec.peerPing(System.nanoTime())));
         }
     }
 
@@ -119,8 +123,7 @@ final class PeerLink implements Connection.Handler {
             return;
         }
         if (!connected) return;
-        ByteBuffer frame = PeerCodec.raft(m);
-        connection.send(frame);
+        connection.send(counted(PeerCodec.raft(m)));
     }
 
     /**
@@ -138,7 +141,7 @@ final class PeerLink implements Connection.Handler {
         }
         try {
             snapshot = new FileStreamer(file, snapshotChunkBytesMax,
-                    (offset, total, data) -> PeerCodec.snapshotChunk(m.index(), m.logTerm(), offset, total, data));
+                    (offset, total, data) -> counted(PeerCodec.snapshotChunk(m.index(), m.logTerm(), offset, total, data)));
             snapshotMessage = m;
         } catch (IOException e) {
             report(false, "cannot read " + file + ": " + e.getMessage());
@@ -156,7 +159,7 @@ final class PeerLink implements Connection.Handler {
         }
         try {
             // The follower's core hears of the snapshot only after the whole file (TCP keeps the order).
-            if (snapshot.pump(connection)) finishSnapshot(connection.send(PeerCodec.raft(snapshotMessage)), null);
+            if (snapshot.pump(connection)) finishSnapshot(connection.send(counted(PeerCodec.raft(snapshotMessage))), null);
         } catch (IOException e) {
             finishSnapshot(false, e.getMessage());
         }
@@ -206,7 +209,7 @@ final class PeerLink implements Connection.Handler {
     public void onFrame(Connection c, byte type, ByteBuffer body) {
         // The answer to a ping: the connection noted that it heard something, which is all a pong is for.
         if (type == FrameType.PEER_PONG) {
-            PeerCodec.decodePeerProbe(body);
+            metrics.roundTrip(System.nanoTime() - PeerCodec.decodePeerProbe(body)); // the token is the ping's nanoTime
             return;
         }
         // The peer only answers on this connection otherwise to refuse us (an ERROR frame before closing).
@@ -221,6 +224,11 @@ final class PeerLink implements Connection.Handler {
         finishSnapshot(false, "link closed: " + reason);
         if (!loop.isRunning() || closed) return; // the node is stopping: no redial, no "peer is down" line
         retryLater(reason);
+    }
+
+    private ByteBuffer counted(ByteBuffer frame) {
+        metrics.sent(frame.remaining());
+        return frame;
     }
 
     private void retryLater(String reason) {

@@ -5,6 +5,7 @@ import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.SnapshotId;
 import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.metrics.NodeMetrics;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -30,6 +31,7 @@ final class PeerLinks implements ReplicaDriver.Transport {
     /** Null without TLS. */
     private final NodeTls tls;
     private boolean started;
+    private final NodeMetrics metrics;
 
     /** Where the snapshots the core asks to send come from, and where the outcome of a transfer goes. */
     interface Snapshots {
@@ -42,9 +44,10 @@ final class PeerLinks implements ReplicaDriver.Transport {
 
     /** {@code removed}: a peer refused this node because the cluster removed it. */
     PeerLinks(EventLoop loop, ClusterView cluster, Log log, Snapshots snapshots, int snapshotChunkBytesMax, PeerLink.Timing timing, Runnable removed,
-              NodeTls tls) {
+              NodeTls tls, NodeMetrics metrics) {
         this.loop = loop;
         this.tls = tls;
+        this.metrics = metrics;
         this.timing = timing;
         this.clusterId = cluster.clusterId();
         this.selfId = cluster.selfId();
@@ -74,11 +77,12 @@ final class PeerLinks implements ReplicaDriver.Transport {
             if (m == null || !m.equals(e.getValue().peer())) {
                 e.getValue().close();
                 it.remove();
+                metrics.forgetPeer(e.getKey());
             }
         }
         for (ClusterConfig.Member m : peers) {
             if (links.containsKey(m.id())) continue;
-            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, timing, removed, tls);
+            PeerLink link = new PeerLink(loop, m, clusterId, selfId, log, snapshots, snapshotChunkBytesMax, timing, removed, tls, metrics.peer(m.id()));
             links.put(m.id(), link);
             if (started) link.start();
         }

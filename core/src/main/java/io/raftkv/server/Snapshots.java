@@ -14,6 +14,7 @@ import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftCore;
 import io.raftkv.raft.SnapshotId;
 import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.metrics.NodeMetrics;
 import io.raftkv.snapshot.SnapshotDirectory;
 import io.raftkv.snapshot.SnapshotFile;
 import io.raftkv.snapshot.SnapshotMeta;
@@ -63,6 +64,8 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
     private final Log log;
     private final NodeOptions options;
     private final ThreadPoolExecutor thread;
+    /** Snapshot writes are timed on the snapshot thread; failures and installs counted on the loop. */
+    private final NodeMetrics metrics;
     private RaftCore core;
     private boolean writing;
     /** Bytes of the entries applied since the newest snapshot, counted up to {@link #countedUpTo}. */
@@ -90,8 +93,10 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         }
     }
 
-    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WalDurableLog wal, int nodeId, Log log, NodeOptions options) {
+    Snapshots(SnapshotDirectory dir, EventLoop loop, KvStateMachine kv, Recovered recovered, WalDurableLog wal, int nodeId, Log log, NodeOptions options,
+              NodeMetrics metrics) {
         this.dir = dir;
+        this.metrics = metrics;
         this.loop = loop;
         this.kv = kv;
         this.storage = recovered.storage();
@@ -195,6 +200,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         try {
             long startNanos = System.nanoTime();
             Path file = dir.write(meta, snapshot::writeTo);
+            metrics.snapshotWritten(System.nanoTime() - startNanos);
             log.info("snapshot " + file.getFileName() + " written: " + Files.size(file) + " bytes, revision " + snapshot.revision() + ", in "
                     + (System.nanoTime() - startNanos) / 1_000_000 + " ms");
         } catch (IOException | RuntimeException e) {
@@ -211,6 +217,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         writing = false;
         if (failure != null) {
             failedAt = id.index();
+            metrics.snapshotFailed();
             log.warn("snapshot at " + id + " failed, retrying after " + options.snapshotEntries() + " more entries: " + failure);
             return;
         }
@@ -319,6 +326,7 @@ final class Snapshots implements ReplicaDriver.SnapshotInstaller, PeerLinks.Snap
         storage.installSnapshot(id, membership);
         kv.install(id.index(), restored);
         snapshotSaved(id, membership);
+        metrics.snapshotInstalled();
         // The WAL now starts after this snapshot: it is the only one a restart can use.
         older = id;
         log.info("installed snapshot " + id + ": revision " + kv.revision() + ", " + kv.size() + " keys");

@@ -5,6 +5,7 @@ import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.MemoryStorage;
 import io.raftkv.replica.ReplicaDriver;
+import io.raftkv.server.metrics.NodeMetrics;
 import io.raftkv.wal.WriteAheadLog;
 
 import java.io.IOException;
@@ -54,6 +55,8 @@ final class WalDurableLog implements ReplicaDriver.DurableLog {
     private final long syncDelayMs;
     private final ArrayBlockingQueue<Job> queue = new ArrayBlockingQueue<>(QUEUED_MAX);
     private final Thread thread;
+    /** Written by the disk thread: how long syncs take, and since when it works on a group (the health check's "disk stuck"). */
+    private final NodeMetrics metrics;
 
     // The loop's side.
     /** Writes handed over, oldest first, until the loop learns they are durable. */
@@ -67,8 +70,9 @@ final class WalDurableLog implements ReplicaDriver.DurableLog {
     private volatile Exception failure;
 
     WalDurableLog(WriteAheadLog wal, MemoryStorage storage, MemberMarker marker, EventLoop loop, int nodeId, long syncDelayMs,
-                  Consumer<IOException> failed) {
+                  Consumer<IOException> failed, NodeMetrics metrics) {
         this.wal = wal;
+        this.metrics = metrics;
         this.storage = storage;
         this.marker = marker;
         this.loop = loop;
@@ -164,6 +168,7 @@ final class WalDurableLog implements ReplicaDriver.DurableLog {
         try {
             while (true) {
                 group.add(queue.take());
+                metrics.walBusy(System.nanoTime());
                 queue.drainTo(group, GROUP_MAX - 1);
                 boolean stop = false;
                 boolean sync = false;
@@ -182,11 +187,14 @@ final class WalDurableLog implements ReplicaDriver.DurableLog {
                 }
                 group.clear();
                 if (sync) {
+                    long syncStartNanos = System.nanoTime();
                     if (syncDelayMs > 0) Thread.sleep(syncDelayMs);
                     wal.sync();
+                    metrics.walSynced(System.nanoTime() - syncStartNanos);
                     marker.writeIfAbsent();
                 }
                 if (lastSeq > 0) reportDurable(lastSeq);
+                metrics.walIdle();
                 if (stop) {
                     wal.close();
                     return;
