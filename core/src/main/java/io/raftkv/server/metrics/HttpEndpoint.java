@@ -133,6 +133,9 @@ public final class HttpEndpoint implements AutoCloseable {
                     serve(c);
                 } catch (IOException e) {
                     // The client went away or broke the exchange: its problem, not the node's.
+                } catch (RuntimeException e) {
+                    // A bug here must not end the endpoint, nor reach the node: said, and the next client is served.
+                    warn.accept("metrics endpoint: " + e);
                 }
             }
         } catch (InterruptedException e) {

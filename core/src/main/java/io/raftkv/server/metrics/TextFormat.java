@@ -34,7 +34,7 @@ public final class TextFormat {
         StringBuilder b = head(name, labels);
         if (Double.isNaN(value)) b.append("NaN");
         else if (Double.isInfinite(value)) b.append(value > 0 ? "+Inf" : "-Inf");
-        else b.append(value);
+        else b.append(java.math.BigDecimal.valueOf(value).stripTrailingZeros().toPlainString()); // 1796058382.971, not 1.796058382971E9
         b.append('\n');
         return this;
     }
