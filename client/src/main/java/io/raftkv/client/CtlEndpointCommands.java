@@ -53,7 +53,7 @@ final class CtlEndpointCommands extends CtlCommand.Group {
             List<RaftKvClient> clients = new ArrayList<>();
             List<CompletableFuture<Check>> checks = new ArrayList<>();
             for (InetSocketAddress a : all) {
-                RaftKvClient one = new RaftKvClient(List.of(a), s.settings.timeout()).unreachableFailsFast();
+                RaftKvClient one = new RaftKvClient(List.of(a), s.settings.timeout(), s.settings.tls()).unreachableFailsFast();
                 clients.add(one);
                 long start = System.nanoTime();
                 checks.add(one.rangeAsync(RangeRequest.key(HEALTH_KEY).keysOnly(true))

@@ -6,6 +6,9 @@ import io.raftkv.client.RaftKvCtl.UsageException;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.protocol.MemberInfo;
+import io.raftkv.protocol.TlsFiles;
+
+import javax.net.ssl.SSLContext;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,9 +33,10 @@ final class CtlSession implements AutoCloseable {
     private static final double TIMEOUT_SECONDS_MAX = 3_600;
 
     /** What the global flags given at start-up say: where the cluster is, the deadline, the default output. */
-    record Settings(String endpoints, Path config, Duration timeout, Format format, boolean hex) {
+    record Settings(String endpoints, Path config, Duration timeout, Format format, boolean hex, SSLContext tls) {
 
         static Settings of(RaftKvCtl.Root root) throws UsageException {
+            SSLContext tls = tls(root);
             if (root.endpoints != null && root.config != null) throw new UsageException("give --endpoints or --config, not both");
             if (root.timeout != null && root.commandTimeout != null) throw new UsageException("give --timeout or --command-timeout, not both");
             Duration timeout = Duration.ofMillis(TIMEOUT_MS_DEFAULT);
@@ -40,7 +44,22 @@ final class CtlSession implements AutoCloseable {
             if (root.commandTimeout != null) timeout = parseGoDuration(root.commandTimeout);
             Format format = root.writeOut == null ? Format.SIMPLE : Format.parse(root.writeOut);
             return new Settings(root.endpoints, root.config == null ? null : Path.of(root.config), timeout, format,
-                    root.hex != null && root.hex);
+                    root.hex != null && root.hex, tls);
+        }
+
+        /** etcdctl's --cacert, --cert and --key: TLS when --cacert is given, with a client certificate when --cert is. */
+        private static SSLContext tls(RaftKvCtl.Root root) throws UsageException {
+            if (root.cacert == null) {
+                if (root.cert != null || root.key != null) throw new UsageException("--cert and --key need --cacert, which turns TLS on");
+                return null;
+            }
+            if ((root.cert == null) != (root.key == null)) throw new UsageException("give --cert and --key together");
+            try {
+                return TlsFiles.clientContext(Path.of(root.cacert), root.cert == null ? null : Path.of(root.cert),
+                        root.key == null ? null : Path.of(root.key), null);
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new UsageException("cannot use the TLS files: " + e.getMessage());
+            }
         }
 
         private static Duration parseTimeout(String value) throws UsageException {
@@ -189,7 +208,7 @@ final class CtlSession implements AutoCloseable {
     RaftKvClient client() throws UsageException {
         if (client == null) {
             List<InetSocketAddress> addresses = endpoints().stream().map(Endpoint::address).toList();
-            client = new RaftKvClient(addresses, settings.timeout()).unreachableFailsFast();
+            client = new RaftKvClient(addresses, settings.timeout(), settings.tls()).unreachableFailsFast();
         }
         return client;
     }

@@ -168,6 +168,16 @@ public final class RaftKvCtl {
         @Option(names = "--hex", scope = ScopeType.INHERIT, description = "keys and values given and printed as hex (6b6579 or \\x6b\\x65\\x79)")
         Boolean hex;
 
+        @Option(names = "--cacert", scope = ScopeType.INHERIT, paramLabel = "FILE",
+                description = "talk TLS, trusting the CA of FILE (PEM or PKCS#12) only (docs/security.md)")
+        String cacert;
+
+        @Option(names = "--cert", scope = ScopeType.INHERIT, paramLabel = "FILE", description = "the client's certificate chain (PEM), with --key")
+        String cert;
+
+        @Option(names = "--key", scope = ScopeType.INHERIT, paramLabel = "FILE", description = "the client's private key (PEM, PKCS#8)")
+        String key;
+
         @Option(names = {"-h", "--help"}, scope = ScopeType.INHERIT, usageHelp = true, description = "this help, or the command's")
         boolean help;
 

@@ -46,6 +46,20 @@ public final class SnapshotBackup {
     private static final int TRAILER_BYTES = 18;
     private static final int PAYLOAD_HEADER_BYTES = 40;
 
+    private static Socket tlsSocket(Socket plain, InetSocketAddress node, javax.net.ssl.SSLContext tls) throws IOException {
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(plain, node.getHostString(), node.getPort(), true);
+        javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        socket.setSSLParameters(parameters);
+        try {
+            socket.startHandshake();
+        } catch (IOException e) {
+            socket.close();
+            throw new IOException("TLS handshake failed with " + node.getHostString() + ":" + node.getPort() + ": " + e.getMessage(), e);
+        }
+        return socket;
+    }
+
     private SnapshotBackup() {
     }
 
@@ -54,13 +68,20 @@ public final class SnapshotBackup {
      * renamed). {@code timeout} bounds each read from the node, not the whole transfer.
      */
     public static Status save(InetSocketAddress node, Path file, Duration timeout) throws IOException {
+        return save(node, file, timeout, null);
+    }
+
+    /** The same over TLS when {@code tls} is not null: the node's certificate checked against its address. */
+    public static Status save(InetSocketAddress node, Path file, Duration timeout, javax.net.ssl.SSLContext tls) throws IOException {
         Path part = file.resolveSibling(file.getFileName() + ".part");
-        try (Socket socket = new Socket()) {
-            try {
-                socket.connect(node, (int) timeout.toMillis());
-            } catch (IOException e) {
-                throw new IOException("cannot connect to " + node.getHostString() + ":" + node.getPort() + ": " + e.getMessage(), e);
-            }
+        Socket plain = new Socket();
+        try {
+            plain.connect(node, (int) timeout.toMillis());
+        } catch (IOException e) {
+            plain.close();
+            throw new IOException("cannot connect to " + node.getHostString() + ":" + node.getPort() + ": " + e.getMessage(), e);
+        }
+        try (Socket socket = tls == null ? plain : tlsSocket(plain, node, tls)) {
             socket.setSoTimeout((int) timeout.toMillis());
             OutputStream out = socket.getOutputStream();
             out.write(bytes(ClientCodec.helloClient()));
