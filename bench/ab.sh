@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# A/B of two builds of raftkv, raftkv alone: checkout A's nodes, then B's, B's, A's (interleaved, so a drifting machine
+# weighs on both), each a fresh 3-node cluster on ports 25791-25793 with 100,000 keys preloaded, then put at 1, 64 and
+# 256 in flight for 10 s each after a warm-up that settles, driven by this checkout's load generator.
+#
+#   bench/ab.sh TREE_A TREE_B      two checkouts whose protocol, core and client classes are built
+#                                  (mvn -o -DskipTests -pl client -am package in each)
+#
+# Prints a line per run: throughput, p50, p99 and the nodes' CPU per put. Everything it starts is stopped by pid.
+set -uo pipefail
+ROOT="$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")"
+[[ $# -eq 2 ]] || { sed -n '2,9p' "$0" >&2; exit 2; }
+A="$(readlink -f "$1")" B="$(readlink -f "$2")"
+"$ROOT/bin/build-if-needed"
+OUT="$(mktemp -d /tmp/raftkv-ab.XXXXXX)"
+CONF="$OUT/nodes.conf"
+printf "1 127.0.0.1 25791\n2 127.0.0.1 25792\n3 127.0.0.1 25793\n" > "$CONF"
+EP=127.0.0.1:25791,127.0.0.1:25792,127.0.0.1:25793
+PIDS=()
+trap 'kill -9 "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$OUT"' EXIT
+
+run_tree() {
+  local tree="$1" tag="$2" c conn
+  rm -rf "$OUT/data"; mkdir -p "$OUT/data"
+  PIDS=()
+  for i in 1 2 3; do
+    java -Xmx4g -cp "$tree/protocol/target/classes:$tree/core/target/classes:$tree/client/target/classes" io.raftkv.server.NodeMain \
+      --id "$i" --config "$CONF" --data-dir "$OUT/data/node$i" >> "$OUT/data/node$i.log" 2>&1 &
+    PIDS+=($!)
+  done
+  "$ROOT/bin/raftkv-bench" --endpoints "$EP" --workload put --keyspace 100000 --preload --ops 100000 --concurrency 256 --connections 4 \
+    > "$OUT/preload-$tag.log" 2>&1
+  for c in 1 64 256; do
+    conn=4; [[ $c == 1 ]] && conn=1
+    "$ROOT/bin/raftkv-bench" --endpoints "$EP" --workload put --keyspace 100000 --concurrency "$c" --connections "$conn" --duration 10 \
+      --warmup-max-seconds 30 --warmup-window-seconds 2 --pids "$(IFS=,; echo "${PIDS[*]}")" --clock-ticks "$(getconf CLK_TCK)" \
+      --json "$OUT/$tag-c$c.json" > "$OUT/$tag-c$c.log" 2>&1
+    echo "$tag put-c$c $(jq -r '"\(.throughput|floor) ops/s p50 \(.p50_ms) p99 \(.p99_ms) ms, nodes \(.node_cpu_us_per_op) µs/op"' "$OUT/$tag-c$c.json")"
+  done
+  kill -9 "${PIDS[@]}" 2>/dev/null; wait "${PIDS[@]}" 2>/dev/null
+  PIDS=()
+}
+
+run_tree "$A" A1; run_tree "$B" B1; run_tree "$B" B2; run_tree "$A" A2
