@@ -34,7 +34,7 @@ class ReleaseTest {
         Path root = release.root;
         for (String script : List.of("bin/raftkv", "bin/raftkvctl")) assertTrue(Files.isExecutable(root.resolve(script)), script);
         try (Stream<Path> lib = Files.list(root.resolve("lib"))) {
-            assertEquals(List.of("raftkv-client", "raftkv-core", "raftkv-protocol"),
+            assertEquals(List.of("jline", "picocli", "raftkv-client", "raftkv-core", "raftkv-protocol"),
                     lib.map(p -> p.getFileName().toString().replaceAll("-[0-9].*", "")).sorted().toList());
         }
         for (String file : List.of("conf/nodes.conf", "conf/raftkv.properties", "docs/operations.md", "docs/options.md", "README.md")) {
