@@ -70,6 +70,8 @@ final class ClientWatches implements AutoCloseable {
     }
 
     private final Supplier<List<InetSocketAddress>> endpoints;
+    /** Who each connection authenticates as (the client's user), null for none. */
+    private final Supplier<NodeConnection.Credentials> credentials;
     private final BlockingQueue<Runnable> tasks = new ArrayBlockingQueue<>(TASKS_MAX);
     private final Thread thread;
     private final AtomicLong ids = new AtomicLong();
@@ -82,8 +84,9 @@ final class ClientWatches implements AutoCloseable {
     private int endpoint = ThreadLocalRandom.current().nextInt(1 << 16);
     private volatile boolean closed;
 
-    ClientWatches(Supplier<List<InetSocketAddress>> endpoints) {
+    ClientWatches(Supplier<List<InetSocketAddress>> endpoints, Supplier<NodeConnection.Credentials> credentials) {
         this.endpoints = endpoints;
+        this.credentials = credentials;
         this.thread = new Thread(this::loop, "raftkv-watch");
         thread.setDaemon(true);
         thread.start();
@@ -146,7 +149,7 @@ final class ClientWatches implements AutoCloseable {
                 public void closed(NodeConnection c, String reason) {
                     hand(() -> lost(c, reason));
                 }
-            });
+            }, credentials.get());
         } catch (IOException e) {
             retryElsewhere();
             return;
