@@ -13,9 +13,12 @@ import io.raftkv.protocol.WatchRequest;
 
 /**
  * Whether a client may ask what it asks, once auth is enabled (docs/auth.md): etcd's rules, from the auth store as this
- * node applied it. While auth is disabled the answer is one boolean away. A request is checked when it arrives (a refusal
- * changes nothing and costs no log entry), a read again when it is served, and a write again when it is applied
- * ({@link KvStateMachine}), so that a revoked permission takes effect at one place in the log everywhere.
+ * node applied it. While auth is disabled the answer is one boolean away. When a request arrives, its connection must
+ * have authenticated; its permission is checked then too, except where it takes effect later against a newer store: a
+ * read ({@code GET}, {@code RANGE}, an auth read) when it is served ({@link #servingRefusal}), after its read index, and a
+ * write ({@code PUT}, {@code DELETE}, {@code TXN}) when it is applied ({@link KvStateMachine}), so that a revoked
+ * permission takes effect at one place in the log everywhere, and a grant a client was told of is never refused by a
+ * node that has not applied it yet.
  */
 final class AccessControl {
 
@@ -30,8 +33,17 @@ final class AccessControl {
         this.kv = kv;
     }
 
-    /** The refusal of {@code r} from a connection authenticated as {@code who} (null: not authenticated), or null. */
+    /** The refusal of {@code r} when it arrives from a connection authenticated as {@code who} (null: not authenticated), or null. */
     ClientResponse.Error refusal(Identity who, ClientRequest r) {
+        return check(who, r, true);
+    }
+
+    /** The refusal of a read when it is served, from the auth store as applied by then, or null. */
+    ClientResponse.Error servingRefusal(Identity who, ClientRequest r) {
+        return check(who, r, false);
+    }
+
+    private ClientResponse.Error check(Identity who, ClientRequest r, boolean arriving) {
         AuthStore auth = kv.auth();
         if (!auth.enabled()) return null;
         // Anyone may ask these: a client finds the leader and the members, and authenticates, before it has a user.
@@ -39,7 +51,14 @@ final class AccessControl {
         if (r instanceof ClientRequest.Auth a && (a.request() instanceof AuthRequest.Authenticate || a.request() instanceof AuthRequest.Status)) return null;
         ClientResponse.Error unknown = unauthenticated(auth, who, r.requestId());
         if (unknown != null) return unknown;
+        if (arriving && checkedLater(r)) return null;
         return allowed(auth, who.user(), r) ? null : denied(r.requestId(), who.user());
+    }
+
+    /** Reads checked when served, writes when applied. */
+    private static boolean checkedLater(ClientRequest r) {
+        return r instanceof ClientRequest.Get || r instanceof ClientRequest.Range || r instanceof ClientRequest.Put || r instanceof ClientRequest.Delete
+                || r instanceof ClientRequest.Txn || (r instanceof ClientRequest.Auth a && a.request().reads());
     }
 
     /** The refusal of a backup (SNAPSHOT), which only root may take, or null. */

@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The AUTH requests of clients (etcd's Auth API), beside {@link ClientRequests}, on the loop thread. The slow hash
- * (PBKDF2, tens of milliseconds) never runs there: AUTHENTICATE checks the password on a hashing thread of its own and
- * the result comes back to the loop, which sets the connection's user if that user's password is still the one checked;
+ * (PBKDF2, tens of milliseconds) never runs there: AUTHENTICATE waits for a read index (so that it sees every user and
+ * password change committed before it, on any node), then checks the password on a hashing thread of its own, and the
+ * result comes back to the loop, which sets the connection's user if that user's password is still the one checked;
  * a user add or a password change is hashed there too, then proposed (the log holds the hash, never the password).
  * Other changes are proposed at once, and reads wait for a read index, through the request table. The hashing thread
  * takes at most {@link #HASHES_PENDING_MAX} jobs waiting; past them a request gets OVERLOADED. One thread, so that a
@@ -64,9 +65,7 @@ final class AuthRequests {
     void handle(ClientRequests.Channel c, ClientRequest.Auth auth) {
         long id = auth.requestId();
         AuthRequest r = auth.request();
-        if (r instanceof AuthRequest.Authenticate a) {
-            authenticate(c, id, a);
-        } else if (r.reads()) {
+        if (r.reads() || r instanceof AuthRequest.Authenticate) {
             requests.readIndex(c, auth);
         } else if (r instanceof AuthRequest.UserAdd || r instanceof AuthRequest.UserChangePassword) {
             // Only the leader proposes: a follower says so before it spends a hash.
@@ -88,9 +87,9 @@ final class AuthRequests {
     }
 
     /**
-     * AUTHENTICATE: refused at once while auth is disabled (etcd's "authentication is not enabled"; the client goes on
-     * without a user, as etcd's does), else checked off the loop. The user's store entry may change meanwhile: the
-     * answer takes only the password that is still the user's.
+     * AUTHENTICATE, once its read index is applied: refused at once while auth is disabled (etcd's "authentication is not
+     * enabled"; the client goes on without a user, as etcd's does), else checked off the loop. The user's store entry may
+     * change meanwhile: the answer takes only the password that is still the user's.
      */
     private void authenticate(ClientRequests.Channel c, long id, AuthRequest.Authenticate a) {
         AuthStore auth = kv.auth();
@@ -127,11 +126,18 @@ final class AuthRequests {
         }
     }
 
-    /** Serves an auth read once its read index is applied: from the auth store as applied now. */
-    ClientResponse answer(ClientRequest.Auth r, ResponseHeader h, long resultBytesMax) {
+    /**
+     * Serves an auth read once its read index is applied, from the auth store as applied now; starts the password check
+     * of an AUTHENTICATE, whose answer comes later: null then.
+     */
+    ClientResponse answer(ClientRequests.Channel c, ClientRequest.Auth r, ResponseHeader h, long resultBytesMax) {
         AuthStore auth = kv.auth();
         long id = r.requestId();
         AuthRequest q = r.request();
+        if (q instanceof AuthRequest.Authenticate a) {
+            authenticate(c, id, a);
+            return null;
+        }
         if (q instanceof AuthRequest.Status) return new ClientResponse.AuthStatus(id, h, auth.enabled(), auth.revision());
         ClientResponse answer;
         if (q instanceof AuthRequest.UserList) {

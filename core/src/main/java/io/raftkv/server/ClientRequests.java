@@ -47,7 +47,7 @@ import java.util.function.IntFunction;
  * NOT_LEADER), through a read index, so that a deposed leader never renews a lease, and from its {@link Lessor}.
  *
  * <p>Auth (docs/auth.md): a write from an authenticated connection is proposed as its user's ({@link KvCommand.AsUser}),
- * so that applying it checks that user's permissions; a read is checked again when it is served. AUTH requests go to
+ * so that applying it checks that user's permissions; a read's permission is checked when it is served. AUTH requests go to
  * {@link AuthRequests} once {@link #serveAuth} wired it.
  */
 public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult> {
@@ -438,7 +438,8 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             pendingClientReads--;
             timers.cancel(r.timerId());
             leaseConfirmed(r.askedAtMs(), r.term());
-            r.channel().reply(read(r.channel(), r.request()));
+            ClientResponse answer = read(r.channel(), r.request());
+            if (answer != null) r.channel().reply(answer); // null: an AUTHENTICATE answers later
         } else if (waiter instanceof LeaseRenewal renewal) {
             leaseConfirmed(renewal.askedAtMs(), renewal.term());
             for (long c : renewalContexts) pendingReads.remove(c);
@@ -518,13 +519,14 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     }
 
     /**
-     * Serves a GET or a RANGE from the store as it is now, a lease read from the lessor, an auth read from the auth store;
-     * checked again against the auth store as it is now, which a permission revoked since the request came may have changed.
+     * Serves a GET or a RANGE from the store as it is now, a lease read from the lessor, an auth read from the auth store
+     * (null for an AUTHENTICATE, answered once its password is checked); the read's permission is checked here, against
+     * the auth store as applied now (docs/auth.md).
      */
     private ClientResponse read(Channel c, ClientRequest r) {
-        ClientResponse denied = access.refusal(c.identity(), r);
+        ClientResponse denied = access.servingRefusal(c.identity(), r);
         if (denied != null) return denied;
-        if (r instanceof ClientRequest.Auth a) return auth.answer(a, header(), limits.resultBytesMax());
+        if (r instanceof ClientRequest.Auth a) return auth.answer(c, a, header(), limits.resultBytesMax());
         if (r instanceof ClientRequest.LeaseKeepAlive || r instanceof ClientRequest.LeaseTimeToLive || r instanceof ClientRequest.LeaseLeases) {
             return leaseRead(r);
         }
