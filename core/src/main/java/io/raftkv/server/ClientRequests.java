@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Executor;
 import java.util.function.IntFunction;
 
 /**
@@ -187,7 +188,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
      * Serves AUTH requests from now on: passwords are hashed on a thread of their own, whose results {@code loop} runs on
      * the loop thread (it must take tasks from any thread).
      */
-    public void serveAuth(java.util.concurrent.Executor loop) {
+    public void serveAuth(Executor loop) {
         this.auth = new AuthRequests(this, kv, loop);
     }
 
