@@ -70,6 +70,8 @@ final class ClientWatches implements AutoCloseable {
     }
 
     private final Supplier<List<InetSocketAddress>> endpoints;
+    /** Who each connection authenticates as (the client's user), null for none. */
+    private final Supplier<NodeConnection.Credentials> credentials;
     private final BlockingQueue<Runnable> tasks = new ArrayBlockingQueue<>(TASKS_MAX);
     private final Thread thread;
     private final AtomicLong ids = new AtomicLong();
@@ -85,9 +87,10 @@ final class ClientWatches implements AutoCloseable {
     /** Null for plaintext. */
     private final javax.net.ssl.SSLContext tls;
 
-    ClientWatches(Supplier<List<InetSocketAddress>> endpoints, javax.net.ssl.SSLContext tls) {
+    ClientWatches(Supplier<List<InetSocketAddress>> endpoints, javax.net.ssl.SSLContext tls, Supplier<NodeConnection.Credentials> credentials) {
         this.endpoints = endpoints;
         this.tls = tls;
+        this.credentials = credentials;
         this.thread = new Thread(this::loop, "raftkv-watch");
         thread.setDaemon(true);
         thread.start();
@@ -150,7 +153,7 @@ final class ClientWatches implements AutoCloseable {
                 public void closed(NodeConnection c, String reason) {
                     hand(() -> lost(c, reason));
                 }
-            });
+            }, credentials.get());
         } catch (IOException e) {
             retryElsewhere();
             return;

@@ -33,7 +33,7 @@ final class CtlSession implements AutoCloseable {
     private static final double TIMEOUT_SECONDS_MAX = 3_600;
 
     /** What the global flags given at start-up say: where the cluster is, the deadline, the default output. */
-    record Settings(String endpoints, Path config, Duration timeout, Format format, boolean hex, SSLContext tls) {
+    record Settings(String endpoints, Path config, Duration timeout, Format format, boolean hex, SSLContext tls, String user, String password) {
 
         static Settings of(RaftKvCtl.Root root) throws UsageException {
             SSLContext tls = tls(root);
@@ -43,8 +43,17 @@ final class CtlSession implements AutoCloseable {
             if (root.timeout != null) timeout = parseTimeout(root.timeout);
             if (root.commandTimeout != null) timeout = parseGoDuration(root.commandTimeout);
             Format format = root.writeOut == null ? Format.SIMPLE : Format.parse(root.writeOut);
+            String user = root.user;
+            String password = root.password;
+            if (password != null && user == null) throw new UsageException("--password needs --user");
+            if (user != null && user.indexOf(':') >= 0) {
+                if (password != null) throw new UsageException("give the password in --user NAME:PASSWORD or with --password, not both");
+                password = user.substring(user.indexOf(':') + 1);
+                user = user.substring(0, user.indexOf(':'));
+            }
+            if (user != null && user.isEmpty()) throw new UsageException("--user needs a user name");
             return new Settings(root.endpoints, root.config == null ? null : Path.of(root.config), timeout, format,
-                    root.hex != null && root.hex, tls);
+                    root.hex != null && root.hex, tls, user, password);
         }
 
         /** etcdctl's --cacert, --cert and --key: TLS when --cacert is given, with a client certificate when --cert is. */
@@ -60,6 +69,11 @@ final class CtlSession implements AutoCloseable {
             } catch (java.io.IOException | RuntimeException e) {
                 throw new UsageException("cannot use the TLS files: " + e.getMessage());
             }
+        }
+
+        @Override
+        public String toString() {
+            return "Settings[endpoints=" + endpoints + ", config=" + config + ", timeout=" + timeout + ", user=" + user + "]";
         }
 
         private static Duration parseTimeout(String value) throws UsageException {
@@ -131,6 +145,8 @@ final class CtlSession implements AutoCloseable {
     String where = "";
     private List<Endpoint> endpoints;
     private RaftKvClient client;
+    /** --user's password, once given or asked. */
+    private String password;
 
     CtlSession(Settings settings, LineReader stdin, PrintStream out, PrintStream err, boolean interactive, CtlStopSignal stop) {
         this.settings = settings;
@@ -208,9 +224,27 @@ final class CtlSession implements AutoCloseable {
     RaftKvClient client() throws UsageException {
         if (client == null) {
             List<InetSocketAddress> addresses = endpoints().stream().map(Endpoint::address).toList();
-            client = new RaftKvClient(addresses, settings.timeout(), settings.tls()).unreachableFailsFast();
+            RaftKvClient c = new RaftKvClient(addresses, settings.timeout(), settings.tls()).unreachableFailsFast();
+            try {
+                if (settings.user() != null) c.authenticate(settings.user(), password());
+            } catch (RuntimeException | UsageException e) {
+                c.close();
+                throw e;
+            }
+            client = c;
         }
         return client;
+    }
+
+    /** The password of --user: given with it, or asked on the terminal once (etcdctl asks too). */
+    String password() throws UsageException {
+        if (password != null) return password;
+        if (settings.password() != null) return password = settings.password();
+        java.io.Console console = System.console();
+        if (console == null) throw new UsageException("--user " + settings.user() + " has no password: give --user NAME:PASSWORD or --password (no terminal to ask on)");
+        char[] typed = console.readPassword("Password: ");
+        if (typed == null) throw new UsageException("no password given");
+        return password = new String(typed);
     }
 
     /** The members answered, ascending by id, become the nodes this session asks for status, leader and snapshot. */

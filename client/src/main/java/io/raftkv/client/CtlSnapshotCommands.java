@@ -28,7 +28,8 @@ final class CtlSnapshotCommands extends CtlCommand.Group {
             IOException last = null;
             for (Endpoint e : s.endpoints()) {
                 try {
-                    SnapshotBackup.Status saved = SnapshotBackup.save(e.address(), to, s.settings.timeout(), s.settings.tls());
+                    SnapshotBackup.Status saved = SnapshotBackup.save(e.address(), to, s.settings.timeout(), s.settings.tls(), s.settings.user(),
+                            s.settings.user() == null ? null : s.password());
                     s.out.println("Snapshot saved at " + to + " (from " + RaftKvCtl.hostPort(e.address()) + ": revision " + saved.revision()
                             + ", " + saved.keys() + " keys, " + saved.totalBytes() + " bytes)");
                     return RaftKvCtl.EXIT_OK;

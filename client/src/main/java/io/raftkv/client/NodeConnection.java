@@ -1,5 +1,6 @@
 package io.raftkv.client;
 
+import io.raftkv.protocol.AuthRequest;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClientCodec;
@@ -29,7 +30,9 @@ import java.util.function.LongSupplier;
  * request id by a reader thread. When the connection dies every pending request fails with
  * {@link ConnectionLost} ({@link NotARaftkvNode} when what answered does not speak the protocol); a request that never
  * reached the socket fails with {@link NotSent}. With an SSLContext the connection is TLS, its handshake over (and the
- * node's certificate checked against its address) before open returns.
+ * node's certificate checked against its address) before open returns. Opened with {@link Credentials}, the connection
+ * authenticates before it is handed out: the node lets the connection act as that user (docs/auth.md: the connection is the
+ * token).
  */
 final class NodeConnection implements AutoCloseable {
 
@@ -55,6 +58,26 @@ final class NodeConnection implements AutoCloseable {
             super(message);
         }
     }
+
+    /** A user and password the client authenticates every connection with. Never printed. */
+    record Credentials(String user, String password) {
+        @Override
+        public String toString() {
+            return "Credentials[user=" + user + "]";
+        }
+    }
+
+    /** The node refused the credentials (AUTH_FAILED): no other node will take them either. */
+    static final class AuthenticationFailed extends IOException {
+        AuthenticationFailed(String message) {
+            super(message);
+        }
+    }
+
+    /** Request id of AUTHENTICATE on every connection: the client's own ids start at 1. */
+    private static final long AUTHENTICATE_ID = -1;
+    /** How long opening a connection waits for its authentication: a node hashes passwords one at a time. */
+    private static final long AUTHENTICATE_TIMEOUT_MS = 10_000;
 
     /** Nothing of the request reached the socket (the connection was closed, or too many were pending): it may go elsewhere. */
     static final class NotSent extends IOException {
@@ -89,6 +112,8 @@ final class NodeConnection implements AutoCloseable {
     private CompletableFuture<ClientResponse.StatusResult> probe;
     private long probeStartedNanos;
     private final Object probeLock = new Object();
+    /** The authentication under way or done last, shared by every request that finds it must authenticate again. */
+    private CompletableFuture<Void> authentication;
 
     /** Hears what is not an answer: watch frames, and the connection's end. Called on the reader thread. */
     interface Listener {
@@ -117,6 +142,36 @@ final class NodeConnection implements AutoCloseable {
     /** {@code tls}: null for plaintext. */
     static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls,
                                Listener listener) throws IOException {
+        return open(address, connectTimeoutMs, frameBytesMax, pendingMax, tls, listener, null);
+    }
+
+    /**
+     * Opens a connection and, with {@code credentials}, authenticates it before returning it: {@link AuthenticationFailed}
+     * when the node refuses them. A node whose auth is disabled says so, and the connection goes on without a user (as
+     * etcd's client does).
+     */
+    static NodeConnection open(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls,
+                               Listener listener, Credentials credentials) throws IOException {
+        NodeConnection c = connect(address, connectTimeoutMs, frameBytesMax, pendingMax, tls, listener);
+        if (credentials == null) return c;
+        try {
+            c.authenticate(credentials).get(AUTHENTICATE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            return c;
+        } catch (java.util.concurrent.ExecutionException e) {
+            c.fail("authentication failed");
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (TimeoutException e) {
+            c.fail("no answer to AUTHENTICATE");
+            throw new IOException(address + " did not answer AUTHENTICATE within " + AUTHENTICATE_TIMEOUT_MS + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            c.fail("interrupted while authenticating");
+            throw new IOException("interrupted while authenticating to " + address);
+        }
+    }
+
+    private static NodeConnection connect(InetSocketAddress address, int connectTimeoutMs, int frameBytesMax, int pendingMax, SSLContext tls,
+                                          Listener listener) throws IOException {
         Socket socket = new Socket();
         try {
             socket.setTcpNoDelay(true);
@@ -230,6 +285,27 @@ final class NodeConnection implements AutoCloseable {
             }
         }
         return answer;
+    }
+
+    /**
+     * Authenticates the connection as {@code credentials}' user: completes when the node took them (or said auth is
+     * disabled: the connection goes on without a user), fails {@link AuthenticationFailed} when it refused them, or with
+     * the connection. One at a time: while one is under way, a caller shares it.
+     */
+    CompletableFuture<Void> authenticate(Credentials credentials) {
+        synchronized (probeLock) {
+            if (authentication != null && !authentication.isDone()) return authentication;
+            authentication = send(new ClientRequest.Auth(AUTHENTICATE_ID, new AuthRequest.Authenticate(credentials.user(), credentials.password())))
+                    .thenApply(r -> {
+                        if (r instanceof ClientResponse.Ok) return null;
+                        if (r instanceof ClientResponse.Error e && e.code() == ErrorCode.AUTH_NOT_ENABLED) return null;
+                        if (r instanceof ClientResponse.Error e && e.code() == ErrorCode.AUTH_FAILED) {
+                            throw new java.util.concurrent.CompletionException(new AuthenticationFailed(e.toString()));
+                        }
+                        throw new java.util.concurrent.CompletionException(new IOException(address + " answered AUTHENTICATE with " + r));
+                    });
+            return authentication;
+        }
     }
 
     /** Forgets a request whose answer no longer matters (its attempt is over). */

@@ -1,5 +1,6 @@
 package io.raftkv.client;
 
+import io.raftkv.protocol.AuthRequest;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
@@ -36,6 +37,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 
 /**
@@ -71,6 +73,11 @@ import java.util.function.Function;
  * {@link #members()} or a membership change) replaces them with the members' addresses, voters first, unless it is
  * older than one already taken (its config index is lower); a NOT_LEADER naming an address the client does not know
  * adds it. The node the client talks to stays its first choice while it is a member.
+ *
+ * <p>Auth (docs/auth.md): after {@link #authenticate}, every connection the client opens authenticates as that user
+ * before it carries a request, so failing over to another node needs nothing of the caller; a request a node refuses
+ * with AUTH_REQUIRED (the user changed its password, or auth was enabled after the connection opened) makes the client
+ * authenticate that connection again and retry the request once. {@link #auth()} is etcd's Auth API.
  */
 public final class RaftKvClient implements AutoCloseable {
 
@@ -108,6 +115,8 @@ public final class RaftKvClient implements AutoCloseable {
     private final LeaderSearch leaderSearch;
     /** Null for plaintext. */
     private final SSLContext tls;
+    /** What every new connection authenticates with; null: none (see {@link #authenticate}). */
+    private final AtomicReference<NodeConnection.Credentials> credentials;
 
     // This view's own.
     private final long deadlineMs;
@@ -145,6 +154,7 @@ public final class RaftKvClient implements AutoCloseable {
         this.watches = new java.util.concurrent.atomic.AtomicReference<>();
         this.inflight = new ConcurrentHashMap<>();
         this.leaderSearch = new LeaderSearch(this.endpoints, this::askStatus, scheduler);
+        this.credentials = new AtomicReference<>();
         this.deadlineMs = checkedDeadlineMs(deadline);
         this.attemptMs = attemptMsFor(deadlineMs);
         this.probeMs = attemptMs;
@@ -163,6 +173,7 @@ public final class RaftKvClient implements AutoCloseable {
         this.watches = shared.watches;
         this.inflight = shared.inflight;
         this.leaderSearch = shared.leaderSearch;
+        this.credentials = shared.credentials;
         this.deadlineMs = deadlineMs;
         this.attemptMs = attemptMsFor(deadlineMs);
         this.probeMs = attemptMs;
@@ -194,6 +205,24 @@ public final class RaftKvClient implements AutoCloseable {
      */
     RaftKvClient unreachableFailsFast() {
         return new RaftKvClient(this, deadlineMs, true);
+    }
+
+    /**
+     * Acts as {@code user} from now on, on every node (etcd's client with a user name and password): the connections open
+     * now are closed (call it before sending anything, or requests on them fail), and each new one authenticates first.
+     * Checks the password at once with one node: REJECTED with {@link ErrorCode#AUTH_FAILED} when it is refused. A cluster
+     * whose auth is disabled takes any: requests then go without a user, as etcd's client does. Returns this client.
+     */
+    public RaftKvClient authenticate(String user, String password) {
+        credentials.set(new NodeConnection.Credentials(user, password));
+        connections.values().forEach(c -> c.fail("the client authenticates as " + user + " from now on"));
+        await(authStatusAsync());
+        return this;
+    }
+
+    /** Who the client's watches authenticate as: the same user. */
+    NodeConnection.Credentials credentials() {
+        return credentials.get();
     }
 
     /** Whether close() was called (on this client or any view of it). */
@@ -283,7 +312,7 @@ public final class RaftKvClient implements AutoCloseable {
         ClientWatches w;
         synchronized (watches) {
             if (closed.get()) throw new RaftKvException(RaftKvException.Kind.UNAVAILABLE, "the client is closed");
-            if (watches.get() == null) watches.set(new ClientWatches(this::endpoints, tls));
+            if (watches.get() == null) watches.set(new ClientWatches(this::endpoints, tls, this::credentials));
             w = watches.get();
         }
         return w.watch(request, listener);
@@ -369,6 +398,23 @@ public final class RaftKvClient implements AutoCloseable {
     /** Hands the leadership to voter {@code id}; the members once it leads. The client then talks to it first. */
     public CompletableFuture<MemberList> moveLeaderAsync(int id) {
         return execute(requestId -> new ClientRequest.MoveLeader(requestId, id), true, r -> learn(r, true));
+    }
+
+    // ------------------------------------------------------------------ auth (etcd's Auth API; docs/auth.md)
+
+    /** etcd's Auth API: users, roles, permissions, auth enable and disable. */
+    public Auth auth() {
+        return new Auth(this);
+    }
+
+    /** Whether auth is enabled, and the auth store's revision; any node answers it, to anyone, linearizably. */
+    public CompletableFuture<ClientResponse.AuthStatus> authStatusAsync() {
+        return authAsync(new AuthRequest.Status()).thenApply(r -> (ClientResponse.AuthStatus) r);
+    }
+
+    /** An auth request: a change is a write (never retried once it may have been applied), a read is retried freely. */
+    CompletableFuture<ClientResponse> authAsync(AuthRequest request) {
+        return execute(id -> new ClientRequest.Auth(id, request), !request.reads(), r -> r);
     }
 
     // ------------------------------------------------------------------ leases (etcd's Lease API; docs/architecture.md, "Leases")
@@ -547,11 +593,14 @@ public final class RaftKvClient implements AutoCloseable {
 
     // ------------------------------------------------------------------ retries
 
-    /** One call of a caller, across its attempts: what to send, whether it is a write, what makes its result, by when. */
+    /**
+     * One call of a caller, across its attempts: what to send, whether it is a write, what makes its result, by when.
+     * {@code reauthenticated}: a node refused it AUTH_REQUIRED once already, and the client authenticated again.
+     */
     private record Call<T>(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success,
-                           CompletableFuture<T> result, long deadlineNanos, Map<InetSocketAddress, String> unreachable) {
+                           CompletableFuture<T> result, long deadlineNanos, Map<InetSocketAddress, String> unreachable, AtomicBoolean reauthenticated) {
         Call(Function<Long, ClientRequest> build, boolean write, Function<ClientResponse, T> success, CompletableFuture<T> result, long deadlineNanos) {
-            this(build, write, success, result, deadlineNanos, new ConcurrentHashMap<>());
+            this(build, write, success, result, deadlineNanos, new ConcurrentHashMap<>(), new AtomicBoolean());
         }
 
         long remainingMs() {
@@ -613,6 +662,10 @@ public final class RaftKvClient implements AutoCloseable {
         try {
             c = connection(target);
         } catch (IOException e) {
+            if (e instanceof NodeConnection.AuthenticationFailed) {
+                call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, ErrorCode.AUTH_FAILED, e.getMessage()));
+                return;
+            }
             connectFailed(target, e);
             if (e instanceof ConnectException && noneReachable(call, target, REFUSED)) return;
             retryLater(call, endpoints.next(target), target + ": " + describe(e));
@@ -699,7 +752,8 @@ public final class RaftKvClient implements AutoCloseable {
     private static boolean isSuccess(ClientResponse r) {
         return r instanceof ClientResponse.Ok || r instanceof ClientResponse.Value || r instanceof ClientResponse.NotFound
                 || r instanceof ClientResponse.RangeResult || r instanceof ClientResponse.TxnResult || r instanceof ClientResponse.Members
-                || r instanceof ClientResponse.LeaseResult || r instanceof ClientResponse.Leases;
+                || r instanceof ClientResponse.LeaseResult || r instanceof ClientResponse.Leases || r instanceof ClientResponse.AuthStatus
+                || r instanceof ClientResponse.Names || r instanceof ClientResponse.Permissions;
     }
 
     /**
@@ -752,7 +806,18 @@ public final class RaftKvClient implements AutoCloseable {
                 retryLater(call, endpoints.next(target), target + " knows no leader");
             }
         } else if (response instanceof ClientResponse.Error e) {
-            if (NodeConnection.isRetryableError(e)) {
+            NodeConnection.Credentials user = credentials.get();
+            if (e.code() == ErrorCode.AUTH_REQUIRED && user != null && call.reauthenticated().compareAndSet(false, true)) {
+                // Refused before anything was proposed: authenticate the connection again, and send the request once more.
+                c.authenticate(user).whenComplete((ok, failed) -> onScheduler(call.result(), call.write(), () -> {
+                    Throwable cause = failed == null ? null : unwrap(failed);
+                    if (cause instanceof NodeConnection.AuthenticationFailed) {
+                        call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.REJECTED, ErrorCode.AUTH_FAILED, cause.getMessage()));
+                    } else {
+                        attempt(call, target, e.toString());
+                    }
+                }));
+            } else if (NodeConnection.isRetryableError(e)) {
                 retryLater(call, e.code() == ErrorCode.OVERLOADED ? target : endpoints.next(target), e.toString());
             } else if (e.code() == ErrorCode.TIMEOUT) {
                 if (call.write()) call.result().completeExceptionally(new RaftKvException(RaftKvException.Kind.OUTCOME_UNKNOWN, target + ": " + e.message()));
@@ -771,13 +836,16 @@ public final class RaftKvClient implements AutoCloseable {
 
     /**
      * The error codes that say a write was refused and changed nothing: before it was proposed (a bad or too large
-     * request, a refused membership change, a lease limit) or when it was applied (a compaction below or beyond the
-     * store's history, a lease that does not exist or is in use).
+     * request, a refused membership change, a lease limit, a permission denied, a connection not authenticated) or when it
+     * was applied (a compaction below or beyond the store's history, a lease that does not exist or is in use, a permission
+     * revoked since the write was sent).
      */
     private static boolean isRefusal(int code) {
         return code == ErrorCode.BAD_REQUEST || code == ErrorCode.TOO_LARGE || code == ErrorCode.UNKNOWN_TYPE
                 || code == ErrorCode.REFUSED || code == ErrorCode.COMPACTED || code == ErrorCode.FUTURE_REVISION
-                || code == ErrorCode.LEASE_NOT_FOUND || code == ErrorCode.LEASE_EXISTS || code == ErrorCode.LEASE_LIMIT;
+                || code == ErrorCode.LEASE_NOT_FOUND || code == ErrorCode.LEASE_EXISTS || code == ErrorCode.LEASE_LIMIT
+                || code == ErrorCode.PERMISSION_DENIED || code == ErrorCode.AUTH_FAILED || code == ErrorCode.AUTH_REQUIRED
+                || code == ErrorCode.AUTH_NOT_ENABLED;
     }
 
     private static final String REFUSED = "connection refused";
@@ -860,7 +928,8 @@ public final class RaftKvClient implements AutoCloseable {
         synchronized (connectLock) {
             NodeConnection c = connections.get(address);
             if (c != null && c.isOpen()) return c;
-            c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX, tls);
+            c = NodeConnection.open(address, CONNECT_TIMEOUT_MS, FRAME_BYTES_MAX, PENDING_PER_CONNECTION_MAX, tls, NodeConnection.Listener.NONE,
+                    credentials.get());
             connections.put(address, c);
             return c;
         }

@@ -29,7 +29,7 @@ import java.util.stream.Collectors;
  * </pre>
  *
  * The command tree is picocli's: a class per command (CtlKvCommands, CtlTxn, CtlLeaseCommands, CtlClusterCommands,
- * CtlEndpointCommands, CtlSnapshotCommands, CtlHoldCommands), the global flags declared once here and taken before or
+ * CtlEndpointCommands, CtlSnapshotCommands, CtlHoldCommands, CtlAuthCommands), the global flags declared once here and taken before or
  * after the command (inherited options), a command's own flags before or after its arguments, {@code --} ending them,
  * and {@code raftkvctl COMMAND --help} for each. With a command it runs that one command. Without one it reads commands
  * from standard input ({@link CtlShell}). Exit codes: 0 success, 1 a request failed, 2 a usage error. Every error is
@@ -144,7 +144,7 @@ public final class RaftKvCtl {
                     CtlKvCommands.Compaction.class, CtlHoldCommands.Watch.class, CtlLeaseCommands.class, CtlHoldCommands.Lock.class,
                     CtlHoldCommands.Elect.class, CtlClusterCommands.Member.class, CtlClusterCommands.MoveLeader.class,
                     CtlClusterCommands.Status.class, CtlClusterCommands.Leader.class, CtlSnapshotCommands.class, CtlEndpointCommands.class,
-                    Help.class})
+                    CtlAuthCommands.User.class, CtlAuthCommands.Role.class, CtlAuthCommands.AuthGroup.class, Help.class})
     static final class Root {
 
         @Option(names = "--endpoints", scope = ScopeType.INHERIT, paramLabel = "HOST:PORT,...", description = "the nodes to talk to")
@@ -160,6 +160,13 @@ public final class RaftKvCtl {
         @Option(names = "--command-timeout", scope = ScopeType.INHERIT, paramLabel = "DURATION",
                 description = "the same in etcdctl's form: 5s, 500ms")
         String commandTimeout;
+
+        @Option(names = "--user", scope = ScopeType.INHERIT, paramLabel = "NAME[:PASSWORD]",
+                description = "authenticate as NAME (asks the password on the terminal unless given here or with --password)")
+        String user;
+
+        @Option(names = "--password", scope = ScopeType.INHERIT, paramLabel = "PASSWORD", description = "the password of --user")
+        String password;
 
         @Option(names = {"-w", "--write-out"}, scope = ScopeType.INHERIT, paramLabel = "FORMAT",
                 description = "simple (default), json (etcd's: base64 keys and values, the header with revision and raft_term) or table")
@@ -190,6 +197,8 @@ public final class RaftKvCtl {
             if (config != null) given.add("--config");
             if (timeout != null) given.add("--timeout");
             if (commandTimeout != null) given.add("--command-timeout");
+            if (user != null) given.add("--user");
+            if (password != null) given.add("--password");
             return given;
         }
     }
@@ -234,8 +243,8 @@ public final class RaftKvCtl {
     private static void commandHelp(CommandLine c) {
         UsageMessageSpec usage = c.getCommandSpec().usageMessage();
         usage.synopsisHeading("usage: ").abbreviateSynopsis(true).descriptionHeading("%n").optionListHeading("%nflags:%n").commandListHeading("%ncommands:%n")
-                .footer("", "global flags, before or after the command: --endpoints, --config, --timeout, --command-timeout, -w, --hex,"
-                        + " -h (see raftkvctl --help)");
+                .footer("", "global flags, before or after the command: --endpoints, --config, --timeout, --command-timeout, --user,"
+                        + " --password, -w, --hex, -h (see raftkvctl --help)");
         c.getHelpSectionMap().remove(UsageMessageSpec.SECTION_KEY_PARAMETER_LIST);
         c.getHelpSectionMap().put(UsageMessageSpec.SECTION_KEY_OPTION_LIST, help -> help.optionListExcludingGroups(
                 c.getCommandSpec().options().stream().filter(o -> !o.inherited()).toList(), help.createDefaultLayout(),

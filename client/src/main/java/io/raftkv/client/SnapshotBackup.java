@@ -1,6 +1,8 @@
 package io.raftkv.client;
 
+import io.raftkv.protocol.AuthRequest;
 import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.FrameType;
@@ -68,11 +70,16 @@ public final class SnapshotBackup {
      * renamed). {@code timeout} bounds each read from the node, not the whole transfer.
      */
     public static Status save(InetSocketAddress node, Path file, Duration timeout) throws IOException {
-        return save(node, file, timeout, null);
+        return save(node, file, timeout, null, null, null);
     }
 
-    /** The same over TLS when {@code tls} is not null: the node's certificate checked against its address. */
-    public static Status save(InetSocketAddress node, Path file, Duration timeout, javax.net.ssl.SSLContext tls) throws IOException {
+    /**
+     * As {@link #save(InetSocketAddress, Path, Duration)}, over TLS when {@code tls} is not null (the node's certificate
+     * checked against its address), and authenticated as {@code user} first (null: not): once auth is enabled only a
+     * user with the role root may take a backup.
+     */
+    public static Status save(InetSocketAddress node, Path file, Duration timeout, javax.net.ssl.SSLContext tls, String user, String password)
+            throws IOException {
         Path part = file.resolveSibling(file.getFileName() + ".part");
         Socket plain = new Socket();
         try {
@@ -85,9 +92,10 @@ public final class SnapshotBackup {
             socket.setSoTimeout((int) timeout.toMillis());
             OutputStream out = socket.getOutputStream();
             out.write(bytes(ClientCodec.helloClient()));
+            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+            if (user != null) authenticate(node, out, in, user, password);
             out.write(bytes(ClientCodec.snapshotRequest(REQUEST_ID)));
             out.flush();
-            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
             try (FileChannel target = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 long received = 0;
                 while (true) {
@@ -126,6 +134,23 @@ public final class SnapshotBackup {
         }
         Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return status;
+    }
+
+    /**
+     * AUTHENTICATE, and its answer awaited: the node checks the password off its loop, so a request sent behind it would
+     * be served before the connection has its user. A cluster without auth says so, and the backup goes on without one.
+     */
+    private static void authenticate(InetSocketAddress node, OutputStream out, DataInputStream in, String user, String password) throws IOException {
+        out.write(bytes(ClientCodec.request(new ClientRequest.Auth(REQUEST_ID, new AuthRequest.Authenticate(user, password)))));
+        out.flush();
+        int length = in.readInt();
+        if (length < 1 || length > FRAME_BYTES_MAX) throw new IOException(node + " sent a frame of " + length + " bytes");
+        byte type = in.readByte();
+        byte[] body = new byte[length - 1];
+        in.readFully(body);
+        ClientResponse r = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+        if (r instanceof ClientResponse.Ok || (r instanceof ClientResponse.Error e && e.code() == ErrorCode.AUTH_NOT_ENABLED)) return;
+        throw new IOException(node + " refused user " + user + ": " + r);
     }
 
     /** Reads a snapshot file's headers and checks its CRC; an IOException names what is wrong. */

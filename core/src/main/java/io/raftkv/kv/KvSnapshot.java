@@ -1,9 +1,12 @@
 package io.raftkv.kv;
 
+import io.raftkv.protocol.Permission;
+
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedOutputStream;
@@ -18,8 +21,8 @@ import java.util.zip.CheckedOutputStream;
  * <p>The stream holds every key with the versions a read at any revision in [{@link #compactRevision()},
  * {@link #revision()}] can see: what a fully trimmed store holds at the revision (keys of earlier compactions may
  * not be trimmed yet, so the writer applies the trimming rule itself), and the leases as they were at the capture (ids
- * and granted TTLs, copied then: the keys attached to each are those whose version at the revision names it). Layout in
- * {@link KvSnapshotFormat}.
+ * and granted TTLs, copied then: the keys attached to each are those whose version at the revision names it), and the
+ * auth store as it was (immutable, so taken as it is). Layout in {@link KvSnapshotFormat}.
  */
 public final class KvSnapshot {
 
@@ -33,12 +36,14 @@ public final class KvSnapshot {
     private final long digest;
     /** The leases at the capture, ascending by id. */
     private final List<Leases.Granted> leases;
+    private final AuthStore auth;
     /** Written on the loop thread, read by the writer to refuse a view it can no longer trust. */
     private volatile boolean released;
 
-    private KvSnapshot(MvccStore store, Leases leases, long appliedIndex) {
+    private KvSnapshot(MvccStore store, Leases leases, AuthStore auth, long appliedIndex) {
         this.store = store;
         this.leases = leases.granted();
+        this.auth = auth;
         this.appliedIndex = appliedIndex;
         this.revision = store.revision();
         this.compactRevision = store.compactRevision();
@@ -46,8 +51,8 @@ public final class KvSnapshot {
     }
 
     /** Captures the store and the leases now (a copy of the leases' ids and TTLs) and takes a trim hold. Loop thread only. */
-    static KvSnapshot take(MvccStore store, Leases leases, long appliedIndex) {
-        KvSnapshot snapshot = new KvSnapshot(store, leases, appliedIndex);
+    static KvSnapshot take(MvccStore store, Leases leases, AuthStore auth, long appliedIndex) {
+        KvSnapshot snapshot = new KvSnapshot(store, leases, auth, appliedIndex);
         store.holdTrim();
         return snapshot;
     }
@@ -96,6 +101,7 @@ public final class KvSnapshot {
             data.writeLong(l.id());
             data.writeLong(l.ttlSeconds());
         }
+        writeAuth(data);
         long written = 0;
         for (MvccStore.KeyEntry e : store.entries()) {
             MvccStore.Version newest = newestAtRevision(e.head);
@@ -129,6 +135,41 @@ public final class KvSnapshot {
         data.writeInt((int) crc.getValue());
         data.flush();
         requireHeld("while it was written");
+    }
+
+    private void writeAuth(DataOutputStream data) throws IOException {
+        data.writeByte(auth.enabled() ? 1 : 0);
+        data.writeLong(auth.revision());
+        data.writeInt(auth.roles().size());
+        data.writeInt(auth.users().size());
+        for (AuthStore.Role r : auth.roles()) {
+            writeString(data, r.name());
+            data.writeInt(r.permissions().size());
+            for (Permission p : r.permissions()) {
+                data.writeByte(p.type().code);
+                writeBytes(data, p.key());
+                writeBytes(data, p.rangeEnd());
+            }
+        }
+        for (AuthStore.User u : auth.users()) {
+            writeString(data, u.name());
+            writeBytes(data, u.password().salt());
+            data.writeInt(u.password().iterations());
+            writeBytes(data, u.password().hash());
+            data.writeInt(u.roles().size());
+            for (String role : u.roles()) writeString(data, role);
+        }
+    }
+
+    private static void writeString(DataOutputStream data, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        data.writeShort(b.length);
+        data.write(b);
+    }
+
+    private static void writeBytes(DataOutputStream data, byte[] b) throws IOException {
+        data.writeInt(b.length);
+        data.write(b);
     }
 
     /** Drops the trim hold; compactions free memory again. Idempotent. Loop thread only. */

@@ -2,7 +2,11 @@ package io.raftkv.kv;
 
 import java.io.IOException;
 import java.io.InputStream;
+import io.raftkv.protocol.Permission;
+
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.zip.CRC32C;
@@ -59,9 +63,9 @@ final class KvSnapshotReader {
         byte[] magic = bytes(KvSnapshotFormat.MAGIC.length, "the magic");
         if (!Arrays.equals(magic, KvSnapshotFormat.MAGIC)) throw bad(0, "not a key-value snapshot: the magic is " + HexFormat.of().formatHex(magic));
         formatVersion = u16("the format version");
-        if (formatVersion != KvSnapshotFormat.FORMAT_VERSION && formatVersion != KvSnapshotFormat.FORMAT_VERSION_NO_LEASES) {
+        if (formatVersion < KvSnapshotFormat.FORMAT_VERSION_NO_LEASES || formatVersion > KvSnapshotFormat.FORMAT_VERSION) {
             throw bad(offset() - 2, "format version " + formatVersion + ", this build reads " + KvSnapshotFormat.FORMAT_VERSION_NO_LEASES
-                    + " and " + KvSnapshotFormat.FORMAT_VERSION);
+                    + " to " + KvSnapshotFormat.FORMAT_VERSION);
         }
         long revision = i64("the revision");
         if (revision < 1) throw bad(offset() - 8, "revision " + revision + ", a store is at 1 or more");
@@ -71,7 +75,7 @@ final class KvSnapshotReader {
         long keyCount = i64("the key count");
         if (keyCount < 0) throw bad(offset() - 8, "key count " + keyCount + " is negative");
         Leases leases = new Leases();
-        if (formatVersion >= KvSnapshotFormat.FORMAT_VERSION) {
+        if (formatVersion >= KvSnapshotFormat.FORMAT_VERSION_NO_AUTH) {
             long leaseCount = i64("the lease count");
             if (leaseCount < 0) throw bad(offset() - 8, "lease count " + leaseCount + " is negative");
             long previousId = 0;
@@ -87,6 +91,7 @@ final class KvSnapshotReader {
                 previousId = id;
             }
         }
+        AuthStore auth = formatVersion >= KvSnapshotFormat.FORMAT_VERSION ? auth() : AuthStore.EMPTY;
 
         MvccStore.Loader loader = new MvccStore.Loader(revision, compactRevision);
         // Every version but the oldest is above the compaction point and at most the revision, all distinct.
@@ -131,7 +136,7 @@ final class KvSnapshotReader {
         if (pos < lim || in.read() >= 0) throw bad(offset(), "bytes after the trailer");
         MvccStore store = loader.store();
         if (store.digest() != digest) throw bad(0, "the keys give digest " + Long.toHexString(store.digest()) + ", the header says " + Long.toHexString(digest));
-        return new KvStateMachine.Restored(store, leases);
+        return new KvStateMachine.Restored(store, leases, auth);
     }
 
     /** One version, checked against the newer ones of its key already read ({@code newer}, newest first). */
@@ -141,7 +146,7 @@ final class KvSnapshotReader {
         long mod = i64("mod revision");
         long version = i64("version");
         int kind = u8("kind");
-        boolean leased = kind == KvSnapshotFormat.KIND_LEASED_VALUE && formatVersion >= KvSnapshotFormat.FORMAT_VERSION;
+        boolean leased = kind == KvSnapshotFormat.KIND_LEASED_VALUE && formatVersion >= KvSnapshotFormat.FORMAT_VERSION_NO_AUTH;
         long lease = 0;
         if (leased) {
             lease = i64("lease");
@@ -160,6 +165,86 @@ final class KvSnapshotReader {
         String wrong = broken(v, next, oldest, revision, compactRevision);
         if (wrong != null) throw bad(start, where() + ": " + wrong);
         return v;
+    }
+
+    /** The auth section (format 3): each name, permission and hash checked as an auth change would be. */
+    private AuthStore auth() throws IOException {
+        long start = offset();
+        int enabled = u8("auth's enabled flag");
+        if (enabled > 1) throw bad(start, "auth's enabled flag is " + enabled + ", not 0 or 1");
+        long revision = i64("the auth revision");
+        long roleCount = Integer.toUnsignedLong(i32("the role count"));
+        if (roleCount > AuthStore.ROLES_MAX) throw bad(offset() - 4, "role count " + roleCount + " over " + AuthStore.ROLES_MAX);
+        long userCount = Integer.toUnsignedLong(i32("the user count"));
+        if (userCount > AuthStore.USERS_MAX) throw bad(offset() - 4, "user count " + userCount + " over " + AuthStore.USERS_MAX);
+        List<AuthStore.Role> roles = new ArrayList<>();
+        String previous = null;
+        for (long i = 0; i < roleCount; i++) {
+            String where = "role " + (i + 1) + " of " + roleCount;
+            String name = name(where, "role", previous);
+            previous = name;
+            long count = Integer.toUnsignedLong(i32(where + ": its permission count"));
+            if (count > AuthStore.PERMISSIONS_PER_ROLE_MAX) throw bad(offset() - 4, where + ": " + count + " permissions, over " + AuthStore.PERMISSIONS_PER_ROLE_MAX);
+            List<Permission> permissions = new ArrayList<>();
+            for (long j = 0; j < count; j++) {
+                long at = offset();
+                String what = where + ": permission " + (j + 1);
+                int type = u8(what + ": its type");
+                if (type > Permission.Type.READWRITE.code) throw bad(at, what + ": unknown type " + type);
+                byte[] key = bytes(length(keyBytesMax, what + ": key length", "keyBytesMax"), what + ": key");
+                byte[] end = bytes(length(keyBytesMax, what + ": range end length", "keyBytesMax"), what + ": range end");
+                String problem = AuthStore.permissionProblem(key, end);
+                if (problem != null) throw bad(at, what + ": " + problem);
+                if (!permissions.isEmpty() && AuthStore.compare(key, end, permissions.get(permissions.size() - 1)) <= 0) {
+                    throw bad(at, what + " is not after the one before it");
+                }
+                permissions.add(new Permission(Permission.Type.ofCode(type), key, end));
+            }
+            roles.add(new AuthStore.Role(name, permissions));
+        }
+        List<AuthStore.User> users = new ArrayList<>();
+        previous = null;
+        for (long i = 0; i < userCount; i++) {
+            String where = "user " + (i + 1) + " of " + userCount;
+            String name = name(where, "user", previous);
+            previous = name;
+            long at = offset();
+            byte[] salt = bytes(length(PasswordHash.FIELD_BYTES_MAX, where + ": salt length", "a salt's " + PasswordHash.FIELD_BYTES_MAX + " bytes"), where + ": salt");
+            int iterations = i32(where + ": iterations");
+            byte[] hash = bytes(length(PasswordHash.FIELD_BYTES_MAX, where + ": hash length", "a hash's " + PasswordHash.FIELD_BYTES_MAX + " bytes"), where + ": hash");
+            PasswordHash password;
+            try {
+                password = new PasswordHash(salt, iterations, hash);
+            } catch (IllegalArgumentException e) {
+                throw bad(at, where + ": " + e.getMessage());
+            }
+            long count = Integer.toUnsignedLong(i32(where + ": its role count"));
+            if (count > AuthStore.ROLES_PER_USER_MAX) throw bad(offset() - 4, where + ": " + count + " roles, over " + AuthStore.ROLES_PER_USER_MAX);
+            List<String> userRoles = new ArrayList<>();
+            String previousRole = null;
+            for (long j = 0; j < count; j++) {
+                String role = name(where + ": role " + (j + 1), "role", previousRole);
+                previousRole = role;
+                userRoles.add(role);
+            }
+            users.add(new AuthStore.User(name, password, userRoles));
+        }
+        try {
+            return AuthStore.restored(enabled == 1, revision, users, roles);
+        } catch (IllegalArgumentException e) {
+            throw bad(start, "the auth section: " + e.getMessage());
+        }
+    }
+
+    /** A name ({@code [u16 n][UTF-8]}) of a user or role, after {@code previous} in the order names are kept. */
+    private String name(String where, String what, String previous) throws IOException {
+        long at = offset();
+        int n = u16(where + ": its name's length");
+        String name = new String(bytes(n, where + ": its name"), StandardCharsets.UTF_8);
+        String problem = AuthStore.nameProblem(name, what);
+        if (problem != null) throw bad(at, where + ": " + problem);
+        if (previous != null && previous.compareTo(name) >= 0) throw bad(at, where + ": " + name + " is not after " + previous);
+        return name;
     }
 
     /** Where the reader is, in words: built only for a message. */

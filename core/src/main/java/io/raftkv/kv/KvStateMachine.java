@@ -22,7 +22,9 @@ import java.util.List;
 /**
  * The replicated state machine: an {@link MvccStore} and its {@link Leases}, changed only by committed log entries
  * applied in index order, each exactly once, with etcd's semantics for puts, deletes, transactions, compaction and
- * leases (a grant, a key attached by a put with a lease, a revoke deleting the lease's keys in one revision).
+ * leases (a grant, a key attached by a put with a lease, a revoke deleting the lease's keys in one revision), and its
+ * {@link AuthStore}: while auth is enabled, a command applies only if the user it was asked as may make it, checked
+ * here, at its place in the log, so that a permission revoked applies on every replica at the same index (docs/auth.md).
  */
 public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyResult> {
 
@@ -33,6 +35,8 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     private MvccStore store = new MvccStore();
     /** The leases and their keys: replaced with the store, changed only with it. */
     private Leases leases = new Leases();
+    /** Users, roles, permissions: replaced with the store; each auth change makes a new one. */
+    private AuthStore auth = AuthStore.EMPTY;
     /** Bytes of key-values the ranges of one transaction may answer with; past it they are cut and say more. */
     private final long resultBytesMax;
     private final InjectedKvBug bug;
@@ -67,6 +71,16 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         // A no-op and a configuration change only move the applied index: the core and the node act on the latter.
         if (e.isNoop() || Membership.isConfigEntry(e)) return new ApplyResult.Nothing(store.revision());
         KvCommand c = KvCommand.decode(e.data());
+        String user = null;
+        if (c instanceof KvCommand.AsUser u) {
+            user = u.user();
+            c = u.command();
+        }
+        if (auth.enabled()) {
+            ApplyResult denied = authorize(user, c);
+            if (denied != null) return denied;
+        }
+        if (c instanceof KvCommand.Auth a) return authChange(a);
         if (c instanceof KvCommand.Put p) {
             MvccStore.Write w = store.write(changes.listening());
             put(w, p.key(), p.value(), 0);
@@ -88,6 +102,46 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
             }
         }
         return txn(((KvCommand.Txn) c).request());
+    }
+
+    /**
+     * Why {@code user} (null: the command came without one) may not make {@code c} now that auth is enabled, or null.
+     * Without a user, only what the nodes propose themselves goes: compactions and lease revocations (a client's write
+     * proposed before auth was enabled is refused here, as etcd's "user name is empty").
+     */
+    private ApplyResult authorize(String user, KvCommand c) {
+        if (user == null) {
+            if (c instanceof KvCommand.Compact || c instanceof KvCommand.LeaseRevoke || c instanceof KvCommand.LeaseGrant) return null;
+            return new ApplyResult.Refused(store.revision(), ErrorCode.AUTH_REQUIRED, "user name is empty: auth was enabled before this request was applied");
+        }
+        boolean allowed;
+        if (auth.isRoot(user)) allowed = true;
+        else if (c instanceof KvCommand.Put p) allowed = auth.canWrite(user, p.key(), EMPTY);
+        else if (c instanceof KvCommand.Delete d) allowed = auth.canWrite(user, d.key(), EMPTY);
+        else if (c instanceof KvCommand.Txn t) allowed = auth.permitsTxn(user, t.request());
+        else if (c instanceof KvCommand.Auth a) allowed = auth.permitsAuth(user, a.request());
+        else if (c instanceof KvCommand.LeaseRevoke r) allowed = mayRevoke(user, r.leaseId());
+        else allowed = c instanceof KvCommand.LeaseGrant; // a compaction is root's
+        if (allowed) return null;
+        return new ApplyResult.Refused(store.revision(), ErrorCode.PERMISSION_DENIED, "permission denied"
+                + (auth.user(user) == null ? ": user " + user + " does not exist" : " to user " + user));
+    }
+
+    /** As etcd: revoking a lease deletes its keys, so the user must be allowed to write every one of them. */
+    private boolean mayRevoke(String user, long leaseId) {
+        Leases.Lease lease = leases.get(leaseId);
+        if (lease == null) return true; // refused as not found anyway
+        for (byte[] key : lease.keys()) if (!auth.canWrite(user, key, EMPTY)) return false;
+        return true;
+    }
+
+    private ApplyResult authChange(KvCommand.Auth a) {
+        try {
+            auth = auth.apply(a.request(), a.password());
+            return new ApplyResult.Done(store.revision());
+        } catch (KvException refused) {
+            return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
+        }
     }
 
     private ApplyResult txn(TxnRequest t) {
@@ -230,17 +284,19 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
      * thread only.
      */
     public KvSnapshot snapshot() {
-        return KvSnapshot.take(store, leases, appliedIndex);
+        return KvSnapshot.take(store, leases, auth, appliedIndex);
     }
 
     /** A store and its leases read from a snapshot stream, on any thread, waiting to be {@link #install installed}. */
     public static final class Restored {
         private final MvccStore store;
         private final Leases leases;
+        private final AuthStore auth;
 
-        Restored(MvccStore store, Leases leases) {
+        Restored(MvccStore store, Leases leases, AuthStore auth) {
             this.store = store;
             this.leases = leases;
+            this.auth = auth;
         }
 
         public long revision() {
@@ -267,6 +323,7 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
         if (appliedIndex < 0) throw new IllegalArgumentException("applied index " + appliedIndex + " is negative");
         store = restored.store;
         leases = restored.leases;
+        auth = restored.auth;
         this.appliedIndex = appliedIndex;
         changes.replaced();
     }
@@ -284,6 +341,11 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     /** The leases: {@link #restore} replaces them, so hold on to them no longer than a loop turn. */
     public Leases leases() {
         return leases;
+    }
+
+    /** Users, roles, permissions, as applied: each change and {@link #restore} replace it, so hold it no longer than a loop turn. */
+    public AuthStore auth() {
+        return auth;
     }
 
     /** The value at the current revision, or null when the key is absent. */

@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Executor;
 import java.util.function.IntFunction;
 
 /**
@@ -45,6 +46,10 @@ import java.util.function.IntFunction;
  * <p>Leases: a grant or a revoke is a write (the leader picks a grant's id and raises its TTL to the minimum before
  * proposing it); a keepalive, a time-to-live and the list of leases are served by the leader only (a follower answers
  * NOT_LEADER), through a read index, so that a deposed leader never renews a lease, and from its {@link Lessor}.
+ *
+ * <p>Auth (docs/auth.md): a write from an authenticated connection is proposed as its user's ({@link KvCommand.AsUser}),
+ * so that applying it checks that user's permissions; a read's permission is checked when it is served. AUTH requests go to
+ * {@link AuthRequests} once {@link #serveAuth} wired it.
  */
 public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult> {
 
@@ -52,6 +57,16 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     public interface Channel {
         /** Sends the answer; one to a channel that went away is dropped. */
         void reply(ClientResponse response);
+
+        /** Who the connection authenticated as; null when it has not (or cannot: a simulated client). */
+        default AccessControl.Identity identity() {
+            return null;
+        }
+
+        /** AUTHENTICATE succeeded: the connection acts as {@code who} from now on. */
+        default void identify(AccessControl.Identity who) {
+            throw new UnsupportedOperationException("this channel cannot authenticate");
+        }
     }
 
     /**
@@ -112,6 +127,9 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private final Timers timers;
     private final Limits limits;
     private final boolean unsafeLocalReads;
+    private final AccessControl access;
+    /** Serves AUTH requests; null until {@link #serveAuth} (a simulated replica has none). */
+    private AuthRequests auth;
     private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
     private final Map<Long, ReadWaiter> pendingReads = new HashMap<>();
     private final ArrayDeque<Long> barrierContexts = new ArrayDeque<>();
@@ -162,7 +180,26 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         this.limits = limits;
         this.nextReadContext = firstReadContext;
         this.unsafeLocalReads = bug == InjectedRequestBug.LINEARIZABLE_READS_FROM_LOCAL_MAP;
+        this.access = new AccessControl(kv);
         this.caughtUpSinceStart = bug == InjectedRequestBug.NO_STARTUP_BARRIER;
+    }
+
+    /**
+     * Serves AUTH requests from now on: passwords are hashed on a thread of their own, whose results {@code loop} runs on
+     * the loop thread (it must take tasks from any thread).
+     */
+    public void serveAuth(Executor loop) {
+        this.auth = new AuthRequests(this, kv, loop);
+    }
+
+    /** The refusal of {@code r} from the connection of {@code c} (docs/auth.md), or null: while auth is disabled, always null. */
+    ClientResponse refusal(Channel c, ClientRequest r) {
+        return access.refusal(c.identity(), r);
+    }
+
+    /** The refusal of a backup (SNAPSHOT) from the connection of {@code c}: only root may take one once auth is enabled. */
+    ClientResponse backupRefusal(Channel c, long requestId) {
+        return access.backupRefusal(c.identity(), requestId);
     }
 
     /** Starts the start-up barrier: one read index asked every {@code barrierRetryMs} until one comes back. */
@@ -239,8 +276,11 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             else readIndex(c, r);
         } else if (r instanceof ClientRequest.Compact compact) {
             propose(c, r.requestId(), new KvCommand.Compact(compact.revision()));
+        } else if (r instanceof ClientRequest.Auth a) {
+            if (auth == null) c.reply(new ClientResponse.Error(r.requestId(), ErrorCode.UNKNOWN_TYPE, "this node serves no AUTH requests"));
+            else auth.handle(c, a);
         } else if (serializable(r) || unsafeLocalReads) {
-            c.reply(caughtUpSinceStart ? read(r) : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE,
+            c.reply(caughtUpSinceStart ? read(c, r) : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE,
                     "the node is catching up with the leader after a start; retry, or read from another node"));
         } else {
             readIndex(c, r);
@@ -251,7 +291,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         return r instanceof ClientRequest.Get g ? g.serializable() : ((ClientRequest.Range) r).request().serializable();
     }
 
-    private void readIndex(Channel c, ClientRequest r) {
+    void readIndex(Channel c, ClientRequest r) {
         long context = nextReadContext;
         long askedAtMs = 0;
         long term = 0;
@@ -328,12 +368,18 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         return null;
     }
 
-    private void propose(Channel c, long requestId, KvCommand command) {
+    void propose(Channel c, long requestId, KvCommand command) {
         propose(c, requestId, command, 0);
     }
 
+    /** NOT_LEADER for {@code requestId} when this node does not lead, else null. */
+    ClientResponse notLeaderNow(long requestId) {
+        return core.role() == Role.LEADER ? null : notLeader(requestId, core.status().leader());
+    }
+
     private void propose(Channel c, long requestId, KvCommand command, long grantId) {
-        byte[] data = command.encode();
+        AccessControl.Identity who = c.identity();
+        byte[] data = (who == null ? command : new KvCommand.AsUser(who.user(), command)).encode();
         if (data.length > limits.commandBytesMax()) {
             c.reply(new ClientResponse.Error(requestId, ErrorCode.TOO_LARGE, "a request of " + data.length + " bytes in the log is over the limit of "
                     + limits.commandBytesMax() + " (what one APPEND frame carries)"));
@@ -393,7 +439,8 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             pendingClientReads--;
             timers.cancel(r.timerId());
             leaseConfirmed(r.askedAtMs(), r.term());
-            r.channel().reply(read(r.request()));
+            ClientResponse answer = read(r.channel(), r.request());
+            if (answer != null) r.channel().reply(answer); // null: an AUTHENTICATE answers later
         } else if (waiter instanceof LeaseRenewal renewal) {
             leaseConfirmed(renewal.askedAtMs(), renewal.term());
             for (long c : renewalContexts) pendingReads.remove(c);
@@ -415,6 +462,11 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
 
     private ResponseHeader header(long revision) {
         return new ResponseHeader(revision, selfId, core.term());
+    }
+
+    /** A header at the store's revision now. */
+    ResponseHeader header() {
+        return header(kv.revision());
     }
 
     private ClientResponse answer(long requestId, ApplyResult result) {
@@ -467,8 +519,15 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         return new ClientResponse.Error(requestId, ErrorCode.LEASE_NOT_FOUND, "requested lease not found: " + Long.toHexString(leaseId));
     }
 
-    /** Serves a GET or a RANGE from the store as it is now, or a lease read from the lessor. */
-    private ClientResponse read(ClientRequest r) {
+    /**
+     * Serves a GET or a RANGE from the store as it is now, a lease read from the lessor, an auth read from the auth store
+     * (null for an AUTHENTICATE, answered once its password is checked); the read's permission is checked here, against
+     * the auth store as applied now (docs/auth.md).
+     */
+    private ClientResponse read(Channel c, ClientRequest r) {
+        ClientResponse denied = access.servingRefusal(c.identity(), r);
+        if (denied != null) return denied;
+        if (r instanceof ClientRequest.Auth a) return auth.answer(c, a, header(), limits.resultBytesMax());
         if (r instanceof ClientRequest.LeaseKeepAlive || r instanceof ClientRequest.LeaseTimeToLive || r instanceof ClientRequest.LeaseLeases) {
             return leaseRead(r);
         }

@@ -197,6 +197,31 @@ final class InboundConnections {
         }
     }
 
+    /** Where a client connection's answers go, and the user it authenticated as (docs/auth.md: the connection is the token). */
+    private static final class ClientChannel implements ClientRequests.Channel {
+        private final Connection c;
+        private AccessControl.Identity identity;
+
+        ClientChannel(Connection c) {
+            this.c = c;
+        }
+
+        @Override
+        public void reply(ClientResponse response) {
+            if (c.isOpen()) c.send(ClientCodec.response(response));
+        }
+
+        @Override
+        public AccessControl.Identity identity() {
+            return identity;
+        }
+
+        @Override
+        public void identify(AccessControl.Identity who) {
+            identity = who;
+        }
+    }
+
     /** The handler of one accepted connection; its role changes once, at HELLO. */
     private final class Inbound implements Connection.Handler {
         Role role;
@@ -259,11 +284,16 @@ final class InboundConnections {
         private void route(Connection c, byte type, ByteBuffer body) {
             if (role instanceof Client client) {
                 if (type == FrameType.SNAPSHOT) {
-                    backups.startBackup(c, ClientCodec.decodeSnapshotRequest(body));
+                    long requestId = ClientCodec.decodeSnapshotRequest(body);
+                    ClientResponse refused = requests.backupRefusal(client.channel(), requestId);
+                    if (refused != null) client.channel().reply(refused);
+                    else backups.startBackup(c, requestId);
                     return;
                 }
                 ClientRequest r = ClientCodec.decodeRequest(type, body);
-                if (MembershipRequests.handles(r)) memberships.handle(client.channel(), r);
+                ClientResponse refused = requests.refusal(client.channel(), r); // null at once while auth is disabled
+                if (refused != null) client.channel().reply(refused);
+                else if (MembershipRequests.handles(r)) memberships.handle(client.channel(), r);
                 else if (Watches.handles(r)) watches.handle(client.watchChannel(), r, client.channel());
                 else requests.handle(new TimedChannel(client.channel(), r, metrics.requests()), r);
             } else if (role instanceof Peer peer) {
@@ -320,9 +350,7 @@ final class InboundConnections {
                     throw new FrameException(ErrorCode.REFUSED, "client connection limit of " + clientsMax() + " reached (the rest is kept for peer links)");
                 }
                 clients++;
-                return new Client(response -> {
-                    if (c.isOpen()) c.send(ClientCodec.response(response));
-                }, new Watches.Channel() {
+                return new Client(new ClientChannel(c), new Watches.Channel() {
                     @Override
                     public boolean send(ClientResponse frame) {
                         return c.isOpen() && c.send(ClientCodec.response(frame));

@@ -154,6 +154,7 @@ public final class Node {
                 new SecureRandom().nextLong(),
                 options.leaseReads() ? new ReadLease(options.electionTimeoutMs(), options.tickMs(), options.leaseReadClockDriftPercent(), EventLoop::nowMs) : null,
                 bug);
+        requests.serveAuth(loop::execute);
         this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
         this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());

@@ -1,6 +1,8 @@
 package io.raftkv.server;
 
+import io.raftkv.kv.AuthStore;
 import io.raftkv.kv.Leases;
+import io.raftkv.protocol.AuthRequest;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.Compare;
 import io.raftkv.protocol.ErrorCode;
@@ -10,6 +12,7 @@ import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -19,8 +22,8 @@ import java.util.function.Supplier;
 /**
  * The checks a request passes before it reaches the core, so that nothing malformed is ever proposed: keys and
  * values within their limits, ranges whose end is after their key, transactions within {@code txnOpsMax} that
- * write no key twice (etcd's rule), lease grants with a TTL in [0, {@link Leases#TTL_SECONDS_MAX}] and an id not negative.
- * A refused request changes nothing.
+ * write no key twice (etcd's rule), lease grants with a TTL in [0, {@link Leases#TTL_SECONDS_MAX}] and an id not negative,
+ * auth requests with names, passwords and permission keys within theirs. A refused request changes nothing.
  */
 final class RequestChecks {
 
@@ -48,7 +51,45 @@ final class RequestChecks {
         if (r instanceof ClientRequest.Compact c) {
             return c.revision() < 1 ? new Problem(ErrorCode.BAD_REQUEST, "compaction revision " + c.revision() + " must be at least 1") : null;
         }
+        if (r instanceof ClientRequest.Auth a) return auth(a.request(), limits);
         return null;
+    }
+
+    /** Names, passwords and permission keys within their limits; an unknown user at AUTHENTICATE is the store's to say. */
+    private static Problem auth(AuthRequest r, ClientRequests.Limits limits) {
+        if (r instanceof AuthRequest.Authenticate a) return password(a.password(), false);
+        if (r instanceof AuthRequest.UserAdd a) return orElse(name(a.name(), "user"), () -> password(a.password(), true));
+        if (r instanceof AuthRequest.UserChangePassword p) return orElse(name(p.name(), "user"), () -> password(p.password(), true));
+        if (r instanceof AuthRequest.UserDelete d) return name(d.name(), "user");
+        if (r instanceof AuthRequest.UserGet g) return name(g.name(), "user");
+        if (r instanceof AuthRequest.UserGrantRole g) return orElse(name(g.user(), "user"), () -> name(g.role(), "role"));
+        if (r instanceof AuthRequest.UserRevokeRole g) return orElse(name(g.user(), "user"), () -> name(g.role(), "role"));
+        if (r instanceof AuthRequest.RoleAdd a) return name(a.name(), "role");
+        if (r instanceof AuthRequest.RoleDelete d) return name(d.name(), "role");
+        if (r instanceof AuthRequest.RoleGet g) return name(g.name(), "role");
+        if (r instanceof AuthRequest.RoleGrantPermission g) {
+            return orElse(name(g.role(), "role"), () -> permission(g.permission().key(), g.permission().rangeEnd(), limits));
+        }
+        if (r instanceof AuthRequest.RoleRevokePermission v) return orElse(name(v.role(), "role"), () -> permission(v.key(), v.rangeEnd(), limits));
+        return null;
+    }
+
+    private static Problem name(String name, String what) {
+        String problem = AuthStore.nameProblem(name, what);
+        return problem == null ? null : new Problem(ErrorCode.BAD_REQUEST, problem);
+    }
+
+    private static Problem password(String password, boolean setting) {
+        int bytes = password.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > AuthRequests.PASSWORD_BYTES_MAX) return tooLarge("password", bytes, AuthRequests.PASSWORD_BYTES_MAX);
+        return setting && password.isEmpty() ? new Problem(ErrorCode.BAD_REQUEST, "password is empty") : null;
+    }
+
+    private static Problem permission(byte[] key, byte[] rangeEnd, ClientRequests.Limits limits) {
+        if (key.length > limits.keyBytesMax()) return tooLarge("key", key.length, limits.keyBytesMax());
+        if (rangeEnd.length > limits.keyBytesMax()) return tooLarge("range end", rangeEnd.length, limits.keyBytesMax());
+        String problem = AuthStore.permissionProblem(key, rangeEnd);
+        return problem == null ? null : new Problem(ErrorCode.BAD_REQUEST, problem);
     }
 
     private static Problem orElse(Problem first, Supplier<Problem> next) {

@@ -236,10 +236,11 @@ class KvLeasesTest {
     void aSnapshotOfTheFormatBeforeLeasesIsStillRead() throws IOException {
         put("a", "1", 0);
         put("b", "2", 0);
-        byte[] v2 = snapshotBytes();
-        // Format 1: version 1, no lease count.
+        byte[] v3 = snapshotBytes();
+        // Format 1: version 1, no lease count, no auth section (here empty: no leases, users or roles).
         int count = KvSnapshotFormat.HEADER_BYTES - 8;
-        byte[] v1 = concat(Arrays.copyOfRange(v2, 0, count), Arrays.copyOfRange(v2, count + 8, v2.length - 4));
+        int keys = KvSnapshotFormat.HEADER_BYTES + KvSnapshotFormat.AUTH_FIXED_BYTES;
+        byte[] v1 = concat(Arrays.copyOfRange(v3, 0, count), Arrays.copyOfRange(v3, keys, v3.length - 4));
         ByteBuffer.wrap(v1).putShort(KvSnapshotFormat.MAGIC.length, (short) 1);
         KvStateMachine restored = restore(withCrc(v1), kv.appliedIndex());
         assertEquals(kv.hash(), restored.hash());

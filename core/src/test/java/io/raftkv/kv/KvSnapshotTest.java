@@ -319,7 +319,7 @@ class KvSnapshotTest {
         snapshot.release();
         long perKey = KvSnapshotFormat.KEY_FIXED_BYTES + 16 + KvSnapshotFormat.VERSION_FIXED_BYTES + KvSnapshotFormat.VALUE_LENGTH_BYTES + 256;
         assertEquals(309, perKey);
-        assertEquals(KvSnapshotFormat.HEADER_BYTES + keys * perKey + KvSnapshotFormat.TRAILER_BYTES, written[0]);
+        assertEquals(KvSnapshotFormat.HEADER_BYTES + KvSnapshotFormat.AUTH_FIXED_BYTES + keys * perKey + KvSnapshotFormat.TRAILER_BYTES, written[0]);
     }
 
     // ------------------------------------------------------------------ helpers

@@ -125,9 +125,9 @@ class SnapshotFileTest {
         KvStateMachine kv = new KvStateMachine();
         for (int i = 0; i < 100_000; i++) kv.apply(new Entry(1, i + 1, KvCommand.put(b(String.format("key/%012d", i)), new byte[256]).encode()));
         Path file = writeSnapshot(SnapshotDirectory.open(dataDir).path(), kv, 1);
-        long payload = 48 + 100_000L * 309 + 4; // a header of 48 bytes since leases (the lease count), no lease
+        long payload = 48 + 17 + 100_000L * 309 + 4; // a header of 48 bytes since leases (the lease count), no lease; 17 of auth since format 3
         assertEquals(28 + MEMBERSHIP_BYTES + payload + 18, Files.size(file));
-        assertEquals(30_900_128, Files.size(file));
+        assertEquals(30_900_145, Files.size(file));
     }
 
     @Test

@@ -50,6 +50,25 @@ public final class BodyWriter {
         return this;
     }
 
+    /** Bytes as they are, no length: a body that ends with another body. */
+    public BodyWriter raw(byte[] b) {
+        room(b.length);
+        System.arraycopy(b, 0, bytes, size, b.length);
+        size += b.length;
+        return this;
+    }
+
+    /** A {@code [u16 length][UTF-8]} field; a string over 65535 bytes is refused with IllegalArgumentException. */
+    public BodyWriter str(String s) {
+        byte[] b = Frames.utf8(s);
+        room(2 + b.length);
+        bytes[size++] = (byte) (b.length >>> 8);
+        bytes[size++] = (byte) b.length;
+        System.arraycopy(b, 0, bytes, size, b.length);
+        size += b.length;
+        return this;
+    }
+
     public BodyWriter bool(boolean v) {
         return u8(v ? 1 : 0);
     }

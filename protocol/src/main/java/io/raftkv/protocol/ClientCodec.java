@@ -138,6 +138,7 @@ public final class ClientCodec {
             return frame(FrameType.LEASE_TIMETOLIVE, 17).putLong(t.requestId()).putLong(t.leaseId()).put((byte) (t.keys() ? 1 : 0)).flip();
         }
         if (r instanceof ClientRequest.LeaseLeases l) return frame(FrameType.LEASE_LEASES, 8).putLong(l.requestId()).flip();
+        if (r instanceof ClientRequest.Auth a) return AuthCodec.request(a.requestId(), a.request());
         return frame(FrameType.STATUS, 8).putLong(((ClientRequest.Status) r).requestId()).flip();
     }
 
@@ -196,6 +197,7 @@ public final class ClientCodec {
             case FrameType.LEASE_KEEPALIVE -> new ClientRequest.LeaseKeepAlive(b.getLong(), b.getLong());
             case FrameType.LEASE_TIMETOLIVE -> new ClientRequest.LeaseTimeToLive(b.getLong(), b.getLong(), bool(b));
             case FrameType.LEASE_LEASES -> new ClientRequest.LeaseLeases(b.getLong());
+            case FrameType.AUTH -> AuthCodec.readRequest(b);
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown request type " + FrameType.name(type));
         });
     }
@@ -261,6 +263,9 @@ public final class ClientCodec {
             for (long id : l.leaseIds()) w.i64(id);
             return w.toFrame(FrameType.LEASES);
         }
+        if (r instanceof ClientResponse.AuthStatus a) return AuthCodec.status(a);
+        if (r instanceof ClientResponse.Names n) return AuthCodec.names(n);
+        if (r instanceof ClientResponse.Permissions p) return AuthCodec.permissions(p);
         ClientResponse.StatusResult s = (ClientResponse.StatusResult) r;
         byte[] role = utf8(s.role());
         return frame(FrameType.STATUS_RESULT, 8 + 4 + 2 + role.length + 8 + 4 + 8 * 4)
@@ -285,6 +290,9 @@ public final class ClientCodec {
             case FrameType.WATCH_CANCELED -> new ClientResponse.WatchCanceled(b.getLong(), b.getLong(), Short.toUnsignedInt(b.getShort()), string(b));
             case FrameType.LEASE_RESULT -> readLeaseResult(b);
             case FrameType.LEASES -> readLeases(b);
+            case FrameType.AUTH_STATUS -> AuthCodec.readStatus(b);
+            case FrameType.NAMES -> AuthCodec.readNames(b);
+            case FrameType.PERMISSIONS -> AuthCodec.readPermissions(b);
             default -> throw new FrameException(ErrorCode.UNKNOWN_TYPE, "unknown response type " + FrameType.name(type));
         });
     }
@@ -317,6 +325,18 @@ public final class ClientCodec {
     /** Bytes of a LEASES frame listing {@code leases} ids: what a node's leasesMax must fit in a frame and a client's queue. */
     public static long leasesFrameBytes(long leases) {
         return Frames.LENGTH_BYTES + 1 + 8 + 20 + 4 + 8 * leases;
+    }
+
+    /** Bytes of a PERMISSIONS frame listing {@code permissions}: a node refuses a ROLE_GET whose answer would not fit. */
+    public static long permissionsFrameBytes(List<Permission> permissions) {
+        return Frames.LENGTH_BYTES + 1 + 8 + 20 + 4 + AuthCodec.permissionsBytes(permissions);
+    }
+
+    /** Bytes of a NAMES frame listing {@code names}. */
+    public static long namesFrameBytes(List<String> names) {
+        long n = Frames.LENGTH_BYTES + 1 + 8 + 20 + 4;
+        for (String name : names) n += 2 + utf8(name).length;
+        return n;
     }
 
     // ------------------------------------------------------------------ membership

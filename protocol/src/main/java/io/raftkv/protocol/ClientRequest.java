@@ -6,7 +6,8 @@ package io.raftkv.protocol;
  * VALUE or NOT_FOUND); RANGE, TXN and COMPACT carry etcd's full requests. A put or delete with prev_kv, or of a
  * range, travels as a TXN without compares. The member requests read and change the cluster's membership, as etcd's
  * Cluster API does; MOVE_LEADER is etcd's Maintenance.MoveLeader. WATCH_CREATE and WATCH_CANCEL open and close watches,
- * whose events the node sends unasked ({@link ClientResponse.WatchEvents}).
+ * whose events the node sends unasked ({@link ClientResponse.WatchEvents}). AUTH carries etcd's Auth API
+ * ({@link AuthRequest}).
  */
 public sealed interface ClientRequest {
 
@@ -68,4 +69,7 @@ public sealed interface ClientRequest {
 
     /** The ids of every lease, from the leader; answered LEASES. */
     record LeaseLeases(long requestId) implements ClientRequest { }
+
+    /** An auth request (etcd's Auth API): see {@link AuthRequest} for what each is answered. */
+    record Auth(long requestId, AuthRequest request) implements ClientRequest { }
 }

@@ -114,4 +114,21 @@ public sealed interface ClientResponse {
             leaseIds = List.copyOf(leaseIds);
         }
     }
+
+    /** AUTH_STATUS: whether auth is enabled, and the auth store's revision (one more for every change applied). */
+    record AuthStatus(long requestId, ResponseHeader header, boolean enabled, long authRevision) implements ClientResponse { }
+
+    /** NAMES: users or roles, ascending (USER_LIST, ROLE_LIST), or the roles of a user (USER_GET). */
+    record Names(long requestId, ResponseHeader header, List<String> names) implements ClientResponse {
+        public Names {
+            names = List.copyOf(names);
+        }
+    }
+
+    /** PERMISSIONS: a role's permissions, ascending by key then range end (ROLE_GET). */
+    record Permissions(long requestId, ResponseHeader header, List<Permission> permissions) implements ClientResponse {
+        public Permissions {
+            permissions = List.copyOf(permissions);
+        }
+    }
 }

@@ -22,6 +22,17 @@ public final class ErrorCode {
     public static final int LEASE_EXISTS = 12;
     /** A grant past the node's leasesMax, or a put past keysPerLeaseMax: the message says which. */
     public static final int LEASE_LIMIT = 13;
+    /** Auth is enabled and the user may not do this: etcd's "permission denied". Nothing was changed. */
+    public static final int PERMISSION_DENIED = 14;
+    /** AUTHENTICATE with a user that does not exist or a wrong password: etcd's "authentication failed, invalid user ID or password". */
+    public static final int AUTH_FAILED = 15;
+    /**
+     * Auth is enabled and the connection has not authenticated (etcd's "user name is empty"), or the user it authenticated
+     * as was deleted or changed its password since (etcd's "invalid auth token"): authenticate again. Nothing was changed.
+     */
+    public static final int AUTH_REQUIRED = 16;
+    /** AUTHENTICATE while auth is disabled: etcd's "authentication is not enabled"; every request is allowed anyway. */
+    public static final int AUTH_NOT_ENABLED = 17;
 
     private ErrorCode() {
     }
@@ -41,6 +52,10 @@ public final class ErrorCode {
             case LEASE_NOT_FOUND -> "LEASE_NOT_FOUND";
             case LEASE_EXISTS -> "LEASE_EXISTS";
             case LEASE_LIMIT -> "LEASE_LIMIT";
+            case PERMISSION_DENIED -> "PERMISSION_DENIED";
+            case AUTH_FAILED -> "AUTH_FAILED";
+            case AUTH_REQUIRED -> "AUTH_REQUIRED";
+            case AUTH_NOT_ENABLED -> "AUTH_NOT_ENABLED";
             default -> "ERROR_" + code;
         };
     }

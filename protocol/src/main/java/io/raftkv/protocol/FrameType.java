@@ -30,6 +30,11 @@ public final class FrameType {
     public static final byte LEASE_KEEPALIVE = 0x32;
     public static final byte LEASE_TIMETOLIVE = 0x33;
     public static final byte LEASE_LEASES = 0x34;
+    /** Every auth request: an op byte says which (docs/protocol.md, "Authentication and authorisation"). */
+    public static final byte AUTH = 0x40;
+    public static final byte AUTH_STATUS = 0x41;
+    public static final byte NAMES = 0x42;
+    public static final byte PERMISSIONS = 0x43;
 
     public static final byte OK = 0x20;
     public static final byte VALUE = 0x21;
@@ -77,6 +82,10 @@ public final class FrameType {
             case LEASE_KEEPALIVE -> "LEASE_KEEPALIVE";
             case LEASE_TIMETOLIVE -> "LEASE_TIMETOLIVE";
             case LEASE_LEASES -> "LEASE_LEASES";
+            case AUTH -> "AUTH";
+            case AUTH_STATUS -> "AUTH_STATUS";
+            case NAMES -> "NAMES";
+            case PERMISSIONS -> "PERMISSIONS";
             case OK -> "OK";
             case VALUE -> "VALUE";
             case NOT_FOUND -> "NOT_FOUND";
