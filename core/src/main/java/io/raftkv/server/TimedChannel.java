@@ -26,4 +26,15 @@ final class TimedChannel implements ClientRequests.Channel {
         metrics.observe(request, response, System.nanoTime() - startNanos);
         channel.reply(response);
     }
+
+    /** The connection's user: timing a request changes nothing of who sent it. */
+    @Override
+    public AccessControl.Identity identity() {
+        return channel.identity();
+    }
+
+    @Override
+    public void identify(AccessControl.Identity who) {
+        channel.identify(who);
+    }
 }
