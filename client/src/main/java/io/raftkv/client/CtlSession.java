@@ -66,6 +66,8 @@ final class CtlSession implements AutoCloseable {
             try {
                 return TlsFiles.clientContext(Path.of(root.cacert), root.cert == null ? null : Path.of(root.cert),
                         root.key == null ? null : Path.of(root.key), null);
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new UsageException("cannot use the TLS files: no such file " + e.getFile());
             } catch (java.io.IOException | RuntimeException e) {
                 throw new UsageException("cannot use the TLS files: " + e.getMessage());
             }
