@@ -6,6 +6,7 @@ import io.raftkv.protocol.Frames;
 import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.KvCodec;
 import io.raftkv.protocol.OpResult;
+import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.TxnOp;
 import io.raftkv.protocol.TxnRequest;
 import io.raftkv.protocol.WatchEvent;
@@ -145,17 +146,10 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
     }
 
     private ApplyResult txn(TxnRequest t) {
-        boolean succeeded = true;
-        for (Compare c : t.compares()) succeeded &= holds(c);
+        boolean succeeded = comparesHold(t);
         List<TxnOp> branch = succeeded ? t.success() : t.failure();
-        try {
-            // Before anything is written: a range at a revision the store cannot serve refuses the whole transaction.
-            for (TxnOp op : branch) {
-                if (op instanceof TxnOp.Range r && r.request().revision() > 0) store.checkReadable(r.request().revision());
-            }
-        } catch (KvException refused) {
-            return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
-        }
+        ApplyResult unreadable = unreadableRange(branch);
+        if (unreadable != null) return unreadable;
         // etcd's rule: a put naming a lease that does not exist (never granted, revoked, expired) fails the transaction.
         for (TxnOp op : branch) {
             if (op instanceof TxnOp.Put p && p.lease() != 0 && leases.get(p.lease()) == null) {
@@ -192,6 +186,78 @@ public final class KvStateMachine implements ReplicaDriver.StateMachine<ApplyRes
             }
         }
         return new ApplyResult.TxnDone(end(w), succeeded, results);
+    }
+
+    private boolean comparesHold(TxnRequest t) {
+        boolean succeeded = true;
+        for (Compare c : t.compares()) succeeded &= holds(c);
+        return succeeded;
+    }
+
+    /** Before anything is written: a range at a revision the store cannot serve refuses the whole transaction. */
+    private ApplyResult unreadableRange(List<TxnOp> branch) {
+        try {
+            for (TxnOp op : branch) {
+                if (op instanceof TxnOp.Range r && r.request().revision() > 0) store.checkReadable(r.request().revision());
+            }
+            return null;
+        } catch (KvException refused) {
+            return new ApplyResult.Refused(store.revision(), refused.code(), refused.getMessage());
+        }
+    }
+
+    /** Whether every operation of {@code branch} is a range: a branch that writes nothing. */
+    public static boolean readsOnly(List<TxnOp> branch) {
+        for (TxnOp op : branch) if (!(op instanceof TxnOp.Range)) return false;
+        return true;
+    }
+
+    /**
+     * The transaction as a read of the store as it is now, when the branch its compares pick writes nothing: what applying
+     * it here would answer, with no log entry and no new revision (etcd serves a read-only transaction so). Null when
+     * that branch writes: it must go through the log.
+     */
+    public ApplyResult readOnlyTxn(TxnRequest t) {
+        boolean succeeded = comparesHold(t);
+        List<TxnOp> branch = succeeded ? t.success() : t.failure();
+        if (!readsOnly(branch)) return null;
+        ApplyResult unreadable = unreadableRange(branch);
+        if (unreadable != null) return unreadable;
+        List<OpResult> results = new ArrayList<>(branch.size());
+        long budget = resultBytesMax;
+        for (TxnOp op : branch) {
+            RangeRequest r = ((TxnOp.Range) op).request();
+            OpResult.Range range = store.rangeAt(r, r.revision() > 0 ? r.revision() : store.revision(), budget, true);
+            budget -= bytes(range.kvs());
+            results.add(range);
+        }
+        return new ApplyResult.TxnDone(store.revision(), succeeded, results);
+    }
+
+    /**
+     * Whether a compare of {@code t} is false now and stays false at every later revision, so that wherever the transaction
+     * is applied from now on it takes its failure branch: the mod or create revision of one key compared equal to a
+     * revision {@code r} the store has reached, which the key does not have now. A later write of the key gives it a
+     * revision past the store's, a delete gives it none (0): never {@code r} again. (Versions and values can come back.)
+     */
+    public boolean failsForGood(TxnRequest t) {
+        if (bug == InjectedKvBug.COMPARES_ALWAYS_HOLD) return false;
+        for (Compare c : t.compares()) {
+            if (!revisionEquality(c) || c.number() > store.revision()) continue;
+            KeyValue now = store.get(c.key());
+            long held = now == null ? 0 : c.target() == Compare.Target.MOD ? now.modRevision() : now.createRevision();
+            if (held != c.number()) return true;
+        }
+        return false;
+    }
+
+    /**
+     * A compare of one key's mod or create revision with a revision (not 0): what optimistic concurrency control compares, and
+     * what any write of the key makes false for good (see {@link #failsForGood}).
+     */
+    public static boolean revisionEquality(Compare c) {
+        return c.result() == Compare.Result.EQUAL && c.rangeEnd().length == 0 && c.number() > 0
+                && (c.target() == Compare.Target.MOD || c.target() == Compare.Target.CREATE);
     }
 
     /** Ends a command's writes and tells the listener what they changed. */

@@ -8,6 +8,7 @@ import io.raftkv.kv.Leases;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
+import io.raftkv.protocol.Compare;
 import io.raftkv.protocol.ErrorCode;
 import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.OpResult;
@@ -23,7 +24,9 @@ import io.raftkv.raft.Role;
 import io.raftkv.raft.SubmitResult;
 import io.raftkv.replica.ReplicaDriver;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -110,8 +113,25 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     /** A read index asked only to renew the read lease. */
     private record LeaseRenewal(long askedAtMs, long term) implements ReadWaiter { }
 
-    /** {@code grantId}: the lease id a LEASE_GRANT proposes, 0 for any other write. */
-    private record PendingWrite(Channel channel, long requestId, long term, long timerId, long grantId) { }
+    /**
+     * {@code grantId}: the lease id a LEASE_GRANT proposes, 0 for any other write. {@code txnWrites}: the keys a transaction
+     * may write, which transactions held behind it wait on (null for any other write).
+     */
+    private record PendingWrite(Channel channel, long requestId, long term, long timerId, long grantId, List<ByteBuffer> txnWrites) { }
+
+    /** A transaction held at the leader behind one in flight that writes a key whose revision it compares. */
+    private record HeldTxn(Channel channel, ClientRequest.Txn request, long timerId) { }
+
+    /** A key that proposed transactions write: how many are in flight, and the transactions held until none is. */
+    private static final class KeyTurn {
+        final ByteBuffer key;
+        int writing;
+        final ArrayDeque<HeldTxn> held = new ArrayDeque<>();
+
+        KeyTurn(ByteBuffer key) {
+            this.key = key;
+        }
+    }
 
     private static final StartupBarrier BARRIER = new StartupBarrier();
     private static final int BARRIER_ROUNDS_KEPT_MAX = 16;
@@ -131,6 +151,12 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     /** Serves AUTH requests; null until {@link #serveAuth} (a simulated replica has none). */
     private AuthRequests auth;
     private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
+    /** The keys transactions in flight write, by key bytes (a wrapped array compares by content). */
+    private final Map<ByteBuffer, KeyTurn> keyTurns = new HashMap<>();
+    /** Keys that became idle during the turn, whose held transactions go on at its end. */
+    private final ArrayDeque<KeyTurn> turnsToRelease = new ArrayDeque<>();
+    private int heldTxns;
+    private long heldTotal;
     private final Map<Long, ReadWaiter> pendingReads = new HashMap<>();
     private final ArrayDeque<Long> barrierContexts = new ArrayDeque<>();
     /** The leader's read lease; null when lease reads are off (every linearizable read asks a read index). */
@@ -235,7 +261,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     }
 
     public int pending() {
-        return pendingWrites.size() + pendingClientReads;
+        return pendingWrites.size() + pendingClientReads + heldTxns;
     }
 
     public boolean caughtUpSinceStart() {
@@ -263,9 +289,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         } else if (r instanceof ClientRequest.Delete d) {
             propose(c, r.requestId(), KvCommand.delete(d.key()));
         } else if (r instanceof ClientRequest.Txn t) {
-            RequestChecks.Problem full = core.role() == Role.LEADER ? keysPerLeaseProblem(t.request()) : null;
-            if (full != null) c.reply(new ClientResponse.Error(r.requestId(), full.code(), full.message()));
-            else propose(c, r.requestId(), new KvCommand.Txn(t.request()));
+            txn(c, t);
         } else if (r instanceof ClientRequest.LeaseGrant g) {
             grant(c, g);
         } else if (r instanceof ClientRequest.LeaseRevoke v) {
@@ -341,7 +365,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             return;
         }
         while (id == 0 || kv.leases().get(id) != null || pendingGrants.contains(id)) id = leaseIds.nextLong() & Long.MAX_VALUE;
-        propose(c, g.requestId(), new KvCommand.LeaseGrant(id, Math.max(g.ttlSeconds(), limits.leaseTtlSecondsMin())), id);
+        propose(c, g.requestId(), new KvCommand.LeaseGrant(id, Math.max(g.ttlSeconds(), limits.leaseTtlSecondsMin())), id, null);
     }
 
     /**
@@ -369,7 +393,126 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     }
 
     void propose(Channel c, long requestId, KvCommand command) {
-        propose(c, requestId, command, 0);
+        propose(c, requestId, command, 0, null);
+    }
+
+    // ------------------------------------------------------------------ transactions
+
+    /**
+     * A transaction that will take a branch that only reads is served as a linearizable read, with no log entry: one whose
+     * branches both only read (as etcd serves them), or whose compares fail for good ({@link KvStateMachine#failsForGood})
+     * and whose failure branch only reads, the failed compare-and-swap. At the leader, one that compares a key's revision
+     * while a transaction in flight writes that key waits for it to be applied ({@link #hold}), so that under contention
+     * the losers of a round become reads instead of log entries. Else it is proposed.
+     */
+    private void txn(Channel c, ClientRequest.Txn t) {
+        TxnRequest q = t.request();
+        if (KvStateMachine.readsOnly(q.failure()) && (KvStateMachine.readsOnly(q.success()) || kv.failsForGood(q))) {
+            readIndex(c, t);
+            return;
+        }
+        if (core.role() != Role.LEADER) {
+            c.reply(notLeader(t.requestId(), core.status().leader()));
+            return;
+        }
+        RequestChecks.Problem full = keysPerLeaseProblem(q);
+        if (full != null) {
+            c.reply(new ClientResponse.Error(t.requestId(), full.code(), full.message()));
+            return;
+        }
+        KeyTurn busy = busyKey(q);
+        if (busy != null) {
+            hold(c, t, busy);
+            return;
+        }
+        propose(c, t.requestId(), new KvCommand.Txn(q), 0, writtenKeys(q));
+    }
+
+    /** The turn of a key a compare of {@code q} checks for revision equality, while a transaction in flight writes it; or null. */
+    private KeyTurn busyKey(TxnRequest q) {
+        if (keyTurns.isEmpty()) return null;
+        for (Compare c : q.compares()) {
+            if (!KvStateMachine.revisionEquality(c)) continue;
+            KeyTurn turn = keyTurns.get(ByteBuffer.wrap(c.key()));
+            if (turn != null && turn.writing > 0) return turn;
+        }
+        return null;
+    }
+
+    /** The single keys a proposed transaction may write, in either branch: what transactions held behind it wait on. */
+    private List<ByteBuffer> writtenKeys(TxnRequest q) {
+        List<ByteBuffer> keys = new ArrayList<>();
+        for (List<TxnOp> branch : List.of(q.success(), q.failure())) {
+            for (TxnOp op : branch) {
+                if (op instanceof TxnOp.Put p) keys.add(ByteBuffer.wrap(p.key()));
+                else if (op instanceof TxnOp.DeleteRange d && d.rangeEnd().length == 0) keys.add(ByteBuffer.wrap(d.key()));
+            }
+        }
+        for (ByteBuffer key : keys) keyTurns.computeIfAbsent(key, k -> new KeyTurn(k)).writing++;
+        return keys;
+    }
+
+    /** Waits behind the writes of {@code turn}'s key in flight; counted as pending, and not applied if its deadline comes first. */
+    private void hold(Channel c, ClientRequest.Txn t, KeyTurn turn) {
+        HeldTxn[] held = new HeldTxn[1];
+        long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
+            if (turn.held.remove(held[0])) {
+                heldTxns--;
+                dropIfIdle(turn);
+                c.reply(new ClientResponse.Error(t.requestId(), ErrorCode.UNAVAILABLE,
+                        "the transaction waited for another on the same key until its deadline: it was not applied, retry"));
+            }
+        });
+        held[0] = new HeldTxn(c, t, timer);
+        turn.held.add(held[0]);
+        heldTxns++;
+        heldTotal++;
+    }
+
+    /** A transaction in flight on each of {@code keys} left the table (applied, or gone): those held behind a key now idle go on at the turn's end. */
+    private void writesDone(List<ByteBuffer> keys) {
+        for (ByteBuffer key : keys) {
+            KeyTurn turn = keyTurns.get(key);
+            if (turn == null) continue;
+            if (--turn.writing == 0) {
+                if (turn.held.isEmpty()) keyTurns.remove(key, turn);
+                else turnsToRelease.add(turn);
+            }
+        }
+    }
+
+    private void dropIfIdle(KeyTurn turn) {
+        if (turn.writing == 0 && turn.held.isEmpty()) keyTurns.remove(turn.key, turn);
+    }
+
+    /**
+     * The end of a loop turn, once the replica's Ready is handled (a transaction may not be proposed from inside it): the
+     * transactions held behind keys no write is in flight on go on, in the order they came, until one of them is proposed
+     * and writes the key again; at a node that no longer leads, all of them (they are answered NOT_LEADER, or served as
+     * reads). True when it proposed or asked something, and the Ready should be handled again.
+     */
+    public boolean afterTurn() {
+        if (turnsToRelease.isEmpty() && (heldTxns == 0 || core.role() == Role.LEADER)) return false;
+        boolean leads = core.role() == Role.LEADER;
+        if (!leads) turnsToRelease.addAll(keyTurns.values());
+        boolean acted = false;
+        while (!turnsToRelease.isEmpty()) {
+            KeyTurn turn = turnsToRelease.poll();
+            while ((turn.writing == 0 || !leads) && !turn.held.isEmpty()) {
+                HeldTxn h = turn.held.poll();
+                heldTxns--;
+                timers.cancel(h.timerId());
+                txn(h.channel(), h.request());
+                acted = true;
+            }
+            dropIfIdle(turn);
+        }
+        return acted;
+    }
+
+    /** Transactions held behind another on the same key since start: how often contention was queued instead of logged. */
+    public long heldTotal() {
+        return heldTotal;
     }
 
     /** NOT_LEADER for {@code requestId} when this node does not lead, else null. */
@@ -377,7 +520,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         return core.role() == Role.LEADER ? null : notLeader(requestId, core.status().leader());
     }
 
-    private void propose(Channel c, long requestId, KvCommand command, long grantId) {
+    private void propose(Channel c, long requestId, KvCommand command, long grantId, List<ByteBuffer> txnWrites) {
         AccessControl.Identity who = c.identity();
         byte[] data = (who == null ? command : new KvCommand.AsUser(who.user(), command)).encode();
         if (data.length > limits.commandBytesMax()) {
@@ -387,6 +530,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         }
         SubmitResult result = core.propose(data);
         if (!result.accepted()) {
+            if (txnWrites != null) writesDone(txnWrites);
             c.reply(refusal(requestId, result));
             return;
         }
@@ -398,12 +542,13 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
                 c.reply(timeout(requestId));
             }
         });
-        PendingWrite replaced = pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer, grantId));
+        PendingWrite replaced = pendingWrites.put(index, new PendingWrite(c, requestId, result.term(), timer, grantId, txnWrites));
         if (grantId != 0) pendingGrants.add(grantId);
         if (replaced != null) {
             // This node lost its leadership, its log was cut back, and it leads again: the earlier write at this
             // index may or may not be committed elsewhere, so its outcome is unknown.
             if (replaced.grantId() != 0 && replaced.grantId() != grantId) pendingGrants.remove(replaced.grantId());
+            if (replaced.txnWrites() != null) writesDone(replaced.txnWrites());
             timers.cancel(replaced.timerId());
             replaced.channel().reply(timeout(replaced.requestId()));
         }
@@ -413,6 +558,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private PendingWrite removeWrite(long index) {
         PendingWrite w = pendingWrites.remove(index);
         if (w != null && w.grantId() != 0) pendingGrants.remove(w.grantId());
+        if (w != null && w.txnWrites() != null) writesDone(w.txnWrites());
         return w;
     }
 
@@ -535,6 +681,12 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         if (r instanceof ClientRequest.Get g) {
             KeyValue found = kv.store().get(g.key());
             return found == null ? new ClientResponse.NotFound(r.requestId(), h) : new ClientResponse.Value(r.requestId(), h, found);
+        }
+        if (r instanceof ClientRequest.Txn t) {
+            // Decided to take a branch that only reads; a compare that failed for good stays failed, so the branch is the same.
+            ApplyResult result = kv.readOnlyTxn(t.request());
+            return result != null ? answer(r.requestId(), result) : new ClientResponse.Error(r.requestId(), ErrorCode.UNAVAILABLE,
+                    "the transaction's branch writes after all: it was not applied, retry");
         }
         RangeRequest range = ((ClientRequest.Range) r).request();
         try {

@@ -389,6 +389,7 @@ public final class Node {
     private void endOfTurn() {
         try {
             driver.process();
+            while (requests.afterTurn()) driver.process();
         } catch (IOException e) {
             fatal("write-ahead log failed: the node stops rather than acknowledge what may not be durable", e);
         }

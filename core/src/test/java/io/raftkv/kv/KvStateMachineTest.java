@@ -172,6 +172,59 @@ class KvStateMachineTest {
     }
 
     @Test
+    void aCompareOfARevisionTheKeyLeftFailsForGood() {
+        put("counter", "1"); // 2
+        put("other", "x"); // 3
+        TxnRequest casAt2 = cas("counter", Compare.Target.MOD, 2);
+        assertFalse(kv.failsForGood(casAt2), "the key has mod revision 2: the compare holds");
+        assertFalse(kv.failsForGood(cas("counter", Compare.Target.MOD, 4)), "revision 4 is still to come: a write may take it");
+        assertTrue(kv.failsForGood(cas("counter", Compare.Target.MOD, 3)), "revision 3 went to another key");
+        put("counter", "2"); // 4
+        assertTrue(kv.failsForGood(casAt2), "the key was written again: mod revision 2 never comes back");
+        assertTrue(kv.failsForGood(cas("counter", Compare.Target.CREATE, 4)), "created at 2");
+        apply(KvCommand.delete(b("counter"))); // 5
+        assertTrue(kv.failsForGood(casAt2), "deleted: it has no revision");
+        assertTrue(kv.failsForGood(cas("counter", Compare.Target.CREATE, 2)), "deleted: created again, at a later revision if ever");
+        put("counter", "3"); // 6
+        assertTrue(kv.failsForGood(casAt2));
+        // Versions, values, revision 0 and the other relations can come back, or hold again: never judged for good.
+        assertFalse(kv.failsForGood(new TxnRequest(List.of(Compare.version(b("counter"), Compare.Result.EQUAL, 7)), List.of(), List.of())));
+        assertFalse(kv.failsForGood(new TxnRequest(List.of(Compare.value(b("counter"), Compare.Result.EQUAL, b("1"))), List.of(), List.of())));
+        assertFalse(kv.failsForGood(new TxnRequest(List.of(Compare.createRevision(b("counter"), Compare.Result.EQUAL, 0)), List.of(), List.of())));
+        assertFalse(kv.failsForGood(new TxnRequest(List.of(Compare.modRevision(b("counter"), Compare.Result.NOT_EQUAL, 6)), List.of(), List.of())));
+        assertFalse(kv.failsForGood(new TxnRequest(List.of(Compare.modRevision(b("c"), Compare.Result.EQUAL, 2)
+                .withRangeEnd(RangeRequest.prefixEnd(b("c")))), List.of(), List.of())), "a range of keys");
+    }
+
+    private static TxnRequest cas(String key, Compare.Target target, long revision) {
+        Compare c = target == Compare.Target.MOD ? Compare.modRevision(b(key), Compare.Result.EQUAL, revision)
+                : Compare.createRevision(b(key), Compare.Result.EQUAL, revision);
+        return new TxnRequest(List.of(c), List.of(new TxnOp.Put(b(key), b("new"), false)), List.of(new TxnOp.Range(RangeRequest.key(b(key)))));
+    }
+
+    @Test
+    void aTxnWhoseBranchOnlyReadsIsAnsweredAsApplyingItWouldBeWithoutARevision() {
+        put("counter", "1"); // 2
+        put("counter", "2"); // 3
+        TxnRequest lost = cas("counter", Compare.Target.MOD, 2);
+        ApplyResult.TxnDone read = assertInstanceOf(ApplyResult.TxnDone.class, kv.readOnlyTxn(lost));
+        long indexBefore = kv.appliedIndex();
+        ApplyResult.TxnDone applied = txn(lost.compares(), lost.success(), lost.failure());
+        assertEquals(applied, read, "the same answer as applying it");
+        assertEquals(3, read.revision());
+        assertEquals(indexBefore + 1, kv.appliedIndex());
+        assertEquals(3, kv.revision(), "neither took a revision");
+        assertNull(kv.readOnlyTxn(cas("counter", Compare.Target.MOD, 3)), "the compare holds: the branch writes");
+        TxnRequest readsBoth = new TxnRequest(List.of(Compare.value(b("counter"), Compare.Result.EQUAL, b("2"))),
+                List.of(new TxnOp.Range(RangeRequest.key(b("counter")).atRevision(2))), List.of());
+        ApplyResult.TxnDone old = assertInstanceOf(ApplyResult.TxnDone.class, kv.readOnlyTxn(readsBoth));
+        assertTrue(old.succeeded());
+        assertArrayEquals(b("1"), ((OpResult.Range) old.results().get(0)).kvs().get(0).value(), "a range at a past revision");
+        TxnRequest future = new TxnRequest(List.of(), List.of(new TxnOp.Range(RangeRequest.key(b("counter")).atRevision(9))), List.of());
+        assertEquals(ErrorCode.FUTURE_REVISION, assertInstanceOf(ApplyResult.Refused.class, kv.readOnlyTxn(future)).code());
+    }
+
+    @Test
     void comparesFollowEtcdOnMissingKeysAndRanges() {
         put("p/1", "a");
         put("p/2", "b");

@@ -16,7 +16,9 @@ import java.util.Map;
  * follows NOT_LEADER hints, and gives up after a deadline, when a write's outcome becomes unknown.
  * Besides puts, deletes and reads of one key it reads a range over every key (a prefix) and does
  * compare-and-swaps: a transaction that puts a new value if the key holds the value this client last saw,
- * and else reads it.
+ * and else reads it. Half of those it can (when it saw the value's mod revision too) compare the mod revision instead
+ * of the value, as optimistic concurrency control does: the node may hold them behind a transaction in flight on the
+ * key, and serve those that failed for good as reads (ClientRequests).
  */
 final class SimClient {
 
@@ -35,16 +37,19 @@ final class SimClient {
         final String value;
         /** CAS only: the value the key must hold for the swap. */
         final String expected;
+        /** CAS only: when not 0, the compare is of the key's mod revision with this (which wrote {@code expected}). */
+        final long expectedModRevision;
         final long invokedAt;
         final long deadlineMs;
         int attempts;
 
-        Op(long opId, Kind kind, String key, String value, String expected, long invokedAt, long deadlineMs) {
+        Op(long opId, Kind kind, String key, String value, String expected, long expectedModRevision, long invokedAt, long deadlineMs) {
             this.opId = opId;
             this.kind = kind;
             this.key = key;
             this.value = value;
             this.expected = expected;
+            this.expectedModRevision = expectedModRevision;
             this.invokedAt = invokedAt;
             this.deadlineMs = deadlineMs;
         }
@@ -62,7 +67,8 @@ final class SimClient {
                 case GET -> new ClientRequest.Get(opId, k, false);
                 case RANGE -> new ClientRequest.Range(opId, RangeRequest.prefix(KEY_PREFIX.getBytes(StandardCharsets.UTF_8)));
                 case CAS -> new ClientRequest.Txn(opId, new TxnRequest(
-                        List.of(Compare.value(k, Compare.Result.EQUAL, expected.getBytes(StandardCharsets.UTF_8))),
+                        List.of(expectedModRevision != 0 ? Compare.modRevision(k, Compare.Result.EQUAL, expectedModRevision)
+                                : Compare.value(k, Compare.Result.EQUAL, expected.getBytes(StandardCharsets.UTF_8))),
                         List.of(new TxnOp.Put(k, value.getBytes(StandardCharsets.UTF_8), false)),
                         List.of(new TxnOp.Range(RangeRequest.key(k)))));
             };
@@ -70,19 +76,34 @@ final class SimClient {
 
         @Override
         public String toString() {
-            return "op" + opId + " " + kind + " " + key + (expected != null ? " if " + expected : "") + (value != null ? "=" + value : "");
+            return "op" + opId + " " + kind + " " + key + (expected != null ? " if " + expected : "")
+                    + (expectedModRevision != 0 ? " (mod revision " + expectedModRevision + ")" : "") + (value != null ? "=" + value : "");
         }
     }
 
     final int id;
     /** The value this client last saw for each key (its own writes and its reads): what its CAS expects. */
     final Map<String, String> lastSeen = new HashMap<>();
+    /** The mod revision of the value in {@link #lastSeen}, when the client saw it. */
+    final Map<String, Long> lastSeenModRevision = new HashMap<>();
     long seq;
     int leaderHint;
     Op current;
 
     SimClient(int id) {
         this.id = id;
+    }
+
+    /** This client saw {@code value} (null: absent) as {@code key}'s, written at {@code modRevision} (0: not known). */
+    void saw(String key, String value, long modRevision) {
+        lastSeen.put(key, value);
+        if (value != null && modRevision > 0) lastSeenModRevision.put(key, modRevision);
+        else lastSeenModRevision.remove(key);
+    }
+
+    void forget(String key) {
+        lastSeen.remove(key);
+        lastSeenModRevision.remove(key);
     }
 
     long nextOpId() {

@@ -145,7 +145,8 @@ public final class Simulation {
     public record Stats(long events, long operations, long unknownOperations, long faults, long crashes, long crashesWithWritesInProgress, long commits,
                         long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
                         MembershipOperator.Counts membership, SimWatchers.Counts watches,
-                        long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked, long leaseReads) { }
+                        long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked, long leaseReads,
+                        long txnsHeld) { }
 
     static final long TICK_MS = 10;
     /** The clock drift bound lease reads are configured with, in percent of the election timeout (the node's default). */
@@ -277,7 +278,8 @@ public final class Simulation {
             return new Stats(events.executed, history.size(), unknownOps, faults, crashes, crashesWithWritesInProgress, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled,
                     operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker),
                     watchers == null ? SimWatchers.Counts.NONE : watchers.counts(), leases.grants, leases.renewals, leases.expired, leases.revokedByClient,
-                    leaseReadsServed + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().leaseReads()).sum());
+                    leaseReadsServed + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().leaseReads()).sum(),
+                    txnsHeld + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().heldTotal()).sum());
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -555,6 +557,7 @@ public final class Simulation {
         if (!n.up) return;
         try {
             n.life.driver().process();
+            while (n.life.requests().afterTurn()) n.life.driver().process();
             n.kv().trimCompacted();
             maybeSnapshot(n);
         } catch (CrashDuringSync e) {
@@ -620,9 +623,12 @@ public final class Simulation {
 
     /** Linearizable reads served from a read lease, by lives that ended. */
     private long leaseReadsServed;
+    /** Transactions held behind another on the same key, by lives that ended. */
+    private long txnsHeld;
 
     private void crash(SimNode n, String how) {
         leaseReadsServed += n.life.requests().leaseReads();
+        txnsHeld += n.life.requests().heldTotal();
         boolean powerLoss = random.nextBoolean();
         // Writes handed to the disk and not reported: the disk may have finished some of them, oldest first.
         int written = n.writing.isEmpty() ? 0 : random.nextInt(n.writing.size() + 1);
@@ -730,7 +736,9 @@ public final class Simulation {
         String value = kind == SimClient.Kind.PUT || kind == SimClient.Kind.CAS ? "v" + c.id + "." + c.seq : null;
         String seen = c.lastSeen.get(key);
         String expected = kind == SimClient.Kind.CAS ? (seen != null ? seen : SimClient.NEVER_WRITTEN) : null;
-        SimClient.Op op = new SimClient.Op(opId, kind, key, value, expected, historyClock++, events.nowMs() + OP_TIMEOUT_MS);
+        Long seenAt = c.lastSeenModRevision.get(key);
+        long expectedModRevision = kind == SimClient.Kind.CAS && seen != null && seenAt != null && random.nextBoolean() ? seenAt : 0;
+        SimClient.Op op = new SimClient.Op(opId, kind, key, value, expected, expectedModRevision, historyClock++, events.nowMs() + OP_TIMEOUT_MS);
         c.current = op;
         sendRequest(c, op, c.leaderHint != 0 ? c.leaderHint : randomRunningNode().id);
         events.after(OP_TIMEOUT_MS, "client" + c.id + " deadline op" + opId, () -> {
@@ -785,19 +793,24 @@ public final class Simulation {
         if (op == null || op.opId != response.requestId()) return;
         if (response instanceof ClientResponse.Ok) {
             if (op.kind != SimClient.Kind.PUT && op.kind != SimClient.Kind.DELETE) SafetyChecker.fail(op + " was answered OK");
-            if (op.kind == SimClient.Kind.PUT) c.lastSeen.put(op.key, op.value);
+            if (op.kind == SimClient.Kind.PUT) c.saw(op.key, op.value, ((ClientResponse.Ok) response).header().revision());
             finish(c, List.of(new Operation(c.id, Operation.Kind.valueOf(op.kind.name()), op.key, op.value, null, op.invokedAt, historyClock++)));
         } else if (response instanceof ClientResponse.Value v) {
             if (op.kind != SimClient.Kind.GET) SafetyChecker.fail(op + " was answered with a value");
-            finish(c, List.of(read(c, op, op.key, new String(v.value(), StandardCharsets.UTF_8))));
+            finish(c, List.of(read(c, op, op.key, new String(v.value(), StandardCharsets.UTF_8), v.kv().modRevision())));
         } else if (response instanceof ClientResponse.NotFound) {
             if (op.kind != SimClient.Kind.GET) SafetyChecker.fail(op + " was answered NOT_FOUND");
-            finish(c, List.of(read(c, op, op.key, null)));
+            finish(c, List.of(read(c, op, op.key, null, 0)));
         } else if (response instanceof ClientResponse.RangeResult range) {
             if (op.kind != SimClient.Kind.RANGE) SafetyChecker.fail(op + " was answered with a range");
             // A range is checked as a read of each key at the same moment: each key's history must stay linearizable.
             Map<String, String> found = new HashMap<>();
-            for (KeyValue kv : range.kvs()) found.put(new String(kv.key(), StandardCharsets.UTF_8), new String(kv.value(), StandardCharsets.UTF_8));
+            Map<String, Long> foundAt = new HashMap<>();
+            for (KeyValue kv : range.kvs()) {
+                String key = new String(kv.key(), StandardCharsets.UTF_8);
+                found.put(key, new String(kv.value(), StandardCharsets.UTF_8));
+                foundAt.put(key, kv.modRevision());
+            }
             if (range.count() != found.size() || range.more()) SafetyChecker.fail(op + " was answered with " + range.count() + " keys, more=" + range.more());
             for (KeyValue kv : range.kvs()) {
                 // One moment: every key as of the header's revision, none changed after it.
@@ -808,7 +821,7 @@ public final class Simulation {
             ranges++;
             for (int k = 0; k < options.keys(); k++) {
                 String key = SimClient.KEY_PREFIX + k;
-                c.lastSeen.put(key, found.get(key));
+                c.saw(key, found.get(key), foundAt.getOrDefault(key, 0L));
                 reads.add(Operation.get(c.id, key, found.get(key), op.invokedAt, completed));
             }
             finish(c, reads);
@@ -816,15 +829,18 @@ public final class Simulation {
             if (op.kind != SimClient.Kind.CAS) SafetyChecker.fail(op + " was answered with a transaction's result");
             if (txn.succeeded()) {
                 swapsWon++;
-                c.lastSeen.put(op.key, op.value);
+                c.saw(op.key, op.value, txn.header().revision());
                 finish(c, List.of(Operation.cas(c.id, op.key, op.expected, op.value, op.invokedAt, historyClock++)));
             } else {
                 // The swap did not happen: the failure branch read the key, at the same point as the compare.
                 swapsLost++;
                 List<KeyValue> kvs = ((OpResult.Range) txn.results().get(0)).kvs();
                 String value = kvs.isEmpty() ? null : new String(kvs.get(0).value(), StandardCharsets.UTF_8);
-                if (op.expected.equals(value)) SafetyChecker.fail(op + " failed though the key held what it expected");
-                finish(c, List.of(read(c, op, op.key, value)));
+                long modRevision = kvs.isEmpty() ? 0 : kvs.get(0).modRevision();
+                if (op.expectedModRevision != 0 ? op.expectedModRevision == modRevision : op.expected.equals(value)) {
+                    SafetyChecker.fail(op + " failed though the key held what it expected");
+                }
+                finish(c, List.of(read(c, op, op.key, value, modRevision)));
             }
         } else if (response instanceof ClientResponse.NotLeader n) {
             c.leaderHint = n.leaderId();
@@ -882,8 +898,8 @@ public final class Simulation {
     }
 
     /** A read of {@code key} this client saw, for the history; the client remembers it for its next CAS. */
-    private Operation read(SimClient c, SimClient.Op op, String key, String value) {
-        c.lastSeen.put(key, value);
+    private Operation read(SimClient c, SimClient.Op op, String key, String value, long modRevision) {
+        c.saw(key, value, modRevision);
         return Operation.get(c.id, key, value, op.invokedAt, historyClock++);
     }
 
@@ -902,7 +918,7 @@ public final class Simulation {
         if (op.isWrite()) {
             observed = List.of(new Operation(c.id, Operation.Kind.valueOf(op.kind.name()), op.key, op.value, op.expected, op.invokedAt,
                     Operation.UNKNOWN));
-            c.lastSeen.remove(op.key);
+            c.forget(op.key);
         }
         finish(c, observed);
     }
