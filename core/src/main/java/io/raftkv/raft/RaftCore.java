@@ -66,6 +66,8 @@ public final class RaftCore {
     /** Leader only: reads that arrived before the leader committed an entry of its term (§6.4 step 1). */
     private final ArrayList<PendingRead> readsAwaitingCommit = new ArrayList<>();
     private long readRound;
+    /** How many Readys were handed out: what a read may still join a read index asked before (see {@link #readiesTaken()}). */
+    private long readiesTaken;
     private boolean readRoundWanted;
 
     private ArrayList<Message> messages = new ArrayList<>();
@@ -179,6 +181,14 @@ public final class RaftCore {
         if (leader == NONE) return SubmitResult.notLeader(NONE);
         send(message(MessageType.READ_INDEX, leader).context(context).build());
         return SubmitResult.accepted(0, term);
+    }
+
+    /**
+     * How many Readys this core has handed out. A linearizable read that arrives before the next one may share a read index
+     * asked since the last: what the read index sends or releases leaves with that Ready, after the read arrived.
+     */
+    public long readiesTaken() {
+        return readiesTaken;
     }
 
     /**
@@ -354,6 +364,7 @@ public final class RaftCore {
      */
     public Ready ready() {
         checkNoReadyOutstanding();
+        readiesTaken++;
         boolean announced = hasReady();
         flushSends();
         HardState hs = hardState();

@@ -100,15 +100,37 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     }
 
     /** What a read context waits for: the core only carries a number, the table knows what it stands for. */
-    private sealed interface ReadWaiter permits StartupBarrier, PendingRead, LeaseRenewal { }
+    private sealed interface ReadWaiter permits StartupBarrier, ReadBatch, LeaseRenewal { }
 
     private record StartupBarrier() implements ReadWaiter { }
 
+    /** A GET, a RANGE, a read-only transaction or a lease read (keepalive, time-to-live, list) waiting for its read index. */
+    private record PendingRead(Channel channel, ClientRequest request) { }
+
     /**
-     * A GET, a RANGE or a lease read (keepalive, time-to-live, list) waiting for its read index, asked at {@code askedAtMs}
-     * in {@code term} (0 when served from the read lease: it proves nothing).
+     * Linearizable reads that share one read index: every read that arrives before the core hands out its next Ready joins
+     * the batch the first of them opened, since the read index's round (or READ_INDEX to the leader) leaves with that Ready,
+     * after all of them arrived; one context, one timer. Asked at {@code askedAtMs} in {@code term} (0 when served from the
+     * read lease: it proves nothing).
      */
-    private record PendingRead(Channel channel, ClientRequest request, long timerId, long askedAtMs, long term) implements ReadWaiter { }
+    private static final class ReadBatch implements ReadWaiter {
+        final long context;
+        final long askedAtMs;
+        final long term;
+        /** {@link RaftCore#readiesTaken()} when it opened: it takes reads until that changes. */
+        final long readyAt;
+        final boolean fromLease;
+        final List<PendingRead> reads = new ArrayList<>();
+        long timerId;
+
+        ReadBatch(long context, long askedAtMs, long term, long readyAt, boolean fromLease) {
+            this.context = context;
+            this.askedAtMs = askedAtMs;
+            this.term = term;
+            this.readyAt = readyAt;
+            this.fromLease = fromLease;
+        }
+    }
 
     /** A read index asked only to renew the read lease. */
     private record LeaseRenewal(long askedAtMs, long term) implements ReadWaiter { }
@@ -147,6 +169,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private final Timers timers;
     private final Limits limits;
     private final boolean unsafeLocalReads;
+    private final boolean readBatchNeverCloses;
     private final AccessControl access;
     /** Serves AUTH requests; null until {@link #serveAuth} (a simulated replica has none). */
     private AuthRequests auth;
@@ -171,6 +194,8 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     private long nextReadContext;
     /** Pending entries of {@link #pendingReads} that are client reads (barrier rounds are not counted). */
     private int pendingClientReads;
+    /** The batch new linearizable reads join while the core has not handed out a Ready since it opened; null when none. */
+    private ReadBatch openBatch;
     /**
      * Serializable reads wait for one linearizable read barrier after start: the map is rebuilt from the log up
      * to the commit index this node persisted, which may be behind what it served before a crash. Once applied
@@ -208,6 +233,7 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         this.unsafeLocalReads = bug == InjectedRequestBug.LINEARIZABLE_READS_FROM_LOCAL_MAP;
         this.access = new AccessControl(kv);
         this.caughtUpSinceStart = bug == InjectedRequestBug.NO_STARTUP_BARRIER;
+        this.readBatchNeverCloses = bug == InjectedRequestBug.READ_BATCH_NEVER_CLOSES;
     }
 
     /**
@@ -316,13 +342,25 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     }
 
     void readIndex(Channel c, ClientRequest r) {
+        ReadBatch batch = openBatch;
+        // A lease batch takes a read only while the lease still holds at its arrival.
+        if (batch == null || batch.readyAt != core.readiesTaken() && !readBatchNeverCloses || batch.fromLease && !readLease.holds(core.term())) {
+            batch = openBatch(c, r);
+            if (batch == null) return;
+        }
+        batch.reads.add(new PendingRead(c, r));
+        pendingClientReads++;
+        if (batch.fromLease) leaseReads++;
+    }
+
+    /** A new batch of reads with its read index asked, or null when the core refused it ({@code r} is answered so). */
+    private ReadBatch openBatch(Channel c, ClientRequest r) {
+        openBatch = null;
         long context = nextReadContext;
         long askedAtMs = 0;
         long term = 0;
-        if (readLease != null && readLease.holds(core.term()) && core.leaseRead(context)) {
-            nextReadContext++;
-            leaseReads++;
-        } else {
+        boolean fromLease = readLease != null && readLease.holds(core.term()) && core.leaseRead(context);
+        if (!fromLease) {
             if (readLease != null) {
                 askedAtMs = readLease.nowMs();
                 term = core.term();
@@ -330,18 +368,21 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
             SubmitResult result = core.readIndex(context);
             if (!result.accepted()) {
                 c.reply(refusal(r.requestId(), result));
-                return;
+                return null;
             }
-            nextReadContext++;
         }
-        long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
-            if (pendingReads.remove(context) instanceof PendingRead read) {
-                pendingClientReads--;
-                read.channel().reply(timeout(read.request().requestId()));
+        nextReadContext++;
+        ReadBatch batch = new ReadBatch(context, askedAtMs, term, core.readiesTaken(), fromLease);
+        batch.timerId = timers.schedule(limits.requestTimeoutMs(), () -> {
+            if (openBatch == batch) openBatch = null;
+            if (pendingReads.remove(context) == batch) {
+                pendingClientReads -= batch.reads.size();
+                for (PendingRead read : batch.reads) read.channel().reply(timeout(read.request().requestId()));
             }
         });
-        pendingReads.put(context, new PendingRead(c, r, timer, askedAtMs, term));
-        pendingClientReads++;
+        pendingReads.put(context, batch);
+        openBatch = batch;
+        return batch;
     }
 
     /**
@@ -581,12 +622,15 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
     public void readable(ReadState read) {
         ReadWaiter waiter = pendingReads.remove(read.context());
         if (waiter == null) return; // timed out already
-        if (waiter instanceof PendingRead r) {
-            pendingClientReads--;
-            timers.cancel(r.timerId());
-            leaseConfirmed(r.askedAtMs(), r.term());
-            ClientResponse answer = read(r.channel(), r.request());
-            if (answer != null) r.channel().reply(answer); // null: an AUTHENTICATE answers later
+        if (waiter instanceof ReadBatch batch) {
+            if (openBatch == batch) openBatch = null;
+            pendingClientReads -= batch.reads.size();
+            timers.cancel(batch.timerId);
+            leaseConfirmed(batch.askedAtMs, batch.term);
+            for (PendingRead r : batch.reads) {
+                ClientResponse answer = read(r.channel(), r.request());
+                if (answer != null) r.channel().reply(answer); // null: an AUTHENTICATE answers later
+            }
         } else if (waiter instanceof LeaseRenewal renewal) {
             leaseConfirmed(renewal.askedAtMs(), renewal.term());
             for (long c : renewalContexts) pendingReads.remove(c);

@@ -10,5 +10,7 @@ public enum InjectedRequestBug {
     /** Answer linearizable reads from the node's own map: stale reads. */
     LINEARIZABLE_READS_FROM_LOCAL_MAP,
     /** Serve serializable reads at once after a start: a node's answers can go back in time across a crash. */
-    NO_STARTUP_BARRIER
+    NO_STARTUP_BARRIER,
+    /** Let a linearizable read join a batch whose read index was asked before the core's last Ready: stale reads. */
+    READ_BATCH_NEVER_CLOSES
 }

@@ -1051,8 +1051,10 @@ public final class Simulation {
         if (options.leaseReads() != null) for (SimNode n : nodes) driftClock(n);
         int dice = random.nextInt(100);
         SimNode leader = currentLeader();
-        if (dice < 12) {
-            SimNode victim = leader != null && random.nextBoolean() ? leader : randomRunningNode();
+        // With clocks too slow for the lease, most faults cut the leader off: the case a lease read must survive.
+        boolean leaseAtRisk = options.leaseReads() == Options.LeaseReads.CLOCKS_TOO_SLOW;
+        if (dice < (leaseAtRisk ? 50 : 12)) {
+            SimNode victim = leader != null && (leaseAtRisk || random.nextBoolean()) ? leader : randomRunningNode();
             events.note("NEMESIS isolate n" + victim.id);
             for (SimNode other : nodes) if (other != victim) network.cutBoth(victim.id, other.id);
             if (watchers != null) watchers.partitioned(List.of(victim.id));
