@@ -480,8 +480,8 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         return null;
     }
 
-    /** The single keys a proposed transaction may write, in either branch: what transactions held behind it wait on. */
-    private List<ByteBuffer> writtenKeys(TxnRequest q) {
+    /** The single keys a transaction may write, in either branch: what transactions held behind it wait on once it is proposed. */
+    private static List<ByteBuffer> writtenKeys(TxnRequest q) {
         List<ByteBuffer> keys = new ArrayList<>();
         for (List<TxnOp> branch : List.of(q.success(), q.failure())) {
             for (TxnOp op : branch) {
@@ -489,7 +489,6 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
                 else if (op instanceof TxnOp.DeleteRange d && d.rangeEnd().length == 0) keys.add(ByteBuffer.wrap(d.key()));
             }
         }
-        for (ByteBuffer key : keys) keyTurns.computeIfAbsent(key, k -> new KeyTurn(k)).writing++;
         return keys;
     }
 
@@ -571,10 +570,10 @@ public final class ClientRequests implements ReplicaDriver.Listener<ApplyResult>
         }
         SubmitResult result = core.propose(data);
         if (!result.accepted()) {
-            if (txnWrites != null) writesDone(txnWrites);
             c.reply(refusal(requestId, result));
             return;
         }
+        if (txnWrites != null) for (ByteBuffer key : txnWrites) keyTurns.computeIfAbsent(key, KeyTurn::new).writing++;
         long index = result.index();
         long timer = timers.schedule(limits.requestTimeoutMs(), () -> {
             PendingWrite w = pendingWrites.get(index);

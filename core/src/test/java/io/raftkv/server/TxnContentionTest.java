@@ -100,13 +100,16 @@ class TxnContentionTest {
         }
     }
 
+    /** Small enough that a transaction of a few puts is over it. */
+    private static final int COMMAND_BYTES_MAX = 4096;
+
     private final MemoryStorage storage = new MemoryStorage();
     private final RaftCore core = new RaftCore(new RaftConfig(1, List.of(1)).electionTicks(10).heartbeatTicks(1).randomSeed(7), storage);
     private final KvStateMachine kv = new KvStateMachine(1 << 20);
     private final ManualTimers timers = new ManualTimers();
     private final ClientRequests requests = new ClientRequests(1, id -> new ClusterConfig.Member(id, "127.0.0.1", 2378 + id), core, kv,
             new Lessor(core, kv, () -> 0, 1000, 100, Lessor.REVOKES_PER_SECOND_MAX), timers,
-            new ClientRequests.Limits(1000, 5000, 64, 1024, 100, 16, 1 << 20, 1 << 20, 100, 100, 2), 42);
+            new ClientRequests.Limits(1000, 5000, 64, 1024, 100, 16, COMMAND_BYTES_MAX, 1 << 20, 100, 100, 2), 42);
     private final HeldBackLog log = new HeldBackLog(storage);
     private final ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, new ReplicaDriver.Transport() {
         @Override
@@ -223,6 +226,23 @@ class TxnContentionTest {
         endOfTurn();
         assertTrue(txnAnswer(held).succeeded());
         assertArrayEquals(b("1"), kv.store().get(b("counter")).value());
+    }
+
+    @Test
+    void aTransactionRefusedBeforeTheLogLeavesNoKeyBusy() {
+        leadAndPut("counter", "0");
+        long r0 = kv.store().get(b("counter")).modRevision();
+        List<TxnOp> puts = new ArrayList<>();
+        for (int i = 0; i < 8; i++) puts.add(new TxnOp.Put(b(i == 0 ? "counter" : "k" + i), new byte[1000], false));
+        long tooLarge = send(new ClientRequest.Txn(++nextId, new TxnRequest(List.of(Compare.modRevision(b("counter"), Compare.Result.EQUAL, r0)),
+                puts, List.of())));
+        assertEquals(ErrorCode.TOO_LARGE, assertInstanceOf(ClientResponse.Error.class, answers.get(tooLarge)).code());
+        log.holding = true;
+        long next = send(cas("counter", r0, "1"));
+        assertEquals(0, requests.heldTotal(), "nothing in flight writes the key: proposed, not held");
+        log.release();
+        endOfTurn();
+        assertTrue(txnAnswer(next).succeeded());
     }
 
     @Test
