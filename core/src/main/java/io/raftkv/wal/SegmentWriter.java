@@ -15,14 +15,28 @@ import java.nio.file.StandardOpenOption;
  * <p>A new segment is built as {@code wal-N.log.tmp}: header written and synced, then renamed into place
  * and the directory synced. So a file named like a segment always has a whole header and its existence is
  * durable before any record goes into it; a crash mid-way leaves only a temp file, which open deletes.
+ *
+ * <p><b>Zeros ahead of the records.</b> The file is extended {@link #PREALLOCATE_BYTES} at a time with zeros written
+ * past the last record, so that most syncs write data into blocks the file already has: {@code fdatasync} then flushes
+ * the data alone, where an append that grows the file also commits the file system's journal (its new size and
+ * blocks), which took this machine's sync from about 0.09 ms (fio) to 0.23 ms. Replay cuts a run of zeros after the last
+ * record of the last segment (docs/wal.md, "Recovery"); a segment that is finished, or closed, is cut to its records
+ * first, so only the last segment of a crashed log ever ends in zeros.
  */
 final class SegmentWriter implements Closeable {
+
+    /** How far ahead of the records the file is zero-filled, at most: one journal commit per this many bytes written. */
+    static final long PREALLOCATE_BYTES = 4L << 20;
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(64 * 1024);
 
     private final Path dir;
     private final long segmentBytesMax;
     private long number;
     private FileChannel channel;
+    /** Where the records end: the next one goes here. */
     private long sizeBytes;
+    /** The file's size: records up to {@link #sizeBytes}, zeros after. */
+    private long fileBytes;
     private boolean unsynced;
 
     private SegmentWriter(Path dir, long segmentBytesMax, long number, FileChannel channel, long sizeBytes) {
@@ -31,6 +45,7 @@ final class SegmentWriter implements Closeable {
         this.number = number;
         this.channel = channel;
         this.sizeBytes = sizeBytes;
+        this.fileBytes = sizeBytes;
     }
 
     /** Creates segment {@code number} (durably, see the class comment) and appends to it. */
@@ -87,6 +102,24 @@ final class SegmentWriter implements Closeable {
         writeFully(channel, src, sizeBytes);
         sizeBytes += bytes;
         unsynced = true;
+        if (sizeBytes > fileBytes) fileBytes = sizeBytes;
+        if (fileBytes - sizeBytes < PREALLOCATE_BYTES / 2 && fileBytes < segmentBytesMax) zeroFill(Math.min(segmentBytesMax, sizeBytes + PREALLOCATE_BYTES));
+    }
+
+    /** Writes zeros from the file's end to {@code end}: the next syncs find their blocks allocated (see the class comment). */
+    private void zeroFill(long end) throws IOException {
+        while (fileBytes < end) {
+            ByteBuffer zeros = ZEROS.duplicate().limit((int) Math.min(ZEROS.capacity(), end - fileBytes));
+            fileBytes += channel.write(zeros, fileBytes);
+        }
+    }
+
+    /** Cuts the zeros after the records off the file, durably: a segment that is not the last must end at its last record. */
+    private void cutZeros() throws IOException {
+        if (fileBytes == sizeBytes) return;
+        channel.truncate(sizeBytes);
+        channel.force(true); // a shrink changes only metadata, which fdatasync need not flush
+        fileBytes = sizeBytes;
     }
 
     void sync() throws IOException {
@@ -101,11 +134,13 @@ final class SegmentWriter implements Closeable {
      */
     void roll() throws IOException {
         sync();
+        cutZeros();
         channel.close();
         channel = null;
         channel = createSegment(dir, number + 1);
         number++;
         sizeBytes = WalFormat.SEGMENT_HEADER_BYTES;
+        fileBytes = sizeBytes;
     }
 
     private static void writeFully(FileChannel channel, ByteBuffer src, long position) throws IOException {
@@ -115,7 +150,12 @@ final class SegmentWriter implements Closeable {
 
     @Override
     public void close() throws IOException {
-        if (channel != null) channel.close();
-        channel = null;
+        if (channel == null) return;
+        try {
+            cutZeros();
+        } finally {
+            channel.close();
+            channel = null;
+        }
     }
 }

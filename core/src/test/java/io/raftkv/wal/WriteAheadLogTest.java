@@ -71,8 +71,36 @@ class WriteAheadLogTest {
             wal.saveHardState(new HardState(1, 1, 0));
             assertEquals(WalTestFiles.SEGMENT_HEADER_BYTES, Files.size(segment(dir(), 1)));
             wal.sync();
-            assertEquals(WalTestFiles.SEGMENT_HEADER_BYTES + 5L * entryFrameBytes(10) + WalTestFiles.HARD_STATE_FRAME_BYTES,
-                    Files.size(segment(dir(), 1)));
+            long records = WalTestFiles.SEGMENT_HEADER_BYTES + 5L * entryFrameBytes(10) + WalTestFiles.HARD_STATE_FRAME_BYTES;
+            long size = Files.size(segment(dir(), 1));
+            assertTrue(size >= records, "the records, then the zeros written ahead of them");
+            byte[] after = Files.readAllBytes(segment(dir(), 1));
+            for (long i = records; i < size; i++) assertEquals(0, after[(int) i], "zeros after the records, at " + i);
+        }
+        assertEquals(WalTestFiles.SEGMENT_HEADER_BYTES + 5L * entryFrameBytes(10) + WalTestFiles.HARD_STATE_FRAME_BYTES,
+                Files.size(segment(dir(), 1)), "closed: the file ends at its last record");
+    }
+
+    @Test
+    void aCrashLeavesZerosAfterTheRecordsWhichReplayCutsLosingNothing() throws Exception {
+        WriteAheadLog crashed = WriteAheadLog.open(dir(), WalOptions.defaults());
+        List<Entry> written = entries(1, 1, 20, 100);
+        crashed.append(written);
+        crashed.sync();
+        long records = WalTestFiles.SEGMENT_HEADER_BYTES + 20L * entryFrameBytes(100);
+        // A crash: the process goes without closing; the file keeps its zeros (the directory lock goes with the process).
+        Path copy = WalTestFiles.copySegments(dir(), tmp.resolve("crashed-copy"));
+        crashed.close();
+        assertTrue(Files.size(segment(copy, 1)) > records, "the copy ends in zeros");
+        try (WriteAheadLog wal = WriteAheadLog.open(copy, WalOptions.defaults())) {
+            assertSameEntries(written, wal.entries());
+            assertEquals(records, Files.size(segment(copy, 1)), "cut to the records");
+            wal.append(entries(1, 21, 21, 100));
+            wal.sync();
+        }
+        try (WriteAheadLog wal = WriteAheadLog.open(copy, WalOptions.defaults())) {
+            assertEquals(21, wal.lastIndex());
+            assertEquals(0, wal.tornTailBytes());
         }
     }
 
