@@ -44,8 +44,6 @@ final class WalReplay {
         RECORDED
     }
 
-    private static final String ZEROS_ONLY = "zero length and only zeros after it";
-
     private final Path dir;
     private final WalOptions options;
     private final System.Logger logger;
@@ -108,7 +106,7 @@ final class WalReplay {
                 long length = Integer.toUnsignedLong(in.window().getInt(at));
                 int storedCrc = in.window().getInt(at + 4);
                 if (length == 0) {
-                    if (last && in.onlyZerosFrom(position)) return truncate(file, size, position, ZEROS_ONLY);
+                    if (last && in.onlyZerosFrom(position)) return cutZeros(file, size, position);
                     throw new WalCorruptionException(file, position, "zero record length"
                             + (last ? " followed by non-zero bytes" : " in a segment that is not the last"));
                 }
@@ -161,18 +159,27 @@ final class WalReplay {
     }
 
     private long truncate(Path file, long size, long position, String reason) throws IOException {
+        cut(file, size, position);
+        logger.log(System.Logger.Level.WARNING, "WAL torn tail: truncated {0} at offset {1}, dropping {2} bytes ({3})",
+                file, position, tornTailBytes, reason);
+        return position;
+    }
+
+    /** Zeros alone after the last record: what a crash leaves of the space written ahead (SegmentWriter), no record lost. */
+    private long cutZeros(Path file, long size, long position) throws IOException {
+        cut(file, size, position);
+        logger.log(System.Logger.Level.INFO, "WAL: cut {0} at offset {1}, after its last record: {2} bytes of zeros (space written ahead"
+                + " of the records, or a write that never reached the disk)", file, position, tornTailBytes);
+        return position;
+    }
+
+    private void cut(Path file, long size, long position) throws IOException {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
             channel.truncate(position);
             // force(true): a shrink changes only metadata, which fdatasync need not flush.
             channel.force(true);
         }
         tornTailBytes = size - position;
-        // Zeros alone after the last record are what a crash leaves of the space written ahead (SegmentWriter): no record lost.
-        boolean zerosOnly = reason.equals(ZEROS_ONLY);
-        logger.log(zerosOnly ? System.Logger.Level.INFO : System.Logger.Level.WARNING, zerosOnly
-                ? "WAL: cut {0} at offset {1}, after its last record: {2} bytes of zeros (space written ahead of the records, or a write that never reached the disk)"
-                : "WAL torn tail: truncated {0} at offset {1}, dropping {2} bytes ({3})", file, position, tornTailBytes, reason);
-        return position;
     }
 
     private void decode(Path file, long position, ByteBuffer w, int body, int length) throws WalCorruptionException {
