@@ -82,8 +82,12 @@ class MetricsEndpointTest {
             }
             assertInstanceOf(ClientResponse.Value.class, client.call(new ClientRequest.Get(puts, "k1".getBytes(StandardCharsets.UTF_8), false)));
             int port = metricsPort(leader);
-            // Indexes are published every tick: the scrape after the next one has them.
-            await(() -> HttpProbe.get(port, "/metrics").sample("raftkv_applied_index") >= puts, "the applied index published");
+            // The loop's state is published every tick: a view published while the get was waiting for its read index
+            // counts it pending, the one after its answer does not. Wait for that one.
+            await(() -> {
+                HttpProbe.Answer a = HttpProbe.get(port, "/metrics");
+                return a.sample("raftkv_applied_index") >= puts && a.sample("raftkv_pending_requests") == 0;
+            }, "the applied index published, and the get no longer pending");
             HttpProbe.Answer m = HttpProbe.get(port, "/metrics");
             assertEquals(200, m.status());
             assertTrue(m.head().contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"), m.head());
