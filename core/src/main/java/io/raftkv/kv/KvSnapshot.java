@@ -30,6 +30,8 @@ public final class KvSnapshot {
     static final int WRITE_BUFFER_BYTES = 64 * 1024;
 
     private final MvccStore store;
+    /** The store's keys at the capture, in order: the loop may add and (after the hold) remove keys meanwhile. */
+    private final MvccStore.KeyEntry[] entries;
     private final long appliedIndex;
     private final long revision;
     private final long compactRevision;
@@ -42,6 +44,7 @@ public final class KvSnapshot {
 
     private KvSnapshot(MvccStore store, Leases leases, AuthStore auth, long appliedIndex) {
         this.store = store;
+        this.entries = store.entriesInOrder();
         this.leases = leases.granted();
         this.auth = auth;
         this.appliedIndex = appliedIndex;
@@ -86,7 +89,7 @@ public final class KvSnapshot {
         requireHeld("before it was written");
         // The header needs the count before the keys; the view is fixed, so a first pass counts what the second writes.
         long keyCount = 0;
-        for (MvccStore.KeyEntry e : store.entries()) if (versionsKept(newestAtRevision(e.head)) > 0) keyCount++;
+        for (MvccStore.KeyEntry e : entries) if (versionsKept(newestAtRevision(e.head)) > 0) keyCount++;
 
         CRC32C crc = new CRC32C();
         DataOutputStream data = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(out, crc), WRITE_BUFFER_BYTES));
@@ -103,7 +106,7 @@ public final class KvSnapshot {
         }
         writeAuth(data);
         long written = 0;
-        for (MvccStore.KeyEntry e : store.entries()) {
+        for (MvccStore.KeyEntry e : entries) {
             MvccStore.Version newest = newestAtRevision(e.head);
             int versions = versionsKept(newest);
             if (versions == 0) continue;

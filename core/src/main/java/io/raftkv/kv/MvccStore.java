@@ -7,40 +7,37 @@ import io.raftkv.protocol.OpResult;
 import io.raftkv.protocol.RangeRequest;
 import io.raftkv.protocol.WatchEvent;
 
-import java.util.AbstractMap;
-import java.util.AbstractSet;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NavigableMap;
-import java.util.Set;
-import java.util.SortedMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.zip.CRC32C;
 
 /**
  * etcd's data model in memory: every key with its versions since the compaction point, and one cluster-wide
  * revision that each write advances (an empty store is at revision 1, as etcd's).
  *
- * <p><b>Layout.</b> A concurrent sorted map (unsigned byte order) from key to a {@link KeyEntry} holding its newest
- * {@link Version}; versions are immutable and link to the one before, newest first, so a key costs one map node,
- * one entry and one version object beside its bytes while it has no history. A delete is a version too (a
- * tombstone) until compaction drops it.
+ * <p><b>Layout.</b> Each key is a {@link KeyEntry} holding its newest {@link Version}; versions are immutable and link
+ * to the one before, newest first, so a key costs one entry and one version object beside its bytes while it has no
+ * history. A delete is a version too (a tombstone) until compaction drops it. The entries are kept in key order
+ * (unsigned bytes) by a {@link KeyOrder}, a B-tree of arrays that ranges walk, and by key content in a hash index
+ * ({@link KeyIndex}) that writes and point reads use; both belong to the loop thread.
  *
  * <p><b>Point-in-time views without stopping the writer.</b> Only the loop thread writes. Every version carries the
  * revision that made it and is never changed, so a reader on any thread that reads "as of revision R" (walking
  * each key's chain to the newest version at or below R) sees exactly the store at R while writes go on: what a
  * snapshot or a watch catching up from history needs. Compaction replaces chains instead of cutting them, but a
  * reader as of R must keep trimming from passing R while it reads (keys it has not reached yet would lose the
- * versions it needs, or leave the map): a read on the loop thread runs between compactions; a reader on another
- * thread (the snapshot writer, {@link KvSnapshot}) takes a trim hold ({@link #holdTrim}) for its duration.
+ * versions it needs, or leave the store): a read on the loop thread runs between compactions; a reader on another
+ * thread (the snapshot writer, {@link KvSnapshot}) walks a copy of the key order taken on the loop thread
+ * ({@link #entriesInOrder}: n references, about a millisecond a million keys) and takes a trim hold
+ * ({@link #holdTrim}) for its duration.
  *
  * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
- * counting needs every key, as in etcd. The loop thread finds a key for a write or a point read through a hash
- * index ({@link KeyIndex}, a few bytes per key) instead of the skip list, which costs twice a tree's lookup. Compaction
+ * counting needs every key, as in etcd. The loop thread finds a key for a write or a point read through the hash
+ * index, one or two memory reads where the order's search takes a dozen. Compaction
  * visits only the keys that hold history, a bounded batch per loop turn.
  */
 public final class MvccStore {
@@ -118,13 +115,15 @@ public final class MvccStore {
     }
 
     private static final byte[] EMPTY = new byte[0];
+    /** Keys a range reads a step at a time ({@link #rangeAt}). */
+    private static final int RANGE_CHUNK = 32;
+    private static int touchedSink;
     /** Keys a compaction trims at once; the rest, a batch per loop turn ({@link #trimCompacted}), so no turn stalls. */
     public static final int TRIM_KEYS_PER_CALL_MAX = 1024;
 
-    private static final Comparator<byte[]> KEY_ORDER = Arrays::compareUnsigned;
-
-    private final ConcurrentSkipListMap<byte[], KeyEntry> keys;
-    /** The same entries by key content, for the loop thread's point lookups. */
+    /** The entries in key order, for ranges. */
+    private final KeyOrder order = new KeyOrder();
+    /** The same entries by key content, for point lookups. */
     private final KeyIndex index = new KeyIndex();
     private volatile long revision = 1;
     private volatile long compactRevision;
@@ -138,14 +137,6 @@ public final class MvccStore {
     private final ArrayDeque<KeyEntry> toTrim = new ArrayDeque<>();
     /** Trim holds taken and not released (loop thread only): while there is one, no version is freed. */
     private int trimHolds;
-
-    public MvccStore() {
-        this(new ConcurrentSkipListMap<>(KEY_ORDER));
-    }
-
-    private MvccStore(ConcurrentSkipListMap<byte[], KeyEntry> keys) {
-        this.keys = keys;
-    }
 
     public long revision() {
         return revision;
@@ -212,18 +203,35 @@ public final class MvccStore {
         RangeRequest.SortOrder order = r.sortOrder();
         if (order == RangeRequest.SortOrder.NONE && r.sortTarget() != RangeRequest.SortTarget.KEY) order = RangeRequest.SortOrder.ASCEND;
         boolean byKey = r.sortTarget() == RangeRequest.SortTarget.KEY;
-        NavigableMap<byte[], KeyEntry> view = view(r.key(), r.rangeEnd());
-        if (byKey && order == RangeRequest.SortOrder.DESCEND) view = view.descendingMap();
+        Iterable<KeyEntry> view = view(r.key(), r.rangeEnd(), byKey && order == RangeRequest.SortOrder.DESCEND);
         // Sorting by anything but the key needs every key first; by key, the limit can cut while iterating.
         long keep = byKey && r.limit() > 0 ? r.limit() : Long.MAX_VALUE;
         List<KeyValue> kvs = new ArrayList<>();
         long count = 0;
-        for (KeyEntry e : view.values()) {
-            Version v = at(e.head, at);
-            if (v == null || v.isTombstone()) continue;
-            count++;
-            if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(e.key, v));
+        // A chunk of keys at a time, each step over the whole chunk before the next: the entries, their versions, then
+        // the bytes of their keys and values are loaded by reads that do not wait for each other, which the processor
+        // overlaps. One key at a time, each cache miss (a store whose keys were overwritten in random order has them
+        // scattered over the heap) waits for the one before: twice the time (RangeBenchmark).
+        KeyEntry[] entries = new KeyEntry[RANGE_CHUNK];
+        Version[] versions = new Version[RANGE_CHUNK];
+        Iterator<KeyEntry> it = view.iterator();
+        boolean values = !r.countOnly() && !r.keysOnly();
+        int touched = 0;
+        while (it.hasNext()) {
+            int n = 0;
+            while (n < RANGE_CHUNK && it.hasNext()) entries[n++] = it.next();
+            for (int i = 0; i < n; i++) versions[i] = entries[i].head;
+            int kept = kvs.size();
+            for (int i = 0; i < n; i++) {
+                Version v = at(versions[i], at);
+                if (v == null || v.isTombstone()) continue;
+                count++;
+                if (!r.countOnly() && kvs.size() < keep) kvs.add(keyValue(entries[i].key, v));
+            }
+            if (values) for (int i = kept; i < kvs.size(); i++) touched += touch(kvs.get(i).key()) + touch(kvs.get(i).value());
         }
+        // Only so that the compiler keeps the reads above.
+        if (touched == Integer.MIN_VALUE) touchedSink = touched;
         if (!byKey && order != RangeRequest.SortOrder.NONE) {
             Comparator<KeyValue> c = comparator(r.sortTarget());
             kvs.sort(order == RangeRequest.SortOrder.DESCEND ? c.reversed() : c);
@@ -248,7 +256,7 @@ public final class MvccStore {
     /** The live keys in a range as of the current revision (compares, deletes). */
     List<KeyValue> live(byte[] key, byte[] rangeEnd) {
         List<KeyValue> kvs = new ArrayList<>();
-        for (KeyEntry e : view(key, rangeEnd).values()) {
+        for (KeyEntry e : view(key, rangeEnd, false)) {
             Version v = e.head;
             if (!v.isTombstone()) kvs.add(keyValue(e.key, v));
         }
@@ -267,12 +275,25 @@ public final class MvccStore {
         return first.thenComparing(byKey);
     }
 
-    /** The keys of {@code [key, rangeEnd)} by etcd's conventions: no end, one key; "\0", every key from {@code key} on. */
-    private NavigableMap<byte[], KeyEntry> view(byte[] key, byte[] rangeEnd) {
-        if (rangeEnd.length == 0) return keys.subMap(key, true, key, true);
-        if (rangeEnd.length == 1 && rangeEnd[0] == 0) return keys.tailMap(key, true);
-        if (Arrays.compareUnsigned(key, rangeEnd) >= 0) return keys.subMap(key, true, key, false);
-        return keys.subMap(key, true, rangeEnd, false);
+    /**
+     * The keys of {@code [key, rangeEnd)} by etcd's conventions (no end, one key; "\0", every key from {@code key} on),
+     * ascending or descending.
+     */
+    private Iterable<KeyEntry> view(byte[] key, byte[] rangeEnd, boolean descending) {
+        if (rangeEnd.length == 0) {
+            KeyEntry e = index.get(key);
+            return e == null ? List.of() : List.of(e);
+        }
+        if (rangeEnd.length == 1 && rangeEnd[0] == 0) return order.range(key, null, descending);
+        if (Arrays.compareUnsigned(key, rangeEnd) >= 0) return List.of();
+        return order.range(key, rangeEnd, descending);
+    }
+
+    /** Reads a byte of each cache line of {@code bytes}, so that copying them later finds them in the cache. */
+    private static int touch(byte[] bytes) {
+        int sum = bytes.length;
+        for (int i = 0; i < bytes.length; i += 64) sum += bytes[i];
+        return sum;
     }
 
     /** The newest version at or below {@code revision}, or null. */
@@ -302,7 +323,7 @@ public final class MvccStore {
         if (from <= compactRevision) throw new IllegalArgumentException("changes from " + from + " at or below the compaction point " + compactRevision);
         List<WatchEvent> changes = new ArrayList<>();
         long visited = 0;
-        for (KeyEntry e : view(key, rangeEnd).values()) {
+        for (KeyEntry e : view(key, rangeEnd, false)) {
             visited++;
             for (Version v = e.head; v != null && v.modRevision >= from; v = v.prev) {
                 if (v.modRevision > to) continue;
@@ -373,7 +394,7 @@ public final class MvccStore {
             if (e == null) {
                 Version v = Version.of(at, at, 1, value, lease, null);
                 KeyEntry created = new KeyEntry(key, v);
-                keys.put(key, created);
+                order.add(created);
                 index.add(created);
                 liveKeys++;
                 liveBytes += key.length + value.length;
@@ -403,7 +424,7 @@ public final class MvccStore {
         /** Deletes the live keys of {@code [key, rangeEnd)}; returns them as they were. */
         public List<KeyValue> deleteRange(byte[] key, byte[] rangeEnd) {
             List<KeyValue> deleted = new ArrayList<>();
-            for (KeyEntry e : view(key, rangeEnd).values()) {
+            for (KeyEntry e : view(key, rangeEnd, false)) {
                 Version head = e.head;
                 if (head.isTombstone()) continue;
                 KeyValue prev = keyValue(e.key, head);
@@ -460,7 +481,7 @@ public final class MvccStore {
             KeyEntry e = toTrim.poll();
             Version trimmed = trim(e.head, at);
             if (trimmed == null) {
-                keys.remove(e.key, e);
+                order.remove(e);
                 index.remove(e);
                 e.queued = false;
                 continue;
@@ -511,12 +532,12 @@ public final class MvccStore {
     }
 
     /**
-     * Every key held, in key order (unsigned), deleted ones not compacted away yet included. Safe on any thread: the
-     * map's iteration is weakly consistent, and a key that leaves it (only through trimming) or joins it while
-     * iterating is one a reader as of an earlier revision under a trim hold does not need.
+     * Every key held, in key order (unsigned), deleted ones not compacted away yet included: a copy, which a reader
+     * on another thread walks while the loop goes on writing (a key created later is one a reader as of an earlier
+     * revision does not need; under a trim hold, no key it holds leaves the store). Loop thread only.
      */
-    Iterable<KeyEntry> entries() {
-        return keys.values();
+    KeyEntry[] entriesInOrder() {
+        return order.toArray();
     }
 
     /**
@@ -545,15 +566,13 @@ public final class MvccStore {
             entries.add(new KeyEntry(key, head));
         }
 
-        /**
-         * The store: its map built from the keys in order in linear time (ConcurrentSkipListMap's constructor from a
-         * sorted map), where inserting them one by one would search the map for each.
-         */
+        /** The store; keys come in order, so each one is appended to the key order's last leaf. */
         MvccStore store() {
-            MvccStore store = new MvccStore(new ConcurrentSkipListMap<>(new SortedEntries(entries)));
+            MvccStore store = new MvccStore();
             store.revision = revision;
             store.compactRevision = compactRevision;
             for (KeyEntry e : entries) {
+                store.order.add(e);
                 store.index.add(e);
                 Version head = e.head;
                 if (!head.isTombstone()) {
@@ -568,75 +587,6 @@ public final class MvccStore {
         }
     }
 
-    /**
-     * Key entries already in key order, seen as the sorted map ConcurrentSkipListMap builds itself from: it reads
-     * only the comparator and the entries in order.
-     */
-    private static final class SortedEntries extends AbstractMap<byte[], KeyEntry> implements SortedMap<byte[], KeyEntry> {
-        private final List<KeyEntry> entries;
-
-        SortedEntries(List<KeyEntry> entries) {
-            this.entries = entries;
-        }
-
-        @Override
-        public Comparator<? super byte[]> comparator() {
-            return KEY_ORDER;
-        }
-
-        @Override
-        public Set<Entry<byte[], KeyEntry>> entrySet() {
-            return new AbstractSet<>() {
-                @Override
-                public Iterator<Entry<byte[], KeyEntry>> iterator() {
-                    Iterator<KeyEntry> it = entries.iterator();
-                    return new Iterator<>() {
-                        @Override
-                        public boolean hasNext() {
-                            return it.hasNext();
-                        }
-
-                        @Override
-                        public Entry<byte[], KeyEntry> next() {
-                            KeyEntry e = it.next();
-                            return new SimpleImmutableEntry<>(e.key, e);
-                        }
-                    };
-                }
-
-                @Override
-                public int size() {
-                    return entries.size();
-                }
-            };
-        }
-
-        @Override
-        public SortedMap<byte[], KeyEntry> subMap(byte[] from, byte[] to) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public SortedMap<byte[], KeyEntry> headMap(byte[] to) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public SortedMap<byte[], KeyEntry> tailMap(byte[] from) {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public byte[] firstKey() {
-            return entries.get(0).key;
-        }
-
-        @Override
-        public byte[] lastKey() {
-            return entries.get(entries.size() - 1).key;
-        }
-    }
-
     /** Versions kept for {@code key}, newest first: for tests of compaction. */
     int versionsOf(byte[] key) {
         KeyEntry e = index.get(key);
@@ -647,8 +597,8 @@ public final class MvccStore {
 
     /** Keys held, deleted ones not yet compacted away included: for tests of compaction. */
     int keysHeld() {
-        if (index.size() != keys.size()) throw new IllegalStateException("the index holds " + index.size() + " keys, the map " + keys.size());
-        return keys.size();
+        if (index.size() != order.size()) throw new IllegalStateException("the index holds " + index.size() + " keys, the order " + order.size());
+        return order.size();
     }
 
     private static long hash(byte[] key, Version v) {

@@ -108,6 +108,50 @@ class KvStateMachineTest {
     }
 
     @Test
+    void rangesOverManyKeysAgreeWithAModelAtPastRevisionsBothWays() {
+        // Enough keys for many leaves of the key order and many of the chunks a range reads at a time, with deletes
+        // among them, read at revisions since overwritten.
+        java.util.Random random = new java.util.Random(3);
+        java.util.TreeMap<String, String> model = new java.util.TreeMap<>();
+        java.util.Map<Long, java.util.TreeMap<String, String>> past = new java.util.HashMap<>();
+        for (int step = 0; step < 3000; step++) {
+            String k = String.format("k%04d", random.nextInt(600));
+            if (random.nextInt(4) == 0) {
+                if (model.remove(k) != null) apply(KvCommand.delete(b(k)));
+            } else {
+                String v = "v" + step;
+                put(k, v);
+                model.put(k, v);
+            }
+            if (step % 500 == 0) past.put(store.revision(), new java.util.TreeMap<>(model));
+        }
+        past.put(store.revision(), model);
+        for (var at : past.entrySet()) {
+            for (int i = 0; i < 20; i++) {
+                String from = String.format("k%04d", random.nextInt(600));
+                String to = String.format("k%04d", random.nextInt(600));
+                if (from.compareTo(to) > 0) {
+                    String t = from;
+                    from = to;
+                    to = t;
+                }
+                boolean descending = random.nextBoolean();
+                int limit = random.nextInt(3) == 0 ? 1 + random.nextInt(100) : 0;
+                var expected = new java.util.ArrayList<>((descending ? at.getValue().subMap(from, true, to, false).descendingMap()
+                        : at.getValue().subMap(from, true, to, false)).entrySet());
+                RangeRequest r = RangeRequest.range(b(from), b(to)).atRevision(at.getKey()).withLimit(limit)
+                        .sortedBy(RangeRequest.SortTarget.KEY, descending ? RangeRequest.SortOrder.DESCEND : RangeRequest.SortOrder.ASCEND);
+                OpResult.Range got = store.range(r);
+                List<String> answer = got.kvs().stream().map(kv -> new String(kv.key(), StandardCharsets.UTF_8) + "=" + new String(kv.value(), StandardCharsets.UTF_8)).toList();
+                List<String> wanted = expected.stream().limit(limit > 0 ? limit : Long.MAX_VALUE).map(e -> e.getKey() + "=" + e.getValue()).toList();
+                assertEquals(wanted, answer, "[" + from + ", " + to + ") at " + at.getKey() + (descending ? " descending" : "") + " limit " + limit);
+                assertEquals(expected.size(), got.count());
+                assertEquals(wanted.size() < expected.size(), got.more());
+            }
+        }
+    }
+
+    @Test
     void readsAtPastRevisionsUntilCompacted() {
         put("a", "1");          // 2
         put("a", "2");          // 3
