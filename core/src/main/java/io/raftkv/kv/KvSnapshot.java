@@ -31,7 +31,7 @@ public final class KvSnapshot {
 
     private final MvccStore store;
     /** The store's keys at the capture, in order: the loop may add and (after the hold) remove keys meanwhile. */
-    private final MvccStore.KeyEntry[] entries;
+    private final MvccStore.KeyEntry[][] entries;
     private final long appliedIndex;
     private final long revision;
     private final long compactRevision;
@@ -89,7 +89,9 @@ public final class KvSnapshot {
         requireHeld("before it was written");
         // The header needs the count before the keys; the view is fixed, so a first pass counts what the second writes.
         long keyCount = 0;
-        for (MvccStore.KeyEntry e : entries) if (versionsKept(newestAtRevision(e.head)) > 0) keyCount++;
+        for (MvccStore.KeyEntry[] leaf : entries) {
+            for (MvccStore.KeyEntry e : leaf) if (versionsKept(newestAtRevision(e.head)) > 0) keyCount++;
+        }
 
         CRC32C crc = new CRC32C();
         DataOutputStream data = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(out, crc), WRITE_BUFFER_BYTES));
@@ -106,38 +108,45 @@ public final class KvSnapshot {
         }
         writeAuth(data);
         long written = 0;
-        for (MvccStore.KeyEntry e : entries) {
-            MvccStore.Version newest = newestAtRevision(e.head);
-            int versions = versionsKept(newest);
-            if (versions == 0) continue;
-            data.writeInt(e.key.length);
-            data.write(e.key);
-            data.writeInt(versions);
-            MvccStore.Version v = newest;
-            for (int i = 0; i < versions; i++, v = v.prev) {
-                data.writeLong(v.createRevision);
-                data.writeLong(v.modRevision);
-                data.writeLong(v.version);
-                if (v.isTombstone()) {
-                    data.writeByte(KvSnapshotFormat.KIND_TOMBSTONE);
-                } else if (v.lease() == 0) {
-                    data.writeByte(KvSnapshotFormat.KIND_VALUE);
-                    data.writeInt(v.value.length);
-                    data.write(v.value);
-                } else {
-                    data.writeByte(KvSnapshotFormat.KIND_LEASED_VALUE);
-                    data.writeLong(v.lease());
-                    data.writeInt(v.value.length);
-                    data.write(v.value);
-                }
+        for (MvccStore.KeyEntry[] leaf : entries) {
+            for (MvccStore.KeyEntry e : leaf) {
+                if (writeKey(data, e)) written++;
             }
-            written++;
         }
         if (written != keyCount) throw new IllegalStateException("the view at revision " + revision + " changed while written: " + keyCount + " keys counted, " + written + " written");
         data.flush();
         data.writeInt((int) crc.getValue());
         data.flush();
         requireHeld("while it was written");
+    }
+
+    /** Writes the key with the versions a read in [C, R] can see; false, writing nothing, when there are none. */
+    private boolean writeKey(DataOutputStream data, MvccStore.KeyEntry e) throws IOException {
+        MvccStore.Version newest = newestAtRevision(e.head);
+        int versions = versionsKept(newest);
+        if (versions == 0) return false;
+        data.writeInt(e.key.length);
+        data.write(e.key);
+        data.writeInt(versions);
+        MvccStore.Version v = newest;
+        for (int i = 0; i < versions; i++, v = v.prev) {
+            data.writeLong(v.createRevision);
+            data.writeLong(v.modRevision);
+            data.writeLong(v.version);
+            if (v.isTombstone()) {
+                data.writeByte(KvSnapshotFormat.KIND_TOMBSTONE);
+            } else if (v.lease() == 0) {
+                data.writeByte(KvSnapshotFormat.KIND_VALUE);
+                data.writeInt(v.value.length);
+                data.write(v.value);
+            } else {
+                data.writeByte(KvSnapshotFormat.KIND_LEASED_VALUE);
+                data.writeLong(v.lease());
+                data.writeInt(v.value.length);
+                data.write(v.value);
+            }
+        }
+        return true;
     }
 
     private void writeAuth(DataOutputStream data) throws IOException {

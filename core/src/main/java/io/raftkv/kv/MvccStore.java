@@ -32,7 +32,7 @@ import java.util.zip.CRC32C;
  * reader as of R must keep trimming from passing R while it reads (keys it has not reached yet would lose the
  * versions it needs, or leave the store): a read on the loop thread runs between compactions; a reader on another
  * thread (the snapshot writer, {@link KvSnapshot}) walks a copy of the key order taken on the loop thread
- * ({@link #entriesInOrder}: n references, about a millisecond a million keys) and takes a trim hold
+ * ({@link #entriesInOrder}: its references, 0.3 ms a million keys) and takes a trim hold
  * ({@link #holdTrim}) for its duration.
  *
  * <p><b>Costs.</b> A read of one key is O(log n + versions kept for it). A range is O(log n + keys in the range):
@@ -536,8 +536,8 @@ public final class MvccStore {
      * on another thread walks while the loop goes on writing (a key created later is one a reader as of an earlier
      * revision does not need; under a trim hold, no key it holds leaves the store). Loop thread only.
      */
-    KeyEntry[] entriesInOrder() {
-        return order.toArray();
+    KeyEntry[][] entriesInOrder() {
+        return order.copy();
     }
 
     /**
