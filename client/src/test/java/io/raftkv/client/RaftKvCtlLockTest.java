@@ -16,6 +16,7 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -203,9 +204,24 @@ class RaftKvCtlLockTest {
 
     private static Process raftkvctl(String... command) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> argv = new ArrayList<>(List.of(java, "-cp", LocalCluster.classpathOf(RaftKvCtl.class, ClusterConfig.class, picocli.CommandLine.class), RaftKvCtl.class.getName()));
+        List<String> argv = new ArrayList<>();
+        // A process inherits an ignored SIGINT, and a JVM started so never sees Ctrl-C (it installs no handler for a signal
+        // ignored at its start): that is what a build started in the background by a non-interactive shell (`mvn ... &`)
+        // passes on. raftkvctl would then hold its lock through the SIGINT test, as any program would; give it SIGINT back.
+        if (sigintIgnored()) argv.addAll(List.of("env", "--default-signal=INT"));
+        argv.addAll(List.of(java, "-cp", LocalCluster.classpathOf(RaftKvCtl.class, ClusterConfig.class, picocli.CommandLine.class), RaftKvCtl.class.getName()));
         argv.addAll(List.of(args(command)));
         return new ProcessBuilder(argv).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+    }
+
+    /** Whether this JVM was started with SIGINT ignored (Linux: the SigIgn mask in /proc/self/status). */
+    private static boolean sigintIgnored() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.exists(status)) return false;
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("SigIgn:")) return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 1)) != 0; // bit 1: signal 2
+        }
+        return false;
     }
 
     /** The process's standard output so far, read in the background. */
