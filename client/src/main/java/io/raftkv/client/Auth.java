@@ -102,6 +102,7 @@ public final class Auth {
         CompletableFuture<ClientResponse> answer = client.authAsync(request);
         boolean write = !request.reads();
         try {
+            NodeConnection.sendHeld();
             return answer.get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RaftKvException r) throw r;

@@ -12,10 +12,12 @@ import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -89,6 +91,10 @@ final class NodeConnection implements AutoCloseable {
     private final InetSocketAddress address;
     private final Socket socket;
     private final OutputStream out;
+    /** Requests written by reader threads and not sent yet ({@link Reader}), guarded by {@link #out}. */
+    private byte[] held = new byte[256];
+    private int heldBytes;
+    private static final int HELD_BYTES_MAX = 64 * 1024;
     private final int frameBytesMax;
     private final Map<Long, CompletableFuture<ClientResponse>> pending = new ConcurrentHashMap<>();
     private final int pendingMax;
@@ -155,7 +161,9 @@ final class NodeConnection implements AutoCloseable {
         NodeConnection c = connect(address, connectTimeoutMs, frameBytesMax, pendingMax, tls, listener);
         if (credentials == null) return c;
         try {
-            c.authenticate(credentials).get(AUTHENTICATE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            CompletableFuture<Void> authenticated = c.authenticate(credentials);
+            sendHeld();
+            authenticated.get(AUTHENTICATE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
             return c;
         } catch (java.util.concurrent.ExecutionException e) {
             c.fail("authentication failed");
@@ -179,7 +187,7 @@ final class NodeConnection implements AutoCloseable {
             if (tls != null) socket = handshake(socket, address, connectTimeoutMs, tls);
             NodeConnection c = new NodeConnection(address, socket, frameBytesMax, pendingMax, listener);
             if (tls == null) c.write(ClientCodec.helloClient()); // with TLS, handshake() said it
-            Thread reader = new Thread(c::readLoop, "raftkv-client-" + address);
+            Thread reader = new Reader(c::readLoop, "raftkv-client-" + address);
             reader.setDaemon(true);
             reader.start();
             return c;
@@ -272,7 +280,8 @@ final class NodeConnection implements AutoCloseable {
             }
             pending.put(request.requestId(), answer);
             try {
-                write(frame);
+                if (Thread.currentThread() instanceof Reader reader) hold(frame, reader);
+                else write(frame);
             } catch (IOException e) {
                 // The connection is broken. The reader first reads what the other end sent before it broke (an HTTP
                 // server's answer to the hello says it is not a raftkv node), then fails every pending request, this
@@ -350,15 +359,89 @@ final class NodeConnection implements AutoCloseable {
 
     private void write(ByteBuffer frame) throws IOException {
         synchronized (out) {
+            if (heldBytes > 0) {
+                out.write(held, 0, heldBytes);
+                heldBytes = 0;
+            }
             out.write(frame.array(), frame.arrayOffset() + frame.position(), frame.remaining());
             out.flush();
+        }
+    }
+
+    /** Keeps {@code frame} for {@code reader}'s next {@link #sendHeld}, which then sends it with the others held. */
+    private void hold(ByteBuffer frame, Reader reader) throws IOException {
+        int n = frame.remaining();
+        if (heldBytes + n > HELD_BYTES_MAX) {
+            write(frame);
+            return;
+        }
+        if (heldBytes + n > held.length) held = java.util.Arrays.copyOf(held, Math.max(heldBytes + n, Math.min(HELD_BYTES_MAX, held.length * 2)));
+        frame.get(frame.position(), held, heldBytes, n);
+        if (heldBytes == 0) reader.unflushed.add(this);
+        heldBytes += n;
+    }
+
+    private void writeHeld() {
+        synchronized (out) {
+            if (heldBytes == 0 || closed) return;
+            try {
+                out.write(held, 0, heldBytes);
+                out.flush();
+            } catch (IOException e) {
+                failure.compareAndSet(null, "cannot send to " + address + ": " + describe(e));
+                shutdownOutput();
+            } finally {
+                heldBytes = 0;
+            }
+        }
+    }
+
+    /**
+     * Sends the requests the current thread has held, if it is a connection's reader: before it waits, for more to read
+     * or for an answer (a request held would never be answered).
+     */
+    static void sendHeld() {
+        if (!(Thread.currentThread() instanceof Reader reader)) return;
+        for (NodeConnection c : reader.unflushed) c.writeHeld();
+        reader.unflushed.clear();
+    }
+
+    /**
+     * A connection's reader thread, which hands answers over to their callbacks. The requests those callbacks send are
+     * held until it has handed over every answer it has read and is about to wait for more: then each connection gets
+     * one write for all of them, where each request would otherwise be a system call, and a wake-up of the node.
+     */
+    private static final class Reader extends Thread {
+        private final ArrayList<NodeConnection> unflushed = new ArrayList<>();
+
+        Reader(Runnable task, String name) {
+            super(task, name);
+        }
+    }
+
+    /** The socket's input: sends what the reader held before each read, which may wait. */
+    private static final class SendHeldFirst extends java.io.FilterInputStream {
+        SendHeldFirst(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            sendHeld();
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            sendHeld();
+            return super.read(b, off, len);
         }
     }
 
     private void readLoop() {
         String reason = "closed by " + address;
         boolean first = true;
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 64 * 1024))) {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(new SendHeldFirst(socket.getInputStream()), 64 * 1024))) {
             while (!closed) {
                 int lengthBytes = in.readInt();
                 long length = Integer.toUnsignedLong(lengthBytes);

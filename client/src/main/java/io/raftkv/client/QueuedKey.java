@@ -218,6 +218,7 @@ final class QueuedKey {
         })) {
             long waitMs = Math.min(RECHECK_MS, remainingMs(deadlineNanos));
             try {
+                NodeConnection.sendHeld();
                 CompletableFuture.anyOf(woken, session.done()).get(Math.max(0, waitMs), TimeUnit.MILLISECONDS);
             } catch (TimeoutException | ExecutionException e) {
                 // A recheck, the deadline, or the session ended: the caller's loop tells which.

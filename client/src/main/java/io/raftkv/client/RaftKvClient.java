@@ -46,6 +46,12 @@ import java.util.function.Function;
  * pipelined on one connection per node. Async methods return {@link CompletableFuture}s; the blocking
  * ones wait for them.
  *
+ * <p>Callbacks. A future is completed on the reader thread of the connection its answer came on, which runs the
+ * callbacks attached to it. Requests sent from there are held until that thread has handed over every answer it has
+ * read and goes back to reading, then leave in one write per connection (under load, one system call and one wake-up of
+ * the node for many requests instead of one each). A blocking call of this client made in a callback sends what its thread
+ * holds before it waits; a callback must not otherwise wait for an answer (its own connection's answers wait for it).
+ *
  * <p>Retries never apply a write twice: a write is retried only when the cluster says it was not applied
  * (NOT_LEADER, a leader change that replaced it, overload, or a connection that failed before it was written).
  * A write whose answer is lost fails with {@link RaftKvException.Kind#OUTCOME_UNKNOWN}. Membership changes and
@@ -959,6 +965,7 @@ public final class RaftKvClient implements AutoCloseable {
     private static <T> T await(CompletableFuture<T> future, boolean write) {
         RaftKvException.Kind ifUnsure = write ? RaftKvException.Kind.OUTCOME_UNKNOWN : RaftKvException.Kind.UNAVAILABLE;
         try {
+            NodeConnection.sendHeld();
             return future.get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RaftKvException r) throw r;

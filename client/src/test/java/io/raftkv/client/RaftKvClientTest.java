@@ -117,8 +117,63 @@ class RaftKvClientTest {
         }
     }
 
+    private static void awaitUninterruptibly(java.util.concurrent.CountDownLatch latch) {
+        try {
+            if (!latch.await(10, TimeUnit.SECONDS)) throw new AssertionError("never released");
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static RaftKvClient client(FakeNode... nodes) {
         return new RaftKvClient(Arrays.stream(nodes).map(FakeNode::address).toList(), Duration.ofSeconds(10));
+    }
+
+    @Test
+    void requestsSentFromCallbacksLeave() throws Exception {
+        // Callbacks run on the connection's reader thread, which holds what they send until it is about to read again.
+        try (FakeNode node = new FakeNode(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 1, 1)));
+             RaftKvClient client = client(node)) {
+            int chain = 50;
+            CompletableFuture<Integer> done = new CompletableFuture<>();
+            java.util.function.IntConsumer[] next = new java.util.function.IntConsumer[1];
+            next[0] = n -> client.putAsync(new byte[]{1}, new byte[]{(byte) n}).whenComplete((ok, e) -> {
+                if (e != null) done.completeExceptionally(e);
+                else if (n == chain) done.complete(n);
+                else next[0].accept(n + 1);
+            });
+            next[0].accept(1);
+            assertEquals(chain, done.get(10, TimeUnit.SECONDS), "each put sent from the answer of the one before");
+            assertEquals(chain, node.received(ClientRequest.Put.class).size());
+        }
+    }
+
+    @Test
+    void aReaderThreadThatWaitsForAnAnswerSendsWhatItHeldFirst() throws Exception {
+        java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
+        try (FakeNode first = new FakeNode(r -> {
+            // Answered once the callback is attached, so that the reader thread runs it.
+            awaitUninterruptibly(attached);
+            return new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 1, 1));
+        }); FakeNode second = new FakeNode(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 2, 1)));
+             NodeConnection a = NodeConnection.open(first.address(), 5_000, 1 << 20, 100, null);
+             NodeConnection b = NodeConnection.open(second.address(), 5_000, 1 << 20, 100, null)) {
+            CompletableFuture<String> waited = new CompletableFuture<>();
+            a.send(new ClientRequest.Put(1, new byte[]{1}, new byte[]{1})).whenComplete((ok, e) -> {
+                try {
+                    // What a blocking call of the client does before it waits (RaftKvClient.await).
+                    CompletableFuture<ClientResponse> answer = b.send(new ClientRequest.Put(2, new byte[]{2}, new byte[]{2}));
+                    NodeConnection.sendHeld();
+                    answer.get(10, TimeUnit.SECONDS);
+                    waited.complete(Thread.currentThread().getName());
+                } catch (Throwable t) {
+                    waited.completeExceptionally(t);
+                }
+            });
+            attached.countDown();
+            assertTrue(waited.get(20, TimeUnit.SECONDS).startsWith("raftkv-client-"), "the callback ran on a's reader thread");
+            assertEquals(1, second.received(ClientRequest.Put.class).size());
+        }
     }
 
     @Test
