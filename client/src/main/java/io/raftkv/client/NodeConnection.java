@@ -377,8 +377,10 @@ final class NodeConnection implements AutoCloseable {
         }
         if (heldBytes + n > held.length) held = java.util.Arrays.copyOf(held, Math.max(heldBytes + n, Math.min(HELD_BYTES_MAX, held.length * 2)));
         frame.get(frame.position(), held, heldBytes, n);
-        if (heldBytes == 0) reader.unflushed.add(this);
         heldBytes += n;
+        // Every thread that held a request here sends it itself, even when another holds some too: that one may be
+        // busy (or waiting) for long.
+        if (!reader.unflushed.contains(this)) reader.unflushed.add(this);
     }
 
     private void writeHeld() {
@@ -416,6 +418,17 @@ final class NodeConnection implements AutoCloseable {
 
         Reader(Runnable task, String name) {
             super(task, name);
+        }
+
+        @Override
+        public void run() {
+            try {
+                super.run();
+            } finally {
+                // A connection that ends fails its pending requests, whose callbacks may send them elsewhere (a retry
+                // on another node): held by a thread that reads no more, they would never leave.
+                sendHeld();
+            }
         }
     }
 

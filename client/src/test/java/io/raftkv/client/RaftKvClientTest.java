@@ -149,6 +149,25 @@ class RaftKvClientTest {
     }
 
     @Test
+    void whatAReaderThreadHeldLeavesWhenItsConnectionEnds() throws Exception {
+        // The first node hangs up on the request: its reader fails it, and the callback sends to the second node from
+        // that reader thread, which then ends.
+        try (FakeNode first = new FakeNode(r -> {
+            throw new IllegalStateException("hang up");
+        }); FakeNode second = new FakeNode(r -> new ClientResponse.Ok(r.requestId(), new ResponseHeader(1, 2, 1)));
+             NodeConnection a = NodeConnection.open(first.address(), 5_000, 1 << 20, 100, null);
+             NodeConnection b = NodeConnection.open(second.address(), 5_000, 1 << 20, 100, null)) {
+            CompletableFuture<ClientResponse> retried = new CompletableFuture<>();
+            a.send(new ClientRequest.Put(1, new byte[]{1}, new byte[]{1})).whenComplete((ok, e) ->
+                    b.send(new ClientRequest.Put(2, new byte[]{2}, new byte[]{2})).whenComplete((r, f) -> {
+                        if (f != null) retried.completeExceptionally(f);
+                        else retried.complete(r);
+                    }));
+            assertInstanceOf(ClientResponse.Ok.class, retried.get(10, TimeUnit.SECONDS), "sent by the reader that ended");
+        }
+    }
+
+    @Test
     void aReaderThreadThatWaitsForAnAnswerSendsWhatItHeldFirst() throws Exception {
         java.util.concurrent.CountDownLatch attached = new java.util.concurrent.CountDownLatch(1);
         try (FakeNode first = new FakeNode(r -> {
