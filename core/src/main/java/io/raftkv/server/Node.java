@@ -155,7 +155,7 @@ public final class Node {
                 options.leaseReads() ? new ReadLease(options.electionTimeoutMs(), options.tickMs(), options.leaseReadClockDriftPercent(), EventLoop::nowMs) : null,
                 bug);
         requests.serveAuth(loop::execute);
-        this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionIntervalMs());
+        this.autoCompactor = new AutoCompactor(core, kv, timers, options.autoCompactionRetentionRevisions(), options.autoCompactionRetentionMs(), options.autoCompactionIntervalMs());
         this.memberships = new MembershipRequests(core, cluster, timers, options.requestTimeoutMs());
         this.watches = new Watches(kv::store, id, core::term, EventLoop::nowMs, options.watchLimits());
         kv.setChangeListener(watches);

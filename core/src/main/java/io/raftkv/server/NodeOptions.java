@@ -17,7 +17,9 @@ import io.raftkv.wal.WalOptions;
  * link): smaller, since any client may stop reading, and every connection may hold that much.
  * {@code txnOpsMax}: compares and operations in one transaction (etcd's --max-txn-ops, 128).
  * {@code autoCompactionRetentionRevisions}: the leader compacts the history to this many revisions behind the
- * current one, checking every {@code autoCompactionIntervalMs} (0 turns it off; see docs/architecture.md).
+ * current one, checking every {@code autoCompactionIntervalMs} (0 turns it off; see docs/architecture.md);
+ * {@code autoCompactionRetentionMs}: and to the revision that was current this long ago (etcd's periodic mode; 0, the
+ * default, off). With both, history goes once either rule lets it go.
  * {@code snapshotEntries}: entries applied since the last snapshot that make the node take the next one (etcd's
  * --snapshot-count; 10,000 as etcd 3.6); {@code snapshotCatchUpEntries}: entries kept in memory before the snapshot,
  * so that a follower a little behind catches up from the log, not with a whole snapshot (etcd's 5,000);
@@ -43,7 +45,7 @@ import io.raftkv.wal.WalOptions;
 public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, int frameBytesMax, int keyBytesMax,
                           int valueBytesMax, int connectionsMax, long outboundBytesPerConnectionMax, long requestTimeoutMs,
                           int pendingRequestsMax, long walSegmentBytesMax, long clientOutboundBytesMax, int txnOpsMax,
-                          long autoCompactionRetentionRevisions, long autoCompactionIntervalMs, long snapshotEntries,
+                          long autoCompactionRetentionRevisions, long autoCompactionRetentionMs, long autoCompactionIntervalMs, long snapshotEntries,
                           long snapshotCatchUpEntries, long snapshotBytesMax, int snapshotLogPercentMin, int peerSilenceTicks,
                           int leasesMax, int keysPerLeaseMax, boolean leaseReads, int leaseReadClockDriftPercent, TlsOptions tls,
                           int metricsPort) {
@@ -52,7 +54,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
 
     public static NodeOptions defaults() {
         return new NodeOptions(100, 10, 1, 4 << 20, 4096, 1 << 20, 1024, 64L << 20, 5_000, 100_000, 64L << 20,
-                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10, TlsOptions.OFF, 0);
+                CLIENT_OUTBOUND_BYTES_MAX_DEFAULT, 128, 10_000, 0, 1_000, 10_000, 5_000, 64L << 30, 50, 10, 100_000, 10_000, false, 10, TlsOptions.OFF, 0);
     }
 
     /** The election timeout in milliseconds: what a new leader adds to every lease (docs/architecture.md, "Leases"). */
@@ -184,6 +186,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
         require(pendingRequestsMax >= 1, "pendingRequestsMax (" + pendingRequestsMax + ") must be at least 1");
         require(txnOpsMax >= 1, "txnOpsMax (" + txnOpsMax + ") must be at least 1");
         require(autoCompactionRetentionRevisions >= 0, "autoCompactionRetentionRevisions (" + autoCompactionRetentionRevisions + ") must not be negative (0: off)");
+        require(autoCompactionRetentionMs >= 0, "autoCompactionRetentionMs (" + autoCompactionRetentionMs + ") must not be negative (0: off)");
         require(autoCompactionIntervalMs >= tickMs, "autoCompactionIntervalMs (" + autoCompactionIntervalMs + ") must be at least tickMs (" + tickMs + ")");
         // frameBytesMax counts what follows a frame's length field; the overheads below count the field too.
         long frameBytesWithLength = (long) frameBytesMax + Frames.LENGTH_BYTES;
@@ -240,7 +243,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withTickMs(long ms) {
         return new NodeOptions(ms, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                autoCompactionRetentionRevisions, autoCompactionRetentionMs, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
                 peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, metricsPort);
     }
 
@@ -248,7 +251,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withSnapshotEntries(long entries, long catchUpEntries) {
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                autoCompactionRetentionRevisions, autoCompactionRetentionMs, autoCompactionIntervalMs, entries, catchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
                 peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, metricsPort);
     }
 
@@ -256,7 +259,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withTls(TlsOptions tls) {
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                autoCompactionRetentionRevisions, autoCompactionRetentionMs, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
                 peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, metricsPort);
     }
 
@@ -264,7 +267,7 @@ public record NodeOptions(long tickMs, int electionTicks, int heartbeatTicks, in
     public NodeOptions withMetricsPort(int port) {
         return new NodeOptions(tickMs, electionTicks, heartbeatTicks, frameBytesMax, keyBytesMax, valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, requestTimeoutMs, pendingRequestsMax, walSegmentBytesMax, clientOutboundBytesMax, txnOpsMax,
-                autoCompactionRetentionRevisions, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
+                autoCompactionRetentionRevisions, autoCompactionRetentionMs, autoCompactionIntervalMs, snapshotEntries, snapshotCatchUpEntries, snapshotBytesMax, snapshotLogPercentMin,
                 peerSilenceTicks, leasesMax, keysPerLeaseMax, leaseReads, leaseReadClockDriftPercent, tls, port);
     }
 

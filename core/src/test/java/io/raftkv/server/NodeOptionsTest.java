@@ -15,21 +15,21 @@ class NodeOptionsTest {
     private static NodeOptions with(int frameBytesMax, int valueBytesMax, int connectionsMax, long clientOutboundBytesMax, long outboundBytesPerConnectionMax) {
         return new NodeOptions(D.tickMs(), D.electionTicks(), D.heartbeatTicks(), frameBytesMax, D.keyBytesMax(), valueBytesMax, connectionsMax,
                 outboundBytesPerConnectionMax, D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(), clientOutboundBytesMax,
-                D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
+                D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionRetentionMs(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
                 D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), D.peerSilenceTicks(), D.leasesMax(), D.keysPerLeaseMax(), D.leaseReads(), D.leaseReadClockDriftPercent(), D.tls(), D.metricsPort());
     }
 
     private static NodeOptions withPeerSilence(int heartbeatTicks, int peerSilenceTicks) {
         return new NodeOptions(D.tickMs(), D.electionTicks(), heartbeatTicks, D.frameBytesMax(), D.keyBytesMax(), D.valueBytesMax(),
                 D.connectionsMax(), D.outboundBytesPerConnectionMax(), D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(),
-                D.clientOutboundBytesMax(), D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
+                D.clientOutboundBytesMax(), D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionRetentionMs(), D.autoCompactionIntervalMs(), D.snapshotEntries(),
                 D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), peerSilenceTicks, D.leasesMax(), D.keysPerLeaseMax(), D.leaseReads(), D.leaseReadClockDriftPercent(), D.tls(), D.metricsPort());
     }
 
     private static NodeOptions withLeases(long tickMs, int electionTicks, long clientOutboundBytesMax, int leasesMax, int keysPerLeaseMax) {
         return new NodeOptions(tickMs, electionTicks, D.heartbeatTicks(), D.frameBytesMax(), D.keyBytesMax(), D.valueBytesMax(),
                 D.connectionsMax(), D.outboundBytesPerConnectionMax(), D.requestTimeoutMs(), D.pendingRequestsMax(), D.walSegmentBytesMax(),
-                clientOutboundBytesMax, D.txnOpsMax(), D.autoCompactionRetentionRevisions(), Math.max(tickMs, D.autoCompactionIntervalMs()),
+                clientOutboundBytesMax, D.txnOpsMax(), D.autoCompactionRetentionRevisions(), D.autoCompactionRetentionMs(), Math.max(tickMs, D.autoCompactionIntervalMs()),
                 D.snapshotEntries(), D.snapshotCatchUpEntries(), D.snapshotBytesMax(), D.snapshotLogPercentMin(), Math.min(D.peerSilenceTicks(), electionTicks),
                 leasesMax, keysPerLeaseMax, D.leaseReads(), D.leaseReadClockDriftPercent(), D.tls(), D.metricsPort());
     }

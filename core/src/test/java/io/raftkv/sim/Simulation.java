@@ -156,6 +156,8 @@ public final class Simulation {
     static final long READ_ATTEMPT_MS = 300;
     static final long RECOVERY_MS_MAX = 50 * ELECTION_TICKS * TICK_MS;
     static final long AUTO_COMPACTION_RETENTION_REVISIONS = 20;
+    /** And the periodic rule, which binds when writes are few (a partition, a quiet spell): six checks of history. */
+    static final long AUTO_COMPACTION_RETENTION_MS = 30 * TICK_MS;
     /** After the heal: stalled readers resume, cut clients reconnect, idle watches hear progress. */
     static final long WATCH_CATCH_UP_MS_MAX = 3_000;
     /** The request table's limits: a node's deadline is the client's, the barrier asks every two ticks as a node does. */
@@ -375,8 +377,8 @@ public final class Simulation {
         if (hub != null) kv.setChangeListener(hub);
         n.start(new SimNode.Life(core, kv, requests, lessor, driver, timers, hub == null ? null : watchers.served(n, hub)));
         timers.schedule(0, requests::startBarrier);
-        // A small retention, so that compaction runs often, under every fault, and must agree on every node.
-        new AutoCompactor(core, kv, timers, AUTO_COMPACTION_RETENTION_REVISIONS, 5 * TICK_MS).start();
+        // Small retentions, so that compaction runs often, under every fault, and must agree on every node.
+        new AutoCompactor(core, kv, timers, AUTO_COMPACTION_RETENTION_REVISIONS, AUTO_COMPACTION_RETENTION_MS, 5 * TICK_MS).start();
         process(n);
     }
 
