@@ -95,6 +95,8 @@ final class NodeConnection implements AutoCloseable {
     private byte[] held = new byte[256];
     private int heldBytes;
     private static final int HELD_BYTES_MAX = 64 * 1024;
+    /** The largest frame body a reader keeps its buffer for between frames. */
+    private static final int BODY_BYTES_KEPT_MAX = 1 << 20;
     private final int frameBytesMax;
     private final Map<Long, CompletableFuture<ClientResponse>> pending = new ConcurrentHashMap<>();
     private final int pendingMax;
@@ -454,6 +456,10 @@ final class NodeConnection implements AutoCloseable {
     private void readLoop() {
         String reason = "closed by " + address;
         boolean first = true;
+        // One body buffer for every frame: a decoded answer copies out what it keeps, and a frame of 30 KiB (a range of 100
+        // keys) is no longer an array allocated and zeroed per answer. Kept up to a bound, so one huge answer does not
+        // hold its size for the connection's life.
+        byte[] body = new byte[4096];
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(new SendHeldFirst(socket.getInputStream()), 64 * 1024))) {
             while (!closed) {
                 int lengthBytes = in.readInt();
@@ -463,11 +469,12 @@ final class NodeConnection implements AutoCloseable {
                     throw new IOException("bad frame length " + length + " from " + address);
                 }
                 byte type = in.readByte();
-                byte[] body = new byte[(int) length - 1];
-                in.readFully(body);
+                int bodyBytes = (int) length - 1;
+                if (bodyBytes > body.length) body = new byte[Math.max(bodyBytes, Math.min(BODY_BYTES_KEPT_MAX, 2 * body.length))];
+                in.readFully(body, 0, bodyBytes);
                 ClientResponse response;
                 try {
-                    response = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body));
+                    response = ClientCodec.decodeResponse(type, ByteBuffer.wrap(body, 0, bodyBytes));
                 } catch (RuntimeException e) {
                     if (first) throw notRaftkv(lengthBytes);
                     throw e;
@@ -484,6 +491,7 @@ final class NodeConnection implements AutoCloseable {
                 }
                 CompletableFuture<ClientResponse> answer = pending.remove(response.requestId());
                 if (answer != null) answer.complete(response);
+                if (body.length > BODY_BYTES_KEPT_MAX) body = new byte[BODY_BYTES_KEPT_MAX];
             }
         } catch (NotARaftkvNode e) {
             notRaftkv = true;

@@ -4,6 +4,7 @@ import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ErrorCode;
+import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.MemberInfo;
 import io.raftkv.protocol.ResponseHeader;
 import org.junit.jupiter.api.Test;
@@ -21,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -127,6 +129,30 @@ class RaftKvClientTest {
 
     private static RaftKvClient client(FakeNode... nodes) {
         return new RaftKvClient(Arrays.stream(nodes).map(FakeNode::address).toList(), Duration.ofSeconds(10));
+    }
+
+    @Test
+    void answersOfEverySizeInTurnArriveWhole() throws Exception {
+        // The reader reads every frame into one buffer, grown for a big answer and given up after one over 1 MiB: each
+        // answer must be decoded from its own bytes, never from what a bigger one left behind.
+        int[] sizes = {10, 40_000, 5, 1_500_000, 7, 100_000, 3, 0, 64 * 1024};
+        try (FakeNode node = new FakeNode(r -> {
+            byte[] key = ((ClientRequest.Get) r).key();
+            return new ClientResponse.Value(r.requestId(), new ResponseHeader(1, 1, 1), new KeyValue(key, 1, 1, 1, pattern(sizes[key[0]], key[0])));
+        }); RaftKvClient client = client(node)) {
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < sizes.length; i++) {
+                    byte[] value = client.get(new byte[]{(byte) i}, false).orElseThrow();
+                    assertArrayEquals(pattern(sizes[i], i), value, "answer " + i + " of " + sizes[i] + " bytes, round " + round);
+                }
+            }
+        }
+    }
+
+    private static byte[] pattern(int size, int seed) {
+        byte[] b = new byte[size];
+        for (int i = 0; i < size; i++) b[i] = (byte) (seed * 31 + i);
+        return b;
     }
 
     @Test
