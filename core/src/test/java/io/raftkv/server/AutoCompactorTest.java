@@ -86,15 +86,13 @@ class AutoCompactorTest {
         }
     }
 
-    private AutoCompactor startLeading(long retentionRevisions, long retentionMs) {
+    private void startLeading(long retentionRevisions, long retentionMs) {
         for (int i = 0; i < 30 && core.role() != Role.LEADER; i++) {
             core.tick();
             process();
         }
         assertEquals(Role.LEADER, core.role());
-        AutoCompactor c = new AutoCompactor(core, kv, timers, retentionRevisions, retentionMs, INTERVAL_MS);
-        c.start();
-        return c;
+        new AutoCompactor(core, kv, timers, retentionRevisions, retentionMs, INTERVAL_MS).start();
     }
 
     /** {@code writes} puts, applied, then one check of the compactor and the apply of what it proposed. */
