@@ -101,7 +101,21 @@ class KeyOrderTest {
             NavigableMap<byte[], MvccStore.KeyEntry> expected = to == null ? oracle.tailMap(from, true) : oracle.subMap(from, true, to, false);
             assertEquals(new ArrayList<>(expected.values()), walk(order.range(from, to, false)));
             assertEquals(new ArrayList<>(expected.descendingMap().values()), walk(order.range(from, to, true)));
+            // A short range too, as most are: its end in the leaf of its start, the next one, or further.
+            byte[] end = keyAfter(oracle, from, random.nextInt(3 * KeyOrder.LEAF_MAX));
+            if (end != null) {
+                assertEquals(new ArrayList<>(oracle.subMap(from, true, end, false).values()), walk(order.range(from, end, false)));
+                assertEquals(new ArrayList<>(oracle.subMap(from, true, end, false).descendingMap().values()), walk(order.range(from, end, true)));
+            }
         }
+    }
+
+    /** The key {@code steps} keys after the first at or above {@code from}, and a byte more, or null past the last. */
+    private static byte[] keyAfter(TreeMap<byte[], MvccStore.KeyEntry> oracle, byte[] from, int steps) {
+        for (byte[] key : oracle.tailMap(from, true).keySet()) {
+            if (steps-- == 0) return Arrays.copyOf(key, key.length + 1);
+        }
+        return null;
     }
 
     private static List<MvccStore.KeyEntry> flat(MvccStore.KeyEntry[][] leaves) {
