@@ -53,6 +53,10 @@ public final class Connection {
     private boolean tlsFailed;
     private final FrameDecoder decoder;
     private final ArrayDeque<ByteBuffer> outbound = new ArrayDeque<>();
+    /** The loop's chunks among {@code outbound}, in the same order: given back to the loop once written. */
+    private final ArrayDeque<ByteBuffer> chunksQueued = new ArrayDeque<>();
+    /** The last of {@code outbound} when it is a chunk: where {@link #sendCopy} appends while it has room. */
+    private ByteBuffer tailChunk;
     private final long outboundBytesMax;
     private final String remote;
     private Handler handler;
@@ -125,27 +129,62 @@ public final class Connection {
     }
 
     /**
-     * Queues a whole frame. Returns false, and closes the connection, when the queue would pass its bound:
-     * the other side is not reading.
+     * Queues a whole frame, which the connection then owns. Returns false, and closes the connection, when the queue
+     * would pass its bound: the other side is not reading.
      */
     public boolean send(ByteBuffer frame) {
+        if (!admit(frame.remaining())) return false;
+        outbound.add(frame);
+        tailChunk = null;
+        queued(frame.remaining());
+        return true;
+    }
+
+    /**
+     * Queues a copy of a whole frame, in the loop's direct chunks: the caller may reuse {@code frame}'s array as soon as
+     * this returns (an answer encoded into scratch). Returns false, and closes the connection, as {@link #send} does.
+     */
+    public boolean sendCopy(ByteBuffer frame) {
+        int bytes = frame.remaining();
+        if (!admit(bytes)) return false;
+        int from = frame.position();
+        while (from < frame.limit()) {
+            if (tailChunk == null || tailChunk.limit() == tailChunk.capacity()) {
+                tailChunk = loop.chunks().take();
+                outbound.add(tailChunk);
+                chunksQueued.add(tailChunk);
+            }
+            int at = tailChunk.limit();
+            int n = Math.min(frame.limit() - from, tailChunk.capacity() - at);
+            tailChunk.limit(at + n);
+            tailChunk.put(at, frame, from, n);
+            from += n;
+        }
+        queued(bytes);
+        return true;
+    }
+
+    /** Whether {@code bytes} more fit in the queue; when they do not, the connection is closed. */
+    private boolean admit(int bytes) {
         if (closed || closeAfterFlush) return false;
         // Frames wait for the end of the turn: before calling the other side slow, give the socket what it takes now.
-        if (outboundBytes + frame.remaining() > outboundBytesMax) flushQueued();
+        if (outboundBytes + bytes > outboundBytesMax) flushQueued();
         if (closed) return false;
-        if (outboundBytes + frame.remaining() > outboundBytesMax) {
+        if (outboundBytes + bytes > outboundBytesMax) {
             close("outbound queue over " + outboundBytesMax + " bytes: the other side is not reading");
             return false;
         }
-        outbound.add(frame);
-        outboundBytes += frame.remaining();
+        return true;
+    }
+
+    private void queued(int bytes) {
+        outboundBytes += bytes;
         // Written at the end of the loop turn (or at an explicit EventLoop.flush()), together with everything
         // else queued in the turn: one gathering write instead of a system call per frame.
         if (!dirty) {
             dirty = true;
             loop.markDirty(this);
         }
-        return true;
     }
 
     /**
@@ -291,7 +330,7 @@ public final class Connection {
                 long written = tls == null ? channel.write(batch, 0, n) : tls.write(batch, 0, n);
                 outboundBytes -= written;
                 if (written > 0) lastWriteMs = EventLoop.nowMs();
-                while (!outbound.isEmpty() && !outbound.peek().hasRemaining()) outbound.poll();
+                while (!outbound.isEmpty() && !outbound.peek().hasRemaining()) written(outbound.poll());
                 if (written < batchBytes) {
                     // The socket buffer is full: go on when it is writable again.
                     key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
@@ -312,10 +351,21 @@ public final class Connection {
         }
     }
 
+    /** {@code b} left the queue, all of it written: a chunk goes back to the loop. */
+    private void written(ByteBuffer b) {
+        if (chunksQueued.peek() != b) return;
+        chunksQueued.poll();
+        if (b == tailChunk) tailChunk = null;
+        loop.chunks().give(b);
+    }
+
     public void close(String reason) {
         if (closed) return;
         closed = true;
         outbound.clear();
+        for (ByteBuffer chunk : chunksQueued) loop.chunks().give(chunk);
+        chunksQueued.clear();
+        tailChunk = null;
         outboundBytes = 0;
         // A close_notify, or the failed engine's alert. Not in the middle of a handshake we give up (a deadline): the other
         // side may already have moved to keys this side never computed, and would read the plaintext alert as a bad record.

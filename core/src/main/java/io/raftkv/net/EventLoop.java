@@ -55,6 +55,7 @@ public final class EventLoop {
     private volatile boolean running = true;
     private Runnable turnHook = () -> { };
     private final java.util.ArrayList<Connection> dirty = new java.util.ArrayList<>();
+    private final DirectChunks chunks = new DirectChunks();
     private Thread thread;
     private int connections;
 
@@ -222,6 +223,10 @@ public final class EventLoop {
         timers.poll(nowMs(), limits.timerExpiriesPerTurnMax());
         turnHook.run();
         flush();
+    }
+
+    DirectChunks chunks() {
+        return chunks;
     }
 
     /** A connection has frames queued: it is written at the next {@link #flush()}. */

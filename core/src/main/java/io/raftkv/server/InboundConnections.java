@@ -3,6 +3,7 @@ package io.raftkv.server;
 import io.raftkv.net.Connection;
 import io.raftkv.net.EventLoop;
 import io.raftkv.net.PeerCodec;
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClientRequest;
@@ -83,6 +84,8 @@ final class InboundConnections {
     private final Watches watches;
     private final Fatal fatal;
     private final NodeMetrics metrics;
+    /** Where every answer to a client is encoded, then copied to its connection: no array per answer. */
+    private final BodyWriter answers = new BodyWriter(64 * 1024);
 
     /** Backups that clients ask for (SNAPSHOT requests), streamed at the pace the connection takes them. */
     interface Backups {
@@ -197,8 +200,12 @@ final class InboundConnections {
         }
     }
 
+    private boolean answer(Connection c, ClientResponse response) {
+        return c.isOpen() && c.sendCopy(ClientCodec.response(answers, response));
+    }
+
     /** Where a client connection's answers go, and the user it authenticated as (docs/auth.md: the connection is the token). */
-    private static final class ClientChannel implements ClientRequests.Channel {
+    private final class ClientChannel implements ClientRequests.Channel {
         private final Connection c;
         private AccessControl.Identity identity;
 
@@ -208,7 +215,7 @@ final class InboundConnections {
 
         @Override
         public void reply(ClientResponse response) {
-            if (c.isOpen()) c.send(ClientCodec.response(response));
+            answer(c, response);
         }
 
         @Override
@@ -353,7 +360,7 @@ final class InboundConnections {
                 return new Client(new ClientChannel(c), new Watches.Channel() {
                     @Override
                     public boolean send(ClientResponse frame) {
-                        return c.isOpen() && c.send(ClientCodec.response(frame));
+                        return answer(c, frame);
                     }
 
                     @Override

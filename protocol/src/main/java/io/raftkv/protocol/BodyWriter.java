@@ -18,11 +18,23 @@ public final class BodyWriter {
     private static final VarHandle INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
     private static final VarHandle LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
+    /** What {@link #reset} keeps of a writer that grew: one huge answer does not pin its array for good. */
+    private static final int RETAINED_BYTES_MAX = 1 << 20;
+
+    private final int initialBytes;
     private byte[] bytes;
     private int size = HEADER_BYTES;
 
     public BodyWriter(int initialBytes) {
-        bytes = new byte[HEADER_BYTES + Math.max(16, initialBytes)];
+        this.initialBytes = HEADER_BYTES + Math.max(16, initialBytes);
+        bytes = new byte[this.initialBytes];
+    }
+
+    /** Empties the writer for the next body (a writer reused as scratch, see {@link #frameView}). */
+    public BodyWriter reset() {
+        size = HEADER_BYTES;
+        if (bytes.length > RETAINED_BYTES_MAX) bytes = new byte[initialBytes];
+        return this;
     }
 
     private void room(int n) {
@@ -97,7 +109,15 @@ public final class BodyWriter {
      */
     public ByteBuffer toFrame(byte type) {
         if (bytes.length != size) bytes = Arrays.copyOf(bytes, size);
-        ByteBuffer frame = ByteBuffer.wrap(bytes);
+        return frameView(type);
+    }
+
+    /**
+     * A whole frame of {@code type} around the body written so far, over the writer's own array: valid until the writer
+     * is written to or reset, so the caller copies it out before that. No array per frame.
+     */
+    public ByteBuffer frameView(byte type) {
+        ByteBuffer frame = ByteBuffer.wrap(bytes, 0, size);
         frame.putInt(0, size - Frames.LENGTH_BYTES).put(Frames.LENGTH_BYTES, type);
         return frame;
     }

@@ -205,26 +205,85 @@ public final class ClientCodec {
     // ------------------------------------------------------------------ client responses
 
     public static ByteBuffer response(ClientResponse r) {
-        if (r instanceof ClientResponse.Ok ok) return withHeader(ok.requestId(), ok.header(), 0).toFrame(FrameType.OK);
-        if (r instanceof ClientResponse.NotFound nf) return withHeader(nf.requestId(), nf.header(), 0).toFrame(FrameType.NOT_FOUND);
+        BodyWriter w = new BodyWriter(bodyBytesHint(r));
+        int type = writeResponse(w, r);
+        return type >= 0 ? w.toFrame((byte) type) : otherResponse(r);
+    }
+
+    /**
+     * The answer's frame encoded into {@code scratch}, emptied first: a view of the writer's array, valid until its next
+     * use, for a sender that copies it out ({@code Connection.sendCopy}). The answers clients get most (ok, value, range,
+     * txn, watch events) so cost no array of their own; the rest are allocated as by {@link #response(ClientResponse)}.
+     */
+    public static ByteBuffer response(BodyWriter scratch, ClientResponse r) {
+        scratch.reset();
+        int type = writeResponse(scratch, r);
+        return type >= 0 ? scratch.frameView((byte) type) : otherResponse(r);
+    }
+
+    /** Bytes the body of {@code r} takes, where {@link #writeResponse} writes it; so that its array is sent as it is. */
+    private static int bodyBytesHint(ClientResponse r) {
+        long bytes = 8 + 20;
+        if (r instanceof ClientResponse.Value v) bytes += 64 + v.kv().key().length + v.kv().value().length;
+        else if (r instanceof ClientResponse.RangeResult range) {
+            bytes += 4 + 1 + 8;
+            for (KeyValue kv : range.kvs()) bytes += KvCodec.keyValueBytes(kv);
+        } else if (r instanceof ClientResponse.TxnResult) bytes += 256;
+        else if (r instanceof ClientResponse.LeaseResult l) {
+            bytes += 8 * 3 + 4;
+            for (byte[] k : l.keys()) bytes += 4 + k.length;
+        } else if (r instanceof ClientResponse.Leases l) bytes += 4 + 8L * l.leaseIds().size();
+        else if (r instanceof ClientResponse.WatchEvents we) {
+            bytes += 1 + 4;
+            for (WatchEvent e : we.events()) bytes += KvCodec.watchEventBytes(e);
+        }
+        return (int) Math.min(Integer.MAX_VALUE - 64, bytes);
+    }
+
+    /** Writes the body of {@code r} and returns its frame type, or -1 for the answers encoded by {@link #otherResponse}. */
+    private static int writeResponse(BodyWriter w, ClientResponse r) {
+        if (r instanceof ClientResponse.Ok ok) {
+            withHeader(w, ok.requestId(), ok.header());
+            return FrameType.OK;
+        }
+        if (r instanceof ClientResponse.NotFound nf) {
+            withHeader(w, nf.requestId(), nf.header());
+            return FrameType.NOT_FOUND;
+        }
         if (r instanceof ClientResponse.Value v) {
-            BodyWriter w = withHeader(v.requestId(), v.header(), 64 + v.kv().key().length + v.kv().value().length);
-            KvCodec.writeKeyValue(w, v.kv());
-            return w.toFrame(FrameType.VALUE);
+            KvCodec.writeKeyValue(withHeader(w, v.requestId(), v.header()), v.kv());
+            return FrameType.VALUE;
         }
         if (r instanceof ClientResponse.RangeResult range) {
-            long kvBytes = 0;
-            for (KeyValue kv : range.kvs()) kvBytes += KvCodec.keyValueBytes(kv);
-            // Sized exactly (count, key-values, more, count), so the answer's array is sent as it is, not copied.
-            BodyWriter w = withHeader(range.requestId(), range.header(), (int) Math.min(Integer.MAX_VALUE - 64, 4 + kvBytes + 1 + 8));
-            KvCodec.writeKeyValues(w, range.kvs());
-            return w.bool(range.more()).i64(range.count()).toFrame(FrameType.RANGE_RESULT);
+            KvCodec.writeKeyValues(withHeader(w, range.requestId(), range.header()), range.kvs());
+            w.bool(range.more()).i64(range.count());
+            return FrameType.RANGE_RESULT;
         }
         if (r instanceof ClientResponse.TxnResult txn) {
-            BodyWriter w = withHeader(txn.requestId(), txn.header(), 256).bool(txn.succeeded());
-            KvCodec.writeOpResults(w, txn.results());
-            return w.toFrame(FrameType.TXN_RESULT);
+            KvCodec.writeOpResults(withHeader(w, txn.requestId(), txn.header()).bool(txn.succeeded()), txn.results());
+            return FrameType.TXN_RESULT;
         }
+        if (r instanceof ClientResponse.LeaseResult l) {
+            withHeader(w, l.requestId(), l.header()).i64(l.leaseId()).i64(l.ttlSeconds()).i64(l.grantedTtlSeconds()).u32(l.keys().size());
+            for (byte[] k : l.keys()) w.bytes(k);
+            return FrameType.LEASE_RESULT;
+        }
+        if (r instanceof ClientResponse.Leases l) {
+            withHeader(w, l.requestId(), l.header()).u32(l.leaseIds().size());
+            for (long id : l.leaseIds()) w.i64(id);
+            return FrameType.LEASES;
+        }
+        if (r instanceof ClientResponse.WatchEvents we) {
+            // A watch's id where other answers have a request's.
+            withHeader(w, we.watchId(), we.header()).bool(we.fragment()).u32(we.events().size());
+            for (WatchEvent e : we.events()) KvCodec.writeWatchEvent(w, e);
+            return FrameType.WATCH_EVENTS;
+        }
+        return -1;
+    }
+
+    /** The answers that are small and rare: each in an array of its own. */
+    private static ByteBuffer otherResponse(ClientResponse r) {
         if (r instanceof ClientResponse.NotLeader n) {
             byte[] host = utf8(n.host());
             return frame(FrameType.NOT_LEADER, 8 + 4 + 2 + host.length + 2)
@@ -236,32 +295,10 @@ public final class ClientCodec {
                     .putLong(e.requestId()).putShort((short) e.code()).putShort((short) message.length).put(message).flip();
         }
         if (r instanceof ClientResponse.Members m) return members(m);
-        if (r instanceof ClientResponse.WatchEvents we) {
-            long bytes = 8 + 20 + 1 + 4;
-            for (WatchEvent e : we.events()) bytes += KvCodec.watchEventBytes(e);
-            BodyWriter w = new BodyWriter((int) Math.min(Integer.MAX_VALUE - 64, bytes)).i64(we.watchId());
-            KvCodec.writeHeader(w, we.header());
-            w.bool(we.fragment()).u32(we.events().size());
-            for (WatchEvent e : we.events()) KvCodec.writeWatchEvent(w, e);
-            return w.toFrame(FrameType.WATCH_EVENTS);
-        }
         if (r instanceof ClientResponse.WatchCanceled c) {
             byte[] reason = utf8(c.reason());
             return frame(FrameType.WATCH_CANCELED, 8 + 8 + 2 + 2 + reason.length).putLong(c.watchId()).putLong(c.compactRevision())
                     .putShort((short) c.code()).putShort((short) reason.length).put(reason).flip();
-        }
-        if (r instanceof ClientResponse.LeaseResult l) {
-            long keyBytes = 0;
-            for (byte[] k : l.keys()) keyBytes += 4 + k.length;
-            BodyWriter w = withHeader(l.requestId(), l.header(), (int) Math.min(Integer.MAX_VALUE - 64, 8 * 3 + 4 + keyBytes))
-                    .i64(l.leaseId()).i64(l.ttlSeconds()).i64(l.grantedTtlSeconds()).u32(l.keys().size());
-            for (byte[] k : l.keys()) w.bytes(k);
-            return w.toFrame(FrameType.LEASE_RESULT);
-        }
-        if (r instanceof ClientResponse.Leases l) {
-            BodyWriter w = withHeader(l.requestId(), l.header(), 4 + 8 * l.leaseIds().size()).u32(l.leaseIds().size());
-            for (long id : l.leaseIds()) w.i64(id);
-            return w.toFrame(FrameType.LEASES);
         }
         if (r instanceof ClientResponse.AuthStatus a) return AuthCodec.status(a);
         if (r instanceof ClientResponse.Names n) return AuthCodec.names(n);
@@ -421,9 +458,8 @@ public final class ClientCodec {
         return v == 1;
     }
 
-    private static BodyWriter withHeader(long requestId, ResponseHeader header, int moreBytes) {
-        BodyWriter w = new BodyWriter(8 + 20 + moreBytes).i64(requestId);
-        KvCodec.writeHeader(w, header);
+    private static BodyWriter withHeader(BodyWriter w, long requestId, ResponseHeader header) {
+        KvCodec.writeHeader(w.i64(requestId), header);
         return w;
     }
 }

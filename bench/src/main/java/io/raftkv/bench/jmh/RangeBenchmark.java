@@ -2,6 +2,7 @@ package io.raftkv.bench.jmh;
 
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ResponseHeader;
@@ -28,7 +29,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * A prefix range of 100 keys out of {@value #KEYS} (16 B keys, 256 B values), as the load generator's {@code range}
  * workload asks it: {@code rangeOnly} reads the store ({@code MvccStore.range}); {@code rangeAndEncode} also encodes
- * the answer's frame ({@code ClientCodec.response}), as a node serves it. The keys are put in a shuffled order, then each is overwritten once in another, so that
+ * the answer's frame ({@code ClientCodec.response}), as a node serves it; {@code rangeEncodeAndCopyOut} and
+ * {@code rangeEncodeInScratchAndCopyOut} also copy the frame into a direct buffer on its way to the socket: the first as
+ * a node did until 2026-12-01 (an array per answer, copied by the JDK into its temporary direct buffer), the second as it
+ * does now (one reused array, copied into the connection's direct chunks). The keys are put in a shuffled order, then each is overwritten once in another, so that
  * a key's objects lie scattered on the heap as on a node that has served writes a while.
  */
 @State(Scope.Thread)
@@ -86,6 +90,9 @@ public class RangeBenchmark {
         if (kv.store().range(ranges[0], Long.MAX_VALUE).kvs().size() != RANGE_KEYS) throw new IllegalStateException("not 100 keys");
     }
 
+    private final BodyWriter scratch = new BodyWriter(64 * 1024);
+    private final ByteBuffer direct = ByteBuffer.allocateDirect(1 << 20);
+
     private RangeRequest nextRange() {
         RangeRequest r = ranges[next];
         next = next + 1 == ranges.length ? 0 : next + 1;
@@ -101,5 +108,17 @@ public class RangeBenchmark {
     public ByteBuffer rangeAndEncode() {
         OpResult.Range r = kv.store().range(nextRange(), Long.MAX_VALUE);
         return ClientCodec.response(new ClientResponse.RangeResult(1, HEADER, r.kvs(), r.more(), r.count()));
+    }
+
+    @Benchmark
+    public ByteBuffer rangeEncodeAndCopyOut() {
+        OpResult.Range r = kv.store().range(nextRange(), Long.MAX_VALUE);
+        return direct.clear().put(ClientCodec.response(new ClientResponse.RangeResult(1, HEADER, r.kvs(), r.more(), r.count())));
+    }
+
+    @Benchmark
+    public ByteBuffer rangeEncodeInScratchAndCopyOut() {
+        OpResult.Range r = kv.store().range(nextRange(), Long.MAX_VALUE);
+        return direct.clear().put(ClientCodec.response(scratch, new ClientResponse.RangeResult(1, HEADER, r.kvs(), r.more(), r.count())));
     }
 }
