@@ -4,7 +4,9 @@ import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ResponseHeader;
 import io.raftkv.net.PeerCodec;
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.ClientCodec;
+import io.raftkv.protocol.KeyValue;
 import io.raftkv.protocol.FrameDecoder;
 import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Entry;
@@ -56,6 +58,9 @@ public class CodecBenchmark {
     private Message append;
     private ClientRequest.Put put;
     private ClientResponse.Ok ok;
+    private ClientResponse.Value value;
+    private final BodyWriter scratch = new BodyWriter(64 * 1024);
+    private final ByteBuffer direct = ByteBuffer.allocateDirect(64 * 1024);
 
     private ByteBuffer appendFrame;
     private ByteBuffer putFrame;
@@ -88,6 +93,8 @@ public class CodecBenchmark {
         append = new Message(MessageType.APPEND, 1, 2, term, term, prevIndex, entries, prevIndex, false, 0, 0, 0);
         put = new ClientRequest.Put(123_456, bytes(random, KEY_BYTES), bytes(random, VALUE_BYTES));
         ok = new ClientResponse.Ok(123_456, new ResponseHeader(1_000_000, 1, term));
+        value = new ClientResponse.Value(123_456, new ResponseHeader(1_000_000, 1, term),
+                new KeyValue(bytes(random, KEY_BYTES), 900_000, 999_999, 3, bytes(random, VALUE_BYTES), 0));
 
         appendFrame = PeerCodec.raft(append);
         putFrame = ClientCodec.request(put);
@@ -146,5 +153,18 @@ public class CodecBenchmark {
     @Benchmark
     public Object decodeOkResponse() {
         return decode(okFrame);
+    }
+
+    /** A get's answer on its way to the socket, as a node sent it until 2026-12-01: an array of its own, copied to direct memory. */
+    @Benchmark
+    public ByteBuffer encodeValueAndCopyOut() {
+        return direct.clear().put(ClientCodec.response(value));
+    }
+
+    /** The same as a node sends it now: encoded into a reused array, copied into a direct chunk ({@code Connection.sendCopy}). */
+    @Benchmark
+    public ByteBuffer encodeValueInScratchAndCopyOut() {
+        ByteBuffer frame = ClientCodec.response(scratch, value);
+        return direct.clear().put(0, frame, frame.position(), frame.remaining());
     }
 }
