@@ -151,6 +151,11 @@ public final class Connection {
         while (from < frame.limit()) {
             if (tailChunk == null || tailChunk.limit() == tailChunk.capacity()) {
                 tailChunk = loop.chunks().take();
+                if (tailChunk == null) {
+                    close("the node's outbound buffers are full (" + loop.chunks().inUseMax() + " chunks of " + DirectChunks.CHUNK_BYTES
+                            + " bytes queued on its connections)");
+                    return false;
+                }
                 outbound.add(tailChunk);
                 chunksQueued.add(tailChunk);
             }

@@ -55,12 +55,18 @@ public final class EventLoop {
     private volatile boolean running = true;
     private Runnable turnHook = () -> { };
     private final java.util.ArrayList<Connection> dirty = new java.util.ArrayList<>();
-    private final DirectChunks chunks = new DirectChunks();
+    private final DirectChunks chunks;
     private Thread thread;
     private int connections;
 
     public EventLoop(Limits limits) throws IOException {
+        this(limits, new DirectChunks());
+    }
+
+    /** With a pool of its own: tests that fill it. */
+    EventLoop(Limits limits, DirectChunks chunks) throws IOException {
         this.limits = limits;
+        this.chunks = chunks;
         this.selector = Selector.open();
         this.timers = new TimerWheel(nowMs(), 1, 1024, limits.timersMax());
     }

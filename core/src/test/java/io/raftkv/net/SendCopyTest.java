@@ -40,7 +40,11 @@ class SendCopyTest {
 
     @BeforeEach
     void startLoop() throws IOException {
-        loop = new EventLoop(new EventLoop.Limits(FRAME_BYTES_MAX, 16L << 20, 16L << 20, 1000, 1024, 1000));
+        startLoop(new DirectChunks());
+    }
+
+    private void startLoop(DirectChunks chunks) throws IOException {
+        loop = new EventLoop(new EventLoop.Limits(FRAME_BYTES_MAX, 16L << 20, 16L << 20, 1000, 1024, 1000), chunks);
         loopThread = new Thread(loop::run, "send-copy-test-loop");
         loopThread.start();
     }
@@ -104,6 +108,12 @@ class SendCopyTest {
         CompletableFuture<Integer> pooled = new CompletableFuture<>();
         loop.execute(() -> pooled.complete(loop.chunks().pooled()));
         return pooled.get(WAIT_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private int chunksInUse() throws Exception {
+        CompletableFuture<Integer> inUse = new CompletableFuture<>();
+        loop.execute(() -> inUse.complete(loop.chunks().inUse()));
+        return inUse.get(WAIT_SECONDS, TimeUnit.SECONDS);
     }
 
     @Test
@@ -182,6 +192,40 @@ class SendCopyTest {
                     assertArrayEquals(body, got);
                 }
             });
+        }
+    }
+
+    @Test
+    void whenTheLoopsChunksAreAllOutTheConnectionAskingIsClosedAndTheNodeGoesOn() throws Exception {
+        stopLoop();
+        // 8 chunks (512 KiB) for the whole loop, well under the connection's own 16 MiB bound.
+        startLoop(new DirectChunks(8));
+        InetSocketAddress address = echoServer();
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(64 * 1024);
+            s.connect(address, 10_000);
+            OutputStream out = s.getOutputStream();
+            byte[] body = bytes(200_000, 11);
+            assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 200; i++) write(out, (byte) 1, body);
+            });
+        }
+        String reason = closedReasons.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+        assertNotNull(reason);
+        assertTrue(reason.contains("outbound buffers are full (8 chunks"), reason);
+        assertEquals(0, chunksInUse(), "the closed connection's chunks went back");
+        // The loop still serves: another connection's frames cross as before.
+        try (Socket s = new Socket()) {
+            s.connect(address, 10_000);
+            s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
+            byte[] body = bytes(300_000, 12);
+            write(s.getOutputStream(), (byte) 1, body);
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            assertEquals(1 + body.length, in.readInt());
+            assertEquals(1, in.readByte());
+            byte[] got = new byte[body.length];
+            in.readFully(got);
+            assertArrayEquals(body, got);
         }
     }
 }
