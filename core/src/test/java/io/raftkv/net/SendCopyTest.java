@@ -104,6 +104,15 @@ class SendCopyTest {
         out.write(f.array());
     }
 
+    /** The body of the next frame, which must be of {@code type}. */
+    private static byte[] readBody(DataInputStream in, byte type) throws IOException {
+        int length = in.readInt();
+        assertEquals(type, in.readByte());
+        byte[] body = new byte[length - 1];
+        in.readFully(body);
+        return body;
+    }
+
     private int pooledChunks() throws Exception {
         CompletableFuture<Integer> pooled = new CompletableFuture<>();
         loop.execute(() -> pooled.complete(loop.chunks().pooled()));
@@ -149,12 +158,7 @@ class SendCopyTest {
             writer.start();
             DataInputStream in = new DataInputStream(s.getInputStream());
             for (int i = 0; i < bodies.size(); i++) {
-                int length = in.readInt();
-                byte type = in.readByte();
-                byte[] body = new byte[length - 1];
-                in.readFully(body);
-                assertEquals(types.get(i), type, "frame " + i);
-                assertArrayEquals(bodies.get(i), body, "frame " + i + " of " + bodies.get(i).length + " bytes");
+                assertArrayEquals(bodies.get(i), readBody(in, types.get(i)), "frame " + i + " of " + bodies.get(i).length + " bytes");
             }
             writer.join(TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
         }
@@ -184,13 +188,7 @@ class SendCopyTest {
             // The frames written before the close arrive whole, then the stream ends.
             DataInputStream in = new DataInputStream(s.getInputStream());
             assertThrows(IOException.class, () -> {
-                while (true) {
-                    int length = in.readInt();
-                    assertEquals(1, in.readByte());
-                    byte[] got = new byte[length - 1];
-                    in.readFully(got);
-                    assertArrayEquals(body, got);
-                }
+                while (true) assertArrayEquals(body, readBody(in, (byte) 1));
             });
         }
     }
@@ -220,12 +218,7 @@ class SendCopyTest {
             s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(WAIT_SECONDS));
             byte[] body = bytes(300_000, 12);
             write(s.getOutputStream(), (byte) 1, body);
-            DataInputStream in = new DataInputStream(s.getInputStream());
-            assertEquals(1 + body.length, in.readInt());
-            assertEquals(1, in.readByte());
-            byte[] got = new byte[body.length];
-            in.readFully(got);
-            assertArrayEquals(body, got);
+            assertArrayEquals(body, readBody(new DataInputStream(s.getInputStream()), (byte) 1));
         }
     }
 }
