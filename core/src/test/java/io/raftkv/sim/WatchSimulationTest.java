@@ -2,6 +2,8 @@ package io.raftkv.sim;
 
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
@@ -18,6 +20,7 @@ class WatchSimulationTest {
     static final int DEFAULT_SEEDS = 1000;
 
     @TestFactory
+    @Execution(ExecutionMode.CONCURRENT) // seeds share nothing: one per core
     Stream<DynamicTest> watchesDeliverExactlyTheCommittedHistory() {
         return seeds().mapToObj(seed -> DynamicTest.dynamicTest("seed " + seed, () -> {
             Simulation.Stats stats = new Simulation(Simulation.Options.forSeed(seed).withWatches()).run();
