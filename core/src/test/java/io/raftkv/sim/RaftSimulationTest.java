@@ -10,8 +10,8 @@ import java.util.stream.Stream;
 
 /**
  * Runs the whole-cluster simulation for many seeds (even seeds: 3 nodes, odd: 5; seeds 1 and 2 modulo 4, half of
- * them, with the membership operator). The default set is sized to about two minutes on 2 cores (8,600 seeds before
- * the operator, which makes a run about 5 % longer); {@code -Draftkv.sim.seeds=N} runs seeds 1..N and
+ * them, with the membership operator), one seed per core at a time. The default set is sized to about two minutes on
+ * 2 cores (126 s on 2026-12-01's slow machine); {@code -Draftkv.sim.seeds=N} runs seeds 1..N and
  * {@code -Draftkv.sim.seed=S} replays one.
  */
 class RaftSimulationTest {

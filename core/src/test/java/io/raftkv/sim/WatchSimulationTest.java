@@ -12,7 +12,7 @@ import java.util.stream.Stream;
  * The whole-cluster simulation with watches ({@link SimWatchers}, checked by {@link WatchChecker}): the seeds of
  * {@link RaftSimulationTest}'s family (3 or 5 nodes, the membership operator in half of them, every fault), each with
  * a hub on every node, watching clients, a writer of multi-key transactions and the watches' own faults. A watch seed
- * is another run than the same seed without watches. The default set is sized to about 24 s on 2 cores;
+ * is another run than the same seed without watches. The default set is sized to about 24 s on 2 cores (seeds one per core);
  * {@code -Draftkv.sim.watchSeeds=N} runs seeds 1..N and {@code -Draftkv.sim.watchSeed=S} replays one.
  */
 class WatchSimulationTest {
