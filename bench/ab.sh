@@ -6,11 +6,13 @@
 #   bench/ab.sh TREE_A TREE_B      two checkouts whose protocol, core and client classes are built
 #                                  (mvn -o -DskipTests -pl client -am package in each)
 #   CASES="range:256 mix:64" bench/ab.sh ...   other cases, WORKLOAD:IN_FLIGHT (default: put at 1, 64 and 256)
+#   NODE_OPTS_B="-XX:+UseTransparentHugePages" bench/ab.sh T T   JVM options of A's or B's nodes (NODE_OPTS_A too):
+#                                  the same build with and without a flag
 #
 # Prints a line per run: throughput, p50, p99 and the nodes' CPU per put. Everything it starts is stopped by pid.
 set -uo pipefail
 ROOT="$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")"
-[[ $# -eq 2 ]] || { sed -n '2,9p' "$0" >&2; exit 2; }
+[[ $# -eq 2 ]] || { sed -n '2,11p' "$0" >&2; exit 2; }
 A="$(readlink -f "$1")" B="$(readlink -f "$2")"
 "$ROOT/bin/build-if-needed"
 OUT="$(mktemp -d /tmp/raftkv-ab.XXXXXX)"
@@ -24,11 +26,12 @@ NODE_HEAP=(-Xms2g -Xmx2g -XX:+AlwaysPreTouch)
 trap 'kill -9 "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$OUT"' EXIT
 
 run_tree() {
-  local tree="$1" tag="$2" c conn
+  local tree="$1" tag="$2" c conn opts
+  opts="NODE_OPTS_${tag:0:1}"; read -r -a opts <<< "${!opts:-}"
   rm -rf "$OUT/data"; mkdir -p "$OUT/data"
   PIDS=()
   for i in 1 2 3; do
-    java "${NODE_HEAP[@]}" -cp "$tree/protocol/target/classes:$tree/core/target/classes:$tree/client/target/classes" io.raftkv.server.NodeMain \
+    java "${NODE_HEAP[@]}" "${opts[@]}" -cp "$tree/protocol/target/classes:$tree/core/target/classes:$tree/client/target/classes" io.raftkv.server.NodeMain \
       --id "$i" --config "$CONF" --data-dir "$OUT/data/node$i" >> "$OUT/data/node$i.log" 2>&1 &
     PIDS+=($!)
   done

@@ -15,8 +15,17 @@ final class KeyIndex {
     private MvccStore.KeyEntry[] slots = new MvccStore.KeyEntry[CAPACITY_MIN];
     private int size;
 
+    /**
+     * {@code Arrays.hashCode} gives keys that differ in their last characters (key-000123, key-000124, ...) nearby
+     * values; with linear probing those fill runs, and each probe of a run reads another entry from memory (5.9 probes
+     * a lookup for 100,000 such keys, against 1.3 for random hashes). MurmurHash3's finalizer spreads them.
+     */
     static int hash(byte[] key) {
         int h = Arrays.hashCode(key);
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
         return h ^ (h >>> 16);
     }
 
@@ -60,6 +69,16 @@ final class KeyIndex {
 
     int size() {
         return size;
+    }
+
+    /** The slots a lookup of each key in the index reads, on average: 1 when no key has to pass another's. */
+    double meanProbes() {
+        long probes = 0;
+        int mask = slots.length - 1;
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i] != null) probes += ((i - (slots[i].hash & mask)) & mask) + 1;
+        }
+        return size == 0 ? 0 : (double) probes / size;
     }
 
     private void resize() {

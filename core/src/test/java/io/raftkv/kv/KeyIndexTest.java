@@ -3,6 +3,7 @@ package io.raftkv.kv;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
@@ -10,6 +11,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The store's hash index against a HashMap, through random adds and removes that grow it and shift its runs. */
 class KeyIndexTest {
@@ -36,5 +38,18 @@ class KeyIndexTest {
         assertEquals(oracle.size(), index.size());
         for (var e : oracle.entrySet()) assertSame(e.getValue(), index.get(e.getKey().array().clone()));
         assertNull(index.get(new byte[]{1, 2, 3}));
+    }
+
+    /** Keys that differ only in their last digits (the usual shape: ids, counters, zero-padded numbers) spread out. */
+    @Test
+    void keysThatDifferInTheirLastDigitsNeedAboutOneProbe() {
+        for (String format : new String[]{"%016d", "key-%012d", "/registry/pods/default/pod-%d"}) {
+            KeyIndex index = new KeyIndex();
+            for (int n = 0; n < 100_000; n++) {
+                index.add(new MvccStore.KeyEntry(String.format(format, n).getBytes(StandardCharsets.US_ASCII), null));
+            }
+            double probes = index.meanProbes();
+            assertTrue(probes < 1.6, () -> format + ": " + probes + " probes a lookup");
+        }
     }
 }

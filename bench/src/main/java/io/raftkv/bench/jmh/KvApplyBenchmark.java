@@ -9,6 +9,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -20,10 +21,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Applying committed PUT entries to the map ({@link KvStateMachine#apply}): one operation is one entry
- * decoded ({@link KvCommand#decode}, which copies key and value out) and put into the sorted map. Keys are
+ * decoded ({@link KvCommand#decode}, which copies key and value out) and put into the store. Keys are
  * {@value #KEY_BYTES} B drawn from a space of {@value #KEYS} in a shuffled order, values {@value #VALUE_BYTES} B.
- * The map is filled with every key before measuring, so each apply overwrites a key in a map of
- * {@value #KEYS} entries (a lookup in a tree of depth about 17 on unsigned byte comparison).
+ * The store is filled with every key before measuring, so each apply overwrites a key in a store of
+ * {@value #KEYS} entries (a lookup in its hash index). Two shapes of key: {@code prefixed}, "key-" and 12 digits,
+ * and {@code padded}, the load generator's (digits zero-padded to 16 bytes): keys that differ only in their last
+ * digits are what a hash index must spread.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -43,16 +46,22 @@ public class KvApplyBenchmark {
     private KvStateMachine kv;
     private int next;
 
+    @Param({"prefixed", "padded"})
+    public String keyShape;
+
     @Setup
     public void setUp() {
         Random random = new Random(42);
         commands = new byte[KEYS][];
+        keys = new byte[KEYS][];
         for (int k = 0; k < KEYS; k++) {
-            byte[] key = String.format("key-%012d", k).getBytes(StandardCharsets.US_ASCII);
+            String name = keyShape.equals("padded") ? String.format("%016d", k) : String.format("key-%012d", k);
+            byte[] key = name.getBytes(StandardCharsets.US_ASCII);
             if (key.length != KEY_BYTES) throw new IllegalStateException("key of " + key.length + " bytes");
             byte[] value = new byte[VALUE_BYTES];
             random.nextBytes(value);
             commands[k] = KvCommand.put(key, value).encode();
+            keys[k] = key;
         }
         for (int i = KEYS - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
@@ -65,6 +74,10 @@ public class KvApplyBenchmark {
         if (kv.size() != KEYS) throw new IllegalStateException("map holds " + kv.size() + " keys, expected " + KEYS);
     }
 
+    /** Keys of the store in the order made; read a prime stride apart, so one read is not near the last. */
+    private byte[][] keys;
+    private int nextRead;
+
     private long applyNext() {
         long index = kv.appliedIndex() + 1;
         kv.apply(new Entry(TERM, index, commands[next]));
@@ -75,5 +88,13 @@ public class KvApplyBenchmark {
     @Benchmark
     public long applyPut() {
         return applyNext();
+    }
+
+    /** A point read of a key in the store (its hash index, then its newest version): no allocation, no history. */
+    @Benchmark
+    public byte[] get() {
+        byte[] key = keys[nextRead];
+        nextRead = (nextRead + 7919) % KEYS;
+        return kv.get(key);
     }
 }
