@@ -1,5 +1,7 @@
 package io.raftkv.protocol;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
@@ -91,6 +93,12 @@ public final class BodyWriter {
 
     public BodyWriter bool(boolean v) {
         return u8(v ? 1 : 0);
+    }
+
+    /** Writes the body written so far to {@code out} and {@link #reset}s: a writer used as a stream's buffer. */
+    public void drainTo(OutputStream out) throws IOException {
+        out.write(bytes, HEADER_BYTES, size - HEADER_BYTES);
+        reset();
     }
 
     /** Bytes of body written so far. */
