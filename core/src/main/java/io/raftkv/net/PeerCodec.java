@@ -1,5 +1,6 @@
 package io.raftkv.net;
 
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.FrameType;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
@@ -90,16 +91,25 @@ public final class PeerCodec {
         });
     }
 
+    /** A RAFT frame of its own: a snapshot's message, tests. The loop's sends use {@link #raft(BodyWriter, Message)}. */
     public static ByteBuffer raft(Message m) {
         int size = RAFT_HEADER_BYTES;
         for (Entry e : m.entries()) size += ENTRY_HEADER_BYTES + e.data().length;
-        ByteBuffer b = frame(FrameType.RAFT, size);
-        b.put((byte) m.type().code()).putInt(m.from()).putInt(m.to())
-                .putLong(m.term()).putLong(m.logTerm()).putLong(m.index()).putLong(m.commit())
-                .put((byte) (m.reject() ? 1 : 0)).putLong(m.hintTerm()).putLong(m.hintIndex()).putLong(m.context())
-                .putInt(m.entries().size());
-        for (Entry e : m.entries()) b.putLong(e.term()).putLong(e.index()).putInt(e.data().length).put(e.data());
-        return b.flip();
+        return raft(new BodyWriter(size), m);
+    }
+
+    /**
+     * The RAFT frame of {@code m} encoded into {@code scratch} (emptied first): a view of its array, valid until it is
+     * written again, so the caller copies it out ({@code Connection.sendCopy}). No array per message.
+     */
+    public static ByteBuffer raft(BodyWriter scratch, Message m) {
+        scratch.reset();
+        scratch.u8(m.type().code()).u32(m.from()).u32(m.to())
+                .i64(m.term()).i64(m.logTerm()).i64(m.index()).i64(m.commit())
+                .bool(m.reject()).i64(m.hintTerm()).i64(m.hintIndex()).i64(m.context())
+                .u32(m.entries().size());
+        for (Entry e : m.entries()) scratch.i64(e.term()).i64(e.index()).bytes(e.data());
+        return scratch.frameView(FrameType.RAFT);
     }
 
     public static Message decodeRaft(ByteBuffer body) {

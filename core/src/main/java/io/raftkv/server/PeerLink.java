@@ -3,6 +3,7 @@ package io.raftkv.server;
 import io.raftkv.net.Connection;
 import io.raftkv.net.EventLoop;
 import io.raftkv.net.PeerCodec;
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientResponse;
 import io.raftkv.protocol.ClusterConfig;
@@ -117,13 +118,14 @@ final class PeerLink implements Connection.Handler {
         }
     }
 
-    void send(Message m) {
+    /** Sends {@code m}, encoded in the loop's {@code scratch} and copied into the connection's direct chunks. */
+    void send(Message m, BodyWriter scratch) {
         if (m.type() == MessageType.SNAPSHOT) {
             startSnapshot(m);
             return;
         }
         if (!connected) return;
-        connection.send(counted(PeerCodec.raft(m)));
+        connection.sendCopy(counted(PeerCodec.raft(scratch, m)));
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.raftkv.server;
 
 import io.raftkv.net.EventLoop;
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.ClusterConfig;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.SnapshotId;
@@ -21,6 +22,8 @@ final class PeerLinks implements ReplicaDriver.Transport {
 
     private final EventLoop loop;
     private final Map<Integer, PeerLink> links = new HashMap<>();
+    /** Where every message is encoded before its link copies it out: one array for all of them, not one each. */
+    private final BodyWriter scratch = new BodyWriter(64 * 1024);
     private final long clusterId;
     private final int selfId;
     private final Log log;
@@ -97,7 +100,7 @@ final class PeerLinks implements ReplicaDriver.Transport {
     @Override
     public void send(Message m) {
         PeerLink link = links.get(m.to());
-        if (link != null) link.send(m);
+        if (link != null) link.send(m, scratch);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.raftkv.net;
 
+import io.raftkv.protocol.BodyWriter;
 import io.raftkv.protocol.ClientCodec;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
@@ -74,6 +75,24 @@ class CodecTest {
         assertEquals(m.context(), back.context());
         assertArrayEquals(m.entries().get(0).data(), back.entries().get(0).data());
         assertEquals(m.entries().get(1).index(), back.entries().get(1).index());
+    }
+
+    /** The loop encodes every message into one scratch array: a frame there is byte for byte the frame of its own. */
+    @Test
+    void aRaftFrameEncodedInScratchIsTheFrameOfItsOwnAfterALargerOne() {
+        BodyWriter scratch = new BodyWriter(16);
+        Message large = new Message(MessageType.APPEND, 2, 3, 7, 6, 41, List.of(new Entry(7, 42, new byte[200_000])), 40, false, 0, 0, 0);
+        assertEquals(PeerCodec.raft(large), PeerCodec.raft(scratch, large));
+        ByteBuffer view = PeerCodec.raft(scratch, sampleMessage());
+        ByteBuffer own = PeerCodec.raft(sampleMessage());
+        assertEquals(own, view);
+        // [length u32 = 1 + body][type RAFT][message type][from u32][to u32][term u64]...: docs/protocol.md
+        assertEquals(own.remaining() - 4, own.getInt(0));
+        assertEquals(FrameType.RAFT, own.get(4));
+        assertEquals(MessageType.APPEND.code(), own.get(5));
+        assertEquals(1, own.getInt(6));
+        assertEquals(2, own.getInt(10));
+        assertEquals(7, own.getLong(14));
     }
 
     @Test

@@ -167,4 +167,17 @@ public class CodecBenchmark {
         ByteBuffer frame = ClientCodec.response(scratch, value);
         return direct.clear().put(0, frame, frame.position(), frame.remaining());
     }
+
+    /** An APPEND on its way to a follower's socket, as a node sent it until 2026-12-01: an array of its own, copied to direct memory. */
+    @Benchmark
+    public ByteBuffer encodeRaftAppendAndCopyOut() {
+        return direct.clear().put(PeerCodec.raft(append));
+    }
+
+    /** The same as a node sends it now: encoded into the loop's reused array, copied into a direct chunk. */
+    @Benchmark
+    public ByteBuffer encodeRaftAppendInScratchAndCopyOut() {
+        ByteBuffer frame = PeerCodec.raft(scratch, append);
+        return direct.clear().put(0, frame, frame.position(), frame.remaining());
+    }
 }
