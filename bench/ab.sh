@@ -23,6 +23,8 @@ PIDS=()
 # Heaps of a fixed size, touched at start: on a virtual machine that hands freed memory back to its host, a heap's first
 # touch of each page is a fault in the host, and a run while the heap still grows measured 2 to 4 times slower.
 NODE_HEAP=(-Xms2g -Xmx2g -XX:+AlwaysPreTouch)
+# And what bin/raftkv gives its nodes.
+read -r -a NODE_DEFAULTS <<< "$("$ROOT/bin/node-jvm-options")"
 trap 'kill -9 "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$OUT"' EXIT
 
 run_tree() {
@@ -31,7 +33,7 @@ run_tree() {
   rm -rf "$OUT/data"; mkdir -p "$OUT/data"
   PIDS=()
   for i in 1 2 3; do
-    java "${NODE_HEAP[@]}" "${opts[@]}" -cp "$tree/protocol/target/classes:$tree/core/target/classes:$tree/client/target/classes" io.raftkv.server.NodeMain \
+    java "${NODE_HEAP[@]}" "${NODE_DEFAULTS[@]}" "${opts[@]}" -cp "$tree/protocol/target/classes:$tree/core/target/classes:$tree/client/target/classes" io.raftkv.server.NodeMain \
       --id "$i" --config "$CONF" --data-dir "$OUT/data/node$i" >> "$OUT/data/node$i.log" 2>&1 &
     PIDS+=($!)
   done

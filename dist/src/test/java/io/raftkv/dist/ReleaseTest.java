@@ -32,7 +32,7 @@ class ReleaseTest {
     void theArchiveHoldsScriptsJarsConfigurationAndDocs() throws Exception {
         release = UnpackedRelease.unpack(tmp.resolve("unpacked"));
         Path root = release.root;
-        for (String script : List.of("bin/raftkv", "bin/raftkvctl")) assertTrue(Files.isExecutable(root.resolve(script)), script);
+        for (String script : List.of("bin/raftkv", "bin/raftkvctl", "bin/node-jvm-options")) assertTrue(Files.isExecutable(root.resolve(script)), script);
         try (Stream<Path> lib = Files.list(root.resolve("lib"))) {
             assertEquals(List.of("jline", "picocli", "raftkv-client", "raftkv-core", "raftkv-protocol"),
                     lib.map(p -> p.getFileName().toString().replaceAll("-[0-9].*", "")).sorted().toList());
