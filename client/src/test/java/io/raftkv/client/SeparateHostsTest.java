@@ -749,7 +749,9 @@ class SeparateHostsTest {
 
     private void startNode(int id, List<String> how) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-Draftkv.tickMs=" + tickMs,
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(LocalCluster.NODE_JVM_OPTIONS);
+        command.addAll(List.of("-Draftkv.tickMs=" + tickMs,
                 "-Draftkv.electionTicks=" + ELECTION_TICKS,
                 // Small snapshot thresholds: a node that joins under load catches up by snapshot.
                 "-Draftkv.snapshotEntries=100", "-Draftkv.snapshotCatchUpEntries=20", "-Draftkv.snapshotLogPercentMin=0",
