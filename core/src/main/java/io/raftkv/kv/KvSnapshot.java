@@ -26,6 +26,7 @@ public final class KvSnapshot {
 
     /** The writer's buffer: the stream is written in pieces of this size, never the whole store at once. */
     static final int WRITE_BUFFER_BYTES = 64 * 1024;
+    private static int touchedSink;
 
     private final MvccStore store;
     /** The store's keys at the capture, in order: the loop may add and (after the hold) remove keys meanwhile. */
@@ -87,8 +88,10 @@ public final class KvSnapshot {
         requireHeld("before it was written");
         // The header needs the count before the keys; the view is fixed, so a first pass counts what the second writes.
         long keyCount = 0;
-        for (MvccStore.KeyEntry[] leaf : entries) {
-            for (MvccStore.KeyEntry e : leaf) if (versionsKept(newestAtRevision(e.head)) > 0) keyCount++;
+        Leaf leaf = new Leaf();
+        for (MvccStore.KeyEntry[] keys : entries) {
+            leaf.load(keys, false);
+            for (int i = 0; i < keys.length; i++) if (leaf.kept[i] > 0) keyCount++;
         }
 
         CRC32C crc = new CRC32C();
@@ -102,12 +105,17 @@ public final class KvSnapshot {
         for (Leases.Granted l : leases) data.i64(l.id()).i64(l.ttlSeconds());
         writeAuth(data);
         long written = 0;
-        for (MvccStore.KeyEntry[] leaf : entries) {
-            for (MvccStore.KeyEntry e : leaf) {
-                if (writeKey(data, e)) written++;
+        for (MvccStore.KeyEntry[] keys : entries) {
+            leaf.load(keys, true);
+            for (int i = 0; i < keys.length; i++) {
+                if (leaf.kept[i] == 0) continue;
+                writeKey(data, keys[i].key, leaf.newest[i], leaf.kept[i]);
+                written++;
                 if (data.size() >= WRITE_BUFFER_BYTES) data.drainTo(checked);
             }
         }
+        // Only so that the compiler keeps the reads of Leaf.load.
+        if (leaf.touched == Integer.MIN_VALUE) touchedSink = leaf.touched;
         if (written != keyCount) throw new IllegalStateException("the view at revision " + revision + " changed while written: " + keyCount + " keys counted, " + written + " written");
         data.drainTo(checked);
         data.u32((int) crc.getValue());
@@ -116,12 +124,35 @@ public final class KvSnapshot {
         requireHeld("while it was written");
     }
 
-    /** Writes the key with the versions a read in [C, R] can see; false, writing nothing, when there are none. */
-    private boolean writeKey(BodyWriter data, MvccStore.KeyEntry e) {
-        MvccStore.Version newest = newestAtRevision(e.head);
-        int versions = versionsKept(newest);
-        if (versions == 0) return false;
-        data.bytes(e.key);
+    /**
+     * One leaf of the view, its keys' versions read a step at a time over the whole leaf: the entries, then their
+     * versions, then (to write them) their keys' and values' bytes. The reads of one step do not wait for each other,
+     * so the processor overlaps their cache misses; a key at a time, each waited for the one before (a store whose keys
+     * were overwritten in random order has them all over the heap). Reused from leaf to leaf.
+     */
+    private final class Leaf {
+        final MvccStore.Version[] newest = new MvccStore.Version[KeyOrder.LEAF_MAX];
+        /** Versions of each key a read in [C, R] can see: 0 for a key the snapshot leaves out. */
+        final int[] kept = new int[KeyOrder.LEAF_MAX];
+        private int touched;
+
+        void load(MvccStore.KeyEntry[] keys, boolean bytes) {
+            int n = keys.length;
+            for (int i = 0; i < n; i++) newest[i] = keys[i].head;
+            for (int i = 0; i < n; i++) newest[i] = newestAtRevision(newest[i]);
+            for (int i = 0; i < n; i++) kept[i] = versionsKept(newest[i]);
+            if (!bytes) return;
+            for (int i = 0; i < n; i++) {
+                if (kept[i] == 0) continue;
+                touched += keys[i].key.length;
+                if (newest[i].value != null) touched += MvccStore.touch(newest[i].value);
+            }
+        }
+    }
+
+    /** Writes the key with its {@code versions} newest versions from {@code newest} on: those a read in [C, R] can see. */
+    private void writeKey(BodyWriter data, byte[] key, MvccStore.Version newest, int versions) {
+        data.bytes(key);
         data.u32(versions);
         MvccStore.Version v = newest;
         for (int i = 0; i < versions; i++, v = v.prev) {
@@ -134,7 +165,6 @@ public final class KvSnapshot {
                 data.u8(KvSnapshotFormat.KIND_LEASED_VALUE).i64(v.lease()).bytes(v.value);
             }
         }
-        return true;
     }
 
     private void writeAuth(BodyWriter data) {

@@ -290,7 +290,7 @@ public final class MvccStore {
     }
 
     /** Reads a byte of each cache line of {@code bytes}, so that copying them later finds them in the cache. */
-    private static int touch(byte[] bytes) {
+    static int touch(byte[] bytes) {
         int sum = bytes.length;
         for (int i = 0; i < bytes.length; i += 64) sum += bytes[i];
         return sum;

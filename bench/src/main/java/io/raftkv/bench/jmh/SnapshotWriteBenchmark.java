@@ -10,6 +10,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -25,6 +26,10 @@ import java.util.concurrent.TimeUnit;
  * Writing a snapshot of the store ({@link KvSnapshot#writeTo}) to a stream that only counts: the work of the node's
  * snapshot thread without the disk. The store holds {@value #KEYS} keys of 16 B with 256 B values, the load
  * generator's shape; under a sustained put load a node writes one such snapshot every second or two (docs/snapshots.md).
+ * Two layouts of the store in memory: {@code inOrder}, every key put once in key order (its objects side by side, as a
+ * snapshot's load leaves them), and {@code overwritten}, every key then put twice more in a random order and the
+ * history compacted away, as a node's store is after a sustained put load: a key's entry, version and value are
+ * wherever the heap had room when it was written, so the snapshot's walk reads memory out of order.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,6 +42,9 @@ public class SnapshotWriteBenchmark {
     static final int KEYS = 100_000;
 
     private KvStateMachine kv;
+
+    @Param({"inOrder", "overwritten"})
+    public String layout;
 
     /** Counts what it is given, as a file would take it: in the writer's pieces. */
     private static final class CountingOutput extends OutputStream {
@@ -62,6 +70,26 @@ public class SnapshotWriteBenchmark {
             random.nextBytes(value);
             byte[] key = String.format("%016d", k).getBytes(StandardCharsets.US_ASCII);
             kv.apply(new Entry(1, kv.appliedIndex() + 1, KvCommand.put(key, value).encode()));
+        }
+        if (layout.equals("overwritten")) {
+            int[] order = new int[KEYS];
+            for (int k = 0; k < KEYS; k++) order[k] = k;
+            for (int pass = 0; pass < 2; pass++) {
+                for (int i = KEYS - 1; i > 0; i--) {
+                    int j = random.nextInt(i + 1);
+                    int swap = order[i];
+                    order[i] = order[j];
+                    order[j] = swap;
+                }
+                for (int k : order) {
+                    byte[] value = new byte[256];
+                    random.nextBytes(value);
+                    byte[] key = String.format("%016d", k).getBytes(StandardCharsets.US_ASCII);
+                    kv.apply(new Entry(1, kv.appliedIndex() + 1, KvCommand.put(key, value).encode()));
+                }
+            }
+            kv.apply(new Entry(1, kv.appliedIndex() + 1, new KvCommand.Compact(kv.revision()).encode()));
+            for (int i = 0; i < KEYS / 1024 + 1; i++) kv.trimCompacted();
         }
     }
 
