@@ -97,7 +97,7 @@ final class CtlKvCommands {
             Format format = format();
             if (printValueOnly && format != Format.SIMPLE) throw new UsageException("--print-value-only is only for -w simple");
             RangeRequest request = request(hex());
-            ClientResponse.RangeResult r = session().client().range(request);
+            ClientResponse.RangeResult r = session().client().rangeAll(request);
             printer().get(r.header(), new OpResult.Range(r.kvs(), r.more(), r.count()), request, printValueOnly);
             return RaftKvCtl.EXIT_OK;
         }

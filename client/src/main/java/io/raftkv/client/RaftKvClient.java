@@ -528,6 +528,15 @@ public final class RaftKvClient implements AutoCloseable {
         return await(rangeAsync(request));
     }
 
+    /**
+     * The range as etcd answers it, however large: asked once, and if the node refuses it as over its result limit
+     * (TOO_LARGE), read again in pages in key order at the revision of the first (docs/protocol.md, "Ranges larger than
+     * a frame"). Sorted by anything but the key, a range over the limit is still refused: ask with a limit.
+     */
+    public ClientResponse.RangeResult rangeAll(RangeRequest request) {
+        return PagedRange.read(this::range, request);
+    }
+
     public ClientResponse.TxnResult txn(TxnRequest request) {
         return awaitWrite(txnAsync(request));
     }

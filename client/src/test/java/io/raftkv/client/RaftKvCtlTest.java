@@ -133,6 +133,53 @@ class RaftKvCtlTest {
         assertEquals(2, ((List<?>) limited.get("kvs")).size());
     }
 
+    /**
+     * A range over the node's result limit (a little under 4 MiB) is refused TOO_LARGE by the node, where etcd answers it
+     * whole; get pages through it at one revision (PagedRangeTest) and prints it as one answer. Sorted by another target,
+     * it stays refused.
+     */
+    @Test
+    void getOfARangeLargerThanAFramePagesThroughItAtOneRevision() {
+        int keys = 40;
+        byte[] value = new byte[128 * 1024];
+        try (RaftKvClient client = new RaftKvClient(RaftKvClient.parseEndpoints(endpoints), java.time.Duration.ofSeconds(10))) {
+            for (int i = 0; i < keys; i++) {
+                Arrays.fill(value, (byte) ('a' + i % 26));
+                client.put(utf8(String.format("big/%02d", i)), value);
+            }
+            RaftKvException refused = assertThrows(RaftKvException.class, () -> client.range(io.raftkv.protocol.RangeRequest.prefix(utf8("big/"))));
+            assertEquals(io.raftkv.protocol.ErrorCode.TOO_LARGE, refused.errorCode(), "5 MiB in one answer: the node refuses it");
+
+            io.raftkv.protocol.ClientResponse.RangeResult all = client.rangeAll(io.raftkv.protocol.RangeRequest.prefix(utf8("big/")));
+            assertEquals(keys, all.kvs().size());
+            assertEquals(keys, all.count());
+            assertFalse(all.more());
+        }
+
+        Result get = ctl("get", "big/", "--prefix");
+        assertEquals(0, get.code(), get.err());
+        assertEquals(2 * keys, get.outLines().size());
+        assertEquals("big/00", get.outLines().get(0));
+        assertEquals("big/39", get.outLines().get(2 * keys - 2));
+
+        Map<?, ?> limited = json(ctl("get", "big/", "--prefix", "--limit", "35", "-w", "json"));
+        assertEquals(35, ((List<?>) limited.get("kvs")).size());
+        assertEquals(true, limited.get("more"), "the limit left five out");
+        assertEquals((long) keys, limited.get("count"));
+
+        Result descending = ctl("get", "big/", "--prefix", "--order", "DESCEND");
+        assertEquals(0, descending.code(), descending.err());
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < descending.outLines().size(); i += 2) names.add(descending.outLines().get(i));
+        List<String> expected = new ArrayList<>();
+        for (int i = keys - 1; i >= 0; i--) expected.add(String.format("big/%02d", i));
+        assertEquals(expected, names);
+
+        Result byModRevision = ctl("get", "big/", "--prefix", "--sort-by", "MODIFY");
+        assertEquals(1, byModRevision.code(), byModRevision.out());
+        assertTrue(byModRevision.err().contains("over the limit"), byModRevision.err());
+    }
+
     @Test
     void getKeysOnlyAndCountOnly() {
         putAll("ko/a", "1", "ko/b", "2");

@@ -78,6 +78,10 @@ public record RangeRequest(byte[] key, byte[] rangeEnd, long limit, long revisio
         return FROM_KEY.clone();
     }
 
+    public RangeRequest withKey(byte[] start) {
+        return new RangeRequest(start, rangeEnd, limit, revision, sortOrder, sortTarget, serializable, keysOnly, countOnly);
+    }
+
     public RangeRequest withRangeEnd(byte[] end) {
         return new RangeRequest(key, end, limit, revision, sortOrder, sortTarget, serializable, keysOnly, countOnly);
     }
