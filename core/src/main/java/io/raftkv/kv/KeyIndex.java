@@ -21,7 +21,17 @@ final class KeyIndex {
      * a lookup for 100,000 such keys, against 1.3 for random hashes). MurmurHash3's finalizer spreads them.
      */
     static int hash(byte[] key) {
-        int h = Arrays.hashCode(key);
+        return spread(Arrays.hashCode(key));
+    }
+
+    /** {@link #hash(byte[])} of the {@code length} bytes at {@code offset}, without copying them out. */
+    static int hash(byte[] bytes, int offset, int length) {
+        int h = 1;
+        for (int i = offset; i < offset + length; i++) h = 31 * h + bytes[i];
+        return spread(h);
+    }
+
+    private static int spread(int h) {
         h ^= h >>> 16;
         h *= 0x85ebca6b;
         h ^= h >>> 13;
@@ -37,6 +47,17 @@ final class KeyIndex {
             if (e == null) return null;
             if (e.hash == h && Arrays.equals(e.key, key)) return e;
         }
+    }
+
+    /**
+     * Reads the slot where a key of hash {@code h} starts its probe, the entry there and its newest version, and returns
+     * something of them (so the reads are kept): a lookup of that key soon after finds them in the cache.
+     */
+    int touch(int h) {
+        MvccStore.KeyEntry e = slots[h & (slots.length - 1)];
+        if (e == null) return 0;
+        MvccStore.Version v = e.head;
+        return e.hash ^ (v == null ? 0 : (int) v.modRevision);
     }
 
     /** Adds an entry whose key is not in the index. */

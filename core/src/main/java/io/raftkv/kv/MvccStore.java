@@ -289,6 +289,11 @@ public final class MvccStore {
         return order.range(key, rangeEnd, descending);
     }
 
+    /** Starts loading what a write of the {@code length}-byte key at {@code offset} will read ({@link KeyIndex#touch}). */
+    int prefetch(byte[] bytes, int offset, int length) {
+        return index.touch(KeyIndex.hash(bytes, offset, length));
+    }
+
     /** Reads a byte of each cache line of {@code bytes}, so that copying them later finds them in the cache. */
     static int touch(byte[] bytes) {
         int sum = bytes.length;

@@ -62,6 +62,13 @@ public final class ReplicaDriver<R> {
         R apply(Entry e);
 
         long appliedIndex();
+
+        /**
+         * Told the entries about to be applied, all at once, before the first is: a state machine may start loading what
+         * they will touch, so that its cache misses overlap instead of coming one entry at a time.
+         */
+        default void prefetch(List<Entry> committed) {
+        }
     }
 
     /** Installs the snapshots a leader sends, which the transport received and made durable before delivering them. */
@@ -158,6 +165,7 @@ public final class ReplicaDriver<R> {
                 }
             }
             handOver(rd);
+            stateMachine.prefetch(rd.committedEntries());
             for (Entry e : rd.committedEntries()) {
                 if (e.index() != stateMachine.appliedIndex() + 1) {
                     throw new IllegalStateException("committed entry " + e.index() + " handed out after applied " + stateMachine.appliedIndex());

@@ -41,6 +41,19 @@ class KeyIndexTest {
     }
 
     /** Keys that differ only in their last digits (the usual shape: ids, counters, zero-padded numbers) spread out. */
+    /** The prefetch of a committed put hashes its key where it lies in the entry: the same hash as the key copied out. */
+    @Test
+    void aKeyHashedInPlaceHashesAsTheKeyCopiedOut() {
+        Random random = new Random(11);
+        for (int i = 0; i < 1_000; i++) {
+            byte[] bytes = new byte[1 + random.nextInt(64)];
+            random.nextBytes(bytes);
+            int offset = random.nextInt(bytes.length);
+            int length = random.nextInt(bytes.length - offset + 1);
+            assertEquals(KeyIndex.hash(java.util.Arrays.copyOfRange(bytes, offset, offset + length)), KeyIndex.hash(bytes, offset, length));
+        }
+    }
+
     @Test
     void keysThatDifferInTheirLastDigitsNeedAboutOneProbe() {
         for (String format : new String[]{"%016d", "key-%012d", "/registry/pods/default/pod-%d"}) {
