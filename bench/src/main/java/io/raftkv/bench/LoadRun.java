@@ -99,7 +99,7 @@ final class LoadRun {
             scheduler.setDaemon(true);
             scheduler.start();
         } else {
-            for (int i = 0; i < o.concurrency(); i++) next();
+            for (int i = 0; i < o.concurrency(); i++) next(i);
         }
 
         long windowStart = start;
@@ -199,15 +199,15 @@ final class LoadRun {
         return now;
     }
 
-    /** Closed loop: issues the next operation of a slot, or ends the slot when the run is over. */
-    private void next() {
+    /** Closed loop: issues the next operation of {@code slot}, or ends the slot when the run is over. */
+    private void next(int slot) {
         boolean measured = measuring;
         if (stopping || (measured && o.ops() > 0 && measuredIssued.getAndIncrement() >= o.ops())) {
             slotsEnded.countDown();
             return;
         }
         if (measured && o.ops() == 0) measuredIssued.incrementAndGet();
-        issue(System.nanoTime(), measured, this::next);
+        issue(slot, System.nanoTime(), measured, () -> next(slot));
     }
 
     /** Open loop: issues each operation at its scheduled time (or as soon after it as the cap allows). */
@@ -235,7 +235,7 @@ final class LoadRun {
                     measuredIssued.incrementAndGet();
                     issueLag.recordValue(Math.min(LATENCY_MICROS_MAX, (System.nanoTime() - due) / 1000));
                 }
-                issue(due, measured, slots::release);
+                issue((int) i, due, measured, slots::release);
                 i++;
             }
         } catch (InterruptedException e) {
@@ -245,15 +245,15 @@ final class LoadRun {
         }
     }
 
-    /** Starts one operation; its latency runs from {@code since}; {@code then} runs when it completes. */
-    private void issue(long since, boolean measured, Runnable then) {
+    /** Starts one operation on {@code slot}'s connection; its latency runs from {@code since}; {@code then} runs when it completes. */
+    private void issue(int slot, long since, boolean measured, Runnable then) {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         Op op = o.pick(random);
         issued.incrementAndGet();
         inFlight.incrementAndGet();
         CompletableFuture<?> f;
         try {
-            f = operations.issue(op, random, measured);
+            f = operations.issue(slot, op, random, measured);
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }

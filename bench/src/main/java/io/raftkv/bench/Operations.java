@@ -45,19 +45,23 @@ final class Operations {
         ThreadLocalRandom.current().nextBytes(payload);
     }
 
-    /** Starts one operation of kind {@code op} on a random key; {@code measured}: whether its failed compares count. */
-    CompletableFuture<?> issue(Op op, ThreadLocalRandom random, boolean measured) {
+    /**
+     * Starts one operation of kind {@code op} on a random key, on the connection of {@code slot} ({@link KvTarget#slot});
+     * {@code measured}: whether its failed compares count.
+     */
+    CompletableFuture<?> issue(int slot, Op op, ThreadLocalRandom random, boolean measured) {
+        KvTarget target = this.target.slot(slot);
         return switch (op) {
             case PUT -> target.put(key(random.nextInt(o.keyspace()), o.keySize()), payload);
             case GET -> target.get(key(random.nextInt(o.keyspace()), o.keySize()), false);
             case GET_SERIALIZABLE -> target.get(key(random.nextInt(o.keyspace()), o.keySize()), true);
-            case RANGE -> range(random.nextInt((o.keyspace() + RANGE_KEYS - 1) / RANGE_KEYS));
-            case TXN_CAS -> increment(counterKey(random.nextInt(o.counters()), o.keySize()), measured);
+            case RANGE -> range(target, random.nextInt((o.keyspace() + RANGE_KEYS - 1) / RANGE_KEYS));
+            case TXN_CAS -> increment(target, counterKey(random.nextInt(o.counters()), o.keySize()), measured);
         };
     }
 
     /** Reads the 100 keys of group {@code group} (keys {@code group * 100} to {@code group * 100 + 99}); fails unless all come back. */
-    private CompletableFuture<?> range(int group) {
+    private CompletableFuture<?> range(KvTarget target, int group) {
         int first = group * RANGE_KEYS;
         int expected = Math.min(o.keyspace(), first + RANGE_KEYS) - first;
         byte[] prefix = Arrays.copyOf(key(first, o.keySize()), o.keySize() - 2);
@@ -68,16 +72,16 @@ final class Operations {
     }
 
     /** One increment of {@code counter}: read it, then compare-and-put until the compare holds. */
-    private CompletableFuture<Void> increment(byte[] counter, boolean measured) {
+    private CompletableFuture<Void> increment(KvTarget target, byte[] counter, boolean measured) {
         CompletableFuture<Void> result = new CompletableFuture<>();
         target.read(counter).whenComplete((v, e) -> {
             if (e != null) result.completeExceptionally(e);
-            else tryIncrement(counter, v, 1, measured, result);
+            else tryIncrement(target, counter, v, 1, measured, result);
         });
         return result;
     }
 
-    private void tryIncrement(byte[] counter, KvTarget.Versioned seen, int attempt, boolean measured, CompletableFuture<Void> result) {
+    private void tryIncrement(KvTarget target, byte[] counter, KvTarget.Versioned seen, int attempt, boolean measured, CompletableFuture<Void> result) {
         long value;
         try {
             value = counterValue(seen.value());
@@ -97,7 +101,7 @@ final class Operations {
                 if (attempt >= CAS_ATTEMPTS_MAX) {
                     result.completeExceptionally(new IllegalStateException("an increment gave up after " + attempt + " failed compares"));
                 } else {
-                    tryIncrement(counter, r.current(), attempt + 1, measured, result);
+                    tryIncrement(target, counter, r.current(), attempt + 1, measured, result);
                 }
             }
         });
@@ -116,20 +120,25 @@ final class Operations {
         AtomicLong failed = new AtomicLong();
         int lanes = Math.min(PRELOAD_LANES_MAX, Math.max(o.concurrency(), 64));
         CountDownLatch done = new CountDownLatch(lanes);
-        Runnable[] lane = new Runnable[1];
-        lane[0] = () -> {
-            long k = next.getAndIncrement();
-            if (k >= o.keyspace()) {
-                done.countDown();
-                return;
-            }
-            target.put(key((int) k, o.keySize()), payload).whenComplete((ok, e) -> {
-                if (e != null) failed.incrementAndGet();
-                lane[0].run();
-            });
-        };
+        // Each lane on a connection of its own, as the load's slots are.
+        Runnable[] lane = new Runnable[lanes];
+        for (int i = 0; i < lanes; i++) {
+            KvTarget laneTarget = target.slot(i);
+            int self = i;
+            lane[i] = () -> {
+                long k = next.getAndIncrement();
+                if (k >= o.keyspace()) {
+                    done.countDown();
+                    return;
+                }
+                laneTarget.put(key((int) k, o.keySize()), payload).whenComplete((ok, e) -> {
+                    if (e != null) failed.incrementAndGet();
+                    lane[self].run();
+                });
+            };
+        }
         long start = System.nanoTime();
-        for (int i = 0; i < lanes; i++) lane[0].run();
+        for (Runnable l : lane) l.run();
         while (!done.await(1, TimeUnit.SECONDS)) progress.printf("\rpreload: %,d of %,d keys   ", Math.min(next.get(), o.keyspace()), o.keyspace());
         progress.printf(java.util.Locale.ROOT, "\rpreload: %,d keys written in %.1f s, %d failed%n", o.keyspace(), (System.nanoTime() - start) / 1e9, failed.get());
     }

@@ -11,40 +11,53 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 
-/** raftkv through {@link RaftKvClient}: {@code connections} clients, requests spread over them in turn. */
+/** raftkv through {@link RaftKvClient}: {@code connections} clients, each a {@link #slot} of its own. */
 final class RaftKvTarget implements KvTarget {
 
-    private final List<RaftKvClient> clients = new ArrayList<>();
-    private final AtomicInteger next = new AtomicInteger();
+    private final RaftKvClient client;
+    /** Every client opened, this one first; a slot's own target holds only itself. */
+    private final List<RaftKvTarget> slots;
 
     RaftKvTarget(String endpoints, int connections) {
-        for (int i = 0; i < connections; i++) clients.add(new RaftKvClient(RaftKvClient.parseEndpoints(endpoints), Duration.ofSeconds(10)));
+        this.client = open(endpoints);
+        List<RaftKvTarget> all = new ArrayList<>(List.of(this));
+        for (int i = 1; i < connections; i++) all.add(new RaftKvTarget(open(endpoints)));
+        this.slots = List.copyOf(all);
     }
 
-    private RaftKvClient client() {
-        return clients.get(Math.floorMod(next.getAndIncrement(), clients.size()));
+    private RaftKvTarget(RaftKvClient client) {
+        this.client = client;
+        this.slots = List.of(this);
+    }
+
+    private static RaftKvClient open(String endpoints) {
+        return new RaftKvClient(RaftKvClient.parseEndpoints(endpoints), Duration.ofSeconds(10));
+    }
+
+    @Override
+    public KvTarget slot(int slot) {
+        return slots.get(Math.floorMod(slot, slots.size()));
     }
 
     @Override
     public CompletableFuture<?> put(byte[] key, byte[] value) {
-        return client().putAsync(key, value);
+        return client.putAsync(key, value);
     }
 
     @Override
     public CompletableFuture<?> get(byte[] key, boolean serializable) {
-        return client().getAsync(key, serializable);
+        return client.getAsync(key, serializable);
     }
 
     @Override
     public CompletableFuture<Versioned> read(byte[] key) {
-        return client().rangeAsync(RangeRequest.key(key)).thenApply(r -> versioned(r.kvs()));
+        return client.rangeAsync(RangeRequest.key(key)).thenApply(r -> versioned(r.kvs()));
     }
 
     @Override
     public CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value) {
-        return client().txn()
+        return client.txn()
                 .If(Compare.modRevision(key, Compare.Result.EQUAL, expectedModRevision))
                 .Then(new TxnOp.Put(key, value, false))
                 .Else(new TxnOp.Range(RangeRequest.key(key)))
@@ -54,13 +67,13 @@ final class RaftKvTarget implements KvTarget {
 
     @Override
     public CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd) {
-        return client().rangeAsync(RangeRequest.range(key, rangeEnd)).thenApply(r -> r.kvs().size());
+        return client.rangeAsync(RangeRequest.range(key, rangeEnd)).thenApply(r -> r.kvs().size());
     }
 
-    /** Through a view of the first client with this deadline: its error names the last node's failure. */
+    /** Through a view of the client with this deadline: its error names the last node's failure. */
     @Override
     public CompletableFuture<?> check(Duration deadline) {
-        return clients.get(0).withDeadline(deadline).getAsync(new byte[]{'0'}, true);
+        return client.withDeadline(deadline).getAsync(new byte[]{'0'}, true);
     }
 
     private static Versioned versioned(List<KeyValue> kvs) {
@@ -69,6 +82,6 @@ final class RaftKvTarget implements KvTarget {
 
     @Override
     public void close() {
-        clients.forEach(RaftKvClient::close);
+        for (RaftKvTarget t : slots) t.client.close();
     }
 }

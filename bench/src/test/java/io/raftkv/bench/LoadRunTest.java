@@ -140,4 +140,117 @@ class LoadRunTest {
         assertTrue(r.warmup().settled() || r.warmup().seconds() >= 5, r.warmup().toString());
         assertTrue(r.clientCpuMicrosPerOp() > 0, "this JVM's CPU per put: " + r.clientCpuMicrosPerOp());
     }
+
+    /**
+     * Connections that answer each on a thread of their own, as a client's reader does, and fail an operation asked from
+     * another connection's thread: what the closed loop and an increment's retry start from an answer must go out on
+     * the connection the answer came in on.
+     */
+    private static final class Connections implements KvTarget {
+        final List<Connection> all = new java.util.ArrayList<>();
+        final AtomicInteger crossed = new AtomicInteger();
+
+        Connections(int n) {
+            for (int i = 0; i < n; i++) all.add(new Connection());
+        }
+
+        @Override
+        public KvTarget slot(int slot) {
+            return all.get(Math.floorMod(slot, all.size()));
+        }
+
+        final class Connection implements KvTarget {
+            final java.util.concurrent.ExecutorService reader = Executors.newSingleThreadExecutor();
+            final AtomicInteger asked = new AtomicInteger();
+            final Thread readerThread;
+            final AtomicInteger compares = new AtomicInteger();
+
+            Connection() {
+                try {
+                    readerThread = reader.submit(Thread::currentThread).get();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+
+            private <T> CompletableFuture<T> answer(T value) {
+                asked.incrementAndGet();
+                for (Connection c : all) if (c != this && Thread.currentThread() == c.readerThread) crossed.incrementAndGet();
+                return CompletableFuture.supplyAsync(() -> value, reader);
+            }
+
+            @Override
+            public CompletableFuture<?> put(byte[] key, byte[] value) {
+                return answer(null);
+            }
+
+            @Override
+            public CompletableFuture<?> get(byte[] key, boolean serializable) {
+                return answer(null);
+            }
+
+            @Override
+            public CompletableFuture<Versioned> read(byte[] key) {
+                return answer(new Versioned("0".getBytes(StandardCharsets.US_ASCII), 1));
+            }
+
+            /** Every other compare fails, so that increments retry from the answer. */
+            @Override
+            public CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value) {
+                return answer(compares.getAndIncrement() % 2 == 0 ? new CasResult(false, new Versioned("0".getBytes(StandardCharsets.US_ASCII), 1)) : CasResult.SUCCEEDED);
+            }
+
+            @Override
+            public CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd) {
+                return answer(0);
+            }
+
+            @Override
+            public void close() {
+                reader.shutdownNow();
+            }
+        }
+
+        @Override
+        public CompletableFuture<?> put(byte[] key, byte[] value) {
+            return all.get(0).put(key, value);
+        }
+
+        @Override
+        public CompletableFuture<?> get(byte[] key, boolean serializable) {
+            return all.get(0).get(key, serializable);
+        }
+
+        @Override
+        public CompletableFuture<Versioned> read(byte[] key) {
+            return all.get(0).read(key);
+        }
+
+        @Override
+        public CompletableFuture<CasResult> putIfModRevision(byte[] key, long expectedModRevision, byte[] value) {
+            return all.get(0).putIfModRevision(key, expectedModRevision, value);
+        }
+
+        @Override
+        public CompletableFuture<Integer> range(byte[] key, byte[] rangeEnd) {
+            return all.get(0).range(key, rangeEnd);
+        }
+
+        @Override
+        public void close() {
+            all.forEach(Connection::close);
+        }
+    }
+
+    @Test
+    void eachSlotKeepsItsConnectionSoThatAnAnswerStartsTheNextOperationWhereItCameIn() throws Exception {
+        try (Connections target = new Connections(3)) {
+            LoadGenerator.Result r = run(target, "--endpoints", "x:1", "--workload", "mix", "--mix", "get=1,put=1,txn-cas=1",
+                    "--ops", "3000", "--concurrency", "6", "--counters", "2");
+            assertEquals(3000, r.ops());
+            assertEquals(0, r.errors());
+            assertEquals(0, target.crossed.get(), "operations asked from another connection's reader");
+            for (Connections.Connection c : target.all) assertTrue(c.asked.get() > 0, "every connection used: " + c.asked.get());
+        }
+    }
 }
