@@ -377,7 +377,7 @@ public final class Node {
         RaftStatus s = core.status();
         long leaderSilentMs = s.leader() == RaftCore.NONE ? -1 : s.leader() == id ? 0 : (ticks - leaderHeardTick) * options.tickMs();
         metrics.publish(new LoopView(System.nanoTime(), s.role(), s.term(), s.leader(), leaderSilentMs, s.commit(), s.applied(), requests.pending(),
-                requests.caughtUpSinceStart(), inbound.clients(), loop.connections()));
+                requests.caughtUpSinceStart(), inbound.clients(), loop.connections(), requests.heldTotal(), requests.heldAnsweredAtOnce()));
     }
 
     /** A Raft message from a peer's link; one from the leader this node follows is /health's "heard from recently". */

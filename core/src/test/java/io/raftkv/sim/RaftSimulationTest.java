@@ -38,7 +38,7 @@ class RaftSimulationTest {
     /** Totals printed once, for the record of what a run covered. */
     static final class Totals {
         private static long runs, events, operations, unknown, faults, crashes, crashesMidWrite, commits, ranges, swapsWon, swapsLost, snapshotsTaken, snapshotsInstalled;
-        private static long leaseReads, txnsHeld, membershipRuns, leasesGranted, leaseRenewals, leasesExpired, leasesRevoked;
+        private static long leaseReads, txnsHeld, txnsHeldAnsweredAtOnce, membershipRuns, leasesGranted, leaseRenewals, leasesExpired, leasesRevoked;
         private static MembershipOperator.Counts membership = MembershipOperator.Counts.NONE;
         private static final long startNanos = System.nanoTime();
 
@@ -63,12 +63,13 @@ class RaftSimulationTest {
             leasesRevoked += s.leasesRevoked();
             leaseReads += s.leaseReads();
             txnsHeld += s.txnsHeld();
+            txnsHeldAnsweredAtOnce += s.txnsHeldAnsweredAtOnce();
             membership = membership.plus(s.membership());
             if (runs == seeds().count()) {
                 System.out.printf("simulation: %d seeds, %d events, %d client operations checked (%d unknown outcome; %d ranges, "
-                                + "%d compare-and-swaps won, %d lost, %d held behind another on their key), %d faults, %d crashes (%d with disk writes in progress), %d entries committed, %d snapshots taken, "
+                                + "%d compare-and-swaps won, %d lost, %d held behind another on their key, %d of those answered with the write they waited behind), %d faults, %d crashes (%d with disk writes in progress), %d entries committed, %d snapshots taken, "
                                 + "%d installed from a leader, %.1f s%n",
-                        runs, events, operations, unknown, ranges, swapsWon, swapsLost, txnsHeld, faults, crashes, crashesMidWrite, commits, snapshotsTaken, snapshotsInstalled,
+                        runs, events, operations, unknown, ranges, swapsWon, swapsLost, txnsHeld, txnsHeldAnsweredAtOnce, faults, crashes, crashesMidWrite, commits, snapshotsTaken, snapshotsInstalled,
                         (System.nanoTime() - startNanos) / 1e9);
                 System.out.printf("leases: %d granted to the lease client, %d renewals answered, %d expired by a leader's revoke, %d revoked by the client; "
                                 + "%d linearizable reads served from a leader's read lease (a third of the seeds, clocks within the drift bound)%n",

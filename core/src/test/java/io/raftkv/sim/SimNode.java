@@ -45,6 +45,8 @@ final class SimNode {
      * node that never learnt it was removed: no stop when it applies its removal or a peer refuses it. 0: not one.
      */
     long zombieUntilMs;
+    /** A turn end is scheduled for requests handled since the last (see Simulation's turnMs). */
+    boolean turnPending;
     /** The applied index at which the membership checker last compared this node's applied configuration. */
     long appliedConfigChecked = -1;
     /** The applied and the committed configuration the membership checker last found to agree for this node. */

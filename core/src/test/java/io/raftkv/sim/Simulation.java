@@ -146,7 +146,7 @@ public final class Simulation {
                         long ranges, long swapsWon, long swapsLost, long snapshotsTaken, long snapshotsInstalled,
                         MembershipOperator.Counts membership, SimWatchers.Counts watches,
                         long leasesGranted, long leaseRenewals, long leasesExpired, long leasesRevoked, long leaseReads,
-                        long txnsHeld) { }
+                        long txnsHeld, long txnsHeldAnsweredAtOnce) { }
 
     static final long TICK_MS = 10;
     /** The clock drift bound lease reads are configured with, in percent of the election timeout (the node's default). */
@@ -220,6 +220,13 @@ public final class Simulation {
     /** Drawn per run, so that seeds cover one-entry appends and deep pipelines alike. */
     private final int entriesPerMessageMax;
     private final int inflightMessagesMax;
+    /**
+     * How long a node's loop turn gathers client requests before its Ready is handled, in simulated ms: 0, each
+     * request ends a turn of its own; 1, in a quarter of the seeds (by seed, so the others run as before), requests that
+     * arrive within a millisecond share a turn, as they do in a busy node, where several transactions on one key arrive
+     * before the first one's entry leaves.
+     */
+    private final int turnMs;
     /** Snapshot thresholds, drawn per run: entries applied since the last snapshot, and entries kept before it. */
     private final long snapshotEntries;
     private final long snapshotCatchUpEntries;
@@ -240,6 +247,7 @@ public final class Simulation {
         this.inflightMessagesMax = new int[]{1, 4, 16}[random.nextInt(3)];
         this.snapshotEntries = new long[]{3, 10, 40, Long.MAX_VALUE}[random.nextInt(4)];
         this.snapshotCatchUpEntries = new long[]{0, 2, 10}[random.nextInt(3)];
+        this.turnMs = options.seed() % 4 == 3 ? 4 : 0;
         Membership first = Membership.ofVoters(voterIds);
         for (int id = 1; id <= options.poolSize(); id++) {
             SimNode n = new SimNode(id);
@@ -281,7 +289,8 @@ public final class Simulation {
                     operator == null ? MembershipOperator.Counts.NONE : operator.counts(membershipChecker),
                     watchers == null ? SimWatchers.Counts.NONE : watchers.counts(), leases.grants, leases.renewals, leases.expired, leases.revokedByClient,
                     leaseReadsServed + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().leaseReads()).sum(),
-                    txnsHeld + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().heldTotal()).sum());
+                    txnsHeld + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().heldTotal()).sum(),
+                    txnsHeldAnsweredAtOnce + nodes.stream().filter(x -> x.up).mapToLong(x -> x.life.requests().heldAnsweredAtOnce()).sum());
         } catch (SimulationFailure | IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new SimulationFailure(failureReport(e));
         }
@@ -293,7 +302,7 @@ public final class Simulation {
         return "simulation failed: " + e.getMessage() + "\n"
                 + "  seed " + options.seed() + ", " + options.nodes() + " nodes, bug " + options.bug() + ", driver bug " + options.driverBug() + ", request bug " + options.requestBug() + ", kv bug " + options.kvBug()
                 + (watchers == null ? "" : ", watches (" + watchers.describe() + "), watcher bug " + options.watcherBug())
-                + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight"
+                + ", " + entriesPerMessageMax + " entries per append, " + inflightMessagesMax + " in flight, turns of " + turnMs + " ms"
                 + ", snapshot every " + snapshotEntries + " entries keeping " + snapshotCatchUpEntries
                 + (operator == null ? "" : ", membership operator with " + options.spareNodes() + " spare ids, at least " + operator.votersMin() + " voters")
                 + ", at " + events.nowMs() + "ms after " + events.executed + " events\n"
@@ -625,12 +634,14 @@ public final class Simulation {
 
     /** Linearizable reads served from a read lease, by lives that ended. */
     private long leaseReadsServed;
-    /** Transactions held behind another on the same key, by lives that ended. */
+    /** Transactions held behind another on the same key, by lives that ended; and of those, answered with the write they waited behind. */
     private long txnsHeld;
+    private long txnsHeldAnsweredAtOnce;
 
     private void crash(SimNode n, String how) {
         leaseReadsServed += n.life.requests().leaseReads();
         txnsHeld += n.life.requests().heldTotal();
+        txnsHeldAnsweredAtOnce += n.life.requests().heldAnsweredAtOnce();
         boolean powerLoss = random.nextBoolean();
         // Writes handed to the disk and not reported: the disk may have finished some of them, oldest first.
         int written = n.writing.isEmpty() ? 0 : random.nextInt(n.writing.size() + 1);
@@ -772,7 +783,15 @@ public final class Simulation {
         }
         if (!n.up) return;
         n.life.requests().handle(once(request, response -> reply(n, c, response)), request);
-        process(n);
+        if (turnMs == 0) {
+            process(n);
+        } else if (!n.turnPending) {
+            n.turnPending = true;
+            events.after(turnMs, "node" + n.id + " turn end", () -> {
+                n.turnPending = false;
+                process(n);
+            });
+        }
     }
 
     /** A channel that fails the run if the request table answers one request twice. */

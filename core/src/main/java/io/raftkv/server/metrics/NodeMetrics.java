@@ -153,6 +153,10 @@ public final class NodeMetrics {
         out.single("raftkv_client_connections", "gauge", "Open client connections.", v.clientConnections());
         out.single("raftkv_connections", "gauge", "Open sockets of the node's loop: clients, peer links both ways, and those not yet past HELLO.",
                 v.connections());
+        out.single("raftkv_txns_held_total", "counter",
+                "Transactions the leader held behind another in flight that writes a key whose revision they compare.", v.txnsHeld());
+        out.single("raftkv_txns_held_answered_at_once_total", "counter",
+                "Held transactions answered with the write they waited behind, without a read index round of their own.", v.txnsHeldAnsweredAtOnce());
     }
 
     /** Segment files and their bytes, from a directory listing: the WAL itself is its thread's alone. */

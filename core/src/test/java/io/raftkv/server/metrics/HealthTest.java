@@ -20,7 +20,7 @@ class HealthTest {
 
     private static LoopView view(long agoMs, int leader, long leaderSilentMs, long commit, long applied, boolean caughtUp) {
         return new LoopView(System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(agoMs), leader == 1 ? Role.LEADER : Role.FOLLOWER, 3, leader,
-                leaderSilentMs, commit, applied, 0, caughtUp, 0, 0);
+                leaderSilentMs, commit, applied, 0, caughtUp, 0, 0, 0, 0);
     }
 
     @Test
