@@ -1,6 +1,5 @@
 package io.raftkv.server;
 
-import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
@@ -16,14 +15,11 @@ import io.raftkv.raft.Message;
 import io.raftkv.raft.MessageType;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
-import io.raftkv.raft.ReadState;
 import io.raftkv.raft.Role;
 import io.raftkv.replica.MemoryDurableLog;
 import io.raftkv.replica.ReplicaDriver;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -65,7 +61,7 @@ class HeldTxnConfirmationTest {
             new ClientRequests.Limits(1000, 5000, 64, 1024, 100, 16, 4096, 1 << 20, 100, 100, 2), 42);
     /** What the leader sent and the test has not answered. */
     private final List<Message> outbox = new ArrayList<>();
-    private final ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, new ReplicaDriver.Transport() {
+    private final RequestTableTurns turns = new RequestTableTurns(core, new ReplicaDriver.Transport() {
         @Override
         public void send(Message m) {
             outbox.add(m);
@@ -74,17 +70,7 @@ class HeldTxnConfirmationTest {
         @Override
         public void flush() {
         }
-    }, new MemoryDurableLog(storage), kv, new ReplicaDriver.Listener<ApplyResult>() {
-        @Override
-        public void applied(Entry e, ApplyResult result) {
-            requests.applied(e, result);
-        }
-
-        @Override
-        public void readable(ReadState read) {
-            requests.readable(read);
-        }
-    });
+    }, new MemoryDurableLog(storage), kv, requests);
     private final Map<Long, ClientResponse> answers = new HashMap<>();
     private long nextId;
 
@@ -93,12 +79,7 @@ class HeldTxnConfirmationTest {
     }
 
     private void endOfTurn() {
-        try {
-            driver.process();
-            while (requests.afterTurn()) driver.process();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        turns.endOfTurn();
     }
 
     /** Hands {@code t} to the request table, within the current turn. */
@@ -113,7 +94,7 @@ class HeldTxnConfirmationTest {
      */
     private void node2Answers(MessageType type) {
         Predicate<Message> answered = m -> m.to() == 2 && m.type() == type;
-        for (int turns = 0; turns < 10 && outbox.stream().anyMatch(answered); turns++) node2AnswersOnce(type, answered);
+        for (int round = 0; round < 10 && outbox.stream().anyMatch(answered); round++) node2AnswersOnce(type, answered);
     }
 
     private void node2AnswersOnce(MessageType type, Predicate<Message> answered) {

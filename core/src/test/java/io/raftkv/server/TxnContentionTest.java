@@ -1,6 +1,5 @@
 package io.raftkv.server;
 
-import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.protocol.ClientRequest;
 import io.raftkv.protocol.ClientResponse;
@@ -17,13 +16,10 @@ import io.raftkv.raft.MemoryStorage;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftCore;
-import io.raftkv.raft.ReadState;
 import io.raftkv.raft.Role;
 import io.raftkv.replica.ReplicaDriver;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -111,7 +107,7 @@ class TxnContentionTest {
             new Lessor(core, kv, () -> 0, 1000, 100, Lessor.REVOKES_PER_SECOND_MAX), timers,
             new ClientRequests.Limits(1000, 5000, 64, 1024, 100, 16, COMMAND_BYTES_MAX, 1 << 20, 100, 100, 2), 42);
     private final HeldBackLog log = new HeldBackLog(storage);
-    private final ReplicaDriver<ApplyResult> driver = new ReplicaDriver<>(core, new ReplicaDriver.Transport() {
+    private final RequestTableTurns turns = new RequestTableTurns(core, new ReplicaDriver.Transport() {
         @Override
         public void send(Message m) {
         }
@@ -119,17 +115,7 @@ class TxnContentionTest {
         @Override
         public void flush() {
         }
-    }, log, kv, new ReplicaDriver.Listener<ApplyResult>() {
-        @Override
-        public void applied(Entry e, ApplyResult result) {
-            requests.applied(e, result);
-        }
-
-        @Override
-        public void readable(ReadState read) {
-            requests.readable(read);
-        }
-    });
+    }, log, kv, requests);
     /** Answers by request id. */
     private final Map<Long, ClientResponse> answers = new HashMap<>();
     private long nextId;
@@ -140,12 +126,7 @@ class TxnContentionTest {
 
     /** The end of a loop turn, as the node's. */
     private void endOfTurn() {
-        try {
-            driver.process();
-            while (requests.afterTurn()) driver.process();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        turns.endOfTurn();
     }
 
     private long send(ClientRequest.Txn t) {
