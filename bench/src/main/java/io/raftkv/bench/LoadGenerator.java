@@ -254,14 +254,15 @@ public final class LoadGenerator {
     /**
      * The outcome of one run. {@code ops}: measured operations that succeeded; {@code errorKinds}: the measured ones that
      * failed, by kind; {@code increments}: the measured operations that were increments (txn-cas); {@code conflicts}: their
-     * failed compares (each retried); {@code counterCheck}: "ok" when the counters grew by exactly the increments
+     * failed compares (each retried), and {@code conflictsMax} the most of one increment (how long the unluckiest waited its
+     * turn: {@value #CAS_ATTEMPTS_MAX} when one gave up); {@code counterCheck}: "ok" when the counters grew by exactly the increments
      * acknowledged, else what went wrong; empty when the run had no increments. {@code issueLag}: the open loop's lateness
      * (null for the closed loop). {@code clientCpuMicrosPerOp}, {@code clientCpuPercent}: this process's CPU over the
      * measured window (per successful operation, and % of one core); {@code cpu}: the nodes' ({@code --pids}) and the
      * machine's over the same window. {@code unfinished}: operations abandoned in flight at the end; {@code missed}: open
      * loop, scheduled operations never issued; {@code heldBack}: open loop, operations that waited for the in-flight cap.
      */
-    record Result(Options options, long ops, ErrorTally errorKinds, long increments, long conflicts, String counterCheck, double seconds,
+    record Result(Options options, long ops, ErrorTally errorKinds, long increments, long conflicts, long conflictsMax, String counterCheck, double seconds,
                   Histogram latency, Histogram issueLag, Warmup.Outcome warmup, ErrorTally warmupErrors, double clientCpuMicrosPerOp,
                   double clientCpuPercent, ProcessCpu.Window cpu, long unfinished, long missed, long heldBack) {
 
@@ -295,12 +296,12 @@ public final class LoadGenerator {
             Options o = options;
             StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "{\"name\": \"%s\", \"target\": \"%s\", \"workload\": \"%s\", \"loop\": \"%s\", "
                             + "\"concurrency\": %d, \"connections\": %d, \"rate\": %.1f, \"ops\": %d, \"errors\": %d, \"increments\": %d, \"conflicts\": %d, "
-                            + "\"counter_check\": \"%s\", \"seconds\": %.3f, \"throughput\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
+                            + "\"conflicts_max\": %d, \"counter_check\": \"%s\", \"seconds\": %.3f, \"throughput\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
                             + "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"client_cpu_us_per_op\": %.2f, \"client_cpu_percent\": %.1f, "
                             + "\"steal_percent\": %.2f, \"warmup_seconds\": %.1f, \"warmup_ops\": %d, \"warmup_settled\": %s, \"warmup_cpu_us_per_op\": %.2f, "
                             + "\"warmup_windows_cpu_us_per_op\": [%s], \"warmup_errors\": %d, \"unfinished\": %d, \"missed\": %d, \"held_back\": %d",
                     name(), o.target(), o.workload(), o.openLoop() ? "open" : "closed", o.concurrency(), o.connections(), o.rate(), ops, errors(), increments,
-                    conflicts, counterCheck, seconds, throughput(), percentileMs(50), percentileMs(90), percentileMs(99), percentileMs(99.9),
+                    conflicts, conflictsMax, counterCheck, seconds, throughput(), percentileMs(50), percentileMs(90), percentileMs(99), percentileMs(99.9),
                     latency.getMaxValue() / 1000.0, clientCpuMicrosPerOp, clientCpuPercent, stealPercent(), warmup.seconds(),
                     warmup.ops(), warmup.settled(), warmup.microsPerOp(),
                     warmup.windowsMicrosPerOp().stream().map(w -> String.format(Locale.ROOT, "%.2f", w)).collect(Collectors.joining(", ")),
@@ -515,8 +516,8 @@ public final class LoadGenerator {
         if (r.errors() > 0) out.printf("%serrors:%n%s", indent, r.errorKinds().text());
         if (r.warmupErrors().total() > 0) out.printf("%serrors in the warm-up (not counted):%n%s", indent, r.warmupErrors().text());
         if (!r.counterCheck().isEmpty()) {
-            out.printf(Locale.ROOT, "%s%,d failed compares retried (%.2f per increment), counter check: %s%n", indent, r.conflicts(),
-                    r.increments() == 0 ? 0.0 : (double) r.conflicts() / r.increments(), r.counterCheck());
+            out.printf(Locale.ROOT, "%s%,d failed compares retried (%.2f per increment, at most %,d for one), counter check: %s%n", indent, r.conflicts(),
+                    r.increments() == 0 ? 0.0 : (double) r.conflicts() / r.increments(), r.conflictsMax(), r.counterCheck());
         }
     }
 

@@ -183,7 +183,7 @@ final class LoadRun {
         long missed = Math.max(0, expected - measuredIssued.get());
         Histogram h = latency.getIntervalHistogram();
         long ok = measuredOk.get();
-        return new Result(o, ok, errors, measuredIncrements.get(), operations.conflicts.get(), check, seconds, h,
+        return new Result(o, ok, errors, measuredIncrements.get(), operations.conflicts.get(), operations.conflictsMax.get(), check, seconds, h,
                 o.openLoop() ? issueLag.getIntervalHistogram() : null, warmedUp, warmupErrors, (clientCpuEnd - clientCpuAtMeasure) / 1000.0 / Math.max(1, ok),
                 (clientCpuEnd - clientCpuAtMeasure) / 1e7 / cpu.seconds(), cpu, unfinished, missed, heldBack.get());
     }

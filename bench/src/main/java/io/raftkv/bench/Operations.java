@@ -34,6 +34,8 @@ final class Operations {
     private final byte[] payload;
     /** Failed compares of measured increments (each retried). */
     final AtomicLong conflicts = new AtomicLong();
+    /** The most failed compares of one measured increment, given up or not. */
+    final java.util.concurrent.atomic.LongAccumulator conflictsMax = new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
     /** Increments acknowledged, warm-up included; and those that failed with an error (which may have been applied). */
     final AtomicLong increments = new AtomicLong();
     final AtomicLong incrementErrors = new AtomicLong();
@@ -95,10 +97,12 @@ final class Operations {
                 result.completeExceptionally(e);
             } else if (r.succeeded()) {
                 increments.incrementAndGet();
+                if (measured) conflictsMax.accumulate(attempt - 1);
                 result.complete(null);
             } else {
                 if (measured) conflicts.incrementAndGet();
                 if (attempt >= CAS_ATTEMPTS_MAX) {
+                    if (measured) conflictsMax.accumulate(attempt);
                     result.completeExceptionally(new IllegalStateException("an increment gave up after " + attempt + " failed compares"));
                 } else {
                     tryIncrement(target, counter, r.current(), attempt + 1, measured, result);

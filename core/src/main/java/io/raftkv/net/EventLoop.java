@@ -11,7 +11,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.util.Iterator;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -58,6 +57,9 @@ public final class EventLoop {
     private final DirectChunks chunks;
     private Thread thread;
     private int connections;
+    /** The keys of a turn's select ({@link #handleReady}), and how many turns had some. */
+    private SelectionKey[] ready = new SelectionKey[16];
+    private long readyTurns;
 
     public EventLoop(Limits limits) throws IOException {
         this(limits, new DirectChunks());
@@ -219,16 +221,30 @@ public final class EventLoop {
         long timeout = tasks.isEmpty() ? Math.min(SELECT_TIMEOUT_MS_MAX, Math.max(0, timers.nextDeadlineMs() - nowMs())) : 0;
         if (timeout == 0) selector.selectNow(); else selector.select(timeout);
         wakeupPending.set(false);
-        Iterator<SelectionKey> it = selector.selectedKeys().iterator();
-        while (it.hasNext()) {
-            SelectionKey key = it.next();
-            it.remove();
-            handle(key);
-        }
+        handleReady();
         runTasks();
         timers.poll(nowMs(), limits.timerExpiriesPerTurnMax());
         turnHook.run();
         flush();
+    }
+
+    /**
+     * Handles the keys the select found ready, from a start that moves on each turn. The selector hands them in an order of
+     * its own, the same turn after turn for the same connections: handled in that order, the client whose connection
+     * comes last would lose every tie to the others (of two compare-and-swaps on one key read in a turn, the first is
+     * proposed and the second waits behind it), as many times in a row as it tries.
+     */
+    private void handleReady() {
+        java.util.Set<SelectionKey> selected = selector.selectedKeys();
+        int n = selected.size();
+        if (n == 0) return;
+        if (n > ready.length) ready = new SelectionKey[Math.max(n, 2 * ready.length)];
+        int i = 0;
+        for (SelectionKey key : selected) ready[i++] = key;
+        selected.clear();
+        int start = (int) Long.remainderUnsigned(readyTurns++, n);
+        for (int k = 0; k < n; k++) handle(ready[(start + k) % n]);
+        java.util.Arrays.fill(ready, 0, n, null);
     }
 
     DirectChunks chunks() {
